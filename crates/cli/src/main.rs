@@ -1,0 +1,144 @@
+//! `topo`: flags, a call into topo-core, and exit codes. Nothing else lives here.
+//!
+//! Exit codes: 0 success, 1 invalid topology / stale files / I/O failure, 2 usage.
+
+mod input;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use input::Input;
+use output::Format;
+
+#[derive(Parser)]
+#[command(
+    name = "topo",
+    version,
+    about = "One typed topology; dev, prod-sim and production Compose files derived from it."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a topology and report every problem with file:line:column.
+    Check {
+        #[command(flatten)]
+        input: InputArgs,
+        /// How to print problems.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Render the Compose files of one or every mode.
+    Render {
+        #[command(flatten)]
+        input: InputArgs,
+        /// Which mode to render.
+        #[arg(long, value_enum, default_value_t = ModeArg::All)]
+        mode: ModeArg,
+        /// The directory to write into; defaults to the topology's directory
+        /// (the current directory with --example).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Write nothing; exit 1 and print a diff when a file on disk is stale.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Print the JSON Schema of topology.toml.
+    Schema,
+    /// Write a starting topology.toml (and its schema beside it).
+    Init {
+        /// The built-in example to start from.
+        #[arg(long, value_name = "NAME", default_value = "vendure")]
+        example: String,
+        /// Where to write the topology.
+        #[arg(
+            short = 'o',
+            long,
+            value_name = "FILE",
+            default_value = "topology.toml"
+        )]
+        output: PathBuf,
+        /// Overwrite an existing topology.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Args)]
+struct InputArgs {
+    /// The topology file.
+    #[arg(
+        short = 't',
+        long = "topology",
+        value_name = "FILE",
+        conflicts_with = "example"
+    )]
+    topology: Option<PathBuf>,
+    /// Use a built-in example instead of a file (`vendure`).
+    #[arg(long, value_name = "NAME")]
+    example: Option<String>,
+}
+
+impl InputArgs {
+    fn input(self) -> Input {
+        match self.example {
+            Some(name) => Input::Example(name),
+            None => Input::File(
+                self.topology
+                    .unwrap_or_else(|| PathBuf::from("topology.toml")),
+            ),
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModeArg {
+    Dev,
+    ProdSim,
+    Production,
+    All,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check { input, format } => output::check(&input.input(), format),
+        Command::Render {
+            input,
+            mode,
+            out,
+            check,
+        } => {
+            let modes = match mode {
+                ModeArg::Dev => vec![topo_core::Mode::Dev],
+                ModeArg::ProdSim => vec![topo_core::Mode::ProdSim],
+                ModeArg::Production => vec![topo_core::Mode::Production],
+                ModeArg::All => topo_core::Mode::ALL.to_vec(),
+            };
+            output::render(&input.input(), &modes, out.as_deref(), check)
+        }
+        Command::Schema => {
+            print!("{}", topo_core::schema::topology_schema_json());
+            Ok(true)
+        }
+        Command::Init {
+            example,
+            output,
+            force,
+        } => output::init(&example, &output, force),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}

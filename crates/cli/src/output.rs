@@ -1,0 +1,257 @@
+//! The commands' effects: printing diagnostics, writing files atomically.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::ValueEnum;
+use miette::{GraphicalReportHandler, GraphicalTheme};
+use topo_core::diagnostic::DiagnosticRecord;
+use topo_core::{Diagnostic, Mode, RenderOptions, SourceFile, ValidateOptions, Validated};
+
+use crate::input::{directory_of, Input};
+
+/// How diagnostics are printed.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// With source snippets and hints (to stderr).
+    Human,
+    /// One `file:line:column: severity[code]: message` line each (to stderr).
+    Short,
+    /// A JSON document (to stdout).
+    Json,
+}
+
+/// Loads and validates, printing every diagnostic. `None` when there are errors.
+fn load(input: &Input, format: Format) -> anyhow::Result<Option<Validated>> {
+    let source = input.read()?;
+    let repository = input.repository();
+    let options = ValidateOptions {
+        repository: repository.as_deref(),
+    };
+    match topo_core::load(&source, &options) {
+        Ok(validated) => {
+            print_diagnostics(&source, &validated.warnings, format);
+            Ok(Some(validated))
+        }
+        Err(diagnostics) => {
+            print_diagnostics(&source, &diagnostics, format);
+            Ok(None)
+        }
+    }
+}
+
+fn print_diagnostics(source: &SourceFile, diagnostics: &[Diagnostic], format: Format) {
+    match format {
+        Format::Json => {
+            let records: Vec<DiagnosticRecord> = diagnostics
+                .iter()
+                .map(|d| DiagnosticRecord::new(d, source))
+                .collect();
+            let document = serde_json::json!({ "file": source.name(), "valid": !topo_core::diagnostic::has_errors(diagnostics), "diagnostics": records });
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&document).expect("diagnostics serialise")
+            );
+        }
+        Format::Short => {
+            for diagnostic in diagnostics {
+                eprintln!("{}", diagnostic.in_source(source).short());
+            }
+        }
+        Format::Human => {
+            let stderr = std::io::stderr();
+            let theme = if stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+                GraphicalTheme::unicode()
+            } else {
+                GraphicalTheme::unicode_nocolor()
+            };
+            let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+            for diagnostic in diagnostics {
+                let located = diagnostic.in_source(source);
+                let mut text = String::new();
+                handler
+                    .render_report(&mut text, &located)
+                    .expect("rendering into a String cannot fail");
+                // Without a span miette shows no location: say at least which file.
+                if diagnostic.span.is_none() {
+                    eprintln!("{}", located.short());
+                }
+                eprint!("{text}");
+            }
+            if !diagnostics.is_empty() {
+                let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+                let warnings = diagnostics.len() - errors;
+                eprintln!(
+                    "{}: {errors} error{}, {warnings} warning{}",
+                    source.name(),
+                    plural(errors),
+                    plural(warnings)
+                );
+            }
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// `topo check`.
+pub fn check(input: &Input, format: Format) -> anyhow::Result<bool> {
+    let Some(validated) = load(input, format)? else {
+        return Ok(false);
+    };
+    if !matches!(format, Format::Json) {
+        let topology = &validated.topology;
+        let containers = topology.services.len() + usize::from(topology.database.is_some());
+        println!(
+            "{}: valid ({} containers on {})",
+            input.read()?.name(),
+            containers,
+            topo_core::naming::network_name(&topology.project)
+        );
+    }
+    Ok(true)
+}
+
+/// `topo render`.
+pub fn render(
+    input: &Input,
+    modes: &[Mode],
+    out: Option<&Path>,
+    check: bool,
+) -> anyhow::Result<bool> {
+    let Some(validated) = load(input, Format::Human)? else {
+        return Ok(false);
+    };
+    let out_dir = out
+        .map(Path::to_path_buf)
+        .or_else(|| input.repository())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let options = render_options(input, &out_dir)?;
+    let files: Vec<_> = modes
+        .iter()
+        .map(|&mode| topo_core::render(&validated.topology, mode, &options))
+        .collect();
+    if check {
+        let mut fresh = true;
+        for file in &files {
+            let path = out_dir.join(&file.file_name);
+            let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+            let diff = topo_core::render::unified_diff(
+                &on_disk,
+                &file.contents,
+                &path.display().to_string(),
+            );
+            if !diff.is_empty() {
+                fresh = false;
+                print!("{diff}");
+                eprintln!(
+                    "stale: {} (run `topo render` to regenerate)",
+                    path.display()
+                );
+            }
+        }
+        if fresh {
+            println!(
+                "up to date: {}",
+                files
+                    .iter()
+                    .map(|f| f.file_name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        return Ok(fresh);
+    }
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    for file in &files {
+        let path = out_dir.join(&file.file_name);
+        write_atomically(&path, file.contents.as_bytes())?;
+        println!("wrote {} ({})", path.display(), file.mode);
+    }
+    Ok(true)
+}
+
+/// How the rendered files name their topology and reach the repository from `out_dir`.
+fn render_options(input: &Input, out_dir: &Path) -> anyhow::Result<RenderOptions> {
+    match input {
+        Input::Example(name) => Ok(RenderOptions {
+            source_name: format!("the built-in example `{name}`"),
+            root: ".".to_owned(),
+        }),
+        Input::File(path) => {
+            let absolute = |p: &Path| {
+                std::path::absolute(p).with_context(|| format!("cannot resolve {}", p.display()))
+            };
+            let out_abs = absolute(out_dir)?;
+            let topology_abs = absolute(path)?;
+            let relative = |target: &Path| {
+                pathdiff::diff_paths(target, &out_abs)
+                    .map(|p| p.to_string_lossy().replace('\\', "/"))
+            };
+            let root = relative(&directory_of(&topology_abs))
+                .filter(|r| !r.is_empty())
+                .unwrap_or_else(|| ".".to_owned());
+            let source_name = relative(&topology_abs).unwrap_or_else(|| path.display().to_string());
+            Ok(RenderOptions { source_name, root })
+        }
+    }
+}
+
+/// `topo init`.
+pub fn init(example: &str, output: &Path, force: bool) -> anyhow::Result<bool> {
+    let text = topo_core::example::topology(example).with_context(|| {
+        format!(
+            "no built-in example `{example}`; the examples are: {}",
+            topo_core::example::NAMES.join(", ")
+        )
+    })?;
+    if output.exists() && !force {
+        anyhow::bail!(
+            "{} already exists; pass --force to overwrite it",
+            output.display()
+        );
+    }
+    let directory = directory_of(output);
+    std::fs::create_dir_all(&directory)
+        .with_context(|| format!("cannot create {}", directory.display()))?;
+    write_atomically(output, text.as_bytes())?;
+    let schema = directory.join("topology.schema.json");
+    write_atomically(
+        &schema,
+        topo_core::schema::topology_schema_json().as_bytes(),
+    )?;
+    println!(
+        "wrote {} (example `{example}`) and {}",
+        output.display(),
+        schema.display()
+    );
+    println!(
+        "next: edit it, then `topo check -t {}` and `topo render -t {}`",
+        output.display(),
+        output.display()
+    );
+    Ok(true)
+}
+
+/// Writes a whole file or nothing: a temporary file beside it, synced, then renamed over it.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let directory = directory_of(path);
+    let mut temporary = tempfile::NamedTempFile::new_in(&directory)
+        .with_context(|| format!("cannot write in {}", directory.display()))?;
+    temporary
+        .write_all(bytes)
+        .and_then(|()| temporary.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    temporary
+        .persist(path)
+        .with_context(|| format!("cannot replace {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,89 @@
+//! What each database engine means for a container: image, data directory, port,
+//! environment and health check. Adding MySQL or MariaDB means adding a match arm here.
+
+use crate::model::Engine;
+
+impl Engine {
+    /// The engine's name as written in the topology.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Postgres => "postgres",
+        }
+    }
+
+    /// The official image repository.
+    pub fn official_repository(self) -> &'static str {
+        match self {
+            Engine::Postgres => "postgres",
+        }
+    }
+
+    /// The official image at a major version: `postgres:17`.
+    pub fn official_image(self, major: &str) -> String {
+        format!("{}:{major}", self.official_repository())
+    }
+
+    /// Where the server keeps its data inside the container.
+    pub fn data_dir(self) -> &'static str {
+        match self {
+            Engine::Postgres => "/var/lib/postgresql/data",
+        }
+    }
+
+    /// The server's port inside the container.
+    pub fn port(self) -> u16 {
+        match self {
+            Engine::Postgres => 5432,
+        }
+    }
+
+    /// The variables the image reads to create its database: (user, database, password).
+    pub fn env_names(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Engine::Postgres => ("POSTGRES_USER", "POSTGRES_DB", "POSTGRES_PASSWORD"),
+        }
+    }
+
+    /// The health check, as an exec-form command. It asks over TCP on 127.0.0.1: the
+    /// official image's init phase runs a server on the Unix socket only, and a socket
+    /// probe would call that temporary server ready.
+    pub fn health_command(self, user: &str, database: &str) -> Vec<String> {
+        match self {
+            Engine::Postgres => ["pg_isready", "-h", "127.0.0.1", "-U", user, "-d", database]
+                .map(str::to_owned)
+                .to_vec(),
+        }
+    }
+}
+
+/// The major version a database image tag names: `postgres:17-alpine` → `17`,
+/// `postgres:17.2` → `17`. `None` when the image has no tag or the tag does not start
+/// with a number (`latest`).
+pub fn major_of_image_tag(image: &str) -> Option<&str> {
+    let name_end = image.rfind('/').map_or(0, |i| i + 1);
+    let tag = image[name_end..].split_once(':')?.1;
+    let tag = tag.split('@').next().unwrap_or(tag);
+    let digits = tag.bytes().take_while(u8::is_ascii_digit).count();
+    (digits > 0).then(|| &tag[..digits])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::major_of_image_tag;
+
+    fn check(image: &str, expect: Option<&str>) {
+        assert_eq!(major_of_image_tag(image), expect, "{image}");
+    }
+
+    #[test]
+    fn image_tags() {
+        check("postgres:17", Some("17"));
+        check("postgres:17-alpine", Some("17"));
+        check("postgres:16.4-bookworm", Some("16"));
+        check("registry:5000/pg/postgres:15", Some("15"));
+        check("registry:5000/postgres", None);
+        check("postgres", None);
+        check("postgres:latest", None);
+        check("postgres:17@sha256:abc", Some("17"));
+    }
+}

@@ -1,0 +1,61 @@
+//! topo-core: one typed topology, the single source of truth of a containerised
+//! application, and everything derived from it.
+//!
+//! The flow is load → validate → runtime spec → render:
+//!
+//! ```
+//! use topo_core::model::{Database, EnvValue, Health, Port, Service, Topology};
+//! use topo_core::{render, validate, Mode, RenderOptions, ValidateOptions};
+//!
+//! let mut topology = Topology::new("shop");
+//! let mut database = Database::postgres(17);
+//! database.password = Some(EnvValue::secret("DB_PASSWORD").into());
+//! topology.database = Some(database);
+//! let mut web = Service::build("web", "apps/web");
+//! web.ports.push(Port::same(8080).into());
+//! web.health = Some(Health::http("/health", 8080).into());
+//! topology.services.push(web);
+//!
+//! let valid = validate(topology, &ValidateOptions::default()).expect("a valid topology");
+//! let file = render(&valid.topology, Mode::ProdSim, &RenderOptions::default());
+//! assert_eq!(file.file_name, "docker-compose.prod-sim.yml");
+//! assert!(file.contents.contains("container_name: shop-web"));
+//! assert!(file.contents.contains("target: prod"));
+//! assert!(!file.contents.contains("type: bind"));
+//! ```
+//!
+//! From a file, [`load`] does the first two steps and reports every problem with
+//! its position.
+//!
+//! topo-core knows nothing about Docker, git or async; its only I/O is the
+//! optional existence check of build contexts during validation.
+#![deny(missing_docs)]
+
+pub mod diagnostic;
+mod engine;
+pub mod example;
+mod load;
+pub mod model;
+pub mod naming;
+pub mod render;
+pub mod schema;
+mod spanned;
+pub mod spec;
+pub mod validate;
+
+pub use diagnostic::{Diagnostic, Severity, SourceFile};
+pub use engine::major_of_image_tag;
+pub use load::parse;
+pub use render::{render, render_all, RenderOptions, RenderedFile};
+pub use spanned::Spanned;
+pub use spec::{runtime_spec, Mode, RuntimeSpec, SpecOptions};
+pub use validate::{validate, ValidTopology, ValidateOptions, Validated};
+
+/// Parses and validates a topology: `Ok` with its warnings, or every diagnostic.
+pub fn load(
+    source: &SourceFile,
+    options: &ValidateOptions<'_>,
+) -> Result<Validated, Vec<Diagnostic>> {
+    let topology = parse(source)?;
+    validate(topology, options)
+}

@@ -1,0 +1,165 @@
+//! Reading `topology.toml`: TOML syntax, unknown keys, then typed values.
+//!
+//! Syntax errors and unknown keys are reported all at once: the first by the
+//! TOML parser's recovering mode, the second by walking the parsed document
+//! against the topology's own JSON Schema (the model is the one source of the
+//! key names). Type errors stop at the first, as serde does.
+
+use serde_json::Value as Json;
+use toml::de::{DeTable, DeValue};
+
+use crate::diagnostic::{Diagnostic, SourceFile};
+use crate::model::Topology;
+use crate::schema::topology_schema;
+
+/// Parses a topology, or says everything wrong with its shape.
+///
+/// This checks syntax, keys and value types only; [`crate::validate`] checks meaning.
+pub fn parse(source: &SourceFile) -> Result<Topology, Vec<Diagnostic>> {
+    let (document, syntax_errors) = DeTable::parse_recoverable(source.text());
+    if !syntax_errors.is_empty() {
+        return Err(syntax_errors
+            .iter()
+            .map(|error| {
+                Diagnostic::error(
+                    "syntax",
+                    format!("invalid TOML: {}", first_line(error.message())),
+                )
+                .at(error.span(), "here")
+                .help("fix the TOML syntax; `topo check` reports meaning once the file parses")
+            })
+            .collect());
+    }
+    let schema = topology_schema();
+    let mut unknown = Vec::new();
+    walk_table(document.get_ref(), &schema, &schema, "", &mut unknown);
+    if !unknown.is_empty() {
+        return Err(unknown);
+    }
+    toml::from_str::<Topology>(source.text()).map_err(|error| vec![value_error(&error)])
+}
+
+fn first_line(message: &str) -> &str {
+    message.lines().next().unwrap_or(message).trim()
+}
+
+fn value_error(error: &toml::de::Error) -> Diagnostic {
+    let message = first_line(error.message());
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        Diagnostic::error("missing-key", format!("missing key {rest}"))
+            .at(error.span(), "in this table")
+            .help(format!("add {rest}; `topo schema` lists every key"))
+    } else {
+        Diagnostic::error("invalid-value", message.to_owned())
+            .at(error.span(), "this value")
+            .help("see `topo schema` for the accepted forms of each key")
+    }
+}
+
+/// Resolves `$ref`s and unwraps `anyOf`/`oneOf` down to the one object schema a table
+/// can match (an `Option<Table>` is `anyOf [Table, null]`, a multi-form value has at
+/// most one table form).
+fn object_schema<'a>(schema: &'a Json, root: &'a Json) -> Option<&'a Json> {
+    if let Some(reference) = schema.get("$ref").and_then(Json::as_str) {
+        return object_schema(root.pointer(reference.strip_prefix('#')?)?, root);
+    }
+    if schema.get("properties").is_some() || schema.get("additionalProperties").is_some() {
+        return Some(schema);
+    }
+    ["anyOf", "oneOf", "allOf"]
+        .iter()
+        .filter_map(|key| schema.get(key).and_then(Json::as_array))
+        .flatten()
+        .find_map(|branch| object_schema(branch, root))
+}
+
+fn items_schema<'a>(schema: &'a Json, root: &'a Json) -> Option<&'a Json> {
+    if let Some(reference) = schema.get("$ref").and_then(Json::as_str) {
+        return items_schema(root.pointer(reference.strip_prefix('#')?)?, root);
+    }
+    if let Some(items) = schema.get("items") {
+        return Some(items);
+    }
+    ["anyOf", "oneOf"]
+        .iter()
+        .filter_map(|key| schema.get(key).and_then(Json::as_array))
+        .flatten()
+        .find_map(|branch| items_schema(branch, root))
+}
+
+fn walk_value(
+    value: &DeValue<'_>,
+    schema: &Json,
+    root: &Json,
+    path: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    match value {
+        DeValue::Table(table) => walk_table(table, schema, root, path, out),
+        DeValue::Array(items) => {
+            if let Some(item_schema) = items_schema(schema, root) {
+                for item in items.iter() {
+                    walk_value(item.get_ref(), item_schema, root, path, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn walk_table(
+    table: &DeTable<'_>,
+    schema: &Json,
+    root: &Json,
+    path: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(object) = object_schema(schema, root) else {
+        return;
+    };
+    let properties = object.get("properties").and_then(Json::as_object);
+    let additional = object.get("additionalProperties");
+    for (key, value) in table.iter() {
+        let name = key.get_ref().as_ref();
+        let child_path = if path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        };
+        if let Some(property) = properties.and_then(|p| p.get(name)) {
+            walk_value(value.get_ref(), property, root, &child_path, out);
+            continue;
+        }
+        match additional {
+            Some(Json::Bool(false)) => {
+                let known: Vec<&str> = properties
+                    .map(|p| p.keys().map(String::as_str).collect())
+                    .unwrap_or_default();
+                out.push(unknown_key(name, &child_path, key.span(), &known));
+            }
+            Some(value_schema @ Json::Object(_)) => {
+                walk_value(value.get_ref(), value_schema, root, &child_path, out)
+            }
+            _ => {}
+        }
+    }
+}
+
+fn unknown_key(name: &str, path: &str, span: std::ops::Range<usize>, known: &[&str]) -> Diagnostic {
+    let diagnostic = Diagnostic::error("unknown-key", format!("unknown key `{path}`"))
+        .at(Some(span), "not a topology key here");
+    match did_you_mean(name, known) {
+        Some(suggestion) => diagnostic.help(format!("did you mean `{suggestion}`?")),
+        None => diagnostic.help(format!("the keys allowed here are: {}", known.join(", "))),
+    }
+}
+
+/// The closest of `candidates` to `name`, when it is close enough to be a likely typo.
+pub(crate) fn did_you_mean<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|candidate| (strsim::jaro_winkler(name, candidate), *candidate))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| candidate)
+}

@@ -1,0 +1,251 @@
+//! The topology as typed data: what `topology.toml` holds, and nothing derived.
+//!
+//! Every name that appears in a rendered file (container, network, volume,
+//! image) is *derived* from the project name and roles by [`crate::naming`];
+//! the topology never spells one out, so it cannot spell one two ways.
+
+mod forms;
+mod service;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+pub use forms::{Command, EnvValue, MajorVersion, Port, Protocol};
+pub use service::{Condition, Health, HealthTiming, Probe, Service, Targets};
+
+use crate::Spanned;
+
+/// The whole application: one project, one network, an optional database and its services.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "topo topology")]
+pub struct Topology {
+    /// The project name: the prefix of every container, network, volume and image name
+    /// (`vendure` gives `vendure-server`, `vendure-network`, …). Lowercase `[a-z0-9-]`.
+    pub project: Spanned<String>,
+    /// The database server, if the application has one.
+    #[serde(default)]
+    pub database: Option<Database>,
+    /// The application's own services, in the order they are rendered.
+    #[serde(default)]
+    pub services: Vec<Service>,
+    /// Settings of the local development mode.
+    #[serde(default)]
+    pub dev: DevSettings,
+    /// Settings of the production mode (and of the images prod-sim builds for it).
+    #[serde(default)]
+    pub production: ProductionSettings,
+    /// File names of the rendered Compose files.
+    #[serde(default)]
+    pub files: OutputFiles,
+}
+
+impl Topology {
+    /// An empty topology for a project: add a database and services to it.
+    pub fn new(project: impl Into<String>) -> Self {
+        Topology {
+            project: Spanned::new(project.into()),
+            database: None,
+            services: Vec::new(),
+            dev: DevSettings::default(),
+            production: ProductionSettings::default(),
+            files: OutputFiles::default(),
+        }
+    }
+
+    /// The service with this role, if any.
+    pub fn service(&self, role: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.role.as_str() == role)
+    }
+
+    /// The service whose image `service` runs: itself, or the one named by `image_of`.
+    pub fn image_owner<'a>(&'a self, service: &'a Service) -> &'a Service {
+        match &service.image_of {
+            Some(owner) => self.service(owner).unwrap_or(service),
+            None => service,
+        }
+    }
+}
+
+/// Database engines topo knows how to run, check and pin.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// PostgreSQL (the official `postgres` image layout and `pg_isready`).
+    #[default]
+    #[serde(alias = "postgresql")]
+    Postgres,
+}
+
+/// The database server: its engine, the pinned major version and its data volume.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    /// The engine; `postgres` (the default).
+    #[serde(default)]
+    pub engine: Spanned<Engine>,
+    /// The major version, pinned once and used verbatim in every mode (`17`).
+    pub major: Spanned<MajorVersion>,
+    /// The image to run; defaults to the engine's official image at the pinned major
+    /// (`postgres:17`). Its tag must name the same major.
+    #[serde(default)]
+    pub image: Option<Spanned<String>>,
+    /// The role: the container is `<project>-<role>`. Defaults to `db`.
+    #[serde(default = "default_db_role")]
+    pub role: Spanned<String>,
+    /// The purpose of the data volume: `<project>-<role>-<volume>`. Defaults to `data`.
+    #[serde(default = "default_db_volume")]
+    pub volume: Spanned<String>,
+    /// The database to create; defaults to the project name.
+    #[serde(default)]
+    pub name: Option<Spanned<String>>,
+    /// The user to create; defaults to the project name.
+    #[serde(default)]
+    pub user: Option<Spanned<String>>,
+    /// The password: a reference to a secret (`{ secret = "DB_PASSWORD" }`), never a literal.
+    #[serde(default)]
+    pub password: Option<Spanned<EnvValue>>,
+    /// A host port published on 127.0.0.1 in dev only; the database is never published
+    /// in prod-sim or production.
+    #[serde(default)]
+    pub dev_port: Option<Spanned<u16>>,
+    /// Timings of the engine-derived health check.
+    #[serde(default)]
+    pub health: HealthTiming,
+}
+
+fn default_db_role() -> Spanned<String> {
+    Spanned::new("db".to_owned())
+}
+
+fn default_db_volume() -> Spanned<String> {
+    Spanned::new("data".to_owned())
+}
+
+impl Database {
+    /// A PostgreSQL server of the given major, with the default role `db` and volume `data`.
+    pub fn postgres(major: u32) -> Self {
+        Database {
+            engine: Spanned::new(Engine::Postgres),
+            major: Spanned::new(MajorVersion::new(major.to_string())),
+            image: None,
+            role: default_db_role(),
+            volume: default_db_volume(),
+            name: None,
+            user: None,
+            password: None,
+            dev_port: None,
+            health: HealthTiming::default(),
+        }
+    }
+}
+
+/// Settings of the dev mode.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DevSettings {
+    /// An optional env file every dev container reads (developer-local overrides).
+    /// Defaults to `.env.local`; a missing file is not an error.
+    #[serde(default = "default_dev_env_file")]
+    pub env_file: Spanned<String>,
+}
+
+fn default_dev_env_file() -> Spanned<String> {
+    Spanned::new(".env.local".to_owned())
+}
+
+impl Default for DevSettings {
+    fn default() -> Self {
+        DevSettings {
+            env_file: default_dev_env_file(),
+        }
+    }
+}
+
+/// Settings of the production mode.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductionSettings {
+    /// The registry images are pushed to and pulled from (`ghcr.io/acme`); none means
+    /// images are loaded on the host by name.
+    #[serde(default)]
+    pub registry: Option<Spanned<String>>,
+    /// The host IP published ports bind to in production. Defaults to `0.0.0.0`,
+    /// written out explicitly.
+    #[serde(default = "default_host_ip")]
+    pub host_ip: Spanned<String>,
+    /// The variable holding the image tag to deploy. Defaults to `TAG`.
+    #[serde(default = "default_tag_variable")]
+    pub tag_variable: Spanned<String>,
+    /// Log rotation of the json-file driver: the size of one file (`10m`).
+    #[serde(default = "default_log_max_size")]
+    pub log_max_size: Spanned<String>,
+    /// Log rotation: how many files are kept.
+    #[serde(default = "default_log_max_files")]
+    pub log_max_files: Spanned<u32>,
+}
+
+fn default_host_ip() -> Spanned<String> {
+    Spanned::new("0.0.0.0".to_owned())
+}
+
+fn default_tag_variable() -> Spanned<String> {
+    Spanned::new("TAG".to_owned())
+}
+
+fn default_log_max_size() -> Spanned<String> {
+    Spanned::new("10m".to_owned())
+}
+
+fn default_log_max_files() -> Spanned<u32> {
+    Spanned::new(3)
+}
+
+impl Default for ProductionSettings {
+    fn default() -> Self {
+        ProductionSettings {
+            registry: None,
+            host_ip: default_host_ip(),
+            tag_variable: default_tag_variable(),
+            log_max_size: default_log_max_size(),
+            log_max_files: default_log_max_files(),
+        }
+    }
+}
+
+/// The names of the rendered Compose files, relative to the output directory.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutputFiles {
+    /// The dev file; `docker-compose.yml`, so a plain `docker compose up` is the dev loop.
+    #[serde(default = "default_dev_file")]
+    pub dev: Spanned<String>,
+    /// The prod-sim file; `docker-compose.prod-sim.yml`.
+    #[serde(default = "default_prod_sim_file")]
+    pub prod_sim: Spanned<String>,
+    /// The production file; `docker-compose.prod.yml`.
+    #[serde(default = "default_production_file")]
+    pub production: Spanned<String>,
+}
+
+fn default_dev_file() -> Spanned<String> {
+    Spanned::new("docker-compose.yml".to_owned())
+}
+
+fn default_prod_sim_file() -> Spanned<String> {
+    Spanned::new("docker-compose.prod-sim.yml".to_owned())
+}
+
+fn default_production_file() -> Spanned<String> {
+    Spanned::new("docker-compose.prod.yml".to_owned())
+}
+
+impl Default for OutputFiles {
+    fn default() -> Self {
+        OutputFiles {
+            dev: default_dev_file(),
+            prod_sim: default_prod_sim_file(),
+            production: default_production_file(),
+        }
+    }
+}

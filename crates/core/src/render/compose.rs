@@ -1,0 +1,355 @@
+//! A runtime spec, serialised as a Compose file. A pure translation: no mode rule here.
+//!
+//! Every literal has its `$` doubled, because Compose interpolates every string;
+//! the only interpolations written are the spec's variables (secrets, image tag).
+
+use std::collections::BTreeMap;
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+use crate::model::Condition;
+use crate::spec::{ContainerSpec, EnvSpec, ImageTag, MountSource, RuntimeSpec};
+
+/// Serialises a list of pairs as a map, keeping their order.
+struct Ordered<V>(Vec<(String, V)>);
+
+impl<V: Serialize> Serialize for Ordered<V> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct ComposeFile {
+    name: String,
+    services: Ordered<Service>,
+    networks: Ordered<Named>,
+    #[serde(skip_serializing_if = "Ordered::is_empty")]
+    volumes: Ordered<Named>,
+}
+
+impl<V> Ordered<V> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+#[derive(Serialize)]
+struct Named {
+    name: String,
+    labels: BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct Service {
+    container_name: String,
+    image: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    build: Option<Build>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    command: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    environment: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    env_file: Vec<EnvFile>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    volumes: Vec<Volume>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    ports: Vec<Port>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    depends_on: BTreeMap<String, DependsOn>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    healthcheck: Option<Healthcheck>,
+    restart: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    security_opt: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logging: Option<Logging>,
+    labels: BTreeMap<String, String>,
+    networks: BTreeMap<String, NetworkAttachment>,
+}
+
+#[derive(Serialize)]
+struct Build {
+    context: String,
+    dockerfile: String,
+    target: String,
+}
+
+#[derive(Serialize)]
+struct EnvFile {
+    path: String,
+    required: bool,
+}
+
+#[derive(Serialize)]
+struct Volume {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    source: String,
+    target: String,
+}
+
+#[derive(Serialize)]
+struct Port {
+    target: u16,
+    published: String,
+    host_ip: String,
+    protocol: &'static str,
+}
+
+#[derive(Serialize)]
+struct DependsOn {
+    condition: &'static str,
+}
+
+#[derive(Serialize)]
+struct Healthcheck {
+    test: Vec<String>,
+    interval: String,
+    timeout: String,
+    retries: u32,
+    start_period: String,
+}
+
+#[derive(Serialize)]
+struct Logging {
+    driver: String,
+    options: BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct NetworkAttachment {
+    aliases: Vec<String>,
+}
+
+/// Where the rendered file sits relative to the repository root, so relative paths
+/// (contexts, bind mounts, env files) resolve as Compose resolves them: from the
+/// file's own directory.
+pub(super) fn to_yaml(spec: &RuntimeSpec, root: &str) -> String {
+    let file = ComposeFile {
+        name: lit(&spec.project),
+        services: Ordered(
+            spec.containers
+                .iter()
+                .map(|c| (c.name.clone(), service(c, root)))
+                .collect(),
+        ),
+        networks: Ordered(vec![(
+            spec.network.name.clone(),
+            Named {
+                name: lit(&spec.network.name),
+                labels: lit_map(&spec.network.labels),
+            },
+        )]),
+        volumes: Ordered(
+            spec.volumes
+                .iter()
+                .map(|v| {
+                    (
+                        v.name.clone(),
+                        Named {
+                            name: lit(&v.name),
+                            labels: lit_map(&v.labels),
+                        },
+                    )
+                })
+                .collect(),
+        ),
+    };
+    serde_saphyr::to_string(&file).expect("a Compose file of strings and numbers always serialises")
+}
+
+fn service(container: &ContainerSpec, root: &str) -> Service {
+    let path = |relative: &str| lit(&join(root, relative));
+    Service {
+        container_name: lit(&container.name),
+        image: match &container.image.tag {
+            ImageTag::Fixed(tag) => lit(&container.image.with_tag(tag)),
+            ImageTag::Variable(var) => format!(
+                "{}:${{{var}:?set {var} to the image tag to deploy}}",
+                lit(&container.image.repository)
+            ),
+        },
+        build: container.build.as_ref().map(|b| Build {
+            context: path(&b.context),
+            dockerfile: lit(&b.dockerfile),
+            target: lit(&b.target),
+        }),
+        command: container
+            .command
+            .as_ref()
+            .map(|c| c.iter().map(|a| lit(a)).collect()),
+        environment: container
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), env(k, v)))
+            .collect(),
+        env_file: container
+            .env_files
+            .iter()
+            .map(|f| EnvFile {
+                path: path(&f.path),
+                required: f.required,
+            })
+            .collect(),
+        volumes: container
+            .mounts
+            .iter()
+            .map(|m| match &m.source {
+                MountSource::Bind(source) => Volume {
+                    kind: "bind",
+                    source: path(source),
+                    target: lit(&m.target),
+                },
+                MountSource::Volume(name) => Volume {
+                    kind: "volume",
+                    source: lit(name),
+                    target: lit(&m.target),
+                },
+            })
+            .collect(),
+        ports: container
+            .ports
+            .iter()
+            .map(|p| Port {
+                target: p.container,
+                published: p.host.to_string(),
+                host_ip: lit(&p.host_ip),
+                protocol: p.protocol.as_str(),
+            })
+            .collect(),
+        depends_on: container
+            .depends_on
+            .iter()
+            .map(|(name, condition)| {
+                let condition = match condition {
+                    Condition::Started => "service_started",
+                    Condition::Healthy => "service_healthy",
+                    Condition::Completed => "service_completed_successfully",
+                };
+                (name.clone(), DependsOn { condition })
+            })
+            .collect(),
+        healthcheck: container.health.as_ref().map(|h| Healthcheck {
+            test: std::iter::once("CMD".to_owned())
+                .chain(h.command.iter().map(|a| lit(a)))
+                .collect(),
+            interval: duration(h.interval),
+            timeout: duration(h.timeout),
+            retries: h.retries,
+            start_period: duration(h.start_period),
+        }),
+        restart: container.restart.as_str(),
+        security_opt: container.security_opt.iter().map(|s| lit(s)).collect(),
+        logging: container.logging.as_ref().map(|l| Logging {
+            driver: lit(&l.driver),
+            options: lit_map(&l.options),
+        }),
+        labels: lit_map(&container.labels),
+        networks: BTreeMap::from([(
+            spec_network(container),
+            NetworkAttachment {
+                aliases: container.aliases.iter().map(|a| lit(a)).collect(),
+            },
+        )]),
+    }
+}
+
+/// The network a container joins: there is exactly one, `<project>-network`.
+fn spec_network(container: &ContainerSpec) -> String {
+    let project = &container.labels[crate::spec::labels::PROJECT];
+    crate::naming::network_name(project)
+}
+
+fn env(name: &str, value: &EnvSpec) -> String {
+    match value {
+        EnvSpec::Literal(text) => lit(text),
+        EnvSpec::Variable {
+            name: var,
+            default: Some(default),
+        } => format!("${{{var}:-{}}}", lit(default)),
+        EnvSpec::Variable {
+            name: var,
+            default: None,
+        } => format!("${{{var}:?{var} must be set: the secret of {name}}}"),
+    }
+}
+
+/// A literal for Compose: `$` is doubled so it is never interpolated.
+fn lit(text: &str) -> String {
+    text.replace('$', "$$")
+}
+
+fn lit_map(map: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    map.iter().map(|(k, v)| (k.clone(), lit(v))).collect()
+}
+
+fn join(root: &str, relative: &str) -> String {
+    let relative = relative.trim_start_matches("./");
+    match (root.trim_end_matches('/'), relative) {
+        ("." | "", "." | "") => ".".to_owned(),
+        ("." | "", rest) => format!("./{rest}"),
+        (root, "." | "") => root.to_owned(),
+        (root, rest) => format!("{root}/{rest}"),
+    }
+}
+
+/// A duration as Compose writes it: `10s`, `1m30s`, `500ms`.
+fn duration(d: std::time::Duration) -> String {
+    let millis = d.as_millis();
+    if millis % 1000 != 0 {
+        return format!("{millis}ms");
+    }
+    let seconds = d.as_secs();
+    let (hours, minutes, seconds) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    let mut out = String::new();
+    if hours > 0 {
+        out += &format!("{hours}h");
+    }
+    if minutes > 0 {
+        out += &format!("{minutes}m");
+    }
+    if seconds > 0 || out.is_empty() {
+        out += &format!("{seconds}s");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        for (secs, millis, expect) in [
+            (10, 0, "10s"),
+            (90, 0, "1m30s"),
+            (3600, 0, "1h"),
+            (0, 500, "500ms"),
+            (1, 500, "1500ms"),
+            (0, 0, "0s"),
+        ] {
+            assert_eq!(
+                duration(
+                    std::time::Duration::from_secs(secs) + std::time::Duration::from_millis(millis)
+                ),
+                expect
+            );
+        }
+    }
+
+    #[test]
+    fn paths_and_literals() {
+        assert_eq!(join(".", "apps/server"), "./apps/server");
+        assert_eq!(join("../..", "apps/server"), "../../apps/server");
+        assert_eq!(join(".", "."), ".");
+        assert_eq!(join("..", "./x"), "../x");
+        assert_eq!(lit("a$b$$"), "a$$b$$$$");
+    }
+}

@@ -1,0 +1,328 @@
+//! The per-mode runtime spec: every container of one mode, fully resolved.
+//!
+//! This is the one description of a container. The Compose renderer writes it
+//! as YAML; the engine driver creates exactly it through the Docker API; the
+//! fingerprint hashes the production one. The mode rules that produce it live
+//! in [`build`](self::runtime_spec) and nowhere else: the consumers are pure
+//! translations and know no rule.
+
+mod build;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use build::{runtime_spec, SpecOptions};
+
+use crate::model::{Condition, Protocol};
+
+/// The three environments a topology is rendered for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Local development: dev target, source bind-mounted, hot reload.
+    Dev,
+    /// Local production simulation: prod target built here, no bind mounts.
+    ProdSim,
+    /// Production: images by tag, hardened.
+    Production,
+}
+
+impl Mode {
+    /// Every mode, in rendering order.
+    pub const ALL: [Mode; 3] = [Mode::Dev, Mode::ProdSim, Mode::Production];
+
+    /// `dev`, `prod-sim` or `production`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Dev => "dev",
+            Mode::ProdSim => "prod-sim",
+            Mode::Production => "production",
+        }
+    }
+
+    /// Dev and prod-sim run on a developer's machine; their secrets may have local defaults.
+    pub fn is_local(self) -> bool {
+        self != Mode::Production
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Mode, String> {
+        Mode::ALL
+            .into_iter()
+            .find(|m| m.as_str() == text)
+            .ok_or_else(|| format!("unknown mode `{text}`: expected dev, prod-sim or production"))
+    }
+}
+
+/// Everything one mode runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RuntimeSpec {
+    /// The project name (also the Compose project name).
+    pub project: String,
+    /// The mode this spec is for.
+    pub mode: Mode,
+    /// The one network.
+    pub network: NetworkSpec,
+    /// Every named volume any container mounts, sorted by name.
+    pub volumes: Vec<VolumeSpec>,
+    /// The containers: the database first, then the services in topology order.
+    pub containers: Vec<ContainerSpec>,
+}
+
+impl RuntimeSpec {
+    /// The container with this name.
+    pub fn container(&self, name: &str) -> Option<&ContainerSpec> {
+        self.containers.iter().find(|c| c.name == name)
+    }
+}
+
+/// The network every container joins.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NetworkSpec {
+    /// `<project>-network`.
+    pub name: String,
+    /// Ownership labels.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A named volume.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VolumeSpec {
+    /// `<project>-<role>-<purpose>`.
+    pub name: String,
+    /// Ownership labels.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// One container, resolved for one mode.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ContainerSpec {
+    /// `<project>-<role>`: the container name and the Compose service name.
+    pub name: String,
+    /// The role it was derived from.
+    pub role: String,
+    /// The image it runs (built under this reference when `build` is set).
+    pub image: ImageRef,
+    /// How to build the image, when this mode builds it.
+    pub build: Option<BuildSpec>,
+    /// The command; `None` runs the image's `CMD`.
+    pub command: Option<Vec<String>>,
+    /// The environment.
+    pub env: BTreeMap<String, EnvSpec>,
+    /// Env files read by the container.
+    pub env_files: Vec<EnvFileSpec>,
+    /// Bind mounts and named volumes.
+    pub mounts: Vec<MountSpec>,
+    /// Published ports.
+    pub ports: Vec<PortSpec>,
+    /// The health check.
+    pub health: Option<HealthSpec>,
+    /// The restart policy.
+    pub restart: RestartPolicy,
+    /// Containers (by name) this one waits for, and for what.
+    pub depends_on: BTreeMap<String, Condition>,
+    /// Labels, the `topo.*` ownership labels included.
+    pub labels: BTreeMap<String, String>,
+    /// Network aliases (the container name first).
+    pub aliases: Vec<String>,
+    /// Security options (`no-new-privileges:true`).
+    pub security_opt: Vec<String>,
+    /// Log driver settings; `None` keeps the engine's default.
+    pub logging: Option<LoggingSpec>,
+}
+
+/// An image reference whose tag may be left to the deploying environment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ImageRef {
+    /// Registry and repository (`ghcr.io/acme/vendure-server`, `postgres`).
+    pub repository: String,
+    /// The tag.
+    pub tag: ImageTag,
+}
+
+/// An image tag: fixed, or read from a variable when the file is used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImageTag {
+    /// A fixed tag (`17`, `prod-sim`, a fingerprint).
+    Fixed(String),
+    /// The tag is the value of this variable (production: the tag to deploy).
+    Variable(String),
+}
+
+impl ImageRef {
+    /// Splits `repository[:tag]`; a missing tag is `latest`, as the engine reads it.
+    pub fn parse(reference: &str) -> ImageRef {
+        let name_start = reference.rfind('/').map_or(0, |i| i + 1);
+        match reference[name_start..].split_once(':') {
+            Some((name, tag)) => ImageRef {
+                repository: format!("{}{name}", &reference[..name_start]),
+                tag: ImageTag::Fixed(tag.to_owned()),
+            },
+            None => ImageRef {
+                repository: reference.to_owned(),
+                tag: ImageTag::Fixed("latest".to_owned()),
+            },
+        }
+    }
+
+    /// The reference with the tag given, whatever this one's tag is.
+    pub fn with_tag(&self, tag: &str) -> String {
+        format!("{}:{tag}", self.repository)
+    }
+}
+
+impl fmt::Display for ImageRef {
+    /// `repository:tag`, or `repository:${VAR}` for a variable tag.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.tag {
+            ImageTag::Fixed(tag) => write!(f, "{}:{tag}", self.repository),
+            ImageTag::Variable(var) => write!(f, "{}:${{{var}}}", self.repository),
+        }
+    }
+}
+
+/// How an image is built.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BuildSpec {
+    /// The context directory, relative to the repository root (the topology's directory).
+    pub context: String,
+    /// The Dockerfile, relative to the context.
+    pub dockerfile: String,
+    /// The multi-stage target.
+    pub target: String,
+}
+
+/// One environment value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EnvSpec {
+    /// A literal, passed as is.
+    Literal(String),
+    /// Read from the deploying environment's variable at run time.
+    Variable {
+        /// The variable's name.
+        name: String,
+        /// Used when the variable is unset (local modes only); without one, an unset
+        /// variable is an error.
+        default: Option<String>,
+    },
+}
+
+/// An env file the container reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EnvFileSpec {
+    /// Its path, relative to the repository root.
+    pub path: String,
+    /// Whether a missing file is an error.
+    pub required: bool,
+}
+
+/// What is mounted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MountSource {
+    /// A host directory, relative to the repository root.
+    Bind(String),
+    /// A named volume.
+    Volume(String),
+}
+
+/// A mount.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MountSpec {
+    /// What is mounted.
+    pub source: MountSource,
+    /// Where, inside the container.
+    pub target: String,
+}
+
+/// A published port.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PortSpec {
+    /// The host address it binds to; always explicit.
+    pub host_ip: String,
+    /// The host port.
+    pub host: u16,
+    /// The container port.
+    pub container: u16,
+    /// TCP or UDP.
+    pub protocol: Protocol,
+}
+
+/// A health check.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HealthSpec {
+    /// The command, exec form (Compose and the engine both prefix it with `CMD`).
+    pub command: Vec<String>,
+    /// Time between checks.
+    pub interval: Duration,
+    /// How long one check may take.
+    pub timeout: Duration,
+    /// Failures before unhealthy.
+    pub retries: u32,
+    /// Grace period after start.
+    pub start_period: Duration,
+    /// For HTTP checks: the port and path a smoke check can call too.
+    pub http: Option<(u16, String)>,
+}
+
+impl HealthSpec {
+    /// The longest a container can take to become healthy:
+    /// `start_period + retries × (interval + timeout)`.
+    pub fn deadline(&self) -> Duration {
+        self.start_period + (self.interval + self.timeout) * self.retries
+    }
+}
+
+/// Whether the engine restarts a stopped container.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    /// Never (dev: a crash should be seen).
+    No,
+    /// Always, unless stopped by hand (prod-sim and production).
+    UnlessStopped,
+}
+
+impl RestartPolicy {
+    /// The Compose and engine spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestartPolicy::No => "no",
+            RestartPolicy::UnlessStopped => "unless-stopped",
+        }
+    }
+}
+
+/// Log driver settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LoggingSpec {
+    /// The driver (`json-file`).
+    pub driver: String,
+    /// Its options (`max-size`, `max-file`).
+    pub options: BTreeMap<String, String>,
+}
+
+/// The labels every object topo creates carries.
+pub mod labels {
+    /// The project the object belongs to.
+    pub const PROJECT: &str = "topo.project";
+    /// The mode the container runs in.
+    pub const MODE: &str = "topo.mode";
+    /// The role of the container.
+    pub const SERVICE: &str = "topo.service";
+    /// A hash of the container's runtime configuration (image aside).
+    pub const CONFIG_HASH: &str = "topo.config-hash";
+}

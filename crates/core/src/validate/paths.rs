@@ -1,0 +1,192 @@
+//! Paths: build contexts stay inside the repository, generated paths inside the source path.
+
+use std::path::{Component, Path};
+
+use crate::diagnostic::Diagnostic;
+use crate::model::{Service, Topology};
+use crate::Spanned;
+
+pub(super) fn check(topology: &Topology, repository: Option<&Path>, out: &mut Vec<Diagnostic>) {
+    for service in &topology.services {
+        if let Some(context) = &service.context {
+            if escapes(context) {
+                out.push(
+                    Diagnostic::error("context-escapes-repository", format!("the build context of `{}` is outside the repository", service.role))
+                        .at(context.span(), "absolute, or climbs out with `..`")
+                        .help("write the context relative to the topology file's directory, inside it (e.g. \"apps/server\")"),
+                );
+            } else if let Some(root) = repository {
+                let directory = root.join(context.as_str());
+                if !directory.is_dir() {
+                    out.push(
+                        Diagnostic::warning(
+                            "context-missing",
+                            format!("the build context `{context}` does not exist"),
+                        )
+                        .at(
+                            context.span(),
+                            format!("no directory {}", directory.display()),
+                        )
+                        .help("create it, or fix the path; rendering works, building will not"),
+                    );
+                } else if !directory.join(service.dockerfile()).is_file() {
+                    let span = service
+                        .dockerfile
+                        .as_ref()
+                        .and_then(Spanned::span)
+                        .or(context.span());
+                    out.push(
+                        Diagnostic::warning(
+                            "dockerfile-missing",
+                            format!("`{}` has no {}", context, service.dockerfile()),
+                        )
+                        .at(span, "not found in the build context")
+                        .help(
+                            "add the Dockerfile with `dev` and `prod` targets, or set `dockerfile`",
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(dockerfile) = &service.dockerfile {
+            if escapes(dockerfile) {
+                out.push(
+                    Diagnostic::error(
+                        "context-escapes-repository",
+                        format!(
+                            "the Dockerfile of `{}` is outside its build context",
+                            service.role
+                        ),
+                    )
+                    .at(dockerfile.span(), "absolute, or climbs out with `..`")
+                    .help("write the Dockerfile's path relative to the context"),
+                );
+            }
+        }
+        source_and_generated(service, out);
+        for (purpose, path) in &service.volumes {
+            if !path.starts_with('/') {
+                out.push(
+                    Diagnostic::error(
+                        "path-not-absolute",
+                        format!(
+                            "the volume `{purpose}` of `{}` needs an absolute container path",
+                            service.role
+                        ),
+                    )
+                    .at(path.span(), "relative")
+                    .help(format!(
+                        "write the full path, e.g. \"{}/{}\"",
+                        service.source_path(),
+                        path.as_str()
+                    )),
+                );
+            }
+        }
+    }
+}
+
+fn source_and_generated(service: &Service, out: &mut Vec<Diagnostic>) {
+    let source = service.source_path();
+    if let Some(path) = &service.source_path {
+        if !path.starts_with('/') || has_parent(path) {
+            out.push(
+                Diagnostic::error(
+                    "path-not-absolute",
+                    format!(
+                        "the source path of `{}` must be an absolute container path",
+                        service.role
+                    ),
+                )
+                .at(path.span(), "not absolute")
+                .help("e.g. \"/usr/src/app\""),
+            );
+        }
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for generated in &service.generated {
+        let inside = if generated.starts_with('/') {
+            Path::new(generated.as_str())
+                .strip_prefix(source)
+                .is_ok_and(|rest| rest.components().next().is_some())
+                && !has_parent(generated)
+        } else {
+            !generated.is_empty() && !escapes(generated) && generated.as_str() != "."
+        };
+        if !inside {
+            out.push(
+                Diagnostic::error("generated-path-outside-source", format!("the generated path `{generated}` of `{}` is not inside its source path `{source}`", service.role))
+                    .at(generated.span(), "outside the source path")
+                    .help("generated paths are relative to the source path (\"node_modules\", \"dist\", \".next\")"),
+            );
+        }
+        let normalised = relative_to_source(generated, source);
+        if seen.contains(&normalised) {
+            out.push(
+                Diagnostic::error(
+                    "duplicate-name",
+                    format!("`{generated}` is listed twice in `generated`"),
+                )
+                .at(generated.span(), "remove the repetition"),
+            );
+        }
+        seen.push(normalised);
+    }
+}
+
+/// A generated path relative to the source path (`/app/dist` with source `/app` → `dist`).
+pub(crate) fn relative_to_source<'a>(generated: &'a str, source: &str) -> &'a str {
+    generated
+        .strip_prefix(source)
+        .map_or(generated, |rest| rest.trim_start_matches('/'))
+        .trim_end_matches('/')
+}
+
+fn has_parent(path: &str) -> bool {
+    Path::new(path)
+        .components()
+        .any(|c| c == Component::ParentDir)
+}
+
+/// Is a relative path absolute or does it climb out of its base?
+fn escapes(path: &str) -> bool {
+    if path.starts_with('/')
+        || path.starts_with('\\')
+        || Path::new(path).is_absolute()
+        || path.contains(':') && path.len() > 1 && path.as_bytes()[1] == b':'
+    {
+        return true;
+    }
+    let mut depth: i32 = 0;
+    for component in Path::new(path).components() {
+        match component {
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return true;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escapes;
+
+    #[test]
+    fn escaping_paths() {
+        for (path, expect) in [
+            ("apps/server", false),
+            (".", false),
+            ("apps/../server", false),
+            ("../x", true),
+            ("a/../../x", true),
+            ("/abs", true),
+            ("C:/x", true),
+        ] {
+            assert_eq!(escapes(path), expect, "{path}");
+        }
+    }
+}
