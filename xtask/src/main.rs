@@ -1,1 +1,116 @@
-fn main() {}
+//! Project automation, run as `cargo xtask <task>`.
+//!
+//! - `gen-compose [--check]`: regenerate `examples/vendure/` (topology, schema, the three
+//!   Compose files) from the built-in example; `--check` writes nothing and fails when a
+//!   committed file is stale. A `#[test]` runs the check, so stale files fail CI.
+//! - `bench-render [--services N]`: time rendering every mode of a generated topology and,
+//!   when Compose v2 is installed, compare with `docker compose config` on the same file.
+
+mod bench;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use topo_core::{example, schema, RenderOptions, SourceFile, ValidateOptions};
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("gen-compose") => {
+            let check = args.iter().any(|a| a == "--check");
+            let stale = gen_compose(&workspace_root(), check)?;
+            if check && !stale.is_empty() {
+                bail!(
+                    "stale generated files (run `cargo xtask gen-compose`): {}",
+                    stale.join(", ")
+                );
+            }
+            println!(
+                "{}",
+                if check {
+                    "examples/vendure is up to date"
+                } else {
+                    "regenerated examples/vendure"
+                }
+            );
+            Ok(())
+        }
+        Some("bench-render") => {
+            let services = args
+                .iter()
+                .position(|a| a == "--services")
+                .and_then(|i| args.get(i + 1))
+                .map_or(Ok(200), |n| n.parse())
+                .context("--services takes a number")?;
+            bench::render(services)
+        }
+        _ => bail!("usage: cargo xtask gen-compose [--check] | bench-render [--services N]"),
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits in the workspace root")
+        .to_path_buf()
+}
+
+/// Every generated file of `examples/vendure/`: (path relative to the workspace, bytes).
+fn generated_files() -> anyhow::Result<Vec<(String, String)>> {
+    let text = example::VENDURE;
+    let source = SourceFile::new("examples/vendure/topology.toml", text);
+    let validated = topo_core::load(&source, &ValidateOptions::default())
+        .map_err(|d| anyhow::anyhow!("the built-in example is invalid: {d:?}"))?;
+    let options = RenderOptions::default();
+    let mut files = vec![
+        ("examples/vendure/topology.toml".to_owned(), text.to_owned()),
+        (
+            "examples/vendure/topology.schema.json".to_owned(),
+            schema::topology_schema_json(),
+        ),
+    ];
+    for file in topo_core::render_all(&validated.topology, &options) {
+        files.push((
+            format!("examples/vendure/{}", file.file_name),
+            file.contents,
+        ));
+    }
+    Ok(files)
+}
+
+/// Writes (or with `check`, compares) the generated files; returns the stale ones.
+fn gen_compose(root: &Path, check: bool) -> anyhow::Result<Vec<String>> {
+    let mut stale = Vec::new();
+    for (path, contents) in generated_files()? {
+        let full = root.join(&path);
+        let on_disk = std::fs::read_to_string(&full).unwrap_or_default();
+        if on_disk == contents {
+            continue;
+        }
+        if check {
+            print!(
+                "{}",
+                topo_core::render::unified_diff(&on_disk, &contents, &path)
+            );
+        } else {
+            std::fs::create_dir_all(full.parent().expect("generated files sit in a directory"))?;
+            std::fs::write(&full, &contents)
+                .with_context(|| format!("cannot write {}", full.display()))?;
+        }
+        stale.push(path);
+    }
+    Ok(stale)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn generated_example_files_are_fresh() {
+        let stale =
+            super::gen_compose(&super::workspace_root(), true).expect("the example renders");
+        assert!(
+            stale.is_empty(),
+            "stale generated files, run `cargo xtask gen-compose`: {stale:?}"
+        );
+    }
+}

@@ -382,8 +382,16 @@ impl<'de> Deserialize<'de> for Port {
                 })
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Port, E> {
+                let suggestion = match v.split_once(':') {
+                    Some((host, container))
+                        if host.parse::<u16>().is_ok() && container.parse::<u16>().is_ok() =>
+                    {
+                        format!("{{ container = {container}, host = {host} }}")
+                    }
+                    _ => "{ container = 3000, host = 8080 }".to_owned(),
+                };
                 Err(E::custom(format!(
-                    r#"write ports as numbers or tables, not Compose strings: "{v}" could be {{ container = 3000, host = 8080 }}"#
+                    r#"write ports as numbers or tables, not Compose strings: "{v}" is {suggestion}"#
                 )))
             }
             fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Port, A::Error> {

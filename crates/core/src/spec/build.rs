@@ -336,18 +336,19 @@ fn env_value(value: &EnvValue, mode: Mode) -> EnvSpec {
 
 fn http_probe(probe: Probe, port: u16, path: &str) -> Vec<String> {
     let url = format!("http://127.0.0.1:{port}{path}");
-    let args: Vec<&str> =
-        match probe {
-            Probe::Wget => vec!["wget", "-q", "-O", "/dev/null", &url],
-            Probe::Curl => vec!["curl", "-fsS", "-o", "/dev/null", &url],
-            Probe::Node => return vec![
+    let args: Vec<&str> = match probe {
+        Probe::Wget => vec!["wget", "-q", "-O", "/dev/null", &url],
+        Probe::Curl => vec!["curl", "-fsS", "-o", "/dev/null", &url],
+        Probe::Node => {
+            return vec![
                 "node".to_owned(),
                 "-e".to_owned(),
                 format!(
                     "fetch('{url}').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
                 ),
-            ],
-        };
+            ]
+        }
+    };
     args.into_iter().map(str::to_owned).collect()
 }
 

@@ -1,0 +1,69 @@
+//! Shared by the integration tests: fixtures, loading, and the Docker/Compose gate.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use topo_core::{SourceFile, ValidTopology, ValidateOptions};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf()
+}
+
+/// Every valid fixture topology: the built-in example and `tests/fixtures/valid/*.toml`,
+/// as (name, source text).
+pub fn valid_fixtures() -> Vec<(String, String)> {
+    let mut fixtures = vec![("vendure".to_owned(), topo_core::example::VENDURE.to_owned())];
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(root().join("tests/fixtures/valid"))
+        .expect("tests/fixtures/valid exists")
+        .map(|entry| entry.expect("readable directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let name = path
+            .file_stem()
+            .expect("a file name")
+            .to_string_lossy()
+            .into_owned();
+        fixtures.push((
+            name,
+            std::fs::read_to_string(&path).expect("readable fixture"),
+        ));
+    }
+    fixtures
+}
+
+/// Parses and validates a fixture that must be valid.
+pub fn load_valid(name: &str, text: &str) -> ValidTopology {
+    let source = SourceFile::new(format!("{name}.toml"), text);
+    match topo_core::load(&source, &ValidateOptions::default()) {
+        Ok(validated) => validated.topology,
+        Err(diagnostics) => panic!("fixture {name} is invalid: {diagnostics:#?}"),
+    }
+}
+
+/// Is `docker compose` (v2) usable? With `CI=true` it must be: a missing one fails the
+/// test. Elsewhere the test prints why it is skipped and returns false.
+pub fn compose_v2_available(test: &str) -> bool {
+    let probe = Command::new("docker")
+        .args(["compose", "version", "--short"])
+        .output();
+    let problem = match probe {
+        Ok(output) if output.status.success() => return true,
+        Ok(output) => format!(
+            "`docker compose version` failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ),
+        Err(error) => format!("cannot run docker: {error}"),
+    };
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{test}: Compose v2 is required in CI ({problem}); .ci/run installs it with shared/tools/debian-newer compose-v2");
+    }
+    eprintln!("SKIPPED {test}: Compose v2 is not installed ({problem}); run `../shared/tools/debian-newer compose-v2`");
+    false
+}

@@ -1,0 +1,320 @@
+//! The rendered Compose files: valid against the official Compose schema, deterministic,
+//! snapshot-tested, and showing parity by construction across the three modes.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use topo_core::spec::{ImageTag, MountSource, RuntimeSpec};
+use topo_core::{runtime_spec, Mode, RenderOptions, SpecOptions};
+
+fn specs(name: &str, text: &str) -> Vec<RuntimeSpec> {
+    let topology = common::load_valid(name, text);
+    Mode::ALL
+        .iter()
+        .map(|&mode| runtime_spec(&topology, mode, &SpecOptions::default()))
+        .collect()
+}
+
+#[test]
+fn rendered_files_validate_against_the_compose_schema() {
+    let schema_text =
+        std::fs::read_to_string(common::root().join("tests/reference/compose-spec.json"))
+            .expect("the Compose schema is vendored");
+    let schema: serde_json::Value =
+        serde_json::from_str(&schema_text).expect("the Compose schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("the Compose schema compiles");
+    for (name, text) in common::valid_fixtures() {
+        let topology = common::load_valid(&name, &text);
+        for file in topo_core::render_all(&topology, &RenderOptions::default()) {
+            let document: serde_json::Value = serde_saphyr::from_str(&file.contents)
+                .unwrap_or_else(|e| panic!("{name}/{}: not YAML: {e}", file.file_name));
+            let errors: Vec<String> = validator
+                .iter_errors(&document)
+                .map(|e| format!("{} at {}", e, e.instance_path()))
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "{name}/{} violates the Compose schema:\n{}",
+                file.file_name,
+                errors.join("\n")
+            );
+        }
+    }
+}
+
+#[test]
+fn the_schema_check_catches_an_invalid_file() {
+    // The validator is not vacuous: a file with a misspelt service key fails it.
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::root().join("tests/reference/compose-spec.json"))
+            .expect("schema"),
+    )
+    .expect("json");
+    let validator = jsonschema::validator_for(&schema).expect("compiles");
+    let bad: serde_json::Value =
+        serde_saphyr::from_str("services:\n  web:\n    imagee: x\n").expect("yaml");
+    assert!(!validator.is_valid(&bad));
+}
+
+#[test]
+fn rendering_is_byte_for_byte_deterministic() {
+    for (name, text) in common::valid_fixtures() {
+        let first =
+            topo_core::render_all(&common::load_valid(&name, &text), &RenderOptions::default());
+        for _ in 0..3 {
+            let again =
+                topo_core::render_all(&common::load_valid(&name, &text), &RenderOptions::default());
+            assert_eq!(first, again, "{name} rendered differently twice");
+        }
+    }
+}
+
+#[test]
+fn rendered_files_match_their_snapshots() {
+    for (name, text) in common::valid_fixtures() {
+        for file in
+            topo_core::render_all(&common::load_valid(&name, &text), &RenderOptions::default())
+        {
+            insta::assert_snapshot!(format!("{name}__{}", file.mode), file.contents);
+        }
+    }
+}
+
+#[test]
+fn parity_holds_by_construction_in_every_fixture() {
+    for (name, text) in common::valid_fixtures() {
+        let topology = common::load_valid(&name, &text);
+        let [dev, prod_sim, production] =
+            <[RuntimeSpec; 3]>::try_from(specs(&name, &text)).expect("three modes");
+        let names = |spec: &RuntimeSpec| {
+            spec.containers
+                .iter()
+                .map(|c| c.name.clone())
+                .collect::<Vec<_>>()
+        };
+        let volumes = |spec: &RuntimeSpec| {
+            spec.volumes
+                .iter()
+                .map(|v| v.name.clone())
+                .collect::<BTreeSet<_>>()
+        };
+
+        // Same containers, network and runtime volumes everywhere.
+        assert_eq!(names(&dev), names(&prod_sim), "{name}: container names");
+        assert_eq!(
+            names(&prod_sim),
+            names(&production),
+            "{name}: container names"
+        );
+        assert_eq!(dev.network.name, production.network.name, "{name}: network");
+        assert_eq!(
+            prod_sim.network.name, production.network.name,
+            "{name}: network"
+        );
+        assert_eq!(
+            volumes(&prod_sim),
+            volumes(&production),
+            "{name}: runtime volumes"
+        );
+        assert!(
+            volumes(&prod_sim).is_subset(&volumes(&dev)),
+            "{name}: dev lacks a runtime volume"
+        );
+
+        for spec in [&dev, &prod_sim, &production] {
+            for container in &spec.containers {
+                assert!(
+                    container
+                        .name
+                        .starts_with(&format!("{}-", topology.project.as_str())),
+                    "{name}: {} lacks the project prefix",
+                    container.name
+                );
+                assert_eq!(
+                    container.aliases.first(),
+                    Some(&container.name),
+                    "{name}: the container name is its first alias"
+                );
+            }
+        }
+
+        // The database runs the same pinned major everywhere.
+        if let Some(database) = &topology.database {
+            let db_name = topo_core::naming::container_name(&topology.project, &database.role);
+            for spec in [&dev, &prod_sim, &production] {
+                let image = &spec
+                    .container(&db_name)
+                    .expect("the database container")
+                    .image;
+                let ImageTag::Fixed(tag) = &image.tag else {
+                    panic!("{name}: the database image has a fixed tag")
+                };
+                assert_eq!(
+                    topo_core::major_of_image_tag(&format!("x:{tag}")),
+                    Some(database.major.as_str()),
+                    "{name}: {} in {}",
+                    image,
+                    spec.mode
+                );
+                if spec.mode != Mode::Dev {
+                    assert!(
+                        spec.container(&db_name).expect("db").ports.is_empty(),
+                        "{name}: the database is published in {}",
+                        spec.mode
+                    );
+                }
+            }
+        }
+
+        // No generated path is ever bind-mounted; in dev each has a named volume.
+        for container in &dev.containers {
+            let Some(service) = topology.service(&container.role) else {
+                continue;
+            };
+            let owner = topology.image_owner(service);
+            for generated in &owner.generated {
+                let relative = generated
+                    .trim_start_matches(owner.source_path())
+                    .trim_start_matches('/');
+                let target = format!("{}/{relative}", owner.source_path().trim_end_matches('/'));
+                let mount = container
+                    .mounts
+                    .iter()
+                    .find(|m| m.target == target)
+                    .unwrap_or_else(|| {
+                        panic!("{name}: {target} has no mount in {}", container.name)
+                    });
+                assert!(
+                    matches!(mount.source, MountSource::Volume(_)),
+                    "{name}: {target} is bind-mounted in {}",
+                    container.name
+                );
+            }
+            for mount in container
+                .mounts
+                .iter()
+                .filter(|m| matches!(m.source, MountSource::Bind(_)))
+            {
+                for generated in &owner.generated {
+                    let relative = generated
+                        .trim_start_matches(owner.source_path())
+                        .trim_start_matches('/');
+                    assert!(
+                        !mount.target.ends_with(relative) || mount.target == owner.source_path(),
+                        "{name}: a bind mount onto {}",
+                        mount.target
+                    );
+                }
+            }
+        }
+
+        // prod-sim and production: zero bind mounts; prod-sim builds the prod target; production builds nothing.
+        for spec in [&prod_sim, &production] {
+            for container in &spec.containers {
+                assert!(
+                    container
+                        .mounts
+                        .iter()
+                        .all(|m| matches!(m.source, MountSource::Volume(_))),
+                    "{name}: bind mount in {} of {}",
+                    spec.mode,
+                    container.name
+                );
+                assert!(
+                    container.env_files.is_empty(),
+                    "{name}: env file in {}",
+                    spec.mode
+                );
+            }
+        }
+        for container in &prod_sim.containers {
+            if let (Some(build), Some(service)) =
+                (&container.build, topology.service(&container.role))
+            {
+                assert_eq!(
+                    build.target,
+                    topology.image_owner(service).targets.prod.as_str(),
+                    "{name}: prod-sim target of {}",
+                    container.name
+                );
+            }
+        }
+        assert!(
+            production.containers.iter().all(|c| c.build.is_none()),
+            "{name}: production builds"
+        );
+
+        // prod-sim runs what production runs: commands, env keys, health, restart, hardening.
+        for (sim, prod) in prod_sim.containers.iter().zip(&production.containers) {
+            assert_eq!(sim.command, prod.command, "{name}: command of {}", sim.name);
+            assert_eq!(
+                sim.env.keys().collect::<Vec<_>>(),
+                prod.env.keys().collect::<Vec<_>>(),
+                "{name}: env keys of {}",
+                sim.name
+            );
+            assert_eq!(sim.health, prod.health, "{name}: health of {}", sim.name);
+            assert_eq!(sim.restart, prod.restart, "{name}: restart of {}", sim.name);
+            assert_eq!(
+                sim.security_opt, prod.security_opt,
+                "{name}: security_opt of {}",
+                sim.name
+            );
+            assert_eq!(sim.mounts, prod.mounts, "{name}: mounts of {}", sim.name);
+        }
+    }
+}
+
+#[test]
+fn production_references_secrets_and_tags_never_values() {
+    let topology = common::load_valid("vendure", topo_core::example::VENDURE);
+    let production =
+        topo_core::render(&topology, Mode::Production, &RenderOptions::default()).contents;
+    for leaked in [
+        "vendure-dev-password",
+        "dev-cookie-secret",
+        "build:",
+        "type: bind",
+        "${DB_PASSWORD:-",
+    ] {
+        assert!(
+            !production.contains(leaked),
+            "production contains {leaked:?}"
+        );
+    }
+    assert!(production.contains("${DB_PASSWORD:?"));
+    assert!(production.contains("ghcr.io/acme/vendure-server:${TAG:?"));
+    assert!(production.contains("no-new-privileges:true"));
+    assert!(production.contains("max-size: 10m"));
+    assert!(production.contains("host_ip: \"0.0.0.0\""));
+}
+
+#[test]
+fn literal_dollars_are_escaped_for_compose() {
+    let (name, text) = common::valid_fixtures()
+        .into_iter()
+        .find(|(n, _)| n == "kitchen-sink")
+        .expect("fixture");
+    let dev = topo_core::render(
+        &common::load_valid(&name, &text),
+        Mode::Dev,
+        &RenderOptions::default(),
+    )
+    .contents;
+    assert!(dev.contains("--price=$$5"), "{dev}");
+    assert!(dev.contains("costs $$5"), "{dev}");
+}
+
+#[test]
+fn output_directory_changes_relative_paths_only() {
+    let topology = common::load_valid("vendure", topo_core::example::VENDURE);
+    let options = RenderOptions {
+        source_name: "../topology.toml".to_owned(),
+        root: "..".to_owned(),
+    };
+    let dev = topo_core::render(&topology, Mode::Dev, &options).contents;
+    assert!(dev.contains("context: ../apps/server"), "{dev}");
+    assert!(dev.contains("source: ../apps/server"), "{dev}");
+    assert!(dev.contains("path: ../.env.local"), "{dev}");
+}
