@@ -303,7 +303,7 @@ fn join(root: &str, relative: &str) -> String {
 /// A duration as Compose writes it: `10s`, `1m30s`, `500ms`.
 fn duration(d: std::time::Duration) -> String {
     let millis = d.as_millis();
-    if millis % 1000 != 0 {
+    if !millis.is_multiple_of(1000) {
         return format!("{millis}ms");
     }
     let seconds = d.as_secs();

@@ -243,7 +243,9 @@ pub(crate) fn parse_duration(text: &str) -> Option<std::time::Duration> {
 
 fn host_ports(topology: &Topology, out: &mut Vec<Diagnostic>) {
     // Dev publishes a superset of every other mode's ports, so checking it checks them all.
-    let mut taken: BTreeMap<(u16, &str), (String, Option<Range<usize>>)> = BTreeMap::new();
+    // (host port, protocol) → the first publisher and where it did.
+    type Publisher = (String, Option<Range<usize>>);
+    let mut taken: BTreeMap<(u16, &str), Publisher> = BTreeMap::new();
     let mut publish = |host: u16,
                        protocol: &'static str,
                        owner: &str,
