@@ -318,3 +318,29 @@ fn output_directory_changes_relative_paths_only() {
     assert!(dev.contains("source: ../apps/server"), "{dev}");
     assert!(dev.contains("path: ../.env.local"), "{dev}");
 }
+
+#[test]
+fn a_job_awaited_with_completed_is_never_restarted() {
+    let (name, text) = common::valid_fixtures()
+        .into_iter()
+        .find(|(n, _)| n == "kitchen-sink")
+        .expect("fixture");
+    for spec in specs(&name, &text) {
+        let migrate = spec.container("shop2-migrate").expect("the migrate job");
+        assert_eq!(
+            migrate.restart,
+            topo_core::spec::RestartPolicy::No,
+            "{}",
+            spec.mode
+        );
+        if spec.mode != Mode::Dev {
+            let api = spec.container("shop2-api").expect("the api");
+            assert_eq!(
+                api.restart,
+                topo_core::spec::RestartPolicy::UnlessStopped,
+                "{}",
+                spec.mode
+            );
+        }
+    }
+}

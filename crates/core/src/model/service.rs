@@ -150,7 +150,8 @@ pub enum Condition {
     Started,
     /// The dependency's health check passes.
     Healthy,
-    /// The dependency ran to completion with exit code 0 (a one-shot job).
+    /// The dependency ran to completion with exit code 0. The dependency is then a one-shot
+    /// job (a migration) and is never restarted.
     Completed,
 }
 

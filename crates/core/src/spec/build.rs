@@ -9,6 +9,7 @@
 //! | secrets | variable, local default | variable, local default | variable, required |
 //! | ports | 127.0.0.1 | 127.0.0.1, DB never | explicit host IP, DB never |
 //! | restart, no-new-privileges, log rotation | no | yes | yes |
+//! | one-shot jobs (awaited with `completed`) | not restarted | not restarted | not restarted |
 //!
 //! These rules are code on purpose: no topology can ask prod-sim for a bind mount.
 
@@ -18,7 +19,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::*;
-use crate::model::{Database, EnvValue, Probe, Service};
+use crate::model::{Condition, Database, EnvValue, Probe, Service};
 use crate::naming;
 use crate::validate::ValidTopology;
 
@@ -314,6 +315,16 @@ fn service_container(
             _ => unreachable!("validated: a health check is http + port or a command"),
         };
         container.health = Some(health_spec(command, &health.timing(), http));
+    }
+    // A service others wait for with `completed` is a one-shot job (a migration): restarting
+    // it after it exits would run it again and again.
+    let is_job = topology.services.iter().any(|other| {
+        other.depends_on.iter().any(|(target, condition)| {
+            target.as_str() == service.role.as_str() && **condition == Condition::Completed
+        })
+    });
+    if is_job {
+        container.restart = RestartPolicy::No;
     }
     container
         .aliases
