@@ -292,12 +292,9 @@ fn production_references_secrets_and_tags_never_values() {
 
 #[test]
 fn literal_dollars_are_escaped_for_compose() {
-    let (name, text) = common::valid_fixtures()
-        .into_iter()
-        .find(|(n, _)| n == "kitchen-sink")
-        .expect("fixture");
+    let (name, text) = ("kitchen-sink", common::fixture("kitchen-sink"));
     let dev = topo_core::render(
-        &common::load_valid(&name, &text),
+        &common::load_valid(name, &text),
         Mode::Dev,
         &RenderOptions::default(),
     )
@@ -321,11 +318,8 @@ fn output_directory_changes_relative_paths_only() {
 
 #[test]
 fn a_job_awaited_with_completed_is_never_restarted() {
-    let (name, text) = common::valid_fixtures()
-        .into_iter()
-        .find(|(n, _)| n == "kitchen-sink")
-        .expect("fixture");
-    for spec in specs(&name, &text) {
+    let (name, text) = ("kitchen-sink", common::fixture("kitchen-sink"));
+    for spec in specs(name, &text) {
         let migrate = spec.container("shop2-migrate").expect("the migrate job");
         assert_eq!(
             migrate.restart,

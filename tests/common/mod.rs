@@ -38,6 +38,15 @@ pub fn valid_fixtures() -> Vec<(String, String)> {
     fixtures
 }
 
+/// The source text of the valid fixture `name`.
+pub fn fixture(name: &str) -> String {
+    valid_fixtures()
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, text)| text)
+        .unwrap_or_else(|| panic!("no fixture {name}"))
+}
+
 /// Parses and validates a fixture that must be valid.
 pub fn load_valid(name: &str, text: &str) -> ValidTopology {
     let source = SourceFile::new(format!("{name}.toml"), text);

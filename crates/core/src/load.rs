@@ -56,35 +56,36 @@ fn value_error(error: &toml::de::Error) -> Diagnostic {
     }
 }
 
-/// Resolves `$ref`s and unwraps `anyOf`/`oneOf` down to the one object schema a table
-/// can match (an `Option<Table>` is `anyOf [Table, null]`, a multi-form value has at
-/// most one table form).
-fn object_schema<'a>(schema: &'a Json, root: &'a Json) -> Option<&'a Json> {
+/// Resolves `$ref`s and descends `anyOf`/`oneOf`/`allOf` branches until `pick` accepts a
+/// schema: an `Option<Table>` is `anyOf [Table, null]`, and a multi-form value has at most
+/// one table form and one array form.
+fn find_schema<'a>(
+    schema: &'a Json,
+    root: &'a Json,
+    pick: fn(&'a Json) -> Option<&'a Json>,
+) -> Option<&'a Json> {
     if let Some(reference) = schema.get("$ref").and_then(Json::as_str) {
-        return object_schema(root.pointer(reference.strip_prefix('#')?)?, root);
+        return find_schema(root.pointer(reference.strip_prefix('#')?)?, root, pick);
     }
-    if schema.get("properties").is_some() || schema.get("additionalProperties").is_some() {
-        return Some(schema);
-    }
-    ["anyOf", "oneOf", "allOf"]
-        .iter()
-        .filter_map(|key| schema.get(key).and_then(Json::as_array))
-        .flatten()
-        .find_map(|branch| object_schema(branch, root))
+    pick(schema).or_else(|| {
+        ["anyOf", "oneOf", "allOf"]
+            .iter()
+            .filter_map(|key| schema.get(key).and_then(Json::as_array))
+            .flatten()
+            .find_map(|branch| find_schema(branch, root, pick))
+    })
 }
 
+/// The schema of a table.
+fn object_schema<'a>(schema: &'a Json, root: &'a Json) -> Option<&'a Json> {
+    find_schema(schema, root, |s| {
+        (s.get("properties").is_some() || s.get("additionalProperties").is_some()).then_some(s)
+    })
+}
+
+/// The schema of an array's items.
 fn items_schema<'a>(schema: &'a Json, root: &'a Json) -> Option<&'a Json> {
-    if let Some(reference) = schema.get("$ref").and_then(Json::as_str) {
-        return items_schema(root.pointer(reference.strip_prefix('#')?)?, root);
-    }
-    if let Some(items) = schema.get("items") {
-        return Some(items);
-    }
-    ["anyOf", "oneOf"]
-        .iter()
-        .filter_map(|key| schema.get(key).and_then(Json::as_array))
-        .flatten()
-        .find_map(|branch| items_schema(branch, root))
+    find_schema(schema, root, |s| s.get("items"))
 }
 
 fn walk_value(
