@@ -44,7 +44,8 @@ struct CommandPerMode {
     prod: Option<Vec<String>>,
 }
 
-/// Schema mirror of [`Command`].
+/// A command: an array of arguments for every mode, or `{ dev = [...], prod = [...] }`.
+/// (The schema of [`Command`].)
 #[derive(JsonSchema)]
 #[serde(untagged)]
 #[schemars(rename = "Command")]
@@ -136,7 +137,8 @@ struct EnvTable {
     prod: Option<String>,
 }
 
-/// Schema mirror of [`EnvValue`].
+/// An environment value: a literal, `{ secret = "VAR" }` (optionally with a local-only
+/// `dev` default), or `{ dev = "...", prod = "..." }`. (The schema of [`EnvValue`].)
 #[derive(JsonSchema)]
 #[serde(untagged)]
 #[schemars(rename = "EnvValue")]
@@ -233,7 +235,7 @@ impl fmt::Display for MajorVersion {
     }
 }
 
-/// Schema mirror of [`MajorVersion`].
+/// A database major version, pinned once: `17`. (The schema of [`MajorVersion`].)
 #[derive(JsonSchema)]
 #[serde(untagged)]
 #[schemars(rename = "MajorVersion")]
@@ -347,7 +349,7 @@ struct PortTable {
     dev_only: bool,
 }
 
-/// Schema mirror of [`Port`].
+/// A published port: `3000`, or `{ container = 3000, host = 8080 }`. (The schema of [`Port`].)
 #[derive(JsonSchema)]
 #[serde(untagged)]
 #[schemars(rename = "Port")]

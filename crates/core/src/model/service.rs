@@ -172,6 +172,8 @@ pub struct Health {
     /// A command that exits 0 when the service is healthy (instead of `http`).
     #[serde(default)]
     pub command: Option<Spanned<Vec<String>>>,
+    // The timing keys repeat `HealthTiming`'s: serde's `flatten` cannot be combined with
+    // `deny_unknown_fields`, and it would lose the spans. `timing()` regroups them.
     /// Time between checks. Defaults to `10s`.
     #[serde(default)]
     pub interval: Option<Spanned<String>>,
