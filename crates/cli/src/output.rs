@@ -243,15 +243,9 @@ pub fn init(example: &str, output: &Path, force: bool) -> anyhow::Result<bool> {
 
 /// Writes a whole file or nothing: a temporary file beside it, synced, then renamed over it.
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let directory = directory_of(path);
-    let mut temporary = tempfile::NamedTempFile::new_in(&directory)
-        .with_context(|| format!("cannot write in {}", directory.display()))?;
-    temporary
-        .write_all(bytes)
-        .and_then(|()| temporary.as_file().sync_all())
+    let mut file = atomic_write_file::AtomicWriteFile::open(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
-    temporary
-        .persist(path)
-        .with_context(|| format!("cannot replace {}", path.display()))?;
-    Ok(())
+    file.write_all(bytes)
+        .and_then(|()| file.commit())
+        .with_context(|| format!("cannot write {}", path.display()))
 }
