@@ -50,13 +50,23 @@ impl Marker {
 }
 
 /// Every marker: environment → service (container name) → marker.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Markers {
     /// The format version ([`VERSION`]).
     pub version: u32,
     /// The markers, by environment and service.
     pub environments: BTreeMap<String, BTreeMap<String, Marker>>,
+}
+
+/// No markers, in the current format: what saving it writes, `load` reads back.
+impl Default for Markers {
+    fn default() -> Self {
+        Markers {
+            version: VERSION,
+            environments: BTreeMap::new(),
+        }
+    }
 }
 
 impl Markers {
@@ -143,10 +153,7 @@ impl FileStore {
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Markers {
-                    version: VERSION,
-                    ..Markers::default()
-                });
+                return Ok(Markers::default());
             }
             Err(source) => return Err(MarkerError::Read { path, source }),
         };
@@ -191,9 +198,6 @@ impl FileStore {
 
     /// Records one successful deploy: load, set, save.
     pub fn record(&self, env: &str, service: &str, marker: Marker) -> Result<Markers, MarkerError> {
-        if !topo_core::naming::is_valid_name(env) {
-            return Err(MarkerError::InvalidEnvironment(env.to_owned()));
-        }
         let mut markers = self.load()?;
         markers.set(env, service, marker);
         self.save(&markers)?;
@@ -336,6 +340,14 @@ mod tests {
             Err(MarkerError::InvalidEnvironment(_))
         ));
         assert!(!store.path().exists());
+    }
+
+    #[test]
+    fn default_markers_save_and_load_back() {
+        let directory = tempfile::tempdir().expect("tempdir");
+        let store = FileStore::new(directory.path());
+        store.save(&Markers::default()).expect("save");
+        assert_eq!(store.load().expect("load"), Markers::default());
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub enum Format {
 }
 
 /// Loads and validates, printing every diagnostic. `None` when there are errors.
-fn load(input: &Input, format: Format) -> anyhow::Result<Option<Validated>> {
+fn load(input: &Input, format: Format) -> anyhow::Result<Option<(SourceFile, Validated)>> {
     let source = input.read()?;
     let repository = input.repository();
     let options = ValidateOptions {
@@ -32,7 +32,7 @@ fn load(input: &Input, format: Format) -> anyhow::Result<Option<Validated>> {
     match topo_core::load(&source, &options) {
         Ok(validated) => {
             print_diagnostics(&source, &validated.warnings, format);
-            Ok(Some(validated))
+            Ok(Some((source, validated)))
         }
         Err(diagnostics) => {
             print_diagnostics(&source, &diagnostics, format);
@@ -103,7 +103,7 @@ fn plural(n: usize) -> &'static str {
 
 /// `topo check`.
 pub fn check(input: &Input, format: Format) -> anyhow::Result<bool> {
-    let Some(validated) = load(input, format)? else {
+    let Some((source, validated)) = load(input, format)? else {
         return Ok(false);
     };
     if !matches!(format, Format::Json) {
@@ -111,7 +111,7 @@ pub fn check(input: &Input, format: Format) -> anyhow::Result<bool> {
         let containers = topology.services.len() + usize::from(topology.database.is_some());
         println!(
             "{}: valid ({} containers on {})",
-            input.read()?.name(),
+            source.name(),
             containers,
             topo_core::naming::network_name(&topology.project)
         );
@@ -126,7 +126,7 @@ pub fn render(
     out: Option<&Path>,
     check: bool,
 ) -> anyhow::Result<bool> {
-    let Some(validated) = load(input, Format::Human)? else {
+    let Some((_, validated)) = load(input, Format::Human)? else {
         return Ok(false);
     };
     let out_dir = out
