@@ -1,7 +1,7 @@
 //! Project automation, run as `cargo xtask <task>`.
 //!
 //! - `gen-compose [--check]`: regenerate `examples/vendure/` (topology, schema, the three
-//!   Compose files) from the built-in example; `--check` writes nothing and fails when a
+//!   Compose files) from the built-in example, and `docs/plan.schema.json`; `--check` writes nothing and fails when a
 //!   committed file is stale. A `#[test]` runs the check, so stale files fail CI.
 //! - `bench-render [--services N]`: time rendering every mode of a generated topology and,
 //!   when Compose v2 is installed, compare with `docker compose config` on the same file.
@@ -69,6 +69,8 @@ fn generated_files() -> anyhow::Result<Vec<(String, String)>> {
             schema::topology_schema_json(),
         ),
     ];
+    // The plan document's schema, for CI consumers of `topo-ci plan --format json`.
+    files.push(("docs/plan.schema.json".to_owned(), topo_ci::cli::plan_schema()));
     for file in topo_core::render_all(&validated.topology, &options) {
         files.push((
             format!("examples/vendure/{}", file.file_name),

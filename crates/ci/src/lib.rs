@@ -1,10 +1,24 @@
-//! topo-ci: what is deployed where, and (to come) what must be deployed next.
+//! topo-ci: what is deployed where, and what must be deployed next.
 //!
-//! Status: only the marker file store exists yet ([`markers`]). Change detection with gix,
-//! fingerprints, decisions with reasons, release gating, the git-ref store and the
-//! `topo-ci` binary are still to be built (issue 3).
+//! - [`scope`]: which files matter to which service (context, include/exclude globs,
+//!   global files).
+//! - [`repo`]: the repository through gix: trees, tree diffs with renames off.
+//! - [`fingerprint`]: a content hash per service that needs no history.
+//! - [`markers`] and [`store`]: what was deployed, in a directory or a git ref.
+//! - [`release`]: which events deploy, and the overrides.
+//! - [`plan`]: per service deploy, build or skip, with a reason.
+//! - [`report`]: the plan as text, Markdown, JSON or GitHub outputs.
+//! - [`cli`]: the flags shared by `topo-ci` and `topo plan`.
 //!
-//! topo-ci knows nothing about Docker.
+//! topo-ci knows nothing about Docker, and never runs `git`.
 #![deny(missing_docs)]
 
+pub mod cli;
+pub mod fingerprint;
 pub mod markers;
+pub mod plan;
+pub mod release;
+pub mod repo;
+pub mod report;
+pub mod scope;
+pub mod store;

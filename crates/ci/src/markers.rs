@@ -157,25 +157,7 @@ impl FileStore {
             }
             Err(source) => return Err(MarkerError::Read { path, source }),
         };
-        let markers: Markers =
-            serde_json::from_str(&text).map_err(|error| MarkerError::Corrupt {
-                path: path.clone(),
-                line: error.line(),
-                column: error.column(),
-                message: error
-                    .to_string()
-                    .split(" at line ")
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned(),
-            })?;
-        if markers.version != VERSION {
-            return Err(MarkerError::UnsupportedVersion {
-                path,
-                found: markers.version,
-            });
-        }
-        Ok(markers)
+        parse_markers(&path, &text)
     }
 
     /// Replaces the document, atomically.
@@ -191,9 +173,7 @@ impl FileStore {
             source,
         };
         std::fs::create_dir_all(&self.directory).map_err(write_error)?;
-        let mut text = serde_json::to_string_pretty(markers).expect("markers always serialise");
-        text.push('\n');
-        write_atomically(&path, text.as_bytes()).map_err(write_error)
+        write_atomically(&path, &serialise(markers)).map_err(write_error)
     }
 
     /// Records one successful deploy: load, set, save.
@@ -203,6 +183,35 @@ impl FileStore {
         self.save(&markers)?;
         Ok(markers)
     }
+}
+
+/// Reads a marker document; `path` names it in errors.
+pub(crate) fn parse_markers(path: &Path, text: &str) -> Result<Markers, MarkerError> {
+    let markers: Markers = serde_json::from_str(text).map_err(|error| MarkerError::Corrupt {
+        path: path.to_owned(),
+        line: error.line(),
+        column: error.column(),
+        message: error
+            .to_string()
+            .split(" at line ")
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+    })?;
+    if markers.version != VERSION {
+        return Err(MarkerError::UnsupportedVersion {
+            path: path.to_owned(),
+            found: markers.version,
+        });
+    }
+    Ok(markers)
+}
+
+/// The document as written: pretty JSON and a final newline.
+pub(crate) fn serialise(markers: &Markers) -> Vec<u8> {
+    let mut text = serde_json::to_string_pretty(markers).expect("markers always serialise");
+    text.push('\n');
+    text.into_bytes()
 }
 
 /// Temporary file beside the target, fsync, rename, fsync of the directory.

@@ -1,4 +1,4 @@
-//! `topo`: flags, a call into topo-core, and exit codes. Nothing else lives here.
+//! `topo`: flags, a call into topo-core (or topo-ci for `plan`), and exit codes. Nothing else lives here.
 //!
 //! Exit codes: 0 success, 1 invalid topology / stale files / I/O failure, 2 usage.
 
@@ -49,6 +49,8 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Plan a deploy from CI: per service deploy, build or skip, and why (as `topo-ci plan`).
+    Plan(topo_ci::cli::PlanArgs),
     /// Print the JSON Schema of topology.toml.
     Schema,
     /// Write a starting topology.toml (and its schema beside it).
@@ -122,6 +124,15 @@ fn main() -> ExitCode {
                 ModeArg::All => topo_core::Mode::ALL.to_vec(),
             };
             output::render(&input.input(), &modes, out.as_deref(), check)
+        }
+        Command::Plan(args) => {
+            return match topo_ci::cli::run_plan(&args, &mut std::io::stdout().lock()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::from(error.exit_code())
+                }
+            };
         }
         Command::Schema => {
             print!("{}", topo_core::schema::topology_schema_json());

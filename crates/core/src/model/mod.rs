@@ -4,12 +4,14 @@
 //! image) is *derived* from the project name and roles by [`crate::naming`];
 //! the topology never spells one out, so it cannot spell one two ways.
 
+mod ci;
 mod forms;
 mod service;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+pub use ci::{Changes, CiSettings, EventKind, EventRule};
 pub use forms::{Command, EnvValue, MajorVersion, Port, Protocol};
 pub use service::{Condition, Health, HealthTiming, Probe, Service, Targets};
 
@@ -38,6 +40,9 @@ pub struct Topology {
     /// File names of the rendered Compose files.
     #[serde(default)]
     pub files: OutputFiles,
+    /// Change detection and release gating in CI.
+    #[serde(default)]
+    pub ci: CiSettings,
 }
 
 impl Topology {
@@ -50,6 +55,7 @@ impl Topology {
             dev: DevSettings::default(),
             production: ProductionSettings::default(),
             files: OutputFiles::default(),
+            ci: CiSettings::default(),
         }
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{Command, EnvValue, Port};
+use super::{Changes, Command, EnvValue, Port};
 use crate::Spanned;
 
 /// An application service: how its image is built, how it runs in each mode, what it owns.
@@ -62,6 +62,9 @@ pub struct Service {
     /// Extra network aliases, beside the container name.
     #[serde(default)]
     pub aliases: Vec<Spanned<String>>,
+    /// Change detection beyond the build context: extra include and exclude globs.
+    #[serde(default)]
+    pub changes: Changes,
 }
 
 impl Service {
@@ -97,6 +100,7 @@ impl Service {
             health: None,
             volumes: BTreeMap::new(),
             aliases: Vec::new(),
+            changes: Changes::default(),
         }
     }
 

@@ -4,6 +4,7 @@
 //! The only way to a [`ValidTopology`] is through here, so the spec builder never
 //! sees a topology with errors.
 
+mod ci;
 mod graph;
 mod names;
 mod paths;
@@ -74,6 +75,7 @@ pub fn diagnose(topology: &Topology, options: &ValidateOptions<'_>) -> Vec<Diagn
     graph::check(topology, &mut out);
     paths::check(topology, options.repository, &mut out);
     values::check(topology, &mut out);
+    ci::check(topology, &mut out);
     out.sort_by(|a, b| {
         let position = |d: &Diagnostic| d.span.as_ref().map_or(usize::MAX, |s| s.start);
         position(a)
@@ -84,5 +86,6 @@ pub fn diagnose(topology: &Topology, options: &ValidateOptions<'_>) -> Vec<Diagn
     out
 }
 
+pub use ci::compile_glob;
 pub(crate) use paths::relative_to_source;
 pub(crate) use values::parse_duration;

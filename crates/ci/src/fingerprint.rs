@@ -1,0 +1,116 @@
+//! Fingerprints: a content hash per service, from one tree and the topology alone.
+//!
+//! A fingerprint covers the files of the service's scope (by git object id, so it is the
+//! same in every clone and needs no history: a depth-1 clone computes it, a force-push
+//! that keeps the content keeps it), the service's configuration (its rendered production
+//! spec and its production build), and the fingerprints of the images it runs. It is the
+//! natural image tag.
+
+use sha2::{Digest, Sha256};
+use topo_core::spec::{labels, ContainerSpec};
+
+use crate::repo::{GitError, PathEntry, Repo};
+use crate::scope::{Match, Scope};
+
+/// The version of the fingerprint recipe: bumped when the recipe changes, so fingerprints
+/// of two recipes never compare equal.
+const RECIPE: &str = "topo-fingerprint/1";
+
+/// What a service's configuration contributes: its production config hash and the build
+/// (context, Dockerfile, target) of the image it runs.
+pub fn config_key(production: &ContainerSpec, build: Option<&ContainerSpec>) -> String {
+    let hash = production
+        .labels
+        .get(labels::CONFIG_HASH)
+        .map_or("", String::as_str);
+    let build = build
+        .and_then(|spec| spec.build.as_ref())
+        .map(|b| serde_json::to_string(b).expect("a build spec always serialises"))
+        .unwrap_or_default();
+    format!("config {hash}\nbuild {build}\n")
+}
+
+/// The fingerprint of a service whose scope is `scope` in the tree `tree` (none for a
+/// service that builds nothing: its image's fingerprint stands for the files).
+/// `images` are the fingerprints of the images it runs but does not build (the worker
+/// gives the server's).
+pub fn fingerprint(
+    repo: &Repo,
+    tree: gix::ObjectId,
+    scope: Option<&Scope>,
+    config_key: &str,
+    images: &[&str],
+) -> Result<String, GitError> {
+    let mut hasher = Sha256::new();
+    let mut line = |parts: &[&[u8]]| {
+        for part in parts {
+            hasher.update(part);
+        }
+        hasher.update(b"\n");
+    };
+    line(&[RECIPE.as_bytes()]);
+    line(&[config_key.as_bytes()]);
+    for image in images {
+        line(&[b"image ", image.as_bytes()]);
+    }
+    let Some(scope) = scope else {
+        let digest = hasher.finalize();
+        return Ok(hex16(&digest));
+    };
+    for root in scope.roots() {
+        match repo.entry_at(tree, root)? {
+            None => line(&[b"absent ", root.as_bytes()]),
+            Some(PathEntry { id, is_tree: false }) => {
+                if scope.classify(root) != Match::Outside && scope.classify(root) != Match::Excluded
+                {
+                    line(&[
+                        b"file ",
+                        root.as_bytes(),
+                        b" ",
+                        id.to_hex().to_string().as_bytes(),
+                    ]);
+                }
+            }
+            Some(PathEntry { id, is_tree: true }) if scope.covers_whole(root) => {
+                line(&[
+                    b"tree ",
+                    root.as_bytes(),
+                    b" ",
+                    id.to_hex().to_string().as_bytes(),
+                ]);
+            }
+            Some(PathEntry { id, is_tree: true }) => {
+                repo.walk(root, id, &mut |path, kind, oid| {
+                    if kind == gix::objs::tree::EntryKind::Tree {
+                        if scope.covers_whole(path) {
+                            line(&[
+                                b"tree ",
+                                path.as_bytes(),
+                                b" ",
+                                oid.to_hex().to_string().as_bytes(),
+                            ]);
+                            return false;
+                        }
+                        return true;
+                    }
+                    if matches!(scope.classify(path), Match::Own | Match::Global) {
+                        let mode = format!(" {kind:?} ");
+                        line(&[
+                            b"file ",
+                            path.as_bytes(),
+                            mode.as_bytes(),
+                            oid.to_hex().to_string().as_bytes(),
+                        ]);
+                    }
+                    false
+                })?;
+            }
+        }
+    }
+    let digest = hasher.finalize();
+    Ok(hex16(&digest))
+}
+
+fn hex16(digest: &[u8]) -> String {
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,545 @@
+//! The plan: per service, deploy, build or skip, and why.
+//!
+//! For each service: a forced service deploys; one with no marker deploys; one whose marker
+//! commit is not in this clone falls back to the recorded fingerprint; otherwise the files
+//! of its scope are diffed (two-dot, tree to tree, renames off) between the marker commit
+//! and HEAD, then its production configuration is compared, then the image it runs. Last,
+//! the release gate turns a deploy into a build when the event does not deploy.
+
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use topo_core::model::Service;
+use topo_core::spec::ContainerSpec;
+use topo_core::{runtime_spec, Mode, SourceFile, SpecOptions, ValidTopology, ValidateOptions};
+
+use crate::fingerprint::{config_key, fingerprint};
+use crate::markers::Markers;
+use crate::release::{deploying_rule, Event, Force};
+use crate::repo::{ChangedPath, GitError, PathEntry, Repo};
+use crate::scope::{Match, Scope, ScopeError};
+
+/// The version of the plan document.
+pub const PLAN_VERSION: u32 = 1;
+
+/// The plan document (`topo-ci plan --format json`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "topo deploy plan")]
+pub struct Plan {
+    /// The document's format version (1).
+    pub version: u32,
+    /// The commit planned for (full SHA).
+    pub head: String,
+    /// The environment the markers were read for.
+    pub env: String,
+    /// The CI event.
+    pub event: Event,
+    /// Whether this event deploys (`false`: changed services are only built).
+    pub deploys: bool,
+    /// The topology file, relative to the repository root.
+    pub topology: String,
+    /// One entry per service of the topology, in its order.
+    pub services: Vec<ServicePlan>,
+    /// Fallbacks and overrides that applied, explained.
+    pub notes: Vec<String>,
+}
+
+/// What to do with one service, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServicePlan {
+    /// The role (`server`).
+    pub name: String,
+    /// The container (`vendure-server`): the key of its marker.
+    pub container: String,
+    /// Deploy, build only, or skip.
+    pub action: Action,
+    /// Why, from a fixed vocabulary.
+    pub reason: Reason,
+    /// For a `release-gate` build: the reason it would otherwise have deployed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Reason>,
+    /// The decision in one sentence.
+    pub detail: String,
+    /// The marker commit the diff started from, if there is one.
+    pub base: Option<String>,
+    /// The service's fingerprint at `head`.
+    pub fingerprint: String,
+    /// The image to deploy: `<registry>/<project>-<role>:<fingerprint of the image>`.
+    pub image: String,
+    /// Changed files in the scope (the first 100 at most), from the repository root.
+    pub changed_files: Vec<String>,
+    /// How many files of the scope changed.
+    pub changed_count: usize,
+    /// How many changed files an exclude glob dropped.
+    pub excluded_count: usize,
+}
+
+/// What happens to a service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Build its image and deploy it.
+    Deploy,
+    /// Build its image only: the event does not deploy.
+    Build,
+    /// Nothing to do.
+    Skip,
+}
+
+/// Why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    /// No marker: never deployed to this environment (or the markers were lost).
+    NoPreviousDeploy,
+    /// Files of its scope changed since its marker commit.
+    Changed,
+    /// Its rendered production spec (or production build) changed.
+    ConfigChanged,
+    /// The image it runs, built by another service, changed.
+    DependencyChanged,
+    /// Its marker commit is not in this clone; the recorded fingerprint decided, or
+    /// (none recorded) it deploys.
+    MarkerUnknown,
+    /// Nothing of it changed.
+    Unchanged,
+    /// Forced by `--force` or the commit-message token.
+    Forced,
+    /// It would deploy, but this event only builds.
+    ReleaseGate,
+}
+
+impl Action {
+    /// `deploy`, `build`, `skip`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Deploy => "deploy",
+            Action::Build => "build",
+            Action::Skip => "skip",
+        }
+    }
+}
+
+impl Reason {
+    /// The kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::NoPreviousDeploy => "no-previous-deploy",
+            Reason::Changed => "changed",
+            Reason::ConfigChanged => "config-changed",
+            Reason::DependencyChanged => "dependency-changed",
+            Reason::MarkerUnknown => "marker-unknown",
+            Reason::Unchanged => "unchanged",
+            Reason::Forced => "forced",
+            Reason::ReleaseGate => "release-gate",
+        }
+    }
+}
+
+/// What a plan is made from.
+pub struct PlanRequest<'a> {
+    /// The topology at HEAD.
+    pub topology: &'a ValidTopology,
+    /// The topology file, relative to the repository root (`topology.toml`).
+    pub topology_path: &'a str,
+    /// The environment.
+    pub env: &'a str,
+    /// The markers of every environment.
+    pub markers: &'a Markers,
+    /// The commit to plan for.
+    pub head: gix::ObjectId,
+    /// The event.
+    pub event: Event,
+    /// Services forced to deploy (flags and commit-message token together).
+    pub force: Force,
+}
+
+/// How a plan is made.
+#[derive(Clone, Copy, Debug)]
+pub struct PlanOptions {
+    /// At most this many changed files are listed per service (all are counted).
+    pub max_listed_files: usize,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            max_listed_files: 100,
+        }
+    }
+}
+
+/// Why no plan could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// Git could not answer.
+    #[error(transparent)]
+    Git(#[from] GitError),
+    /// A scope glob does not compile.
+    #[error(transparent)]
+    Scope(#[from] ScopeError),
+    /// `--force` names a service the topology does not have.
+    #[error("cannot force `{name}`: the topology has no such service (use a role like `server`, a container name like `vendure-server`, or `all`)")]
+    UnknownService {
+        /// The name given.
+        name: String,
+    },
+}
+
+/// Makes the plan.
+pub fn plan(
+    repo: &Repo,
+    request: &PlanRequest<'_>,
+    options: &PlanOptions,
+) -> Result<Plan, PlanError> {
+    let topology = request.topology;
+    if let Some(name) = request.force.unknown(topology).first() {
+        return Err(PlanError::UnknownService {
+            name: (*name).to_owned(),
+        });
+    }
+    let prefix = request
+        .topology_path
+        .rsplit_once('/')
+        .map_or("", |(dir, _)| dir);
+    let head_tree = repo.tree_of(request.head)?;
+    let head_config = Configs::of(topology);
+    let gate = deploying_rule(topology, &request.event);
+    let mut planner = Planner {
+        repo,
+        request,
+        options,
+        prefix,
+        head_tree,
+        head_config,
+        diffs: HashMap::new(),
+        base_configs: HashMap::new(),
+        fingerprints: BTreeMap::new(),
+        notes: Vec::new(),
+    };
+    let mut services = Vec::new();
+    for service in &topology.services {
+        services.push(planner.service(service)?);
+    }
+    let notes = planner.notes;
+    let mut plan = Plan {
+        version: PLAN_VERSION,
+        head: request.head.to_string(),
+        env: request.env.to_owned(),
+        event: request.event.clone(),
+        deploys: gate.is_some(),
+        topology: request.topology_path.to_owned(),
+        services,
+        notes,
+    };
+    if gate.is_none() {
+        let gated = plan
+            .services
+            .iter()
+            .any(|s| s.action == Action::Deploy && s.reason != Reason::Forced);
+        if gated {
+            plan.notes.push(format!(
+                "`{}` only builds: this topology deploys on {}.",
+                request.event.describe(),
+                topology
+                    .ci
+                    .deploy_on
+                    .iter()
+                    .map(|rule| format!("`{}`", rule.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        for service in &mut plan.services {
+            if service.action == Action::Deploy && service.reason != Reason::Forced {
+                service.cause = Some(service.reason);
+                service.detail = format!(
+                    "{} — `{}` only builds",
+                    service.detail,
+                    request.event.describe()
+                );
+                service.action = Action::Build;
+                service.reason = Reason::ReleaseGate;
+            }
+        }
+    }
+    Ok(plan)
+}
+
+/// Each service's configuration key (production spec and build), by container name.
+struct Configs(BTreeMap<String, String>);
+
+impl Configs {
+    fn of(topology: &ValidTopology) -> Configs {
+        let options = SpecOptions::default();
+        let production = runtime_spec(topology, Mode::Production, &options);
+        let prod_sim = runtime_spec(topology, Mode::ProdSim, &options);
+        let key = |container: &ContainerSpec| {
+            let owner = topology
+                .service(&container.role)
+                .map(|s| topology.image_owner(s));
+            let build = owner.and_then(|owner| {
+                prod_sim.container(&topo_core::naming::container_name(
+                    &topology.project,
+                    &owner.role,
+                ))
+            });
+            config_key(container, build)
+        };
+        Configs(
+            production
+                .containers
+                .iter()
+                .map(|container| (container.name.clone(), key(container)))
+                .collect(),
+        )
+    }
+}
+
+/// A diff is cached by the root and what it holds on both sides: services sharing a root
+/// and a base (global files, an image owner and its users) diff it once.
+type DiffKey = (String, Option<PathEntry>, Option<PathEntry>);
+
+struct Planner<'a> {
+    repo: &'a Repo,
+    request: &'a PlanRequest<'a>,
+    options: &'a PlanOptions,
+    prefix: &'a str,
+    head_tree: gix::ObjectId,
+    head_config: Configs,
+    diffs: HashMap<DiffKey, Rc<Vec<ChangedPath>>>,
+    base_configs: HashMap<gix::ObjectId, Result<Configs, String>>,
+    fingerprints: BTreeMap<String, String>,
+    notes: Vec<String>,
+}
+
+/// What the diff of a scope found.
+#[derive(Default)]
+struct Found {
+    files: Vec<String>,
+    excluded: usize,
+}
+
+impl Planner<'_> {
+    fn service(&mut self, service: &Service) -> Result<ServicePlan, PlanError> {
+        let topology = self.request.topology;
+        let project = topology.project.as_str();
+        let container = topo_core::naming::container_name(project, &service.role);
+        let owner = topology.image_owner(service);
+        let runs_other_image = owner.role.as_str() != service.role.as_str();
+        let scope = Scope::of(topology, owner, self.prefix)?;
+        let fingerprint = self.fingerprint(service)?;
+        let image_fingerprint = self.fingerprint(owner)?;
+        let image = format!(
+            "{}:{image_fingerprint}",
+            self.production_image_repository(owner)
+        );
+        let marker = self.request.markers.get(self.request.env, &container);
+        let mut plan = ServicePlan {
+            name: service.role.to_string(),
+            container: container.clone(),
+            action: Action::Deploy,
+            reason: Reason::NoPreviousDeploy,
+            cause: None,
+            detail: String::new(),
+            base: marker.map(|m| m.commit.clone()),
+            fingerprint: fingerprint.clone(),
+            image,
+            changed_files: Vec::new(),
+            changed_count: 0,
+            excluded_count: 0,
+        };
+        if self.request.force.covers(&service.role, &container) {
+            plan.reason = Reason::Forced;
+            plan.detail = "forced".to_owned();
+            return Ok(plan);
+        }
+        let Some(marker) = marker else {
+            plan.detail = format!("never deployed to {}", self.request.env);
+            return Ok(plan);
+        };
+        let Some(base) = self.repo.has_commit(&marker.commit) else {
+            plan.reason = Reason::MarkerUnknown;
+            let short = short(&marker.commit);
+            match &marker.fingerprint {
+                Some(recorded) if *recorded == fingerprint => {
+                    plan.action = Action::Skip;
+                    plan.detail = format!("marker commit {short} is not in this clone; the recorded fingerprint equals HEAD's: unchanged");
+                }
+                Some(_) => {
+                    plan.detail = format!("marker commit {short} is not in this clone; the recorded fingerprint differs from HEAD's");
+                }
+                None => {
+                    plan.detail = format!("marker commit {short} is not in this clone and no fingerprint was recorded");
+                }
+            }
+            self.notes.push(format!(
+                "{container}: the marker commit {short} is not in this clone (a shallow clone, or history rewritten since the deploy). \
+                 Fetch it to diff (`git fetch origin {}` or `actions/checkout` with `fetch-depth: 0`); {}.",
+                marker.commit,
+                if marker.fingerprint.is_some() { "the recorded fingerprint decided meanwhile" } else { "without a recorded fingerprint the service deploys" }
+            ));
+            return Ok(plan);
+        };
+        let found = self.diff(base, &scope)?;
+        plan.excluded_count = found.excluded;
+        plan.changed_count = found.files.len();
+        plan.changed_files = found
+            .files
+            .iter()
+            .take(self.options.max_listed_files)
+            .cloned()
+            .collect();
+        let range = format!(
+            "{}..{}",
+            short(&marker.commit),
+            short(&self.request.head.to_string())
+        );
+        if !found.files.is_empty() {
+            let files = plural(found.files.len(), "file");
+            if runs_other_image {
+                plan.reason = Reason::DependencyChanged;
+                plan.detail = format!(
+                    "runs the image of {}, which changed ({files}, {range})",
+                    topo_core::naming::container_name(project, &owner.role)
+                );
+            } else {
+                plan.reason = Reason::Changed;
+                plan.detail = format!("{files} changed ({range})");
+            }
+            return Ok(plan);
+        }
+        match self.config_changed(base, &container) {
+            Some(why) => {
+                plan.reason = Reason::ConfigChanged;
+                plan.detail = why;
+            }
+            None => {
+                plan.action = Action::Skip;
+                plan.reason = Reason::Unchanged;
+                plan.detail = if found.excluded > 0 {
+                    format!(
+                        "unchanged since {} ({} changed, all excluded)",
+                        short(&marker.commit),
+                        plural(found.excluded, "file")
+                    )
+                } else {
+                    format!("unchanged since {}", short(&marker.commit))
+                };
+            }
+        }
+        Ok(plan)
+    }
+
+    /// The production image repository of the service that builds the image.
+    fn production_image_repository(&self, owner: &Service) -> String {
+        let topology = self.request.topology;
+        let name = topo_core::naming::image_name(&topology.project, &owner.role);
+        match topology.production.registry.as_deref() {
+            Some(registry) => format!("{}/{name}", registry.trim_end_matches('/')),
+            None => name,
+        }
+    }
+
+    fn fingerprint(&mut self, service: &Service) -> Result<String, PlanError> {
+        let topology = self.request.topology;
+        let container = topo_core::naming::container_name(&topology.project, &service.role);
+        if let Some(known) = self.fingerprints.get(&container) {
+            return Ok(known.clone());
+        }
+        let owner = topology.image_owner(service);
+        let key = self
+            .head_config
+            .0
+            .get(&container)
+            .cloned()
+            .unwrap_or_default();
+        let value = if owner.role.as_str() != service.role.as_str() {
+            let image = self.fingerprint(owner)?;
+            fingerprint(self.repo, self.head_tree, None, &key, &[&image])?
+        } else {
+            let scope = Scope::of(topology, service, self.prefix)?;
+            fingerprint(self.repo, self.head_tree, Some(&scope), &key, &[])?
+        };
+        self.fingerprints.insert(container, value.clone());
+        Ok(value)
+    }
+
+    fn diff(&mut self, base: gix::ObjectId, scope: &Scope) -> Result<Found, PlanError> {
+        let base_tree = self.repo.tree_of(base)?;
+        let mut found = Found::default();
+        for root in scope.roots() {
+            let old = self.repo.entry_at(base_tree, root)?;
+            let new = self.repo.entry_at(self.head_tree, root)?;
+            let key = (root.clone(), old, new);
+            let changes = match self.diffs.get(&key) {
+                Some(changes) => changes.clone(),
+                None => {
+                    let changes = Rc::new(self.repo.diff_at(root, old, new)?);
+                    self.diffs.insert(key, changes.clone());
+                    changes
+                }
+            };
+            for change in changes.iter() {
+                match scope.classify(&change.path) {
+                    Match::Own | Match::Global => found.files.push(change.path.clone()),
+                    Match::Excluded => found.excluded += 1,
+                    Match::Outside => {}
+                }
+            }
+        }
+        found.files.sort();
+        found.files.dedup();
+        Ok(found)
+    }
+
+    /// Why the service's configuration differs at `base`, if it does.
+    fn config_changed(&mut self, base: gix::ObjectId, container: &str) -> Option<String> {
+        let path = self.request.topology_path;
+        let configs = self.base_configs.entry(base).or_insert_with(|| {
+            let tree = self.repo.tree_of(base).map_err(|e| e.to_string())?;
+            let bytes = self
+                .repo
+                .read_file(tree, path)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("{path} did not exist"))?;
+            let source = SourceFile::new(path, String::from_utf8_lossy(&bytes).into_owned());
+            let valid = topo_core::load(&source, &ValidateOptions::default())
+                .map_err(|_| format!("{path} was not a valid topology"))?;
+            Ok(Configs::of(&valid.topology))
+        });
+        let head = self.head_config.0.get(container);
+        let base = base.to_string();
+        let short_base = short(&base);
+        match configs {
+            Err(why) => Some(format!(
+                "the production configuration cannot be compared: at {short_base}, {why}"
+            )),
+            Ok(configs) => match configs.0.get(container) {
+                None => Some(format!(
+                    "the service was not in the topology at {short_base}"
+                )),
+                Some(old) if Some(old) != head => Some(format!(
+                    "its production configuration changed since {short_base}"
+                )),
+                Some(_) => None,
+            },
+        }
+    }
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(10)]
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}

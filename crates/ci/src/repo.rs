@@ -1,0 +1,285 @@
+//! The git repository, through gix only: commits, trees, paths and tree diffs.
+//!
+//! Every path here is relative to the repository root, `/`-separated, without a leading
+//! or trailing slash; `""` is the root itself.
+
+use gix::bstr::ByteSlice;
+use gix::objs::tree::EntryKind;
+use gix::ObjectId;
+
+/// A failed git operation: what was being done, and gix's reason.
+#[derive(Debug, thiserror::Error)]
+#[error("{context}: {message}")]
+pub struct GitError {
+    /// What topo was doing.
+    pub context: String,
+    /// What gix said.
+    pub message: String,
+}
+
+impl GitError {
+    pub(crate) fn new(context: impl Into<String>, error: impl std::fmt::Display) -> Self {
+        GitError {
+            context: context.into(),
+            message: error.to_string(),
+        }
+    }
+}
+
+/// One entry found at a path: a tree (directory), a blob (file, symlink) or a commit
+/// (submodule).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PathEntry {
+    /// The object id.
+    pub id: ObjectId,
+    /// Whether it is a directory.
+    pub is_tree: bool,
+}
+
+/// A file changed between two trees; renames are never paired, so a move is a deletion
+/// and an addition.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ChangedPath {
+    /// The path, from the repository root.
+    pub path: String,
+    /// What happened to it.
+    pub kind: ChangeKind,
+}
+
+/// How a path changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ChangeKind {
+    /// It exists only on the new side.
+    Added,
+    /// It exists on both sides with another id or mode (a submodule bump is one).
+    Modified,
+    /// It exists only on the old side.
+    Deleted,
+}
+
+/// A repository opened for planning.
+pub struct Repo {
+    repo: gix::Repository,
+}
+
+impl Repo {
+    /// Finds the repository holding `directory`.
+    pub fn discover(directory: &std::path::Path) -> Result<Repo, GitError> {
+        let mut repo = gix::discover(directory).map_err(|e| {
+            GitError::new(
+                format!("no git repository at or above {}", directory.display()),
+                e,
+            )
+        })?;
+        // Trees are read many times over (every service's roots, both sides of a diff):
+        // a small object cache pays for itself.
+        repo.object_cache_size_if_unset(16 * 1024 * 1024);
+        Ok(Repo { repo })
+    }
+
+    /// The gix repository.
+    pub fn inner(&self) -> &gix::Repository {
+        &self.repo
+    }
+
+    /// The work tree's root, if the repository has one.
+    pub fn workdir(&self) -> Option<&std::path::Path> {
+        self.repo.workdir()
+    }
+
+    /// The commit a revision names (`HEAD`, a branch, a tag, a SHA).
+    pub fn resolve(&self, revision: &str) -> Result<ObjectId, GitError> {
+        let id = self
+            .repo
+            .rev_parse_single(revision)
+            .map_err(|e| GitError::new(format!("cannot resolve `{revision}`"), e))?;
+        let commit = id
+            .object()
+            .and_then(|object| object.peel_to_commit())
+            .map_err(|e| GitError::new(format!("`{revision}` is not a commit"), e))?;
+        Ok(commit.id)
+    }
+
+    /// Whether `commit` exists in this clone (it may be missing from a shallow clone, or
+    /// gone after history was rewritten and garbage-collected).
+    pub fn has_commit(&self, commit: &str) -> Option<ObjectId> {
+        let id = ObjectId::from_hex(commit.as_bytes()).ok()?;
+        let object = self.repo.find_object(id).ok()?;
+        object.try_into_commit().ok().map(|commit| commit.id)
+    }
+
+    /// The root tree of a commit.
+    pub fn tree_of(&self, commit: ObjectId) -> Result<ObjectId, GitError> {
+        let commit = self
+            .repo
+            .find_commit(commit)
+            .map_err(|e| GitError::new(format!("cannot read commit {commit}"), e))?;
+        commit
+            .tree_id()
+            .map(|id| id.detach())
+            .map_err(|e| GitError::new(format!("commit {} has no tree", commit.id), e))
+    }
+
+    /// The full message of a commit.
+    pub fn message_of(&self, commit: ObjectId) -> Result<String, GitError> {
+        let commit = self
+            .repo
+            .find_commit(commit)
+            .map_err(|e| GitError::new(format!("cannot read commit {commit}"), e))?;
+        Ok(commit.message_raw_sloppy().to_str_lossy().into_owned())
+    }
+
+    /// What is at `path` in the tree `root`, if anything.
+    pub fn entry_at(&self, root: ObjectId, path: &str) -> Result<Option<PathEntry>, GitError> {
+        if path.is_empty() {
+            return Ok(Some(PathEntry {
+                id: root,
+                is_tree: true,
+            }));
+        }
+        let tree = self.find_tree(root)?;
+        let entry = tree
+            .lookup_entry_by_path(path)
+            .map_err(|e| GitError::new(format!("cannot look up `{path}`"), e))?;
+        Ok(entry.map(|entry| PathEntry {
+            id: entry.object_id(),
+            is_tree: entry.mode().is_tree(),
+        }))
+    }
+
+    /// The contents of the file at `path` in the tree `root`, if it is one.
+    pub fn read_file(&self, root: ObjectId, path: &str) -> Result<Option<Vec<u8>>, GitError> {
+        match self.entry_at(root, path)? {
+            Some(PathEntry { id, is_tree: false }) => {
+                let blob = self
+                    .repo
+                    .find_blob(id)
+                    .map_err(|e| GitError::new(format!("cannot read `{path}`"), e))?;
+                Ok(Some(blob.data.clone()))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn find_tree(&self, id: ObjectId) -> Result<gix::Tree<'_>, GitError> {
+        self.repo
+            .find_tree(id)
+            .map_err(|e| GitError::new(format!("cannot read tree {id}"), e))
+    }
+
+    /// Every file (blob, symlink or submodule) that differs between what `path` holds on
+    /// the two sides. `None` on a side means the path does not exist there. Equal ids are
+    /// answered at once without reading anything: that is the fast path.
+    pub fn diff_at(
+        &self,
+        path: &str,
+        old: Option<PathEntry>,
+        new: Option<PathEntry>,
+    ) -> Result<Vec<ChangedPath>, GitError> {
+        if old == new {
+            return Ok(Vec::new());
+        }
+        let tree_or_empty = |entry: Option<PathEntry>| match entry {
+            Some(PathEntry { id, is_tree: true }) => self.find_tree(id),
+            _ => Ok(self.repo.empty_tree()),
+        };
+        let mut out = Vec::new();
+        // A file (or submodule) at the path itself, on either side.
+        match (old, new) {
+            (Some(o), Some(n)) if !o.is_tree && !n.is_tree => {
+                out.push(changed(path, ChangeKind::Modified));
+                return Ok(out);
+            }
+            (Some(o), _) if !o.is_tree => out.push(changed(path, ChangeKind::Deleted)),
+            (_, Some(n)) if !n.is_tree => out.push(changed(path, ChangeKind::Added)),
+            _ => {}
+        }
+        let old_tree = tree_or_empty(old)?;
+        let new_tree = tree_or_empty(new)?;
+        let mut recorder = gix::diff::tree::Recorder::default();
+        gix::diff::tree(
+            gix::objs::TreeRefIter::from_bytes(&old_tree.data, old_tree.id.kind()),
+            gix::objs::TreeRefIter::from_bytes(&new_tree.data, new_tree.id.kind()),
+            &mut gix::diff::tree::State::default(),
+            &self.repo.objects,
+            &mut recorder,
+        )
+        .map_err(|e| GitError::new(format!("cannot diff `{path}`"), e))?;
+        use gix::diff::tree::recorder::Change;
+        for change in recorder.records {
+            let (kind, mode, sub) = match &change {
+                Change::Addition {
+                    entry_mode, path, ..
+                } => (ChangeKind::Added, entry_mode, path),
+                Change::Deletion {
+                    entry_mode, path, ..
+                } => (ChangeKind::Deleted, entry_mode, path),
+                Change::Modification {
+                    entry_mode,
+                    previous_entry_mode,
+                    path,
+                    ..
+                } => {
+                    // A directory replaced by a file: the file is an addition, the
+                    // directory's former contents are reported as deletions on their own.
+                    let kind = if previous_entry_mode.is_tree() {
+                        ChangeKind::Added
+                    } else if entry_mode.is_tree() {
+                        ChangeKind::Deleted
+                    } else {
+                        ChangeKind::Modified
+                    };
+                    let mode = if entry_mode.is_tree() {
+                        previous_entry_mode
+                    } else {
+                        entry_mode
+                    };
+                    (kind, mode, path)
+                }
+            };
+            if mode.is_tree() {
+                continue;
+            }
+            out.push(changed(&join(path, &sub.to_str_lossy()), kind));
+        }
+        Ok(out)
+    }
+
+    /// Walks the tree `root` (found at `path`) depth-first in git's order, calling `visit`
+    /// for every entry. `visit` returns whether to descend into a directory.
+    pub fn walk(
+        &self,
+        path: &str,
+        root: ObjectId,
+        visit: &mut dyn FnMut(&str, EntryKind, &gix::oid) -> bool,
+    ) -> Result<(), GitError> {
+        let tree = self.find_tree(root)?;
+        let decoded = tree
+            .decode()
+            .map_err(|e| GitError::new(format!("cannot decode tree {root}"), e))?;
+        for entry in &decoded.entries {
+            let child = join(path, &entry.filename.to_str_lossy());
+            let kind = entry.mode.kind();
+            if visit(&child, kind, entry.oid) && kind == EntryKind::Tree {
+                self.walk(&child, entry.oid.to_owned(), visit)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn changed(path: &str, kind: ChangeKind) -> ChangedPath {
+    ChangedPath {
+        path: path.to_owned(),
+        kind,
+    }
+}
+
+/// `parent/child`, or `child` at the root.
+pub fn join(parent: &str, child: &str) -> String {
+    if parent.is_empty() {
+        child.to_owned()
+    } else {
+        format!("{parent}/{child}")
+    }
+}

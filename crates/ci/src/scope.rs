@@ -1,0 +1,274 @@
+//! Which files matter to a service: its build context, its extra include globs and the
+//! global files, minus the excluded globs.
+//!
+//! Globs follow git: `*` stays within one directory, `**` crosses them, and a glob naming a
+//! directory covers everything under it.
+
+use globset::{GlobSet, GlobSetBuilder};
+use topo_core::model::{Service, Topology};
+use topo_core::validate::compile_glob;
+use topo_core::Spanned;
+
+use crate::repo::join;
+
+/// How one path relates to a service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Match {
+    /// In the service's own scope (its context or an include glob).
+    Own,
+    /// A global file: it affects every service.
+    Global,
+    /// It would count, but an exclude glob drops it.
+    Excluded,
+    /// Nothing to do with the service.
+    Outside,
+}
+
+/// A service's scope, with every glob anchored at the repository root.
+#[derive(Clone, Debug)]
+pub struct Scope {
+    own_dir: Option<String>,
+    include: GlobSet,
+    global: GlobSet,
+    exclude: GlobSet,
+    exclude_prefixes: Vec<String>,
+    roots: Vec<String>,
+}
+
+/// A glob of the topology that does not compile (validation normally catches it first).
+#[derive(Debug, thiserror::Error)]
+#[error("invalid glob `{glob}`: {message}")]
+pub struct ScopeError {
+    /// The glob.
+    pub glob: String,
+    /// Why.
+    pub message: String,
+}
+
+impl Scope {
+    /// The scope of the image `owner` builds (a service running another's image passes
+    /// the owner), for a topology whose directory is `prefix` inside the repository.
+    pub fn of(topology: &Topology, owner: &Service, prefix: &str) -> Result<Scope, ScopeError> {
+        let own_dir = owner
+            .context
+            .as_ref()
+            .map(|context| join(prefix, &normalise(context)))
+            .map(|dir| dir.trim_end_matches('/').to_owned());
+        let anchored = |globs: &[&Spanned<String>]| -> Vec<String> {
+            globs
+                .iter()
+                .map(|glob| anchor(prefix, &normalise(glob)))
+                .collect()
+        };
+        let include = anchored(&owner.changes.include.iter().collect::<Vec<_>>());
+        let global = anchored(&topology.ci.global_files.iter().collect::<Vec<_>>());
+        let exclude = anchored(
+            &topology
+                .ci
+                .exclude
+                .iter()
+                .chain(&owner.changes.exclude)
+                .collect::<Vec<_>>(),
+        );
+        let mut roots: Vec<String> = own_dir
+            .iter()
+            .cloned()
+            .chain(include.iter().chain(&global).map(|g| literal_prefix(g)))
+            .collect();
+        roots.sort();
+        roots.dedup();
+        // A root inside another root is walked and diffed with it already.
+        let nested = |root: &String, all: &[String]| {
+            all.iter()
+                .any(|other| other != root && is_within(root, other))
+        };
+        let roots = roots
+            .iter()
+            .filter(|root| !nested(root, &roots))
+            .cloned()
+            .collect();
+        Ok(Scope {
+            own_dir,
+            include: glob_set(&include)?,
+            global: glob_set(&global)?,
+            exclude_prefixes: exclude.iter().map(|g| literal_prefix(g)).collect(),
+            exclude: glob_set(&exclude)?,
+            roots,
+        })
+    }
+
+    /// The paths under which every file of the scope lies: where diffs and walks start.
+    pub fn roots(&self) -> &[String] {
+        &self.roots
+    }
+
+    /// How `path` (a file, from the repository root) relates to the service.
+    pub fn classify(&self, path: &str) -> Match {
+        let own = self
+            .own_dir
+            .as_deref()
+            .is_some_and(|dir| is_within(path, dir))
+            || self.include.is_match(path);
+        let global = !own && self.global.is_match(path);
+        match (own || global, self.exclude.is_match(path)) {
+            (false, _) => Match::Outside,
+            (true, true) => Match::Excluded,
+            (true, false) if own => Match::Own,
+            (true, false) => Match::Global,
+        }
+    }
+
+    /// Whether every file under the directory `dir` is in the scope, so its tree id alone
+    /// stands for its contents: it lies in the build context and no exclude glob can
+    /// reach into it.
+    pub fn covers_whole(&self, dir: &str) -> bool {
+        self.own_dir
+            .as_deref()
+            .is_some_and(|own| is_within(dir, own))
+            && !self
+                .exclude_prefixes
+                .iter()
+                .any(|prefix| is_within(dir, prefix) || is_within(prefix, dir))
+    }
+}
+
+/// `./apps/server/` → `apps/server`; `.` → ``.
+fn normalise(path: &str) -> String {
+    let mut parts: Vec<&str> = path
+        .split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect();
+    if parts.is_empty() {
+        parts.push("");
+    }
+    parts.join("/")
+}
+
+/// The glob, anchored at the repository root (`prefix` is the topology's directory).
+fn anchor(prefix: &str, glob: &str) -> String {
+    if prefix.is_empty() {
+        glob.to_owned()
+    } else {
+        format!("{}/{glob}", globset::escape(prefix))
+    }
+}
+
+/// The directory (or file) a glob cannot match outside of: its leading literal components.
+/// `packages/*/package.json` → `packages`; `**/*.md` → `` (anywhere).
+fn literal_prefix(glob: &str) -> String {
+    let is_literal = |part: &&str| !part.contains(['*', '?', '[', '{', '\\']);
+    glob.split('/')
+        .take_while(is_literal)
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Whether `path` is `dir` or lies under it (`` holds everything).
+pub(crate) fn is_within(path: &str, dir: &str) -> bool {
+    dir.is_empty()
+        || path == dir
+        || (path.len() > dir.len() && path.starts_with(dir) && path.as_bytes()[dir.len()] == b'/')
+}
+
+/// Each glob, and everything under what it names (a glob naming a directory covers its
+/// contents, as a git pathspec does).
+fn glob_set(globs: &[String]) -> Result<GlobSet, ScopeError> {
+    let mut builder = GlobSetBuilder::new();
+    for glob in globs {
+        for pattern in [glob.clone(), format!("{glob}/**")] {
+            let compiled = compile_glob(&pattern).map_err(|e| ScopeError {
+                glob: glob.clone(),
+                message: e.kind().to_string(),
+            })?;
+            builder.add(compiled);
+        }
+    }
+    builder.build().map_err(|e| ScopeError {
+        glob: globs.join(", "),
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use topo_core::model::Service;
+
+    fn scope(prefix: &str, setup: impl FnOnce(&mut Topology, &mut Service)) -> Scope {
+        let mut topology = Topology::new("shop");
+        let mut service = Service::build("server", "apps/server");
+        setup(&mut topology, &mut service);
+        Scope::of(&topology, &service, prefix).expect("scope")
+    }
+
+    fn check(scope: &Scope, path: &str, expect: Match) {
+        assert_eq!(scope.classify(path), expect, "{path}");
+    }
+
+    #[test]
+    fn the_context_is_the_scope() {
+        let s = scope("", |_, _| {});
+        check(&s, "apps/server/src/index.ts", Match::Own);
+        check(&s, "apps/server", Match::Own);
+        check(&s, "apps/server-old/index.ts", Match::Outside);
+        check(&s, "apps/storefront/page.tsx", Match::Outside);
+        assert_eq!(s.roots(), ["apps/server"]);
+    }
+
+    #[test]
+    fn includes_excludes_and_global_files() {
+        let s = scope("", |topology, service| {
+            topology
+                .ci
+                .global_files
+                .push(Spanned::new("package-lock.json".into()));
+            topology.ci.exclude.push(Spanned::new("**/*.md".into()));
+            service
+                .changes
+                .include
+                .push(Spanned::new("packages/shared".into()));
+            service
+                .changes
+                .exclude
+                .push(Spanned::new("apps/server/test/**".into()));
+        });
+        check(&s, "packages/shared/src/a.ts", Match::Own);
+        check(&s, "packages/other/a.ts", Match::Outside);
+        check(&s, "package-lock.json", Match::Global);
+        check(&s, "apps/server/README.md", Match::Excluded);
+        check(&s, "apps/server/test/a.spec.ts", Match::Excluded);
+        check(&s, "README.md", Match::Outside);
+        assert_eq!(
+            s.roots(),
+            ["apps/server", "package-lock.json", "packages/shared"]
+        );
+        // `**/*.md` can reach anywhere: no directory is whole.
+        assert!(!s.covers_whole("apps/server/src"));
+    }
+
+    #[test]
+    fn whole_directories_are_those_no_exclude_reaches() {
+        let s = scope("", |_, service| {
+            service
+                .changes
+                .exclude
+                .push(Spanned::new("apps/server/test/**".into()));
+        });
+        assert!(s.covers_whole("apps/server/src"));
+        assert!(!s.covers_whole("apps/server"));
+        assert!(!s.covers_whole("apps/server/test"));
+        assert!(!s.covers_whole("apps"));
+    }
+
+    #[test]
+    fn a_topology_in_a_subdirectory_anchors_everything_there() {
+        let s = scope("deploy", |topology, _| {
+            topology.ci.global_files.push(Spanned::new("*.lock".into()));
+        });
+        check(&s, "deploy/apps/server/x", Match::Own);
+        check(&s, "apps/server/x", Match::Outside);
+        check(&s, "deploy/yarn.lock", Match::Global);
+        check(&s, "deploy/sub/yarn.lock", Match::Outside);
+        assert_eq!(s.roots(), ["deploy"]);
+    }
+}

@@ -1,0 +1,73 @@
+//! CI settings: scope globs compile and stay inside the repository; release events parse.
+
+use crate::diagnostic::Diagnostic;
+use crate::model::{EventRule, Topology};
+use crate::Spanned;
+
+pub(super) fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
+    let ci = &topology.ci;
+    let service_globs = topology.services.iter().flat_map(|service| {
+        service
+            .changes
+            .include
+            .iter()
+            .chain(&service.changes.exclude)
+    });
+    for glob in ci
+        .global_files
+        .iter()
+        .chain(&ci.exclude)
+        .chain(service_globs)
+    {
+        check_glob(glob, out);
+    }
+    for event in &ci.deploy_on {
+        match EventRule::parse(event) {
+            Ok(EventRule { ref_glob: Some(glob), .. }) => {
+                if let Err(error) = compile_glob(&glob) {
+                    out.push(
+                        Diagnostic::error("invalid-glob", format!("`{event}` has an invalid ref glob: {}", error.kind()))
+                            .at(event.span(), "not a glob")
+                            .help("use `*` for any characters and `?` for one, e.g. \"tag:v*\""),
+                    );
+                }
+            }
+            Ok(_) => {}
+            Err(message) => out.push(
+                Diagnostic::error("invalid-event", message)
+                    .at(event.span(), "not an event")
+                    .help("e.g. deploy_on = [\"tag:v*\", \"manual\"] deploys tags and manual runs; pushes only build"),
+            ),
+        }
+    }
+}
+
+fn check_glob(glob: &Spanned<String>, out: &mut Vec<Diagnostic>) {
+    if glob.starts_with('/') || glob.split('/').any(|part| part == "..") {
+        out.push(
+            Diagnostic::error(
+                "glob-escapes-repository",
+                format!("`{glob}` is not inside the repository"),
+            )
+            .at(glob.span(), "absolute, or climbs out with `..`")
+            .help("write globs relative to the repository root, e.g. \"packages/shared/**\""),
+        );
+    } else if let Err(error) = compile_glob(glob) {
+        out.push(
+            Diagnostic::error(
+                "invalid-glob",
+                format!("`{glob}` is not a valid glob: {}", error.kind()),
+            )
+            .at(glob.span(), "not a glob")
+            .help("`*` matches within one directory, `**` across directories, `{a,b}` either"),
+        );
+    }
+}
+
+/// Compiles a glob the way change detection uses it: `*` never crosses a `/`, as in git.
+pub fn compile_glob(glob: &str) -> Result<globset::Glob, globset::Error> {
+    globset::GlobBuilder::new(glob)
+        .literal_separator(true)
+        .empty_alternates(true)
+        .build()
+}
