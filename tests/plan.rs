@@ -772,3 +772,70 @@ fn a_topology_in_a_subdirectory_plans_relative_to_it() {
          shop-web deploy changed [deploy/apps/web/src/index.js]",
     );
 }
+
+/// The workflow in docs/ci.md is the committed example, and its `topo-ci` steps work: the
+/// plan job's script, then the deploy job's `mark`, run by bash in a real repository.
+#[test]
+fn the_documented_github_workflow_runs() {
+    let root = common::root();
+    let example =
+        std::fs::read_to_string(root.join("examples/github-actions/deploy.yml")).expect("example");
+    let docs = std::fs::read_to_string(root.join("docs/ci.md")).expect("docs");
+    let body: String = example
+        .lines()
+        .skip_while(|line| line.starts_with('#'))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert!(
+        docs.contains(&body),
+        "docs/ci.md and examples/github-actions/deploy.yml differ"
+    );
+
+    let workflow: serde_json::Value = serde_saphyr::from_str(&example).expect("valid YAML");
+    let scripts: Vec<String> = ["plan", "deploy"]
+        .iter()
+        .flat_map(|job| {
+            workflow["jobs"][job]["steps"]
+                .as_array()
+                .expect("steps")
+                .iter()
+                .filter_map(|step| step["run"].as_str())
+                .filter(|run| run.contains("topo-ci"))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(scripts.len(), 2, "{scripts:?}");
+    let repo = Repo::new();
+    let bin = assert_cmd::cargo::cargo_bin("topo-ci");
+    let path = format!(
+        "{}:{}",
+        bin.parent().expect("bin dir").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let outputs = repo.markers.path().join("github_output");
+    for script in &scripts {
+        let status = Process::new("bash")
+            .args(["-e", "-c", script])
+            .current_dir(repo.path())
+            .env("PATH", &path)
+            .env("GITHUB_OUTPUT", &outputs)
+            .env("GITHUB_EVENT_NAME", "push")
+            .env("GITHUB_REF_TYPE", "tag")
+            .env("GITHUB_REF_NAME", "v1.0.0")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .status()
+            .expect("bash runs");
+        assert!(status.success(), "{script}");
+    }
+    let outputs = std::fs::read_to_string(outputs).expect("outputs");
+    assert!(
+        outputs.contains(r#"deploy=["shop-server","shop-worker","shop-web"]"#),
+        "{outputs}"
+    );
+    let markers = std::fs::read_to_string(repo.path().join(".topo-markers/topo-markers.json"))
+        .expect("the deploy job recorded markers");
+    for container in ["shop-server", "shop-worker", "shop-web"] {
+        assert!(markers.contains(container), "{markers}");
+    }
+}
