@@ -220,13 +220,27 @@ fn first_deploy_deploys_everything() {
 #[test]
 fn nothing_changed_skips_everything() {
     let repo = Repo::deployed();
-    repo.commit("empty");
+    repo.write("elsewhere/notes.txt", "outside every scope\n");
+    repo.commit("outside");
+    let plan = repo.release();
     check(
-        &repo.release(),
+        &plan,
         "shop-server skip unchanged
          shop-worker skip unchanged
          shop-web skip unchanged",
     );
+    // Unchanged services keep the recorded fingerprints and images without recomputing
+    // them; they are what a fresh computation gives.
+    let output = topo_ci()
+        .current_dir(repo.path())
+        .args(["fingerprint", "--format", "json"])
+        .output()
+        .expect("runs");
+    let fresh: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    for service in &plan.services {
+        assert_eq!(fresh[&service.container], service.fingerprint.as_str());
+    }
+    assert_eq!(plan.services[1].image, plan.services[0].image);
 }
 
 #[test]

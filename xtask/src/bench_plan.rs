@@ -44,9 +44,8 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         ("every service changed", "bench-before-all", "bench-all"),
         ("10,000 commits apart", "bench-base", "bench-before-one"),
     ] {
-        let base_sha = git(&repo, &["rev-parse", base])?;
         let markers = repo.join(format!("../markers-{base}"));
-        write_markers(&markers, &base_sha)?;
+        write_markers(&topo_ci, &repo, &markers, base)?;
         let plan_args: Vec<String> = [
             "plan",
             "--env",
@@ -173,21 +172,44 @@ fn service_globs() -> anyhow::Result<Vec<globset::GlobMatcher>> {
         .collect()
 }
 
-fn write_markers(dir: &Path, sha: &str) -> anyhow::Result<()> {
+/// Markers as CI leaves them: a plan of the base commit with nothing deployed, recorded by
+/// `topo-ci mark --from-plan` (commits, fingerprints and images).
+fn write_markers(topo_ci: &Path, repo: &Path, dir: &Path, base: &str) -> anyhow::Result<()> {
+    let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir)?;
-    let services: serde_json::Map<String, serde_json::Value> = (0..SERVICES)
-        .map(|i| {
-            (
-                format!("bench-svc{i:02}"),
-                serde_json::json!({"commit": sha, "deployed_at": "2026-11-21T00:00:00Z"}),
-            )
-        })
-        .collect();
-    let document = serde_json::json!({"version": 1, "environments": {"production": services}});
-    std::fs::write(
-        dir.join("topo-markers.json"),
-        serde_json::to_vec_pretty(&document)?,
-    )?;
+    let empty = dir.join("empty");
+    let output = Command::new(topo_ci)
+        .args([
+            "plan",
+            "--env",
+            "production",
+            "--event",
+            "manual",
+            "--format",
+            "json",
+            "--head",
+            base,
+            "--markers",
+        ])
+        .arg(&empty)
+        .current_dir(repo)
+        .output()?;
+    if !output.status.success() {
+        bail!("topo-ci plan: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let plan = dir.join("plan.json");
+    std::fs::write(&plan, output.stdout)?;
+    let status = Command::new(topo_ci)
+        .args(["mark", "--markers"])
+        .arg(dir)
+        .arg("--from-plan")
+        .arg(&plan)
+        .current_dir(repo)
+        .stdout(Stdio::null())
+        .status()?;
+    if !status.success() {
+        bail!("topo-ci mark failed");
+    }
     Ok(())
 }
 

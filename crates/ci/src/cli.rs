@@ -120,45 +120,24 @@ impl From<EventArg> for EventName {
 pub struct Loaded {
     /// The repository holding the topology.
     pub repo: Repo,
-    /// The topology.
+    /// The topology, as committed at `head`.
     pub topology: ValidTopology,
     /// The topology file, relative to the repository root.
     pub path_in_repo: String,
+    /// The commit planned for.
+    pub head: gix::ObjectId,
 }
 
-/// Reads and validates the topology and opens the repository holding it.
-pub fn load_topology(path: &Path) -> Result<Loaded, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|source| CliError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    let source = SourceFile::new(path.display().to_string(), text);
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let topology = topo_core::load(
-        &source,
-        &ValidateOptions {
-            repository: Some(&directory),
-        },
-    )
-    .map_err(|diagnostics| {
-        CliError::Topology(
-            diagnostics
-                .iter()
-                .filter(|d| d.is_error())
-                .map(|d| d.in_source(&source).short())
-                .collect(),
-        )
-    })?
-    .topology;
-    let repo = Repo::discover(&directory)?;
+/// Opens the repository holding the topology file `path`, resolves `head` and reads the
+/// topology *as committed there*: a plan is for a commit, not for the work tree.
+pub fn load_topology(path: &Path, head: &str) -> Result<Loaded, CliError> {
     let io = |source| CliError::Io {
         path: path.to_owned(),
         source,
     };
     let absolute = std::fs::canonicalize(path).map_err(io)?;
+    let directory = absolute.parent().unwrap_or(&absolute).to_owned();
+    let repo = Repo::discover(&directory)?;
     let root = repo
         .workdir()
         .map(std::fs::canonicalize)
@@ -177,17 +156,46 @@ pub fn load_topology(path: &Path) -> Result<Loaded, CliError> {
         .map(|c| c.as_os_str().to_string_lossy())
         .collect::<Vec<_>>()
         .join("/");
+    let head = repo.resolve(head)?;
+    let bytes = repo
+        .read_file(repo.tree_of(head)?, &path_in_repo)?
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "{path_in_repo} is not committed at {head}: commit it, or plan another --head"
+            ))
+        })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| CliError::Usage(format!("{path_in_repo} at {head} is not UTF-8")))?;
+    let source = SourceFile::new(path.display().to_string(), text);
+    let topology = topo_core::load(&source, &ValidateOptions::default())
+        .map_err(|diagnostics| {
+            CliError::Topology(
+                diagnostics
+                    .iter()
+                    .filter(|d| d.is_error())
+                    .map(|d| d.in_source(&source).short())
+                    .collect(),
+            )
+        })?
+        .topology;
     Ok(Loaded {
         repo,
         topology,
         path_in_repo,
+        head,
     })
 }
 
 /// Makes the plan `args` ask for.
 pub fn make_plan(args: &PlanArgs) -> Result<Plan, CliError> {
-    let loaded = load_topology(&args.topology)?;
-    let head = loaded.repo.resolve(&args.head)?;
+    if !topo_core::naming::is_valid_name(&args.env) {
+        return Err(CliError::Usage(format!(
+            "invalid environment name `{}`: use lowercase letters, digits and dashes",
+            args.env
+        )));
+    }
+    let loaded = load_topology(&args.topology, &args.head)?;
+    let head = loaded.head;
     let event = match args.event {
         Some(kind) => Event {
             kind: kind.into(),
@@ -358,7 +366,7 @@ pub fn run_mark(args: &MarkArgs) -> Result<Vec<String>, CliError> {
                     "give --from-plan, or --service and --commit".to_owned(),
                 ));
             }
-            let loaded = load_topology(&args.topology)?;
+            let loaded = load_topology(&args.topology, "HEAD")?;
             let commit = loaded.repo.resolve(commit)?.to_string();
             let mut deploys = Vec::new();
             for name in &args.service {
@@ -429,8 +437,8 @@ pub enum FingerprintFormat {
 
 /// Runs `fingerprint`; returns what to print.
 pub fn run_fingerprint(args: &FingerprintArgs) -> Result<String, CliError> {
-    let loaded = load_topology(&args.topology)?;
-    let head = loaded.repo.resolve(&args.head)?;
+    let loaded = load_topology(&args.topology, &args.head)?;
+    let head = loaded.head;
     let only = args
         .service
         .as_deref()

@@ -12,8 +12,8 @@ use std::rc::Rc;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use topo_core::model::Service;
-use topo_core::spec::ContainerSpec;
-use topo_core::{runtime_spec, Mode, SourceFile, SpecOptions, ValidTopology, ValidateOptions};
+use topo_core::spec::container_spec;
+use topo_core::{Mode, SourceFile, SpecOptions, ValidTopology, ValidateOptions};
 
 use crate::fingerprint::{config_key, fingerprint};
 use crate::markers::Markers;
@@ -142,7 +142,7 @@ impl Reason {
 
 /// What a plan is made from.
 pub struct PlanRequest<'a> {
-    /// The topology at HEAD.
+    /// The topology as committed at `head`.
     pub topology: &'a ValidTopology,
     /// The topology file, relative to the repository root (`topology.toml`).
     pub topology_path: &'a str,
@@ -207,7 +207,6 @@ pub fn plan(
         .rsplit_once('/')
         .map_or("", |(dir, _)| dir);
     let head_tree = repo.tree_of(request.head)?;
-    let head_config = Configs::of(topology);
     let gate = deploying_rule(topology, &request.event);
     let mut planner = Planner {
         repo,
@@ -215,10 +214,12 @@ pub fn plan(
         options,
         prefix,
         head_tree,
-        head_config,
+        head: Configs::new(topology),
+        same_topology: HashMap::new(),
         diffs: HashMap::new(),
-        base_configs: HashMap::new(),
+        base_topologies: HashMap::new(),
         fingerprints: BTreeMap::new(),
+        scopes: HashMap::new(),
         notes: Vec::new(),
     };
     let mut services = Vec::new();
@@ -270,33 +271,40 @@ pub fn plan(
     Ok(plan)
 }
 
-/// Each service's configuration key (production spec and build), by container name.
-struct Configs(BTreeMap<String, String>);
+/// Services' configuration keys (production spec and production build), by container
+/// name, computed one service at a time as they are needed.
+struct Configs<'t> {
+    topology: &'t ValidTopology,
+    keys: BTreeMap<String, Option<String>>,
+}
 
-impl Configs {
-    fn of(topology: &ValidTopology) -> Configs {
-        let options = SpecOptions::default();
-        let production = runtime_spec(topology, Mode::Production, &options);
-        let prod_sim = runtime_spec(topology, Mode::ProdSim, &options);
-        let key = |container: &ContainerSpec| {
-            let owner = topology
-                .service(&container.role)
-                .map(|s| topology.image_owner(s));
-            let build = owner.and_then(|owner| {
-                prod_sim.container(&topo_core::naming::container_name(
-                    &topology.project,
-                    &owner.role,
-                ))
-            });
-            config_key(container, build)
-        };
-        Configs(
-            production
-                .containers
-                .iter()
-                .map(|container| (container.name.clone(), key(container)))
-                .collect(),
-        )
+impl<'t> Configs<'t> {
+    fn new(topology: &'t ValidTopology) -> Self {
+        Configs {
+            topology,
+            keys: BTreeMap::new(),
+        }
+    }
+
+    /// The key of the service whose container is `container`; none if there is no such
+    /// service.
+    fn key(&mut self, container: &str) -> Option<&str> {
+        let topology = self.topology;
+        self.keys
+            .entry(container.to_owned())
+            .or_insert_with(|| {
+                let project = topology.project.as_str();
+                let service = topology
+                    .services
+                    .iter()
+                    .find(|s| topo_core::naming::container_name(project, &s.role) == container)?;
+                let options = SpecOptions::default();
+                let production = container_spec(topology, service, Mode::Production, &options);
+                let owner = topology.image_owner(service);
+                let build = container_spec(topology, owner, Mode::ProdSim, &options);
+                Some(config_key(&production, Some(&build)))
+            })
+            .as_deref()
     }
 }
 
@@ -310,10 +318,12 @@ struct Planner<'a> {
     options: &'a PlanOptions,
     prefix: &'a str,
     head_tree: gix::ObjectId,
-    head_config: Configs,
+    head: Configs<'a>,
+    same_topology: HashMap<gix::ObjectId, bool>,
     diffs: HashMap<DiffKey, Rc<Vec<ChangedPath>>>,
-    base_configs: HashMap<gix::ObjectId, Result<Configs, String>>,
+    base_topologies: HashMap<gix::ObjectId, Result<ValidTopology, String>>,
     fingerprints: BTreeMap<String, String>,
+    scopes: HashMap<String, Rc<Scope>>,
     notes: Vec<String>,
 }
 
@@ -325,19 +335,43 @@ struct Found {
 }
 
 impl Planner<'_> {
+    /// The decision, then the fingerprint and image. An unchanged service whose marker
+    /// recorded both keeps them when the topology file is the same blob as at the marker
+    /// commit: nothing that goes into a fingerprint can differ then, and a plan's cost stays
+    /// proportional to what changed.
     fn service(&mut self, service: &Service) -> Result<ServicePlan, PlanError> {
+        let mut plan = self.decide(service)?;
+        let marker = self.request.markers.get(self.request.env, &plan.container);
+        let recorded = marker.and_then(|m| Some((m.fingerprint.clone()?, m.image.clone()?)));
+        let reusable = plan.reason == Reason::Unchanged
+            && marker
+                .and_then(|m| self.repo.has_commit(&m.commit))
+                .is_some_and(|base| self.same_topology(base));
+        match recorded {
+            Some((fingerprint, image)) if reusable => {
+                plan.fingerprint = fingerprint;
+                plan.image = image;
+            }
+            _ => {
+                let owner = self.request.topology.image_owner(service);
+                plan.fingerprint = self.fingerprint(service)?;
+                plan.image = format!(
+                    "{}:{}",
+                    self.production_image_repository(owner),
+                    self.fingerprint(owner)?
+                );
+            }
+        }
+        Ok(plan)
+    }
+
+    fn decide(&mut self, service: &Service) -> Result<ServicePlan, PlanError> {
         let topology = self.request.topology;
         let project = topology.project.as_str();
         let container = topo_core::naming::container_name(project, &service.role);
         let owner = topology.image_owner(service);
         let runs_other_image = owner.role.as_str() != service.role.as_str();
-        let scope = Scope::of(topology, owner, self.prefix)?;
-        let fingerprint = self.fingerprint(service)?;
-        let image_fingerprint = self.fingerprint(owner)?;
-        let image = format!(
-            "{}:{image_fingerprint}",
-            self.production_image_repository(owner)
-        );
+        let scope = self.scope(owner)?;
         let marker = self.request.markers.get(self.request.env, &container);
         let mut plan = ServicePlan {
             name: service.role.to_string(),
@@ -347,8 +381,8 @@ impl Planner<'_> {
             cause: None,
             detail: String::new(),
             base: marker.map(|m| m.commit.clone()),
-            fingerprint: fingerprint.clone(),
-            image,
+            fingerprint: String::new(),
+            image: String::new(),
             changed_files: Vec::new(),
             changed_count: 0,
             excluded_count: 0,
@@ -365,6 +399,7 @@ impl Planner<'_> {
         let Some(base) = self.repo.has_commit(&marker.commit) else {
             plan.reason = Reason::MarkerUnknown;
             let short = short(&marker.commit);
+            let fingerprint = self.fingerprint(service)?;
             match &marker.fingerprint {
                 Some(recorded) if *recorded == fingerprint => {
                     plan.action = Action::Skip;
@@ -452,21 +487,42 @@ impl Planner<'_> {
             return Ok(known.clone());
         }
         let owner = topology.image_owner(service);
-        let key = self
-            .head_config
-            .0
-            .get(&container)
-            .cloned()
-            .unwrap_or_default();
+        let key = self.head.key(&container).unwrap_or_default().to_owned();
         let value = if owner.role.as_str() != service.role.as_str() {
             let image = self.fingerprint(owner)?;
             fingerprint(self.repo, self.head_tree, None, &key, &[&image])?
         } else {
-            let scope = Scope::of(topology, service, self.prefix)?;
+            let scope = self.scope(service)?;
             fingerprint(self.repo, self.head_tree, Some(&scope), &key, &[])?
         };
         self.fingerprints.insert(container, value.clone());
         Ok(value)
+    }
+
+    /// Whether the topology file is the same blob at `base` as at head.
+    fn same_topology(&mut self, base: gix::ObjectId) -> bool {
+        if let Some(same) = self.same_topology.get(&base) {
+            return *same;
+        }
+        let path = self.request.topology_path;
+        let same = self.repo.tree_of(base).is_ok_and(|tree| {
+            matches!(
+                (self.repo.entry_at(tree, path), self.repo.entry_at(self.head_tree, path)),
+                (Ok(Some(old)), Ok(Some(new))) if old == new
+            )
+        });
+        self.same_topology.insert(base, same);
+        same
+    }
+
+    /// The scope of the image `owner` builds, made once per plan.
+    fn scope(&mut self, owner: &Service) -> Result<Rc<Scope>, PlanError> {
+        if let Some(scope) = self.scopes.get(owner.role.as_str()) {
+            return Ok(scope.clone());
+        }
+        let scope = Rc::new(Scope::of(self.request.topology, owner, self.prefix)?);
+        self.scopes.insert(owner.role.to_string(), scope.clone());
+        Ok(scope)
     }
 
     fn diff(&mut self, base: gix::ObjectId, scope: &Scope) -> Result<Found, PlanError> {
@@ -500,34 +556,39 @@ impl Planner<'_> {
     /// Why the service's configuration differs at `base`, if it does.
     fn config_changed(&mut self, base: gix::ObjectId, container: &str) -> Option<String> {
         let path = self.request.topology_path;
-        let configs = self.base_configs.entry(base).or_insert_with(|| {
-            let tree = self.repo.tree_of(base).map_err(|e| e.to_string())?;
+        // The same topology blob on both sides: the same configuration, nothing to parse.
+        if self.same_topology(base) {
+            return None;
+        }
+        let base_tree = self.repo.tree_of(base).ok()?;
+        let old = self.base_topologies.entry(base).or_insert_with(|| {
             let bytes = self
                 .repo
-                .read_file(tree, path)
+                .read_file(base_tree, path)
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("{path} did not exist"))?;
             let source = SourceFile::new(path, String::from_utf8_lossy(&bytes).into_owned());
-            let valid = topo_core::load(&source, &ValidateOptions::default())
-                .map_err(|_| format!("{path} was not a valid topology"))?;
-            Ok(Configs::of(&valid.topology))
+            topo_core::load(&source, &ValidateOptions::default())
+                .map(|valid| valid.topology)
+                .map_err(|_| format!("{path} was not a valid topology"))
         });
-        let head = self.head_config.0.get(container);
+        let old = old
+            .as_ref()
+            .map(|topology| Configs::new(topology).key(container).map(str::to_owned));
+        let head = self.head.key(container);
         let base = base.to_string();
         let short_base = short(&base);
-        match configs {
+        match old {
             Err(why) => Some(format!(
                 "the production configuration cannot be compared: at {short_base}, {why}"
             )),
-            Ok(configs) => match configs.0.get(container) {
-                None => Some(format!(
-                    "the service was not in the topology at {short_base}"
-                )),
-                Some(old) if Some(old) != head => Some(format!(
-                    "its production configuration changed since {short_base}"
-                )),
-                Some(_) => None,
-            },
+            Ok(None) => Some(format!(
+                "the service was not in the topology at {short_base}"
+            )),
+            Ok(Some(old)) if Some(old.as_str()) != head => Some(format!(
+                "its production configuration changed since {short_base}"
+            )),
+            Ok(Some(_)) => None,
         }
     }
 }

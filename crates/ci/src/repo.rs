@@ -74,6 +74,12 @@ impl Repo {
         // Trees are read many times over (every service's roots, both sides of a diff):
         // a small object cache pays for itself.
         repo.object_cache_size_if_unset(16 * 1024 * 1024);
+        // Trees in a pack are deltas against other trees: without a cache of delta bases,
+        // every tree read inflates its whole chain again (gix only sets one up by itself
+        // with its `max-performance` feature, which brings threads we do not use).
+        repo.objects.set_pack_cache(|| {
+            Box::new(gix::odb::pack::cache::lru::StaticLinkedList::<64>::default())
+        });
         Ok(Repo { repo })
     }
 

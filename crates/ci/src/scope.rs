@@ -28,11 +28,46 @@ pub enum Match {
 #[derive(Clone, Debug)]
 pub struct Scope {
     own_dir: Option<String>,
-    include: GlobSet,
-    global: GlobSet,
-    exclude: GlobSet,
+    include: Patterns,
+    global: Patterns,
+    exclude: Patterns,
     exclude_prefixes: Vec<String>,
     roots: Vec<String>,
+}
+
+/// Globs split by shape: a literal path or `literal/**` is a directory prefix, matched by a
+/// string comparison; only the rest goes to a [`GlobSet`], whose construction costs far more
+/// than a plan of an unchanged service does.
+#[derive(Clone, Debug)]
+struct Patterns {
+    prefixes: Vec<String>,
+    globs: GlobSet,
+}
+
+impl Patterns {
+    fn new(globs: &[String]) -> Result<Patterns, ScopeError> {
+        let mut prefixes = Vec::new();
+        let mut rest = Vec::new();
+        for glob in globs {
+            let literal = literal_prefix(glob);
+            let tail = glob.strip_prefix(literal.as_str()).unwrap_or(glob);
+            if tail.is_empty() || (tail == "/**" && !literal.is_empty()) {
+                prefixes.push(literal);
+            } else {
+                rest.push(glob.clone());
+            }
+        }
+        let globs = if rest.is_empty() {
+            GlobSet::empty()
+        } else {
+            glob_set(&rest)?
+        };
+        Ok(Patterns { prefixes, globs })
+    }
+
+    fn is_match(&self, path: &str) -> bool {
+        self.prefixes.iter().any(|prefix| is_within(path, prefix)) || self.globs.is_match(path)
+    }
 }
 
 /// A glob of the topology that does not compile (validation normally catches it first).
@@ -89,10 +124,10 @@ impl Scope {
             .collect();
         Ok(Scope {
             own_dir,
-            include: glob_set(&include)?,
-            global: glob_set(&global)?,
+            include: Patterns::new(&include)?,
+            global: Patterns::new(&global)?,
             exclude_prefixes: exclude.iter().map(|g| literal_prefix(g)).collect(),
-            exclude: glob_set(&exclude)?,
+            exclude: Patterns::new(&exclude)?,
             roots,
         })
     }

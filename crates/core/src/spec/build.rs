@@ -42,16 +42,12 @@ pub fn runtime_spec(topology: &ValidTopology, mode: Mode, options: &SpecOptions)
     let ownership = BTreeMap::from([(labels::PROJECT.to_owned(), project.to_owned())]);
     let mut containers = Vec::new();
     if let Some(database) = &topology.database {
-        containers.push(database_container(topology, database, mode));
+        let mut container = database_container(topology, database, mode);
+        label_config_hash(&mut container);
+        containers.push(container);
     }
     for service in &topology.services {
-        containers.push(service_container(topology, service, mode, options));
-    }
-    for container in &mut containers {
-        let hash = config_hash(container);
-        container
-            .labels
-            .insert(labels::CONFIG_HASH.to_owned(), hash);
+        containers.push(container_spec(topology, service, mode, options));
     }
     let mut volume_names: Vec<&str> = containers
         .iter()
@@ -80,6 +76,26 @@ pub fn runtime_spec(topology: &ValidTopology, mode: Mode, options: &SpecOptions)
         volumes,
         containers,
     }
+}
+
+/// The spec of one service's container in `mode`: exactly the entry [`runtime_spec`] holds
+/// for it, config-hash label included, without building the others.
+pub fn container_spec(
+    topology: &ValidTopology,
+    service: &Service,
+    mode: Mode,
+    options: &SpecOptions,
+) -> ContainerSpec {
+    let mut container = service_container(topology, service, mode, options);
+    label_config_hash(&mut container);
+    container
+}
+
+fn label_config_hash(container: &mut ContainerSpec) {
+    let hash = config_hash(container);
+    container
+        .labels
+        .insert(labels::CONFIG_HASH.to_owned(), hash);
 }
 
 /// Settings every container of a mode shares.

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use build::{runtime_spec, SpecOptions};
+pub use build::{container_spec, runtime_spec, SpecOptions};
 
 use crate::model::{Condition, Protocol};
 
