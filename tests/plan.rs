@@ -125,20 +125,7 @@ impl Repo {
     }
 
     fn plan_in(&self, dir: &Path, extra: &[&str]) -> Plan {
-        let output = topo_ci()
-            .current_dir(dir)
-            .env_remove("GITHUB_EVENT_NAME")
-            .args(["plan", "--env", "production", "--format", "json"])
-            .args(["--markers", &self.markers()])
-            .args(extra)
-            .output()
-            .expect("topo-ci runs");
-        assert!(
-            output.status.success(),
-            "plan failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice(&output.stdout).expect("a plan document")
+        plan_json(dir, &self.markers(), extra)
     }
 
     /// A tag release: the event that deploys.
@@ -165,6 +152,24 @@ impl Repo {
         repo.mark(&plan);
         repo
     }
+}
+
+/// `topo-ci plan --env production --format json` in `dir` against `markers`.
+fn plan_json(dir: &Path, markers: &str, extra: &[&str]) -> Plan {
+    let output = topo_ci()
+        .current_dir(dir)
+        .env_remove("GITHUB_EVENT_NAME")
+        .args(["plan", "--env", "production", "--format", "json"])
+        .args(["--markers", markers])
+        .args(extra)
+        .output()
+        .expect("topo-ci runs");
+    assert!(
+        output.status.success(),
+        "plan failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("a plan document")
 }
 
 fn topo_ci() -> Command {
@@ -570,18 +575,11 @@ fn git_ref_markers_round_trip_and_move_atomically() {
     let document = repo.git(&["show", "refs/topo/deployed:topo-markers.json"]);
     assert!(document.contains("\"shop-server\""), "{document}");
     repo.commit("nothing");
-    let output = topo_ci()
-        .current_dir(repo.path())
-        .args(["plan", "--env", "production", "--format", "json"])
-        .args(["--markers", "git:refs/topo/deployed", "--event", "manual"])
-        .output()
-        .expect("runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let plan = plan_json(
+        repo.path(),
+        "git:refs/topo/deployed",
+        &["--event", "manual"],
     );
-    let plan: Plan = serde_json::from_slice(&output.stdout).expect("plan");
     check(
         &plan,
         "shop-server skip unchanged
@@ -748,37 +746,17 @@ fn a_topology_in_a_subdirectory_plans_relative_to_it() {
     }
     Repo::git_in(nested.path(), &["add", "-A"]);
     Repo::git_in(nested.path(), &["commit", "-q", "-m", "nested"]);
-    let output = topo_ci()
-        .current_dir(nested.path())
-        .args(["plan", "-t", "deploy/topology.toml", "--env", "production"])
-        .args(["--format", "json", "--markers", &repo.markers()])
-        .output()
-        .expect("runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let plan: Plan = serde_json::from_slice(&output.stdout).expect("plan");
+    let topology = ["-t", "deploy/topology.toml"];
+    let plan = plan_json(nested.path(), &repo.markers(), &topology);
     assert_eq!(plan.topology, "deploy/topology.toml");
     repo.mark(&plan);
     std::fs::write(to.join("apps/web/src/index.js"), "// nested change\n").expect("write");
     Repo::git_in(nested.path(), &["commit", "-q", "-am", "web"]);
-    let output = topo_ci()
-        .current_dir(nested.path())
-        .args([
-            "plan",
-            "-t",
-            "deploy/topology.toml",
-            "--env",
-            "production",
-            "--event",
-            "manual",
-        ])
-        .args(["--format", "json", "--markers", &repo.markers()])
-        .output()
-        .expect("runs");
-    let plan: Plan = serde_json::from_slice(&output.stdout).expect("plan");
+    let plan = plan_json(
+        nested.path(),
+        &repo.markers(),
+        &["-t", "deploy/topology.toml", "--event", "manual"],
+    );
     check(
         &plan,
         "shop-server skip unchanged

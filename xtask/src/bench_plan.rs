@@ -46,22 +46,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     ] {
         let markers = repo.join(format!("../markers-{base}"));
         write_markers(&topo_ci, &repo, &markers, base)?;
-        let plan_args: Vec<String> = [
-            "plan",
-            "--env",
-            "production",
-            "--event",
-            "manual",
-            "--format",
-            "json",
-            "--head",
-            head,
-            "--markers",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .chain([markers.display().to_string()])
-        .collect();
+        let plan_args = plan_args(head, &markers);
         let mut topo_times = Vec::new();
         let mut plan_output = String::new();
         for _ in 0..RUNS {
@@ -172,26 +157,32 @@ fn service_globs() -> anyhow::Result<Vec<globset::GlobMatcher>> {
         .collect()
 }
 
+/// `topo-ci plan` of `head` against the markers in `markers`, as JSON, for a manual run.
+fn plan_args(head: &str, markers: &Path) -> Vec<String> {
+    let fixed = [
+        "plan",
+        "--env",
+        "production",
+        "--event",
+        "manual",
+        "--format",
+        "json",
+    ];
+    fixed
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain(["--head".to_owned(), head.to_owned()])
+        .chain(["--markers".to_owned(), markers.display().to_string()])
+        .collect()
+}
+
 /// Markers as CI leaves them: a plan of the base commit with nothing deployed, recorded by
 /// `topo-ci mark --from-plan` (commits, fingerprints and images).
 fn write_markers(topo_ci: &Path, repo: &Path, dir: &Path, base: &str) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir)?;
-    let empty = dir.join("empty");
     let output = Command::new(topo_ci)
-        .args([
-            "plan",
-            "--env",
-            "production",
-            "--event",
-            "manual",
-            "--format",
-            "json",
-            "--head",
-            base,
-            "--markers",
-        ])
-        .arg(&empty)
+        .args(plan_args(base, &dir.join("empty")))
         .current_dir(repo)
         .output()?;
     if !output.status.success() {

@@ -9,8 +9,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use topo_core::model::Service;
 use topo_core::spec::container_spec;
 use topo_core::{Mode, SourceFile, SpecOptions, ValidTopology, ValidateOptions};
@@ -21,124 +19,9 @@ use crate::release::{deploying_rule, Event, Force};
 use crate::repo::{ChangedPath, GitError, PathEntry, Repo};
 use crate::scope::{Match, Scope, ScopeError};
 
-/// The version of the plan document.
-pub const PLAN_VERSION: u32 = 1;
+mod document;
 
-/// The plan document (`topo-ci plan --format json`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(title = "topo deploy plan")]
-pub struct Plan {
-    /// The document's format version (1).
-    pub version: u32,
-    /// The commit planned for (full SHA).
-    pub head: String,
-    /// The environment the markers were read for.
-    pub env: String,
-    /// The CI event.
-    pub event: Event,
-    /// Whether this event deploys (`false`: changed services are only built).
-    pub deploys: bool,
-    /// The topology file, relative to the repository root.
-    pub topology: String,
-    /// One entry per service of the topology, in its order.
-    pub services: Vec<ServicePlan>,
-    /// Fallbacks and overrides that applied, explained.
-    pub notes: Vec<String>,
-}
-
-/// What to do with one service, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ServicePlan {
-    /// The role (`server`).
-    pub name: String,
-    /// The container (`vendure-server`): the key of its marker.
-    pub container: String,
-    /// Deploy, build only, or skip.
-    pub action: Action,
-    /// Why, from a fixed vocabulary.
-    pub reason: Reason,
-    /// For a `release-gate` build: the reason it would otherwise have deployed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cause: Option<Reason>,
-    /// The decision in one sentence.
-    pub detail: String,
-    /// The marker commit the diff started from, if there is one.
-    pub base: Option<String>,
-    /// The service's fingerprint at `head`.
-    pub fingerprint: String,
-    /// The image to deploy: `<registry>/<project>-<role>:<fingerprint of the image>`.
-    pub image: String,
-    /// Changed files in the scope (the first 100 at most), from the repository root.
-    pub changed_files: Vec<String>,
-    /// How many files of the scope changed.
-    pub changed_count: usize,
-    /// How many changed files an exclude glob dropped.
-    pub excluded_count: usize,
-}
-
-/// What happens to a service.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Action {
-    /// Build its image and deploy it.
-    Deploy,
-    /// Build its image only: the event does not deploy.
-    Build,
-    /// Nothing to do.
-    Skip,
-}
-
-/// Why.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Reason {
-    /// No marker: never deployed to this environment (or the markers were lost).
-    NoPreviousDeploy,
-    /// Files of its scope changed since its marker commit.
-    Changed,
-    /// Its rendered production spec (or production build) changed.
-    ConfigChanged,
-    /// The image it runs, built by another service, changed.
-    DependencyChanged,
-    /// Its marker commit is not in this clone; the recorded fingerprint decided, or
-    /// (none recorded) it deploys.
-    MarkerUnknown,
-    /// Nothing of it changed.
-    Unchanged,
-    /// Forced by `--force` or the commit-message token.
-    Forced,
-    /// It would deploy, but this event only builds.
-    ReleaseGate,
-}
-
-impl Action {
-    /// `deploy`, `build`, `skip`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Deploy => "deploy",
-            Action::Build => "build",
-            Action::Skip => "skip",
-        }
-    }
-}
-
-impl Reason {
-    /// The kebab-case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::NoPreviousDeploy => "no-previous-deploy",
-            Reason::Changed => "changed",
-            Reason::ConfigChanged => "config-changed",
-            Reason::DependencyChanged => "dependency-changed",
-            Reason::MarkerUnknown => "marker-unknown",
-            Reason::Unchanged => "unchanged",
-            Reason::Forced => "forced",
-            Reason::ReleaseGate => "release-gate",
-        }
-    }
-}
+pub use document::{Action, Plan, Reason, ServicePlan, PLAN_VERSION};
 
 /// What a plan is made from.
 pub struct PlanRequest<'a> {
