@@ -385,7 +385,7 @@ pub fn run_mark(args: &MarkArgs) -> Result<Vec<String>, CliError> {
         .map(|(service, marker)| {
             format!(
                 "marked {service} at {} in {env} ({})",
-                &marker.commit[..marker.commit.len().min(10)],
+                crate::repo::short(&marker.commit),
                 store.describe()
             )
         })
@@ -398,14 +398,9 @@ pub fn run_mark(args: &MarkArgs) -> Result<Vec<String>, CliError> {
 
 /// The container name of a service named by role or container name.
 fn container_of(topology: &ValidTopology, name: &str) -> Result<String, CliError> {
-    let project = topology.project.as_str();
     topology
-        .services
-        .iter()
-        .map(|s| topo_core::naming::container_name(project, &s.role))
-        .zip(topology.services.iter())
-        .find(|(container, s)| container == name || s.role.as_str() == name)
-        .map(|(container, _)| container)
+        .service_named(name)
+        .map(|s| topo_core::naming::container_name(&topology.project, &s.role))
         .ok_or_else(|| CliError::Usage(format!("the topology has no service `{name}`")))
 }
 

@@ -61,8 +61,7 @@ pub fn fingerprint(
         match repo.entry_at(tree, root)? {
             None => line(&[b"absent ", root.as_bytes()]),
             Some(PathEntry { id, is_tree: false }) => {
-                if scope.classify(root) != Match::Outside && scope.classify(root) != Match::Excluded
-                {
+                if matches!(scope.classify(root), Match::Own | Match::Global) {
                     line(&[
                         b"file ",
                         root.as_bytes(),

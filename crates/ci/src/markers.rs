@@ -162,11 +162,7 @@ impl FileStore {
 
     /// Replaces the document, atomically.
     pub fn save(&self, markers: &Markers) -> Result<(), MarkerError> {
-        for env in markers.environments.keys() {
-            if !topo_core::naming::is_valid_name(env) {
-                return Err(MarkerError::InvalidEnvironment(env.clone()));
-            }
-        }
+        check_environments(markers)?;
         let path = self.path();
         let write_error = |source| MarkerError::Write {
             path: path.clone(),
@@ -182,6 +178,19 @@ impl FileStore {
         markers.set(env, service, marker);
         self.save(&markers)?;
         Ok(markers)
+    }
+}
+
+/// Refuses environment names outside the naming taxonomy: every store checks before it
+/// writes anything.
+pub(crate) fn check_environments(markers: &Markers) -> Result<(), MarkerError> {
+    match markers
+        .environments
+        .keys()
+        .find(|env| !topo_core::naming::is_valid_name(env))
+    {
+        Some(env) => Err(MarkerError::InvalidEnvironment(env.clone())),
+        None => Ok(()),
     }
 }
 

@@ -140,16 +140,10 @@ impl Force {
 
     /// The names that are not services of the topology.
     pub fn unknown<'a>(&'a self, topology: &Topology) -> Vec<&'a str> {
-        let project = topology.project.as_str();
         match self {
             Force::Services(names) => names
                 .iter()
-                .filter(|name| {
-                    !topology.services.iter().any(|s| {
-                        s.role.as_str() == name.as_str()
-                            || topo_core::naming::container_name(project, &s.role) == name.as_str()
-                    })
-                })
+                .filter(|name| topology.service_named(name).is_none())
                 .map(String::as_str)
                 .collect(),
             _ => Vec::new(),

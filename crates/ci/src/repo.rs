@@ -281,6 +281,11 @@ fn changed(path: &str, kind: ChangeKind) -> ChangedPath {
     }
 }
 
+/// The first ten hex digits of a commit id, as messages show it.
+pub fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(10)]
+}
+
 /// `parent/child`, or `child` at the root.
 pub fn join(parent: &str, child: &str) -> String {
     if parent.is_empty() {

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::plan::{Action, Plan, ServicePlan};
+use crate::repo::short;
 
 /// How many changed files the Markdown summary lists per service.
 const LISTED_IN_SUMMARY: usize = 5;
@@ -177,8 +178,4 @@ pub fn github_outputs(plan: &Plan) -> String {
         serde_json::to_string(plan).expect("a plan always serialises")
     );
     out
-}
-
-fn short(sha: &str) -> &str {
-    &sha[..sha.len().min(10)]
 }

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use gix::bstr::ByteSlice;
 
 use crate::markers::{
-    parse_markers, serialise, FileStore, Marker, MarkerError, Markers, FILE_NAME,
+    check_environments, parse_markers, serialise, FileStore, Marker, MarkerError, Markers,
+    FILE_NAME,
 };
 
 /// A marker store named on the command line.
@@ -44,27 +45,18 @@ impl MarkerStore {
         env: &str,
         deploys: Vec<(String, Marker)>,
     ) -> Result<Markers, MarkerError> {
-        if !topo_core::naming::is_valid_name(env) {
-            return Err(MarkerError::InvalidEnvironment(env.to_owned()));
+        let (mut markers, previous) = match self {
+            MarkerStore::File(store) => (store.load()?, None),
+            MarkerStore::GitRef(store) => store.load()?,
+        };
+        for (service, marker) in deploys {
+            markers.set(env, &service, marker);
         }
         match self {
-            MarkerStore::File(store) => {
-                let mut markers = store.load()?;
-                for (service, marker) in deploys {
-                    markers.set(env, &service, marker);
-                }
-                store.save(&markers)?;
-                Ok(markers)
-            }
-            MarkerStore::GitRef(store) => {
-                let (mut markers, previous) = store.load()?;
-                for (service, marker) in deploys {
-                    markers.set(env, &service, marker);
-                }
-                store.save(&markers, previous)?;
-                Ok(markers)
-            }
+            MarkerStore::File(store) => store.save(&markers)?,
+            MarkerStore::GitRef(store) => store.save(&markers, previous)?,
         }
+        Ok(markers)
     }
 
     /// How the store is named in messages.
@@ -139,6 +131,7 @@ impl GitRefStore {
         markers: &Markers,
         previous: Option<gix::ObjectId>,
     ) -> Result<(), MarkerError> {
+        check_environments(markers)?;
         let write_error = |message: String| MarkerError::Write {
             path: self.location(),
             source: std::io::Error::other(message),

@@ -16,7 +16,7 @@ use topo_core::{Mode, SourceFile, SpecOptions, ValidTopology, ValidateOptions};
 use crate::fingerprint::{config_key, fingerprint};
 use crate::markers::Markers;
 use crate::release::{deploying_rule, Event, Force};
-use crate::repo::{ChangedPath, GitError, PathEntry, Repo};
+use crate::repo::{short, ChangedPath, GitError, PathEntry, Repo};
 use crate::scope::{Match, Scope, ScopeError};
 
 mod document;
@@ -176,11 +176,7 @@ impl<'t> Configs<'t> {
         self.keys
             .entry(container.to_owned())
             .or_insert_with(|| {
-                let project = topology.project.as_str();
-                let service = topology
-                    .services
-                    .iter()
-                    .find(|s| topo_core::naming::container_name(project, &s.role) == container)?;
+                let service = topology.service_named(container)?;
                 let options = SpecOptions::default();
                 let production = container_spec(topology, service, Mode::Production, &options);
                 let owner = topology.image_owner(service);
@@ -223,13 +219,11 @@ impl Planner<'_> {
     /// commit: nothing that goes into a fingerprint can differ then, and a plan's cost stays
     /// proportional to what changed.
     fn service(&mut self, service: &Service) -> Result<ServicePlan, PlanError> {
-        let mut plan = self.decide(service)?;
+        let (mut plan, base) = self.decide(service)?;
         let marker = self.request.markers.get(self.request.env, &plan.container);
         let recorded = marker.and_then(|m| Some((m.fingerprint.clone()?, m.image.clone()?)));
-        let reusable = plan.reason == Reason::Unchanged
-            && marker
-                .and_then(|m| self.repo.has_commit(&m.commit))
-                .is_some_and(|base| self.same_topology(base));
+        let reusable =
+            plan.reason == Reason::Unchanged && base.is_some_and(|base| self.same_topology(base));
         match recorded {
             Some((fingerprint, image)) if reusable => {
                 plan.fingerprint = fingerprint;
@@ -248,7 +242,11 @@ impl Planner<'_> {
         Ok(plan)
     }
 
-    fn decide(&mut self, service: &Service) -> Result<ServicePlan, PlanError> {
+    /// The decision, with the marker commit when it is in this clone.
+    fn decide(
+        &mut self,
+        service: &Service,
+    ) -> Result<(ServicePlan, Option<gix::ObjectId>), PlanError> {
         let topology = self.request.topology;
         let project = topology.project.as_str();
         let container = topo_core::naming::container_name(project, &service.role);
@@ -273,11 +271,11 @@ impl Planner<'_> {
         if self.request.force.covers(&service.role, &container) {
             plan.reason = Reason::Forced;
             plan.detail = "forced".to_owned();
-            return Ok(plan);
+            return Ok((plan, None));
         }
         let Some(marker) = marker else {
             plan.detail = format!("never deployed to {}", self.request.env);
-            return Ok(plan);
+            return Ok((plan, None));
         };
         let Some(base) = self.repo.has_commit(&marker.commit) else {
             plan.reason = Reason::MarkerUnknown;
@@ -301,7 +299,7 @@ impl Planner<'_> {
                 marker.commit,
                 if marker.fingerprint.is_some() { "the recorded fingerprint decided meanwhile" } else { "without a recorded fingerprint the service deploys" }
             ));
-            return Ok(plan);
+            return Ok((plan, None));
         };
         let found = self.diff(base, &scope)?;
         plan.excluded_count = found.excluded;
@@ -329,7 +327,7 @@ impl Planner<'_> {
                 plan.reason = Reason::Changed;
                 plan.detail = format!("{files} changed ({range})");
             }
-            return Ok(plan);
+            return Ok((plan, Some(base)));
         }
         match self.config_changed(base, &container) {
             Some(why) => {
@@ -350,7 +348,7 @@ impl Planner<'_> {
                 };
             }
         }
-        Ok(plan)
+        Ok((plan, Some(base)))
     }
 
     /// The production image repository of the service that builds the image.
@@ -474,10 +472,6 @@ impl Planner<'_> {
             Ok(Some(_)) => None,
         }
     }
-}
-
-fn short(sha: &str) -> &str {
-    &sha[..sha.len().min(10)]
 }
 
 fn plural(n: usize, what: &str) -> String {

@@ -64,6 +64,14 @@ impl Topology {
         self.services.iter().find(|s| s.role.as_str() == role)
     }
 
+    /// The service named by its role (`server`) or its container name (`vendure-server`),
+    /// as people name services on command lines.
+    pub fn service_named(&self, name: &str) -> Option<&Service> {
+        self.services.iter().find(|s| {
+            s.role.as_str() == name || crate::naming::container_name(&self.project, &s.role) == name
+        })
+    }
+
     /// The service whose image `service` runs: itself, or the one named by `image_of`.
     pub fn image_owner<'a>(&'a self, service: &'a Service) -> &'a Service {
         match &service.image_of {
