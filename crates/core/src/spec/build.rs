@@ -40,6 +40,10 @@ const DEFAULT_START_PERIOD: Duration = Duration::from_secs(30);
 pub fn runtime_spec(topology: &ValidTopology, mode: Mode, options: &SpecOptions) -> RuntimeSpec {
     let project = topology.project.as_str();
     let ownership = BTreeMap::from([(labels::PROJECT.to_owned(), project.to_owned())]);
+    // Volumes carry their mode too: dev and prod-sim share volume names, and a driver
+    // that starts prod-sim from scratch must never delete the developer's dev data.
+    let mut volume_labels = ownership.clone();
+    volume_labels.insert(labels::MODE.to_owned(), mode.as_str().to_owned());
     let mut containers = Vec::new();
     if let Some(database) = &topology.database {
         let mut container = database_container(topology, database, mode);
@@ -63,7 +67,7 @@ pub fn runtime_spec(topology: &ValidTopology, mode: Mode, options: &SpecOptions)
         .into_iter()
         .map(|name| VolumeSpec {
             name: name.to_owned(),
-            labels: ownership.clone(),
+            labels: volume_labels.clone(),
         })
         .collect();
     RuntimeSpec {

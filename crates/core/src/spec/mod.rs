@@ -101,7 +101,7 @@ pub struct NetworkSpec {
 pub struct VolumeSpec {
     /// `<project>-<role>-<purpose>`.
     pub name: String,
-    /// Ownership labels.
+    /// Ownership labels: the project and the mode (dev and prod-sim share volume names).
     pub labels: BTreeMap<String, String>,
 }
 
