@@ -76,3 +76,47 @@ pub fn compose_v2_available(test: &str) -> bool {
     eprintln!("SKIPPED {test}: Compose v2 is not installed ({problem}); run `../shared/tools/debian-newer compose-v2`");
     false
 }
+
+/// Is a Docker engine answering? With `CI=true` it must be: a missing one fails the test.
+/// Elsewhere the test prints why it is skipped and returns false.
+pub fn docker_available(test: &str) -> bool {
+    let problem = match Command::new("docker").arg("info").output() {
+        Ok(output) if output.status.success() => return true,
+        Ok(output) => format!(
+            "`docker info` failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ),
+        Err(error) => format!("cannot run docker: {error}"),
+    };
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{test}: a Docker engine is required in CI ({problem}); .ci/run starts one");
+    }
+    eprintln!("SKIPPED {test}: no Docker engine ({problem}); start one (`dockerd &`) to run it");
+    false
+}
+
+/// Builds the offline test images once per test process (`tests/images/build.sh`, cached
+/// by content: a second run only checks their labels).
+pub fn ensure_test_images() {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let output = Command::new("bash")
+            .arg(root().join("tests/images/build.sh"))
+            .output()
+            .expect("bash runs");
+        assert!(
+            output.status.success(),
+            "tests/images/build.sh failed:\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    });
+}
+
+/// A port nobody listens on now, on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("an ephemeral port")
+        .port()
+}

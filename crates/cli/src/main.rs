@@ -1,6 +1,8 @@
-//! `topo`: flags, a call into topo-core (or topo-ci for `plan`), and exit codes. Nothing else lives here.
+//! `topo`: flags, a call into topo-core (topo-ci for `plan`, topo-sim for `sim`), and exit
+//! codes. Nothing else lives here.
 //!
-//! Exit codes: 0 success, 1 invalid topology / stale files / I/O failure, 2 usage.
+//! Exit codes: 0 success, 1 invalid topology / stale files / I/O failure / a failed
+//! verdict, 2 usage, 130 an interrupted `sim up`.
 
 mod input;
 mod output;
@@ -51,6 +53,9 @@ enum Command {
     },
     /// Plan a deploy from CI: per service deploy, build or skip, and why (as `topo-ci plan`).
     Plan(topo_ci::cli::PlanArgs),
+    /// Run the production simulation through the Docker Engine API (as `topo-sim`).
+    #[command(subcommand)]
+    Sim(topo_sim::cli::SimCommand),
     /// Print the JSON Schema of topology.toml.
     Schema,
     /// Write a starting topology.toml (and its schema beside it).
@@ -131,6 +136,15 @@ fn main() -> ExitCode {
                 Err(error) => {
                     eprintln!("error: {error}");
                     ExitCode::from(error.exit_code())
+                }
+            };
+        }
+        Command::Sim(command) => {
+            return match topo_sim::cli::run(&command) {
+                Ok(status) => ExitCode::from(status),
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::from(1)
                 }
             };
         }

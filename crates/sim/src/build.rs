@@ -1,0 +1,302 @@
+//! Images: built from the spec's build sections inside the engine, or pulled.
+//!
+//! Each distinct image is built once (the worker runs the server's image), at most `jobs`
+//! at a time. An image is tagged `<project>-<role>:<digest>` — the digest of its build
+//! context, Dockerfile and target — and then under the spec's tag (`:prod-sim`), which is
+//! what containers run, exactly as Compose would name it. A second `up` on the same sources
+//! finds the digest tag and sends nothing.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use bollard::query_parameters::{
+    BuildImageOptionsBuilder, CreateImageOptionsBuilder, TagImageOptionsBuilder,
+};
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use serde::Serialize;
+use topo_core::spec::{labels, BuildSpec, RuntimeSpec};
+
+use crate::context::Context;
+use crate::engine::Engine;
+use crate::error::{engine_message, explain, is_not_found, SimError};
+use crate::progress::{Event, Progress};
+use crate::translate::{image_reference, Variables};
+
+/// The label holding the build context's digest.
+pub const SOURCE_DIGEST_LABEL: &str = "topo.source-digest";
+/// The OCI label holding the source revision.
+pub const REVISION_LABEL: &str = "org.opencontainers.image.revision";
+/// How many lines of a failing step's output an error shows.
+const FAILED_OUTPUT_LINES: usize = 30;
+
+/// How images are built.
+#[derive(Clone, Debug)]
+pub struct BuildOptions {
+    /// Builds running at once.
+    pub jobs: usize,
+    /// Build even when an image of the same sources exists (the engine's layer cache
+    /// still applies).
+    pub rebuild: bool,
+    /// The source revision recorded in each image's labels.
+    pub revision: Option<String>,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            jobs: 4,
+            rebuild: false,
+            revision: None,
+        }
+    }
+}
+
+/// One image made ready.
+#[derive(Clone, Debug, Serialize)]
+pub struct ImageReport {
+    /// The reference containers run (`vendure-server:prod-sim`).
+    pub image: String,
+    /// The content tag (`vendure-server:3f2a…`), for built images.
+    pub tag: Option<String>,
+    /// `built`, `reused` (same sources already built), `present` (not built here, in the
+    /// engine already) or `pulled`.
+    pub how: &'static str,
+    /// Milliseconds spent.
+    pub elapsed_ms: u64,
+}
+
+/// Makes every image of `spec` available: builds what the spec builds, pulls what is missing.
+pub async fn prepare_images(
+    engine: &Engine,
+    spec: &RuntimeSpec,
+    root: &Path,
+    variables: &dyn Variables,
+    options: &BuildOptions,
+    progress: &dyn Progress,
+) -> Result<Vec<ImageReport>, SimError> {
+    let mut builds: BTreeMap<String, &BuildSpec> = BTreeMap::new();
+    let mut pulls = Vec::new();
+    for container in &spec.containers {
+        let image = image_reference(container, variables)?;
+        match &container.build {
+            Some(build) => {
+                builds.entry(image).or_insert(build);
+            }
+            None if !pulls.contains(&image) => pulls.push(image),
+            None => {}
+        }
+    }
+    let project = spec.project.as_str();
+    let built = futures_util::stream::iter(builds)
+        .map(|(image, build)| build_one(engine, project, image, build, root, options, progress))
+        .buffer_unordered(options.jobs.max(1))
+        .try_collect::<Vec<_>>();
+    let pulled = futures_util::stream::iter(pulls)
+        .map(|image| ensure_present(engine, image))
+        .buffer_unordered(4)
+        .try_collect::<Vec<_>>();
+    let (mut built, pulled) = futures_util::try_join!(built, pulled)?;
+    built.extend(pulled);
+    built.sort_by(|a, b| a.image.cmp(&b.image));
+    Ok(built)
+}
+
+async fn build_one(
+    engine: &Engine,
+    project: &str,
+    image: String,
+    build: &BuildSpec,
+    root: &Path,
+    options: &BuildOptions,
+    progress: &dyn Progress,
+) -> Result<ImageReport, SimError> {
+    let start = Instant::now();
+    let docker = engine.docker();
+    let context_dir = root.join(&build.context);
+    let (dockerfile, target) = (build.dockerfile.clone(), build.target.clone());
+    let context =
+        tokio::task::spawn_blocking(move || Context::read(&context_dir, &dockerfile, &target))
+            .await
+            .expect("reading a context does not panic")?;
+    let repository = image.rsplit_once(':').map_or(image.as_str(), |(r, _)| r);
+    let content_tag = format!("{repository}:{}", context.digest);
+    let cached = !options.rebuild && has_digest(engine, &content_tag, &context.digest).await?;
+    if cached {
+        progress.event(Event::BuildFinished {
+            image: image.clone(),
+            cached: true,
+            elapsed: start.elapsed(),
+        });
+    } else {
+        progress.event(Event::BuildStarted {
+            image: image.clone(),
+        });
+        let tar = tokio::task::spawn_blocking(move || context.tar().map(|tar| (tar, context)))
+            .await
+            .expect("writing a tar in memory does not panic");
+        let (tar, context) = tar?;
+        let mut image_labels = HashMap::from([
+            (labels::PROJECT.to_owned(), project.to_owned()),
+            (SOURCE_DIGEST_LABEL.to_owned(), context.digest.clone()),
+        ]);
+        if let Some(revision) = &options.revision {
+            image_labels.insert(REVISION_LABEL.to_owned(), revision.clone());
+        }
+        let request = BuildImageOptionsBuilder::default()
+            .dockerfile(&build.dockerfile)
+            .t(&content_tag)
+            .target(&build.target)
+            .labels(&image_labels)
+            .rm(true)
+            .forcerm(true)
+            .build();
+        let stream = docker.build_image(request, None, Some(bollard::body_full(tar.into())));
+        run_build(stream, &image, progress).await?;
+        progress.event(Event::BuildFinished {
+            image: image.clone(),
+            cached: false,
+            elapsed: start.elapsed(),
+        });
+    }
+    let (repo, tag) = image.rsplit_once(':').unwrap_or((image.as_str(), "latest"));
+    docker
+        .tag_image(
+            &content_tag,
+            Some(
+                TagImageOptionsBuilder::default()
+                    .repo(repo)
+                    .tag(tag)
+                    .build(),
+            ),
+        )
+        .await
+        .map_err(|e| explain(format!("tagging {content_tag} as {image}"), &e))?;
+    Ok(ImageReport {
+        image,
+        tag: Some(content_tag),
+        how: if cached { "reused" } else { "built" },
+        elapsed_ms: millis(start.elapsed()),
+    })
+}
+
+/// Whether `tag` exists and was built from sources with `digest`.
+async fn has_digest(engine: &Engine, tag: &str, digest: &str) -> Result<bool, SimError> {
+    match engine.docker().inspect_image(tag).await {
+        Ok(found) => Ok(found
+            .config
+            .and_then(|c| c.labels)
+            .and_then(|l| l.get(SOURCE_DIGEST_LABEL).cloned())
+            .is_some_and(|d| d == digest)),
+        Err(error) if is_not_found(&error) => Ok(false),
+        Err(error) => Err(explain(format!("inspecting image {tag}"), &error)),
+    }
+}
+
+/// Follows a build's output; a failure names the failing step and its last lines.
+async fn run_build(
+    mut stream: impl futures_util::Stream<Item = Result<bollard::models::BuildInfo, bollard::errors::Error>>
+        + Unpin,
+    image: &str,
+    progress: &dyn Progress,
+) -> Result<(), SimError> {
+    let mut step = String::from("the start of the build");
+    let mut since_step: VecDeque<String> = VecDeque::new();
+    let failed = |step: &str, since_step: &VecDeque<String>, message: &str| {
+        if message.contains("no space left on device") {
+            return SimError::OutOfDisk {
+                context: format!("building {image}"),
+                detail: message.to_owned(),
+            };
+        }
+        let mut output: Vec<&str> = since_step.iter().map(String::as_str).collect();
+        output.push(message);
+        SimError::BuildFailed {
+            image: image.to_owned(),
+            step: step.to_owned(),
+            output: output.join("\n"),
+        }
+    };
+    while let Some(item) = stream.next().await {
+        let info = match item {
+            Ok(info) => info,
+            Err(bollard::errors::Error::DockerStreamError { error }) => {
+                return Err(failed(&step, &since_step, &error))
+            }
+            Err(error)
+                if matches!(
+                    error,
+                    bollard::errors::Error::DockerResponseServerError { .. }
+                ) =>
+            {
+                return Err(failed(&step, &since_step, &engine_message(&error)))
+            }
+            Err(error) => return Err(explain(format!("building {image}"), &error)),
+        };
+        if let Some(detail) = info.error_detail.and_then(|d| d.message) {
+            return Err(failed(&step, &since_step, &detail));
+        }
+        for line in info.stream.iter().flat_map(|s| s.lines()) {
+            let line = line.trim_end();
+            if line.is_empty() {
+                continue;
+            }
+            if line.starts_with("Step ") {
+                step = line.to_owned();
+                since_step.clear();
+            } else {
+                if since_step.len() == FAILED_OUTPUT_LINES {
+                    since_step.pop_front();
+                }
+                since_step.push_back(line.to_owned());
+            }
+            progress.event(Event::BuildOutput {
+                image: image.to_owned(),
+                line: line.to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// An image the spec runs but does not build: present, or pulled, or explained.
+async fn ensure_present(engine: &Engine, image: String) -> Result<ImageReport, SimError> {
+    let start = Instant::now();
+    let docker = engine.docker();
+    match docker.inspect_image(&image).await {
+        Ok(_) => {
+            return Ok(ImageReport {
+                image,
+                tag: None,
+                how: "present",
+                elapsed_ms: millis(start.elapsed()),
+            })
+        }
+        Err(error) if is_not_found(&error) => {}
+        Err(error) => return Err(explain(format!("inspecting image {image}"), &error)),
+    }
+    let options = CreateImageOptionsBuilder::default()
+        .from_image(&image)
+        .build();
+    let mut pull = docker.create_image(Some(options), None, None);
+    while let Some(item) = pull.next().await {
+        let detail = match item {
+            Ok(info) => info.error_detail.and_then(|d| d.message),
+            Err(error) => Some(engine_message(&error)),
+        };
+        if let Some(detail) = detail {
+            return Err(SimError::ImageMissing { image, detail });
+        }
+    }
+    Ok(ImageReport {
+        image,
+        tag: None,
+        how: "pulled",
+        elapsed_ms: millis(start.elapsed()),
+    })
+}
+
+/// Whole milliseconds, for reports.
+pub fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,299 @@
+//! The command-line surface of the driver, shared by `topo-sim` and `topo sim`: flags
+//! (clap) and the runs behind them. Each run returns an exit status or a typed error; the
+//! binaries print errors and exit.
+//!
+//! The engine modules know nothing about git: the source revision recorded on images is
+//! `--revision`, else `$GITHUB_SHA`, else the repository's `HEAD` as topo-ci reads it.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand, ValueEnum};
+use topo_core::{Mode, RuntimeSpec, SourceFile, SpecOptions, ValidateOptions};
+
+use crate::build::BuildOptions;
+use crate::engine::Engine;
+use crate::error::SimError;
+use crate::objects::down;
+use crate::progress::{for_terminal, Event, Progress, Silent};
+use crate::status::{find, logs, status, status_text};
+use crate::translate::ProcessEnv;
+use crate::up::{up, UpOptions};
+
+/// Exit status when `up` was interrupted (128 + SIGINT).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The topology has errors (each line is `file:line:column: error[code]: message`).
+    #[error("{}\nrun `topo check` for the details", .0.join("\n"))]
+    Topology(Vec<String>),
+    /// The topology file could not be read.
+    #[error("cannot read the topology {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The driver failed.
+    #[error(transparent)]
+    Sim(#[from] SimError),
+}
+
+/// The driver's commands.
+#[derive(Subcommand, Debug, Clone)]
+pub enum SimCommand {
+    /// Build the prod targets and bring the prod-sim stack up from scratch; a verdict per service.
+    Up(UpArgs),
+    /// Build (or reuse) the prod-sim images only.
+    Build(UpArgs),
+    /// Remove the prod-sim containers and network (and volumes with --volumes).
+    Down(DownArgs),
+    /// Show the prod-sim containers, their health and whether their configuration is current.
+    Status(StatusArgs),
+    /// Print a service's log.
+    Logs(LogsArgs),
+}
+
+/// The topology flag every command takes.
+#[derive(Args, Debug, Clone)]
+pub struct TopologyArg {
+    /// The topology file; build contexts are relative to its directory.
+    #[arg(short = 't', long = "topology", default_value = "topology.toml")]
+    pub topology: PathBuf,
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Lines for people.
+    Text,
+    /// One JSON document on stdout.
+    Json,
+}
+
+/// `up` and `build`.
+#[derive(Args, Debug, Clone)]
+pub struct UpArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub topology: TopologyArg,
+    /// Reuse the existing volumes instead of starting from fresh ones.
+    #[arg(long)]
+    pub keep_volumes: bool,
+    /// Build even when an image of the same sources exists.
+    #[arg(long)]
+    pub rebuild: bool,
+    /// Images built at once.
+    #[arg(long, default_value_t = 4)]
+    pub jobs: usize,
+    /// Skip the HTTP smoke checks from the host.
+    #[arg(long)]
+    pub no_smoke: bool,
+    /// The source revision to label images with (default: $GITHUB_SHA, else git HEAD).
+    #[arg(long)]
+    pub revision: Option<String>,
+    /// The output format of the verdict.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `down`.
+#[derive(Args, Debug, Clone)]
+pub struct DownArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub topology: TopologyArg,
+    /// Remove the prod-sim volumes too.
+    #[arg(long)]
+    pub volumes: bool,
+}
+
+/// `status`.
+#[derive(Args, Debug, Clone)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub topology: TopologyArg,
+    /// The output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `logs`.
+#[derive(Args, Debug, Clone)]
+pub struct LogsArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub topology: TopologyArg,
+    /// The service: a role (`server`) or a container name (`vendure-server`).
+    pub service: String,
+    /// Only the last N lines.
+    #[arg(long, value_name = "N")]
+    pub tail: Option<usize>,
+    /// Keep printing new lines.
+    #[arg(short, long)]
+    pub follow: bool,
+}
+
+/// Runs one command to completion; the exit status on success.
+pub fn run(command: &SimCommand) -> Result<u8, CliError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| CliError::Read {
+            path: "<tokio runtime>".into(),
+            source,
+        })?;
+    runtime.block_on(run_async(command))
+}
+
+async fn run_async(command: &SimCommand) -> Result<u8, CliError> {
+    let topology = match command {
+        SimCommand::Up(a) | SimCommand::Build(a) => &a.topology,
+        SimCommand::Down(a) => &a.topology,
+        SimCommand::Status(a) => &a.topology,
+        SimCommand::Logs(a) => &a.topology,
+    };
+    let (spec, root) = load_spec(&topology.topology)?;
+    let engine = Engine::connect().await?;
+    match command {
+        SimCommand::Up(args) => run_up(&engine, &spec, &root, args).await,
+        SimCommand::Build(args) => {
+            let progress = for_terminal();
+            let images = crate::build::prepare_images(
+                &engine,
+                &spec,
+                &root,
+                &ProcessEnv,
+                &build_options(args, &root),
+                progress.as_ref(),
+            )
+            .await?;
+            match args.format {
+                Format::Json => println!("{}", to_json(&images)),
+                Format::Text => {
+                    for image in images {
+                        println!("{} {} ({} ms)", image.image, image.how, image.elapsed_ms);
+                    }
+                }
+            }
+            Ok(0)
+        }
+        SimCommand::Down(args) => {
+            let progress = for_terminal();
+            let report = down(&engine, &spec, args.volumes, progress.as_ref()).await?;
+            for (kind, name, why) in &report.kept {
+                println!("kept {kind} {name}: {why}");
+            }
+            println!(
+                "{} {}: removed {} objects",
+                spec.project,
+                spec.mode,
+                report.removed.len()
+            );
+            Ok(0)
+        }
+        SimCommand::Status(args) => {
+            let found = status(&engine, &spec).await?;
+            match args.format {
+                Format::Json => println!("{}", to_json(&found)),
+                Format::Text => print!("{}", status_text(&spec, &found)),
+            }
+            Ok(0)
+        }
+        SimCommand::Logs(args) => {
+            let container = find(&spec, &args.service)?;
+            let mut out = std::io::stdout().lock();
+            logs(&engine, &container.name, args.tail, args.follow, &mut out).await?;
+            Ok(0)
+        }
+    }
+}
+
+async fn run_up(
+    engine: &Engine,
+    spec: &RuntimeSpec,
+    root: &Path,
+    args: &UpArgs,
+) -> Result<u8, CliError> {
+    let progress: Box<dyn Progress> = for_terminal();
+    let options = UpOptions {
+        keep_volumes: args.keep_volumes,
+        build: build_options(args, root),
+        smoke: !args.no_smoke,
+    };
+    let result = tokio::select! {
+        result = up(engine, spec, root, &ProcessEnv, &options, progress.as_ref()) => result,
+        _ = tokio::signal::ctrl_c() => {
+            // The up future is dropped here: in-flight requests are abandoned (an aborted
+            // build stops in the engine). Everything created so far carries the project's
+            // labels, so stopping by label finds it all, and `down` removes it.
+            progress.event(Event::Phase("interrupted: stopping what was started".to_owned()));
+            let stopped = crate::objects::stop_all(engine, spec, &Silent).await?;
+            eprintln!(
+                "interrupted: {stopped} containers stopped; `topo-sim down` removes what was created"
+            );
+            return Ok(EXIT_INTERRUPTED);
+        }
+    };
+    let verdict = result?;
+    match args.format {
+        Format::Json => println!("{}", to_json(&verdict)),
+        Format::Text => print!("{}", verdict.to_text()),
+    }
+    let _ = std::io::stdout().flush();
+    Ok(if verdict.ok { 0 } else { 1 })
+}
+
+fn build_options(args: &UpArgs, root: &Path) -> BuildOptions {
+    BuildOptions {
+        jobs: args.jobs,
+        rebuild: args.rebuild,
+        revision: args
+            .revision
+            .clone()
+            .or_else(|| std::env::var("GITHUB_SHA").ok().filter(|s| !s.is_empty()))
+            .or_else(|| head_revision(root)),
+    }
+}
+
+/// The repository's `HEAD` commit, when the topology is in a git repository.
+fn head_revision(root: &Path) -> Option<String> {
+    let repo = topo_ci::repo::Repo::discover(root).ok()?;
+    repo.resolve("HEAD").ok().map(|id| id.to_string())
+}
+
+fn to_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value).expect("reports always serialise")
+}
+
+/// Reads and validates the topology, and builds its prod-sim spec. The root is the
+/// topology's directory.
+pub fn load_spec(path: &Path) -> Result<(RuntimeSpec, PathBuf), CliError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CliError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let root = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let source = SourceFile::new(path.display().to_string(), text);
+    let options = ValidateOptions {
+        repository: Some(&root),
+    };
+    let valid = topo_core::load(&source, &options).map_err(|diagnostics| {
+        CliError::Topology(
+            diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .map(|d| d.in_source(&source).short())
+                .collect(),
+        )
+    })?;
+    let spec = topo_core::runtime_spec(&valid.topology, Mode::ProdSim, &SpecOptions::default());
+    Ok((spec, root))
+}

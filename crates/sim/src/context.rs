@@ -1,0 +1,289 @@
+//! Build contexts: the files a build sees, as the Docker CLI would send them.
+//!
+//! `.dockerignore` follows the engine's rules (moby's pattern matcher): patterns are
+//! anchored at the context root, `*` and `?` never cross `/`, `**` crosses any number of
+//! directories, a pattern matching a directory excludes everything under it, `!` re-includes,
+//! and the last matching line wins. The Dockerfile and `.dockerignore` are always sent, as
+//! the CLI does. The matching itself is globset's.
+//!
+//! The context's digest hashes what the build can see (paths, modes, contents, link
+//! targets; not timestamps), so the same sources give the same image tag on any machine.
+
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobBuilder, GlobMatcher};
+use sha2::{Digest, Sha256};
+
+use crate::error::SimError;
+
+/// Bumped when what the digest covers changes.
+const DIGEST_RECIPE: &str = "topo-context/1";
+
+/// One build context, read from disk.
+#[derive(Debug)]
+pub struct Context {
+    /// The files sent, relative to the context root, sorted; directories end with `/`.
+    pub entries: Vec<String>,
+    /// A sha256 of what the build sees (plus the Dockerfile and target), 16 hex digits.
+    pub digest: String,
+    root: PathBuf,
+}
+
+impl Context {
+    /// Reads `root` honouring its `.dockerignore`; `dockerfile` and `target` enter the digest.
+    pub fn read(root: &Path, dockerfile: &str, target: &str) -> Result<Context, SimError> {
+        let io = |path: &Path, source| SimError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        if !root.is_dir() {
+            return Err(SimError::ContextMissing(root.to_owned()));
+        }
+        let ignore_path = root.join(".dockerignore");
+        let ignore = match std::fs::read_to_string(&ignore_path) {
+            Ok(text) => DockerIgnore::parse(&text).map_err(|message| SimError::DockerIgnore {
+                path: ignore_path.clone(),
+                message,
+            })?,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => DockerIgnore::default(),
+            Err(error) => return Err(io(&ignore_path, error)),
+        };
+        let always = [normalise(dockerfile), ".dockerignore".to_owned()];
+        let mut entries = Vec::new();
+        let mut hasher = Sha256::new();
+        hasher.update(DIGEST_RECIPE);
+        hasher.update([0]);
+        hasher.update(dockerfile);
+        hasher.update([0]);
+        hasher.update(target);
+        hasher.update([0]);
+        let mut stack = vec![String::new()];
+        while let Some(directory) = stack.pop() {
+            let path = root.join(&directory);
+            let mut children: Vec<_> = std::fs::read_dir(&path)
+                .map_err(|e| io(&path, e))?
+                .map(|entry| entry.map(|e| e.file_name()))
+                .collect::<Result<_, _>>()
+                .map_err(|e| io(&path, e))?;
+            children.sort();
+            // Visited in reverse so that the stack pops them in order.
+            for name in children.into_iter().rev() {
+                let relative = format!("{directory}{}", name.to_string_lossy());
+                let full = root.join(&relative);
+                let meta = std::fs::symlink_metadata(&full).map_err(|e| io(&full, e))?;
+                let excluded = ignore.excludes(&relative) && !always.contains(&relative);
+                if meta.is_dir() {
+                    // An excluded directory is still walked when a `!` line may re-include
+                    // something beneath it.
+                    if !excluded || ignore.has_exceptions() {
+                        stack.push(format!("{relative}/"));
+                    }
+                    if !excluded {
+                        entries.push(format!("{relative}/"));
+                    }
+                    continue;
+                }
+                if excluded {
+                    continue;
+                }
+                hasher.update(relative.as_bytes());
+                hasher.update([0]);
+                if meta.file_type().is_symlink() {
+                    let target = std::fs::read_link(&full).map_err(|e| io(&full, e))?;
+                    hasher.update(b"l");
+                    hasher.update(target.to_string_lossy().as_bytes());
+                } else {
+                    hasher.update(if is_executable(&meta) { b"x" } else { b"f" });
+                    let bytes = std::fs::read(&full).map_err(|e| io(&full, e))?;
+                    hasher.update((bytes.len() as u64).to_le_bytes());
+                    hasher.update(&bytes);
+                }
+                hasher.update([0]);
+                entries.push(relative);
+            }
+        }
+        entries.sort();
+        let digest = hasher.finalize();
+        Ok(Context {
+            entries,
+            digest: digest[..8].iter().map(|b| format!("{b:02x}")).collect(),
+            root: root.to_owned(),
+        })
+    }
+
+    /// The context as an uncompressed tar archive (the body of a build request).
+    pub fn tar(&self) -> Result<Vec<u8>, SimError> {
+        let mut builder = tar::Builder::new(Vec::new());
+        builder.follow_symlinks(false);
+        for entry in &self.entries {
+            let name = entry.trim_end_matches('/');
+            let path = self.root.join(name);
+            builder
+                .append_path_with_name(&path, name)
+                .map_err(|source| SimError::Io { path, source })?;
+        }
+        builder.into_inner().map_err(|source| SimError::Io {
+            path: self.root.clone(),
+            source,
+        })
+    }
+}
+
+#[cfg(unix)]
+fn is_executable(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_executable(_: &std::fs::Metadata) -> bool {
+    false
+}
+
+/// A path as the engine cleans it: `./a//b/` → `a/b`.
+fn normalise(path: &str) -> String {
+    path.split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The parsed lines of a `.dockerignore`.
+#[derive(Debug, Default)]
+pub struct DockerIgnore {
+    rules: Vec<(GlobMatcher, bool)>,
+}
+
+impl DockerIgnore {
+    /// Parses the file's text; an invalid pattern is an error naming its line.
+    pub fn parse(text: &str) -> Result<DockerIgnore, String> {
+        let mut rules = Vec::new();
+        for (index, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (pattern, include) = match line.strip_prefix('!') {
+                Some(rest) => (rest.trim(), true),
+                None => (line, false),
+            };
+            let pattern = normalise(pattern);
+            if pattern.is_empty() {
+                continue;
+            }
+            let glob: Glob = GlobBuilder::new(&pattern)
+                .literal_separator(true)
+                .build()
+                .map_err(|error| format!("line {}: `{line}`: {error}", index + 1))?;
+            rules.push((glob.compile_matcher(), include));
+        }
+        Ok(DockerIgnore { rules })
+    }
+
+    /// Whether any line re-includes (`!pattern`).
+    pub fn has_exceptions(&self) -> bool {
+        self.rules.iter().any(|(_, include)| *include)
+    }
+
+    /// Whether `path` (relative, `/`-separated) is left out of the context: the last line
+    /// matching it or one of its parent directories decides.
+    pub fn excludes(&self, path: &str) -> bool {
+        let mut excluded = false;
+        for (matcher, include) in &self.rules {
+            let matches = std::iter::successors(Some(path), |p| p.rsplit_once('/').map(|(a, _)| a))
+                .any(|candidate| matcher.is_match(candidate));
+            if matches {
+                excluded = !include;
+            }
+        }
+        excluded
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(ignore: &str, path: &str, expect_excluded: bool) {
+        let rules = DockerIgnore::parse(ignore).expect("valid patterns");
+        assert_eq!(
+            rules.excludes(path),
+            expect_excluded,
+            "{ignore:?} on {path}"
+        );
+    }
+
+    #[test]
+    fn dockerignore_rules() {
+        check("node_modules", "node_modules/a/b.js", true);
+        check("node_modules", "app/node_modules/x", false);
+        check("**/node_modules", "app/node_modules/x", true);
+        check("*.md", "README.md", true);
+        check("*.md", "docs/README.md", false);
+        check("**/*.md", "docs/README.md", true);
+        check("/dist/", "dist/index.js", true);
+        check("./dist", "dist", true);
+        check("*.md\n!README.md", "README.md", false);
+        check("*.md\n!README.md", "CHANGES.md", true);
+        check("!README.md\n*.md", "README.md", true);
+        check("# comment\n\n  build  ", "build/x", true);
+        check("a?c", "abc", true);
+        check("a?c", "a/c", false);
+    }
+
+    #[test]
+    fn invalid_pattern_names_its_line() {
+        let error = DockerIgnore::parse("ok\n[z-a").expect_err("an invalid range");
+        assert!(error.starts_with("line 2:"), "{error}");
+    }
+
+    #[test]
+    fn context_honours_dockerignore_and_digests_content() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("src")).expect("mkdir");
+        std::fs::create_dir_all(root.join("node_modules/x")).expect("mkdir");
+        std::fs::write(root.join("Dockerfile"), "FROM scratch\n").expect("write");
+        std::fs::write(
+            root.join(".dockerignore"),
+            "node_modules\nDockerfile\n*.log\n",
+        )
+        .expect("write");
+        std::fs::write(root.join("src/app.js"), "1").expect("write");
+        std::fs::write(root.join("node_modules/x/i.js"), "x").expect("write");
+        std::fs::write(root.join("debug.log"), "x").expect("write");
+        let context = Context::read(root, "Dockerfile", "prod").expect("readable");
+        assert_eq!(
+            context.entries,
+            [".dockerignore", "Dockerfile", "src/", "src/app.js"]
+        );
+        let tar = context.tar().expect("tar");
+        let mut archive = tar::Archive::new(tar.as_slice());
+        let names: Vec<String> = archive
+            .entries()
+            .expect("entries")
+            .map(|e| {
+                e.expect("entry")
+                    .path()
+                    .expect("path")
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(names, [".dockerignore", "Dockerfile", "src", "src/app.js"]);
+
+        let same = Context::read(root, "Dockerfile", "prod").expect("readable");
+        assert_eq!(same.digest, context.digest);
+        std::fs::write(root.join("debug.log"), "ignored change").expect("write");
+        let ignored = Context::read(root, "Dockerfile", "prod").expect("readable");
+        assert_eq!(
+            ignored.digest, context.digest,
+            "an ignored file changes nothing"
+        );
+        std::fs::write(root.join("src/app.js"), "2").expect("write");
+        let changed = Context::read(root, "Dockerfile", "prod").expect("readable");
+        assert_ne!(changed.digest, context.digest);
+        let other_target = Context::read(root, "Dockerfile", "dev").expect("readable");
+        assert_ne!(other_target.digest, changed.digest);
+    }
+}

@@ -1,0 +1,135 @@
+//! The connection to the engine, and the one rule about what topo may touch: an object is
+//! topo's when its `topo.project` label names the project. Everything else is foreign and
+//! is never stopped, removed or reused.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bollard::models::{ContainerInspectResponse, ContainerSummary};
+use bollard::query_parameters::{ListContainersOptionsBuilder, LogsOptionsBuilder};
+use bollard::Docker;
+use futures_util::StreamExt as _;
+use topo_core::spec::labels;
+
+use crate::error::{engine_host, explain, is_not_found, SimError};
+
+/// How long the first answer of the engine may take.
+const PING_TIMEOUT: Duration = Duration::from_secs(10);
+/// Builds and health waits stream for long; no single request is cut short before this.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// A connected engine (`DOCKER_HOST`, or the local socket).
+#[derive(Clone, Debug)]
+pub struct Engine {
+    docker: Docker,
+}
+
+impl Engine {
+    /// Connects and pings; an engine that does not answer is [`SimError::EngineUnreachable`].
+    pub async fn connect() -> Result<Engine, SimError> {
+        let unreachable = |detail: String| SimError::EngineUnreachable {
+            host: engine_host(),
+            detail,
+        };
+        let docker = Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?;
+        match tokio::time::timeout(PING_TIMEOUT, docker.ping()).await {
+            Ok(Ok(_)) => Ok(Engine {
+                docker: docker.with_timeout(REQUEST_TIMEOUT),
+            }),
+            Ok(Err(error)) => Err(unreachable(crate::error::engine_message(&error))),
+            Err(_) => Err(unreachable(format!(
+                "no answer within {}s",
+                PING_TIMEOUT.as_secs()
+            ))),
+        }
+    }
+
+    /// The bollard client.
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// Every container (running or not) labelled with this project, and this mode when given.
+    pub async fn project_containers(
+        &self,
+        project: &str,
+        mode: Option<&str>,
+    ) -> Result<Vec<ContainerSummary>, SimError> {
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&label_filters(project, mode))
+            .build();
+        self.docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| explain("listing the project's containers", &e))
+    }
+
+    /// The container named `name`, if any.
+    pub async fn inspect_container(
+        &self,
+        name: &str,
+    ) -> Result<Option<ContainerInspectResponse>, SimError> {
+        match self.docker.inspect_container(name, None).await {
+            Ok(found) => Ok(Some(found)),
+            Err(error) if is_not_found(&error) => Ok(None),
+            Err(error) => Err(explain(format!("inspecting container {name}"), &error)),
+        }
+    }
+
+    /// The last `lines` lines a container wrote (stdout and stderr, interleaved).
+    pub async fn log_tail(&self, name: &str, lines: usize) -> Vec<String> {
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .tail(&lines.to_string())
+            .build();
+        let mut stream = self.docker.logs(name, Some(options));
+        let mut text = String::new();
+        while let Some(Ok(chunk)) = stream.next().await {
+            text.push_str(&chunk.to_string());
+        }
+        text.lines().map(str::to_owned).collect()
+    }
+}
+
+/// Engine filters selecting objects labelled with the project (and mode).
+pub fn label_filters(project: &str, mode: Option<&str>) -> HashMap<String, Vec<String>> {
+    let mut wanted = vec![format!("{}={project}", labels::PROJECT)];
+    if let Some(mode) = mode {
+        wanted.push(format!("{}={mode}", labels::MODE));
+    }
+    HashMap::from([("label".to_owned(), wanted)])
+}
+
+/// Whose an object is, read from its labels.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// This project, in this mode (`None`: no mode label).
+    Ours(Option<String>),
+    /// Another project, or no topo label at all.
+    Foreign(String),
+}
+
+impl Owner {
+    /// Reads the labels of an object found under a name the project needs.
+    pub fn of(labels: Option<&HashMap<String, String>>, project: &str) -> Owner {
+        let label = |key: &str| labels.and_then(|l| l.get(key)).cloned();
+        match label(labels::PROJECT) {
+            Some(p) if p == project => Owner::Ours(label(labels::MODE)),
+            Some(other) => Owner::Foreign(format!("labelled {}={other}", labels::PROJECT)),
+            None => Owner::Foreign(format!("no {} label", labels::PROJECT)),
+        }
+    }
+}
+
+/// The container name the engine reports (`/vendure-db` → `vendure-db`).
+pub fn container_name(summary: &ContainerSummary) -> String {
+    summary
+        .names
+        .as_ref()
+        .and_then(|names| names.first())
+        .map(|name| name.trim_start_matches('/').to_owned())
+        .or_else(|| summary.id.clone())
+        .unwrap_or_default()
+}

@@ -1,0 +1,160 @@
+//! What can go wrong, each with what to do about it.
+//!
+//! Engine errors arrive as status codes and free text; [`explain`] turns the ones users
+//! meet (unreachable engine, full disk, missing image, taken port) into errors that say
+//! what happened and what to do.
+
+use std::path::PathBuf;
+
+/// Why a command of the driver failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// No engine answers at the address in use.
+    #[error(
+        "no Docker engine answers at {host}: {detail}\n\
+         help: start one (`sudo systemctl start docker`, or `dockerd &`), or point DOCKER_HOST at a running engine"
+    )]
+    EngineUnreachable {
+        /// `DOCKER_HOST`, or the default socket.
+        host: String,
+        /// What the connection attempt said.
+        detail: String,
+    },
+    /// The engine's disk is full.
+    #[error(
+        "the Docker engine is out of disk space ({context}): {detail}\n\
+         help: see `docker system df`; free space with `docker builder prune` and `docker image prune`"
+    )]
+    OutOfDisk {
+        /// What was being done.
+        context: String,
+        /// The engine's message.
+        detail: String,
+    },
+    /// An image the spec runs is not in the engine and could not be pulled.
+    #[error(
+        "image {image} is not in the engine and could not be pulled: {detail}\n\
+         help: load it (`docker load`), build it, or name another image in the topology"
+    )]
+    ImageMissing {
+        /// The image reference.
+        image: String,
+        /// Why the pull failed.
+        detail: String,
+    },
+    /// A build failed.
+    #[error("building {image} failed at {step}:\n{output}\nhelp: fix the Dockerfile or the sources, then run `topo-sim up` again")]
+    BuildFailed {
+        /// The image being built.
+        image: String,
+        /// The failing step (`Step 3/5 : RUN npm ci`).
+        step: String,
+        /// The step's last lines of output, then the engine's error.
+        output: String,
+    },
+    /// An object with a name topo needs exists and is not topo's.
+    #[error(
+        "{kind} {name} exists and does not belong to project {project} ({why}); topo never touches objects it did not create\n\
+         help: {help}"
+    )]
+    Foreign {
+        /// `container`, `network` or `volume`.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+        /// The project asked for.
+        project: String,
+        /// What its labels say.
+        why: String,
+        /// What to do.
+        help: String,
+    },
+    /// A variable the spec reads is unset and has no default.
+    #[error("{container} reads ${{{variable}}}, which is unset and has no default\nhelp: export {variable} before running")]
+    MissingVariable {
+        /// The container.
+        container: String,
+        /// The variable.
+        variable: String,
+    },
+    /// A build context directory does not exist.
+    #[error("the build context {} does not exist", .0.display())]
+    ContextMissing(PathBuf),
+    /// A `.dockerignore` could not be parsed.
+    #[error("{}: {message}", path.display())]
+    DockerIgnore {
+        /// The file.
+        path: PathBuf,
+        /// The line and the problem.
+        message: String,
+    },
+    /// A local file could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// No container of this project answers to the name.
+    #[error("no service `{0}` in this topology (use a role such as `server` or a container name)")]
+    UnknownService(String),
+    /// The driver runs prod-sim and production; dev is Compose's.
+    #[error("the engine driver runs prod-sim and production; run dev with `docker compose up`")]
+    DevMode,
+    /// Any other engine error, with what was being done.
+    #[error("{context}: {detail}")]
+    Engine {
+        /// What was being done.
+        context: String,
+        /// The engine's message.
+        detail: String,
+    },
+}
+
+/// The engine's own message inside a bollard error.
+pub fn engine_message(error: &bollard::errors::Error) -> String {
+    use bollard::errors::Error as E;
+    match error {
+        E::DockerResponseServerError { message, .. } => message.clone(),
+        E::DockerStreamError { error } => error.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Whether the engine answered 404 (no such object).
+pub fn is_not_found(error: &bollard::errors::Error) -> bool {
+    matches!(
+        error,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
+
+/// Turns an engine error met while doing `context` into an explained [`SimError`].
+pub fn explain(context: impl Into<String>, error: &bollard::errors::Error) -> SimError {
+    use bollard::errors::Error as E;
+    let context = context.into();
+    let detail = engine_message(error);
+    if detail.contains("no space left on device") {
+        return SimError::OutOfDisk { context, detail };
+    }
+    match error {
+        E::SocketNotFoundError(_)
+        | E::HyperResponseError { .. }
+        | E::HyperLegacyError { .. }
+        | E::IOError { .. }
+        | E::RequestTimeoutError => SimError::EngineUnreachable {
+            host: engine_host(),
+            detail,
+        },
+        _ => SimError::Engine { context, detail },
+    }
+}
+
+/// Where the driver looks for the engine: `DOCKER_HOST` or the default socket.
+pub fn engine_host() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned())
+}

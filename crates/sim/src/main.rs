@@ -1,0 +1,26 @@
+//! `topo-sim`: the production simulation through the Docker Engine API. Flags and exit
+//! codes only; the work is in the `topo_sim` library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use topo_sim::cli::{self, SimCommand};
+
+/// Build and run a topology's prod-sim stack through the Docker Engine API, with a verdict.
+#[derive(Parser, Debug)]
+#[command(name = "topo-sim", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: SimCommand,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli::run(&cli.command) {
+        Ok(status) => ExitCode::from(status),
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! A [`ContainerSpec`] in the engine's words: the create request of one container.
+//!
+//! A pure translation, as the Compose renderer is one: every value comes from the spec;
+//! no rule of any mode is decided here. Variables are resolved the way Compose resolves
+//! `${VAR:-default}` (an unset *or empty* variable takes the default); an unset variable
+//! without a default is an error rather than Compose's empty string.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, HostConfigLogConfig, Mount,
+    MountType, NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+};
+use topo_core::spec::{
+    ContainerSpec, EnvSpec, ImageTag, MountSource, PortSpec, RestartPolicy as Restart,
+};
+
+use crate::error::SimError;
+
+/// Where variables are read: the process environment in the binaries, a map in tests.
+pub trait Variables {
+    /// The value of `name`, if set.
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+pub struct ProcessEnv;
+
+impl Variables for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl Variables for HashMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        HashMap::get(self, name).cloned()
+    }
+}
+
+fn resolve(
+    container: &ContainerSpec,
+    variables: &dyn Variables,
+    name: &str,
+    default: Option<&str>,
+) -> Result<String, SimError> {
+    match (variables.get(name).filter(|v| !v.is_empty()), default) {
+        (Some(value), _) => Ok(value),
+        (None, Some(default)) => Ok(default.to_owned()),
+        (None, None) => Err(SimError::MissingVariable {
+            container: container.name.clone(),
+            variable: name.to_owned(),
+        }),
+    }
+}
+
+/// The image reference a container runs, its tag variable resolved.
+pub fn image_reference(
+    container: &ContainerSpec,
+    variables: &dyn Variables,
+) -> Result<String, SimError> {
+    match &container.image.tag {
+        ImageTag::Fixed(tag) => Ok(container.image.with_tag(tag)),
+        ImageTag::Variable(name) => Ok(container
+            .image
+            .with_tag(&resolve(container, variables, name, None)?)),
+    }
+}
+
+/// The engine's `3000/tcp` key of a port.
+pub fn port_key(port: &PortSpec) -> String {
+    format!("{}/{}", port.container, port.protocol.as_str())
+}
+
+/// The create request of `container`, joined to `network`. Bind sources are resolved
+/// against `root`, the topology's directory.
+pub fn create_body(
+    container: &ContainerSpec,
+    network: &str,
+    root: &Path,
+    variables: &dyn Variables,
+) -> Result<ContainerCreateBody, SimError> {
+    let env = container
+        .env
+        .iter()
+        .map(|(name, value)| {
+            let value = match value {
+                EnvSpec::Literal(text) => text.clone(),
+                EnvSpec::Variable { name: var, default } => {
+                    resolve(container, variables, var, default.as_deref())?
+                }
+            };
+            Ok(format!("{name}={value}"))
+        })
+        .collect::<Result<Vec<_>, SimError>>()?;
+    let mounts = container
+        .mounts
+        .iter()
+        .map(|mount| {
+            let (typ, source) = match &mount.source {
+                MountSource::Volume(name) => (MountType::VOLUME, name.clone()),
+                MountSource::Bind(path) => (
+                    MountType::BIND,
+                    root.join(path).to_string_lossy().into_owned(),
+                ),
+            };
+            Mount {
+                typ: Some(typ),
+                source: Some(source),
+                target: Some(mount.target.clone()),
+                ..Default::default()
+            }
+        })
+        .collect();
+    let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+    for port in &container.ports {
+        port_bindings
+            .entry(port_key(port))
+            .or_insert_with(|| Some(Vec::new()))
+            .get_or_insert_with(Vec::new)
+            .push(PortBinding {
+                host_ip: Some(port.host_ip.clone()),
+                host_port: Some(port.host.to_string()),
+            });
+    }
+    let nanos = |d: std::time::Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+    let healthcheck = container.health.as_ref().map(|health| HealthConfig {
+        test: Some(
+            std::iter::once("CMD".to_owned())
+                .chain(health.command.iter().cloned())
+                .collect(),
+        ),
+        interval: Some(nanos(health.interval)),
+        timeout: Some(nanos(health.timeout)),
+        retries: Some(i64::from(health.retries)),
+        start_period: Some(nanos(health.start_period)),
+        start_interval: None,
+    });
+    let host_config = HostConfig {
+        mounts: Some(mounts),
+        port_bindings: Some(port_bindings),
+        restart_policy: Some(RestartPolicy {
+            name: Some(match container.restart {
+                Restart::No => RestartPolicyNameEnum::NO,
+                Restart::UnlessStopped => RestartPolicyNameEnum::UNLESS_STOPPED,
+            }),
+            maximum_retry_count: None,
+        }),
+        security_opt: Some(container.security_opt.clone()),
+        log_config: container
+            .logging
+            .as_ref()
+            .map(|logging| HostConfigLogConfig {
+                typ: Some(logging.driver.clone()),
+                config: Some(logging.options.clone().into_iter().collect()),
+            }),
+        network_mode: Some(network.to_owned()),
+        ..Default::default()
+    };
+    let endpoint = EndpointSettings {
+        aliases: Some(container.aliases.clone()),
+        ..Default::default()
+    };
+    Ok(ContainerCreateBody {
+        image: Some(image_reference(container, variables)?),
+        cmd: container.command.clone(),
+        env: Some(env),
+        labels: Some(container.labels.clone().into_iter().collect()),
+        exposed_ports: Some(container.ports.iter().map(port_key).collect()),
+        healthcheck,
+        host_config: Some(host_config),
+        networking_config: Some(NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(network.to_owned(), endpoint)])),
+        }),
+        ..Default::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use topo_core::{example, Mode, SourceFile, SpecOptions, ValidateOptions};
+
+    fn prod_sim_spec() -> topo_core::RuntimeSpec {
+        let source = SourceFile::new(
+            "vendure.toml",
+            example::topology("vendure").expect("the example exists"),
+        );
+        let valid = topo_core::load(&source, &ValidateOptions::default()).expect("valid");
+        topo_core::runtime_spec(&valid.topology, Mode::ProdSim, &SpecOptions::default())
+    }
+
+    #[test]
+    fn server_create_body_carries_the_spec() {
+        let spec = prod_sim_spec();
+        let server = spec.container("vendure-server").expect("the server");
+        let variables = HashMap::from([("COOKIE_SECRET".to_owned(), "from-env".to_owned())]);
+        let body = create_body(server, "vendure-network", Path::new("/repo"), &variables)
+            .expect("translatable");
+        assert_eq!(body.image.as_deref(), Some("vendure-server:prod-sim"));
+        let env = body.env.expect("env");
+        assert!(
+            env.contains(&"COOKIE_SECRET=from-env".to_owned()),
+            "{env:?}"
+        );
+        assert!(env.contains(&"DB_PASSWORD=vendure-dev-password".to_owned()));
+        let host = body.host_config.expect("host config");
+        let bindings = host.port_bindings.expect("ports");
+        let binding = &bindings["3000/tcp"].as_ref().expect("bound")[0];
+        assert_eq!(binding.host_ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(binding.host_port.as_deref(), Some("3000"));
+        let health = body.healthcheck.expect("health");
+        assert_eq!(health.test.expect("test")[0], "CMD");
+        assert_eq!(health.start_period, Some(60_000_000_000));
+        assert_eq!(
+            body.labels.expect("labels")["topo.mode"],
+            "prod-sim".to_owned()
+        );
+    }
+
+    #[test]
+    fn unset_variable_without_default_is_an_error() {
+        let source = SourceFile::new(
+            "vendure.toml",
+            example::topology("vendure").expect("the example exists"),
+        );
+        let valid = topo_core::load(&source, &ValidateOptions::default()).expect("valid");
+        let spec = topo_core::runtime_spec(&valid.topology, Mode::Production, &Default::default());
+        let server = spec.container("vendure-server").expect("the server");
+        let error = create_body(server, "n", Path::new("/"), &HashMap::new())
+            .expect_err("production secrets have no default");
+        assert!(matches!(error, SimError::MissingVariable { .. }), "{error}");
+    }
+}

@@ -1,0 +1,454 @@
+#!/usr/bin/env bash
+# tests/images/build.sh — build, fully offline, the two Docker base images topo's integration tests use.
+#
+#   tests/images/build.sh            # both images
+#   tests/images/build.sh busybox    # only topo-test/busybox:latest
+#   tests/images/build.sh postgres   # only topo-test/postgres:17
+#
+# No container registry is reachable on the test machines, so nothing is pulled: each image is a root
+# filesystem assembled from Debian packages (Debian's mirrors are reachable) and `docker import`ed.
+#
+#   topo-test/busybox:latest  Debian's busybox-static: /bin/busybox and a symlink per applet, /etc/passwd
+#                             and /etc/group (root, nobody), /tmp 1777, /www/index.html (so that
+#                             `httpd -f -p 8080 -h /www` + `wget -q -O /dev/null http://127.0.0.1:8080/`
+#                             succeed). CMD ["sh"].
+#   topo-test/postgres:17     `debootstrap --variant=minbase trixie` + postgresql-17 (no recommends), with
+#                             an entrypoint honouring the official `postgres` image's contract
+#                             (POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB, PGDATA=/var/lib/postgresql/data,
+#                             initdb on an empty data dir, postgres exec'd as PID 1 by the postgres user).
+#
+# Content cache: the recipe is this file. Its sha256 is stored in each image as the label
+# `topo.test-recipe`; an image whose tag already carries the current hash is reused, so a second run
+# does nothing (well under a second). Editing this file rebuilds both images on the next run.
+#
+# Environment: TOPO_SHARED — the shared dir holding tools/debian-newer (default: <repo>/../shared).
+# Needs root (debootstrap, chroot) and a running Docker engine.
+set -Eeuo pipefail
+export LC_ALL=C
+export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
+
+readonly BUSYBOX_TAG=topo-test/busybox:latest
+readonly POSTGRES_TAG=topo-test/postgres:17
+readonly PG_MAJOR=17
+readonly RECIPE_LABEL=topo.test-recipe
+
+script=$(readlink -f "${BASH_SOURCE[0]}")
+here=$(dirname "$script")
+repo=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/../.." && pwd))
+shared=${TOPO_SHARED:-$repo/../shared}
+debian_newer=$shared/tools/debian-newer
+recipe=$(sha256sum "$script" | cut -d' ' -f1)
+
+log() { printf '[images] %s\n' "$*"; }
+die() { printf '[images] error: %s\n' "$*" >&2; exit 1; }
+trap 'rc=$?; printf "[images] error: command failed (exit %s) at line %s: %s\n" "$rc" "$LINENO" "$BASH_COMMAND" >&2' ERR
+
+usage() { sed -n '2,6p' "$script" | sed 's/^# \{0,1\}//'; }
+
+# ---------------------------------------------------------------------------------------------------
+# Scratch directories: one per image, under /var/tmp, removed on every exit path. Anything mounted
+# below one (debootstrap mounts /proc and /sys in its target) is unmounted first; a directory that
+# still has mounts is left in place rather than risk deleting through them.
+work=""
+mounts_under() { awk -v p="$1/" 'substr($5, 1, length(p)) == p { print $5 }' /proc/self/mountinfo | sort -r; }
+drop_work() {
+  [[ -n $work && -d $work ]] || { work=""; return 0; }
+  local m
+  for m in $(mounts_under "$work"); do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
+  if [[ -n $(mounts_under "$work") ]]; then
+    printf '[images] warning: %s still has mounts; not removing it\n' "$work" >&2
+  else
+    rm -rf --one-file-system "$work"
+  fi
+  work=""
+}
+new_work() {
+  work=$(mktemp -d "/var/tmp/topo-image-$1.XXXXXX")
+  chmod 755 "$work"
+}
+trap 'drop_work' EXIT
+trap 'printf "[images] error: interrupted (SIGINT)\n" >&2; exit 130' INT
+trap 'printf "[images] error: terminated (SIGTERM)\n" >&2; exit 143' TERM
+
+now() { printf '%s' "$EPOCHREALTIME"; }
+since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
+
+# Run a noisy command with its output in a log file; on failure show the log's tail and stop.
+quietly() {
+  local logfile=$1; shift
+  if ! "$@" >"$logfile" 2>&1; then
+    printf '[images] error: %s failed; last lines of its output:\n' "$1" >&2
+    tail -n 40 "$logfile" | sed 's/^/    /' >&2
+    die "$1 failed (full log was $logfile, removed with the scratch dir)"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Content cache.
+recipe_of() { docker image inspect -f "{{ index .Config.Labels \"$RECIPE_LABEL\" }}" "$1" 2>/dev/null || true; }
+image_id() { docker image inspect -f '{{.Id}}' "$1" 2>/dev/null || true; }
+image_size() { docker image inspect -f '{{.Size}}' "$1" | awk '{ printf "%.1f MB", $1 / 1e6 }'; }
+
+# After re-tagging, the previous build of a tag is dangling: remove it (quietly keep it if in use).
+drop_old() {
+  local old=$1 tag=$2
+  [[ -n $old && $old != "$(image_id "$tag")" ]] || return 0
+  docker rmi "$old" >/dev/null 2>&1 || true
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Debian sources.
+debian_uri() {
+  local line uri=""
+  if [[ -x $debian_newer ]] && line=$("$debian_newer" sources-line 2>/dev/null); then
+    uri=$(awk '{ print $2 }' <<<"$line")
+  fi
+  [[ -n $uri ]] || uri=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+  [[ -n $uri ]] || uri=$(awk '/^deb / { print $2; exit }' /etc/apt/sources.list 2>/dev/null || true)
+  [[ -n $uri ]] || uri=http://deb.debian.org/debian
+  printf '%s' "$uri"
+}
+
+# apt-get with a wait for apt's locks: someone (e.g. a background `apt-get install debootstrap`) may
+# hold them. Retries for up to ~10 minutes while the failure is a lock, fails at once otherwise.
+apt_get() {
+  local out i
+  for ((i = 0; i < 120; i++)); do
+    if out=$(DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=30 "$@" 2>&1); then return 0; fi
+    if grep -qiE 'could not get lock|unable to lock|unable to acquire|lock-frontend|resource temporarily unavailable' <<<"$out"; then
+      ((i % 6 == 0)) && log "apt is locked by another process; waiting"
+      sleep 5
+      continue
+    fi
+    printf '%s\n' "$out" >&2
+    return 1
+  done
+  printf '%s\n' "$out" >&2
+  return 1
+}
+
+ensure_debootstrap() {
+  command -v debootstrap >/dev/null && return 0
+  # A background install may be under way (its log ends with "done" when finished, and apt or dpkg
+  # runs meanwhile): give it a few minutes.
+  local i
+  for ((i = 0; i < 60; i++)); do
+    command -v debootstrap >/dev/null && return 0
+    [[ -f /tmp/debootstrap.log && $(tail -n 1 /tmp/debootstrap.log 2>/dev/null) != done ]] || break
+    if command -v pgrep >/dev/null && ! pgrep -x 'apt-get|apt|dpkg' >/dev/null; then break; fi
+    ((i == 0)) && log "debootstrap is being installed in the background (/tmp/debootstrap.log); waiting"
+    sleep 5
+  done
+  command -v debootstrap >/dev/null && return 0
+  log "installing debootstrap (apt-get install -y -qq debootstrap)"
+  if ! apt_get install -y -qq debootstrap >/dev/null; then
+    log "install failed; running apt-get update -qq and retrying"
+    apt_get update -qq || die "apt-get update failed"
+    apt_get install -y -qq debootstrap >/dev/null || die "could not install debootstrap"
+  fi
+  command -v debootstrap >/dev/null || die "debootstrap still missing after installing it"
+}
+
+# Download busybox-static's .deb into DIR: trixie's via debian-newer, else bookworm's via apt-get.
+download_busybox() {
+  local dir=$1
+  if [[ -x $debian_newer ]] && "$debian_newer" download "$dir" busybox-static >/dev/null 2>&1 &&
+    compgen -G "$dir/busybox-static_*.deb" >/dev/null; then
+    log "  got busybox-static from trixie (debian-newer)"
+    return 0
+  fi
+  log "  debian-newer unavailable or failed ($debian_newer); using bookworm's apt-get download"
+  if ! (cd "$dir" && apt-get -q -o APT::Sandbox::User=root download busybox-static >/dev/null 2>&1); then
+    apt_get update -qq || die "apt-get update failed"
+    (cd "$dir" && apt-get -q -o APT::Sandbox::User=root download busybox-static >/dev/null) ||
+      die "could not download busybox-static"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------------
+build_busybox() {
+  local tag=$BUSYBOX_TAG t0 old root x bb a
+  if [[ $(recipe_of "$tag") == "$recipe" ]]; then
+    log "$tag: reused (recipe ${recipe:0:12} already built)"
+    return 0
+  fi
+  t0=$(now)
+  old=$(image_id "$tag")
+  log "$tag: building (recipe ${recipe:0:12})"
+  new_work busybox
+  root=$work/root x=$work/x
+  install -d -o "$(id -u _apt 2>/dev/null || echo 0)" "$work/debs"
+  download_busybox "$work/debs"
+  dpkg-deb -x "$(compgen -G "$work/debs/busybox-static_*.deb" | head -n 1)" "$x"
+  for bb in "$x/bin/busybox" "$x/usr/bin/busybox"; do [[ -x $bb ]] && break; done
+  [[ -x $bb ]] || die "no busybox binary in the busybox-static package"
+
+  log "  assembling the rootfs"
+  install -d -m 755 "$root"/{bin,sbin,usr/bin,usr/sbin,etc,root,www,proc,sys,dev,var}
+  install -d -m 1777 "$root/tmp" "$root/var/tmp"
+  chmod 700 "$root/root"
+  install -m 755 "$bb" "$root/bin/busybox"
+  "$root/bin/busybox" --list-full | while read -r a; do
+    [[ -n $a && $a != bin/busybox ]] || continue
+    mkdir -p "$root/$(dirname "$a")"
+    ln -sfn /bin/busybox "$root/$a"
+  done
+  for a in bin/sh usr/sbin/httpd usr/bin/wget bin/sleep usr/bin/nc bin/cat bin/echo bin/false; do
+    [[ -L $root/$a ]] || die "busybox has no applet $a"
+  done
+  printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >"$root/etc/passwd"
+  printf '%s\n' 'root:x:0:' 'nobody:x:65534:' >"$root/etc/group"
+  printf '%s\n' '<!doctype html><title>topo-test</title><p>ok</p>' >"$root/www/index.html"
+
+  log "  docker import"
+  tar --numeric-owner --owner=0 --group=0 -C "$root" -cf - . |
+    docker import \
+      -c 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' \
+      -c 'CMD ["sh"]' \
+      -c "LABEL $RECIPE_LABEL=$recipe" \
+      -m "topo test image (tests/images/build.sh, recipe $recipe)" \
+      - "$tag" >/dev/null
+  drop_work
+  drop_old "$old" "$tag"
+  log "$tag: built in $(since "$t0") s ($(image_size "$tag"))"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# The postgres image's entrypoint: the part of the official image's docker-entrypoint.sh the tests
+# rely on. Written into the rootfs as /usr/local/bin/docker-entrypoint.sh.
+write_pg_entrypoint() {
+  cat >"$1" <<'ENTRYPOINT'
+#!/usr/bin/env bash
+# docker-entrypoint.sh (topo-test/postgres) — follows the official postgres image's contract:
+# POSTGRES_USER (default postgres), POSTGRES_PASSWORD (required unless POSTGRES_HOST_AUTH_METHOD=trust),
+# POSTGRES_DB (default = user), POSTGRES_INITDB_ARGS, POSTGRES_HOST_AUTH_METHOD (default scram-sha-256),
+# the *_FILE variants, /docker-entrypoint-initdb.d (*.sh, *.sql, *.sql.gz), PGDATA.
+set -Eeuo pipefail
+: "${PGDATA:=/var/lib/postgresql/data}"
+export PGDATA
+
+file_env() { # VAR [DEFAULT]: VAR, or the contents of the file named by VAR_FILE, or DEFAULT
+  local var=$1 file_var=${1}_FILE val=${2:-}
+  if [[ -n ${!var:-} && -n ${!file_var:-} ]]; then
+    echo "error: both $var and $file_var are set (but are exclusive)" >&2
+    exit 1
+  fi
+  if [[ -n ${!var:-} ]]; then
+    val=${!var}
+  elif [[ -n ${!file_var:-} ]]; then
+    val=$(<"${!file_var}")
+  fi
+  export "$var=$val"
+  unset "$file_var"
+}
+
+# As root, commands run as the postgres user; setpriv needs no setuid bit, so it also works under
+# --security-opt no-new-privileges:true.
+as_pg=()
+if [[ $(id -u) == 0 ]]; then
+  if command -v setpriv >/dev/null; then
+    as_pg=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+  elif command -v runuser >/dev/null; then
+    as_pg=(runuser -u postgres --)
+  else
+    echo "error: neither setpriv nor runuser is available" >&2
+    exit 1
+  fi
+fi
+
+quote_ident() { local s=${1//\"/\"\"}; printf '"%s"' "$s"; }
+
+init_db() {
+  file_env POSTGRES_PASSWORD
+  file_env POSTGRES_USER postgres
+  file_env POSTGRES_DB "$POSTGRES_USER"
+  file_env POSTGRES_INITDB_ARGS
+  : "${POSTGRES_HOST_AUTH_METHOD:=scram-sha-256}"
+  if [[ -z $POSTGRES_PASSWORD && $POSTGRES_HOST_AUTH_METHOD != trust ]]; then
+    cat >&2 <<'EOF'
+Error: Database is uninitialized and superuser password is not specified.
+       You must specify POSTGRES_PASSWORD to a non-empty value for the superuser.
+       For example, "-e POSTGRES_PASSWORD=password" on "docker run".
+       (Or set POSTGRES_HOST_AUTH_METHOD=trust to allow all connections without a password.)
+EOF
+    exit 1
+  fi
+
+  local pwfile="" args=()
+  if [[ -n $POSTGRES_PASSWORD ]]; then
+    pwfile=$(mktemp /tmp/pgpass.XXXXXX)
+    printf '%s\n' "$POSTGRES_PASSWORD" >"$pwfile"
+    [[ ${#as_pg[@]} == 0 ]] || chown postgres:postgres "$pwfile"
+    args+=(--pwfile="$pwfile")
+  fi
+  echo "initdb: initializing $PGDATA (superuser $POSTGRES_USER)"
+  # shellcheck disable=SC2086 # POSTGRES_INITDB_ARGS is a list of words, as in the official image
+  "${as_pg[@]}" initdb -D "$PGDATA" --username="$POSTGRES_USER" "${args[@]}" \
+    --encoding=UTF8 --locale=C.UTF-8 \
+    --auth-local=trust --auth-host="$POSTGRES_HOST_AUTH_METHOD" $POSTGRES_INITDB_ARGS
+  [[ -z $pwfile ]] || rm -f "$pwfile"
+  printf '\nhost all all all %s\n' "$POSTGRES_HOST_AUTH_METHOD" >>"$PGDATA/pg_hba.conf"
+
+  if [[ $POSTGRES_DB != postgres ]]; then
+    # Single-user mode: no server (and no TCP listener) is up while the database is created.
+    echo "initdb: creating database $POSTGRES_DB"
+    printf 'CREATE DATABASE %s OWNER %s;\n' "$(quote_ident "$POSTGRES_DB")" "$(quote_ident "$POSTGRES_USER")" |
+      "${as_pg[@]}" postgres --single -D "$PGDATA" -c exit_on_error=true -c listen_addresses= postgres >/dev/null
+  fi
+
+  local f scripts=()
+  shopt -s nullglob
+  scripts=(/docker-entrypoint-initdb.d/*)
+  shopt -u nullglob
+  if ((${#scripts[@]})); then
+    # A temporary server on the Unix socket only (listen_addresses=''), as in the official image.
+    "${as_pg[@]}" pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start
+    export PGUSER=$POSTGRES_USER PGDATABASE=$POSTGRES_DB PGHOST=/run/postgresql
+    for f in "${scripts[@]}"; do
+      case $f in
+        *.sh) if [[ -x $f ]]; then echo "running $f"; "$f"; else echo "sourcing $f"; . "$f"; fi ;;
+        *.sql) echo "running $f"; psql -v ON_ERROR_STOP=1 --no-password --no-psqlrc -f "$f" ;;
+        *.sql.gz) echo "running $f"; gzip -dc "$f" | psql -v ON_ERROR_STOP=1 --no-password --no-psqlrc ;;
+        *) echo "ignoring $f" ;;
+      esac
+    done
+    unset PGUSER PGDATABASE PGHOST
+    "${as_pg[@]}" pg_ctl -D "$PGDATA" -m fast -w stop
+  fi
+  echo "initdb: done; starting the server"
+}
+
+if [[ $# == 0 || ${1:0:1} == - ]]; then
+  set -- postgres "$@"
+fi
+if [[ $1 != postgres ]]; then
+  exec "$@"
+fi
+
+if [[ ${#as_pg[@]} != 0 ]]; then
+  mkdir -p "$PGDATA" /run/postgresql
+  chown postgres:postgres "$PGDATA" /run/postgresql
+  find "$PGDATA" \! -user postgres -exec chown postgres:postgres '{}' +
+  chmod 2775 /run/postgresql
+fi
+chmod 700 "$PGDATA" || :
+if [[ ! -s $PGDATA/PG_VERSION ]]; then
+  init_db
+else
+  echo "PostgreSQL data in $PGDATA already initialized (version $(<"$PGDATA/PG_VERSION")); skipping initdb"
+fi
+unset POSTGRES_PASSWORD
+exec "${as_pg[@]}" "$@"
+ENTRYPOINT
+  chmod 755 "$1"
+}
+
+build_postgres() {
+  local tag=$POSTGRES_TAG t0 t old root uri f
+  if [[ $(recipe_of "$tag") == "$recipe" ]]; then
+    log "$tag: reused (recipe ${recipe:0:12} already built)"
+    return 0
+  fi
+  [[ $(id -u) == 0 ]] || die "building $tag needs root (debootstrap, chroot)"
+  t0=$(now)
+  old=$(image_id "$tag")
+  log "$tag: building (recipe ${recipe:0:12})"
+  ensure_debootstrap
+  uri=$(debian_uri)
+  new_work postgres
+  root=$work/root
+
+  # One debootstrap run with postgresql-17 included (it resolves dependencies, installs no Recommends),
+  # split into its two stages so that, before any package is configured, postgresql-common is told not
+  # to create a "main" cluster (no initdb at build time; the entrypoint initialises PGDATA).
+  t=$(now)
+  log "  debootstrap --variant=minbase --include=postgresql-$PG_MAJOR trixie ($uri): download + unpack"
+  quietly "$work/debootstrap-1.log" debootstrap --variant=minbase --foreign \
+    --include="postgresql-$PG_MAJOR" trixie "$root" "$uri"
+  mkdir -p "$root/etc/postgresql-common/createcluster.d"
+  echo 'create_main_cluster = false' >"$root/etc/postgresql-common/createcluster.d/topo-no-main.conf"
+  # No fsync per unpacked file: the rootfs is thrown away if anything fails.
+  mkdir -p "$root/etc/dpkg/dpkg.cfg.d"
+  echo force-unsafe-io >"$root/etc/dpkg/dpkg.cfg.d/topo-unsafe-io"
+  log "  ... $(since "$t") s; debootstrap --second-stage: configure"
+  t=$(now)
+  quietly "$work/debootstrap-2.log" chroot "$root" /usr/bin/env -i \
+    PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root DEBIAN_FRONTEND=noninteractive \
+    /debootstrap/debootstrap --second-stage
+  log "  ... $(since "$t") s"
+  for f in $(mounts_under "$root"); do umount "$f" 2>/dev/null || umount -l "$f"; done
+  [[ -z $(mounts_under "$root") ]] || die "could not unmount everything below $root"
+
+  log "  configuring the rootfs"
+  [[ -x $root/usr/lib/postgresql/$PG_MAJOR/bin/postgres ]] || die "postgresql-$PG_MAJOR is not installed in the rootfs"
+  chroot "$root" id postgres >/dev/null || die "no postgres user in the rootfs"
+  chroot "$root" sh -c 'command -v setpriv || command -v runuser' >/dev/null ||
+    die "neither setpriv nor runuser in the rootfs"
+  # No cluster from the package (in case one was created anyway), no package caches, docs or message
+  # translations (LANG is C.UTF-8).
+  rm -rf "$root/etc/postgresql/$PG_MAJOR" "$root/var/lib/postgresql/$PG_MAJOR" \
+    "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/* "$root"/var/cache/debconf/*-old \
+    "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/locale/* \
+    "$root"/var/log/*.log "$root"/var/log/apt/* "$root"/debootstrap "$root/etc/dpkg/dpkg.cfg.d/topo-unsafe-io" \
+    "$root/etc/resolv.conf" "$root/etc/hostname" # copied from this host by debootstrap; Docker provides them
+  # As the official image: listen on all addresses by default (initdb copies this sample).
+  f=$root/usr/share/postgresql/$PG_MAJOR/postgresql.conf.sample
+  sed -ri "s!^#?(listen_addresses)\s*=\s*\S+.*!\1 = '*'!" "$f"
+  grep -q "^listen_addresses = '\*'" "$f" || die "could not set listen_addresses in $f"
+  install -d -o 0 -g 0 -m 755 "$root/docker-entrypoint-initdb.d"
+  install -d -m 2775 "$root/run/postgresql"
+  install -d -m 700 "$root/var/lib/postgresql/data"
+  chroot "$root" chown postgres:postgres /run/postgresql /var/lib/postgresql /var/lib/postgresql/data
+  write_pg_entrypoint "$root/usr/local/bin/docker-entrypoint.sh"
+  ln -sfn usr/local/bin/docker-entrypoint.sh "$root/docker-entrypoint.sh"
+
+  t=$(now)
+  log "  docker import"
+  # STOPSIGNAL: the official image stops with SIGINT (fast shutdown: open sessions are cut, no
+  # timeout, no crash recovery). This engine's `docker import -c` rejects STOPSIGNAL ("not a valid
+  # change command", Docker 20.10), so a one-line build on top of the import sets it, offline.
+  tar --numeric-owner -C "$root" --exclude='./proc/*' --exclude='./sys/*' --exclude='./dev/*' -cf - . |
+    docker import \
+      -c "ENV PATH=/usr/lib/postgresql/$PG_MAJOR/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+      -c "ENV PG_MAJOR=$PG_MAJOR" \
+      -c 'ENV PGDATA=/var/lib/postgresql/data' \
+      -c 'ENV LANG=C.UTF-8' \
+      -c 'VOLUME /var/lib/postgresql/data' \
+      -c 'EXPOSE 5432' \
+      -c 'ENTRYPOINT ["docker-entrypoint.sh"]' \
+      -c 'CMD ["postgres"]' \
+      -c "LABEL $RECIPE_LABEL=$recipe" \
+      -m "topo test image (tests/images/build.sh, recipe $recipe)" \
+      - "$tag" >/dev/null
+  printf 'FROM %s\nSTOPSIGNAL SIGINT\n' "$tag" | docker build -q -t "$tag" - >/dev/null
+  log "  ... $(since "$t") s"
+  drop_work
+  drop_old "$old" "$tag"
+  log "$tag: built in $(since "$t0") s ($(image_size "$tag"))"
+}
+
+# ---------------------------------------------------------------------------------------------------
+want_busybox=false want_postgres=false
+(($#)) || set -- busybox postgres
+for arg in "$@"; do
+  case $arg in
+    busybox) want_busybox=true ;;
+    postgres) want_postgres=true ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; die "unknown argument '$arg' (expected: busybox, postgres)" ;;
+  esac
+done
+
+command -v docker >/dev/null || die "docker is not installed"
+docker info >/dev/null 2>&1 || die "the Docker engine is not reachable (docker info failed)"
+
+# One build at a time on this machine (tests may call this script concurrently); the cache check
+# happens under the lock, so a waiting run reuses what the first one built.
+exec 9>/var/tmp/topo-test-images.lock
+if ! flock -n 9; then
+  log "another build.sh run holds /var/tmp/topo-test-images.lock; waiting"
+  flock 9
+fi
+
+! $want_busybox || build_busybox
+! $want_postgres || build_postgres
