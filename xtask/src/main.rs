@@ -10,6 +10,7 @@
 
 mod bench;
 mod bench_plan;
+mod bench_sim;
 
 use std::path::{Path, PathBuf};
 
@@ -48,8 +49,9 @@ fn main() -> anyhow::Result<()> {
             bench::render(services)
         }
         Some("bench-plan") => bench_plan::run(&workspace_root()),
+        Some("bench-sim") => bench_sim::run(&workspace_root()),
         _ => bail!(
-            "usage: cargo xtask gen-compose [--check] | bench-render [--services N] | bench-plan"
+            "usage: cargo xtask gen-compose [--check] | bench-render [--services N] | bench-plan | bench-sim"
         ),
     }
 }

@@ -5,6 +5,10 @@
 //! context, Dockerfile and target — and then under the spec's tag (`:prod-sim`), which is
 //! what containers run, exactly as Compose would name it. A second `up` on the same sources
 //! finds the digest tag and sends nothing.
+//!
+//! The only label added is the source revision: the engine's classic builder turns every
+//! label into one more committed step (about a second each on this kind of storage), and
+//! the digest needs no label, being the tag.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::Path;
@@ -15,7 +19,7 @@ use bollard::query_parameters::{
 };
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use serde::Serialize;
-use topo_core::spec::{labels, BuildSpec, RuntimeSpec};
+use topo_core::spec::{BuildSpec, RuntimeSpec};
 
 use crate::context::Context;
 use crate::engine::Engine;
@@ -23,8 +27,6 @@ use crate::error::{engine_message, explain, is_not_found, SimError};
 use crate::progress::{Event, Progress};
 use crate::translate::{image_reference, Variables};
 
-/// The label holding the build context's digest.
-pub const SOURCE_DIGEST_LABEL: &str = "topo.source-digest";
 /// The OCI label holding the source revision.
 pub const REVISION_LABEL: &str = "org.opencontainers.image.revision";
 /// How many lines of a failing step's output an error shows.
@@ -87,9 +89,8 @@ pub async fn prepare_images(
             None => {}
         }
     }
-    let project = spec.project.as_str();
     let built = futures_util::stream::iter(builds)
-        .map(|(image, build)| build_one(engine, project, image, build, root, options, progress))
+        .map(|(image, build)| build_one(engine, image, build, root, options, progress))
         .buffer_unordered(options.jobs.max(1))
         .try_collect::<Vec<_>>();
     let pulled = futures_util::stream::iter(pulls)
@@ -104,7 +105,6 @@ pub async fn prepare_images(
 
 async fn build_one(
     engine: &Engine,
-    project: &str,
     image: String,
     build: &BuildSpec,
     root: &Path,
@@ -121,7 +121,7 @@ async fn build_one(
             .expect("reading a context does not panic")?;
     let repository = image.rsplit_once(':').map_or(image.as_str(), |(r, _)| r);
     let content_tag = format!("{repository}:{}", context.digest);
-    let cached = !options.rebuild && has_digest(engine, &content_tag, &context.digest).await?;
+    let cached = !options.rebuild && exists(engine, &content_tag).await?;
     if cached {
         progress.event(Event::BuildFinished {
             image: image.clone(),
@@ -135,14 +135,12 @@ async fn build_one(
         let tar = tokio::task::spawn_blocking(move || context.tar().map(|tar| (tar, context)))
             .await
             .expect("writing a tar in memory does not panic");
-        let (tar, context) = tar?;
-        let mut image_labels = HashMap::from([
-            (labels::PROJECT.to_owned(), project.to_owned()),
-            (SOURCE_DIGEST_LABEL.to_owned(), context.digest.clone()),
-        ]);
-        if let Some(revision) = &options.revision {
-            image_labels.insert(REVISION_LABEL.to_owned(), revision.clone());
-        }
+        let (tar, _) = tar?;
+        let image_labels: HashMap<&str, String> = options
+            .revision
+            .iter()
+            .map(|revision| (REVISION_LABEL, revision.clone()))
+            .collect();
         let request = BuildImageOptionsBuilder::default()
             .dockerfile(&build.dockerfile)
             .t(&content_tag)
@@ -180,14 +178,10 @@ async fn build_one(
     })
 }
 
-/// Whether `tag` exists and was built from sources with `digest`.
-async fn has_digest(engine: &Engine, tag: &str, digest: &str) -> Result<bool, SimError> {
+/// Whether an image is tagged `tag`.
+async fn exists(engine: &Engine, tag: &str) -> Result<bool, SimError> {
     match engine.docker().inspect_image(tag).await {
-        Ok(found) => Ok(found
-            .config
-            .and_then(|c| c.labels)
-            .and_then(|l| l.get(SOURCE_DIGEST_LABEL).cloned())
-            .is_some_and(|d| d == digest)),
+        Ok(_) => Ok(true),
         Err(error) if is_not_found(&error) => Ok(false),
         Err(error) => Err(explain(format!("inspecting image {tag}"), &error)),
     }
