@@ -169,13 +169,7 @@ pub fn load_topology(path: &Path, head: &str) -> Result<Loaded, CliError> {
     let source = SourceFile::new(path.display().to_string(), text);
     let topology = topo_core::load(&source, &ValidateOptions::default())
         .map_err(|diagnostics| {
-            CliError::Topology(
-                diagnostics
-                    .iter()
-                    .filter(|d| d.is_error())
-                    .map(|d| d.in_source(&source).short())
-                    .collect(),
-            )
+            CliError::Topology(topo_core::diagnostic::error_lines(&diagnostics, &source))
         })?
         .topology;
     Ok(Loaded {
@@ -206,7 +200,7 @@ pub fn make_plan(args: &PlanArgs) -> Result<Plan, CliError> {
             ref_name: args.ref_name.clone(),
         }),
     };
-    let store = MarkerStore::parse(&args.markers, &directory_of(&args.topology));
+    let store = MarkerStore::parse(&args.markers, &topo_core::repository_of(&args.topology));
     let markers = store.load()?;
     let message = loaded.repo.message_of(head)?;
     let force = Force::from_flags(&args.force).union(force_in_message(&message));
@@ -379,7 +373,7 @@ pub fn run_mark(args: &MarkArgs) -> Result<Vec<String>, CliError> {
             (env, deploys)
         }
     };
-    let store = MarkerStore::parse(&args.markers, &directory_of(&args.topology));
+    let store = MarkerStore::parse(&args.markers, &topo_core::repository_of(&args.topology));
     let lines = deploys
         .iter()
         .map(|(service, marker)| {
@@ -487,11 +481,4 @@ pub fn plan_schema() -> String {
     let mut text = serde_json::to_string_pretty(&schema).expect("a schema serialises");
     text.push('\n');
     text
-}
-
-fn directory_of(topology: &Path) -> PathBuf {
-    match topology.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
-        _ => PathBuf::from("."),
-    }
 }

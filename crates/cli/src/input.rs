@@ -1,6 +1,6 @@
 //! Where a topology comes from: a file or a built-in example.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use topo_core::{example, SourceFile};
@@ -52,9 +52,4 @@ impl Input {
 }
 
 /// The directory a file is in (`.` for a bare file name).
-pub fn directory_of(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
+pub use topo_core::repository_of as directory_of;

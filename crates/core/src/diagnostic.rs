@@ -98,6 +98,16 @@ impl Diagnostic {
     }
 }
 
+/// The errors among `diagnostics`, one `file:line:column: error[code]: message` line each:
+/// what a command that refuses an invalid topology prints before pointing at `topo check`.
+pub fn error_lines(diagnostics: &[Diagnostic], source: &SourceFile) -> Vec<String> {
+    diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.in_source(source).short())
+        .collect()
+}
+
 /// True when any diagnostic in the list is an error.
 pub fn has_errors(diagnostics: &[Diagnostic]) -> bool {
     diagnostics.iter().any(Diagnostic::is_error)

@@ -45,7 +45,7 @@ pub mod validate;
 
 pub use diagnostic::{Diagnostic, Severity, SourceFile};
 pub use engine::major_of_image_tag;
-pub use load::parse;
+pub use load::{parse, repository_of};
 pub use render::{render, render_all, RenderOptions, RenderedFile};
 pub use spanned::Spanned;
 pub use spec::{runtime_spec, Mode, RuntimeSpec, SpecOptions};

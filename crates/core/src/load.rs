@@ -164,3 +164,12 @@ pub(crate) fn did_you_mean<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, candidate)| candidate)
 }
+
+/// The repository a topology file describes: the file's directory (`.` for a bare file
+/// name). Build contexts, bind mounts and markers are relative to it.
+pub fn repository_of(topology: &std::path::Path) -> std::path::PathBuf {
+    match topology.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    }
+}

@@ -277,22 +277,13 @@ pub fn load_spec(path: &Path) -> Result<(RuntimeSpec, PathBuf), CliError> {
         path: path.to_owned(),
         source,
     })?;
-    let root = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
-        _ => PathBuf::from("."),
-    };
+    let root = topo_core::repository_of(path);
     let source = SourceFile::new(path.display().to_string(), text);
     let options = ValidateOptions {
         repository: Some(&root),
     };
     let valid = topo_core::load(&source, &options).map_err(|diagnostics| {
-        CliError::Topology(
-            diagnostics
-                .iter()
-                .filter(|d| d.is_error())
-                .map(|d| d.in_source(&source).short())
-                .collect(),
-        )
+        CliError::Topology(topo_core::diagnostic::error_lines(&diagnostics, &source))
     })?;
     let spec = topo_core::runtime_spec(&valid.topology, Mode::ProdSim, &SpecOptions::default());
     Ok((spec, root))
