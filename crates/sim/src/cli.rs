@@ -171,7 +171,9 @@ async fn run_async(command: &SimCommand) -> Result<u8, CliError> {
                 &build_options(args, &root),
                 progress.as_ref(),
             )
-            .await?;
+            .await;
+            progress.finish();
+            let images = images?;
             match args.format {
                 Format::Json => println!("{}", to_json(&images)),
                 Format::Text => {
@@ -184,7 +186,9 @@ async fn run_async(command: &SimCommand) -> Result<u8, CliError> {
         }
         SimCommand::Down(args) => {
             let progress = for_terminal();
-            let report = down(&engine, &spec, args.volumes, progress.as_ref()).await?;
+            let report = down(&engine, &spec, args.volumes, progress.as_ref()).await;
+            progress.finish();
+            let report = report?;
             for (kind, name, why) in &report.kept {
                 println!("kept {kind} {name}: {why}");
             }
@@ -232,13 +236,16 @@ async fn run_up(
             // build stops in the engine). Everything created so far carries the project's
             // labels, so stopping by label finds it all, and `down` removes it.
             progress.event(Event::Phase("interrupted: stopping what was started".to_owned()));
-            let stopped = crate::objects::stop_all(engine, spec, &Silent).await?;
+            let stopped = crate::objects::stop_all(engine, spec, &Silent).await;
+            progress.finish();
+            let stopped = stopped?;
             eprintln!(
                 "interrupted: {stopped} containers stopped; `topo-sim down` removes what was created"
             );
             return Ok(EXIT_INTERRUPTED);
         }
     };
+    progress.finish();
     let verdict = result?;
     match args.format {
         Format::Json => println!("{}", to_json(&verdict)),

@@ -85,6 +85,9 @@ pub enum Event {
 pub trait Progress: Send + Sync {
     /// Called for each event, from any task.
     fn event(&self, event: Event);
+
+    /// Called once the command's work is over, before its result is printed.
+    fn finish(&self) {}
 }
 
 /// Shows nothing (JSON on stdout with a quiet stderr, tests).
@@ -199,6 +202,11 @@ impl Default for Bars {
 }
 
 impl Progress for Bars {
+    /// The bars go: the verdict that follows repeats what they showed, on lines of its own.
+    fn finish(&self) {
+        let _ = self.multi.clear();
+    }
+
     fn event(&self, event: Event) {
         match event {
             Event::Phase(text) => {
