@@ -59,39 +59,52 @@ pub fn load_valid(name: &str, text: &str) -> ValidTopology {
 /// Is `docker compose` (v2) usable? With `CI=true` it must be: a missing one fails the
 /// test. Elsewhere the test prints why it is skipped and returns false.
 pub fn compose_v2_available(test: &str) -> bool {
-    let probe = Command::new("docker")
-        .args(["compose", "version", "--short"])
-        .output();
-    let problem = match probe {
-        Ok(output) if output.status.success() => return true,
-        Ok(output) => format!(
-            "`docker compose version` failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        ),
-        Err(error) => format!("cannot run docker: {error}"),
-    };
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{test}: Compose v2 is required in CI ({problem}); .ci/run installs it with shared/tools/debian-newer compose-v2");
-    }
-    eprintln!("SKIPPED {test}: Compose v2 is not installed ({problem}); run `../shared/tools/debian-newer compose-v2`");
-    false
+    docker_gate(
+        test,
+        &["compose", "version", "--short"],
+        "Compose v2 is required in CI",
+        ".ci/run installs it with shared/tools/debian-newer compose-v2",
+        "Compose v2 is not installed",
+        "run `../shared/tools/debian-newer compose-v2`",
+    )
 }
 
 /// Is a Docker engine answering? With `CI=true` it must be: a missing one fails the test.
 /// Elsewhere the test prints why it is skipped and returns false.
 pub fn docker_available(test: &str) -> bool {
-    let problem = match Command::new("docker").arg("info").output() {
+    docker_gate(
+        test,
+        &["info"],
+        "a Docker engine is required in CI",
+        ".ci/run starts one",
+        "no Docker engine",
+        "start one (`dockerd &`) to run it",
+    )
+}
+
+/// The one gate behind both: `docker PROBE` succeeds, or the test fails in CI, or it
+/// prints why it is skipped.
+fn docker_gate(
+    test: &str,
+    probe: &[&str],
+    required: &str,
+    ci_hint: &str,
+    missing: &str,
+    local_hint: &str,
+) -> bool {
+    let problem = match Command::new("docker").args(probe).output() {
         Ok(output) if output.status.success() => return true,
         Ok(output) => format!(
-            "`docker info` failed: {}",
+            "`docker {}` failed: {}",
+            probe.join(" "),
             String::from_utf8_lossy(&output.stderr).trim()
         ),
         Err(error) => format!("cannot run docker: {error}"),
     };
     if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{test}: a Docker engine is required in CI ({problem}); .ci/run starts one");
+        panic!("{test}: {required} ({problem}); {ci_hint}");
     }
-    eprintln!("SKIPPED {test}: no Docker engine ({problem}); start one (`dockerd &`) to run it");
+    eprintln!("SKIPPED {test}: {missing} ({problem}); {local_hint}");
     false
 }
 

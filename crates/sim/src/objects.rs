@@ -4,7 +4,7 @@
 
 use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
 use bollard::query_parameters::{
-    ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
+    ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptions,
 };
 use serde::Serialize;
 use topo_core::spec::RuntimeSpec;
@@ -128,17 +128,8 @@ pub async fn prepare(
     progress: &dyn Progress,
 ) -> Result<(), SimError> {
     remove_containers(engine, &survey.containers, progress).await?;
+    remove_volumes(engine, &survey.stale_volumes, progress).await?;
     let docker = engine.docker();
-    for name in &survey.stale_volumes {
-        docker
-            .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
-            .await
-            .map_err(|e| explain(format!("removing volume {name}"), &e))?;
-        progress.event(Event::Removed {
-            kind: "volume",
-            name: name.clone(),
-        });
-    }
     if !survey.network_exists {
         docker
             .create_network(NetworkCreateRequest {
@@ -193,6 +184,25 @@ async fn remove_containers(
             Err(error) if is_not_found(&error) => {}
             Err(error) => return Err(explain(format!("removing container {name}"), &error)),
         }
+    }
+    Ok(())
+}
+
+async fn remove_volumes(
+    engine: &Engine,
+    names: &[String],
+    progress: &dyn Progress,
+) -> Result<(), SimError> {
+    for name in names {
+        engine
+            .docker()
+            .remove_volume(name, None::<RemoveVolumeOptions>)
+            .await
+            .map_err(|e| explain(format!("removing volume {name}"), &e))?;
+        progress.event(Event::Removed {
+            kind: "volume",
+            name: name.clone(),
+        });
     }
     Ok(())
 }
@@ -278,18 +288,11 @@ pub async fn down(
         Err(error) => return Err(explain(format!("inspecting network {network}"), &error)),
     }
     if volumes {
-        let options = RemoveVolumeOptionsBuilder::default().build();
-        for name in project_volumes(engine, project, mode).await? {
-            docker
-                .remove_volume(&name, Some(options.clone()))
-                .await
-                .map_err(|e| explain(format!("removing volume {name}"), &e))?;
-            progress.event(Event::Removed {
-                kind: "volume",
-                name: name.clone(),
-            });
-            report.removed.push(("volume".into(), name));
-        }
+        let names = project_volumes(engine, project, mode).await?;
+        remove_volumes(engine, &names, progress).await?;
+        report
+            .removed
+            .extend(names.into_iter().map(|n| ("volume".to_owned(), n)));
     }
     Ok(report)
 }
