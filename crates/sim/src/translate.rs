@@ -206,10 +206,20 @@ mod tests {
         );
         assert!(env.contains(&"DB_PASSWORD=vendure-dev-password".to_owned()));
         let host = body.host_config.expect("host config");
-        let bindings = host.port_bindings.expect("ports");
-        let binding = &bindings["3000/tcp"].as_ref().expect("bound")[0];
+        assert!(
+            host.port_bindings.unwrap_or_default().is_empty(),
+            "the server is reached through the proxy in prod-sim"
+        );
+        let proxy = spec.container("vendure-proxy").expect("the proxy");
+        let proxy_body =
+            create_body(proxy, "vendure-network", Path::new("/repo"), &variables).expect("proxy");
+        let bindings = proxy_body
+            .host_config
+            .and_then(|h| h.port_bindings)
+            .expect("ports");
+        let binding = &bindings["80/tcp"].as_ref().expect("bound")[0];
         assert_eq!(binding.host_ip.as_deref(), Some("127.0.0.1"));
-        assert_eq!(binding.host_port.as_deref(), Some("3000"));
+        assert_eq!(binding.host_port.as_deref(), Some("8080"));
         let health = body.healthcheck.expect("health");
         assert_eq!(health.test.expect("test")[0], "CMD");
         assert_eq!(health.start_period, Some(60_000_000_000));

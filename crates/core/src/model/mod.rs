@@ -5,6 +5,7 @@
 //! the topology never spells one out, so it cannot spell one two ways.
 
 mod ci;
+mod deploy;
 mod forms;
 mod service;
 
@@ -12,6 +13,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 pub use ci::{Changes, CiSettings, EventKind, EventRule};
+pub use deploy::{Deploy, Proxy, Route, Strategy};
 pub use forms::{Command, EnvValue, MajorVersion, Port, Protocol};
 pub use service::{Condition, Health, HealthTiming, Probe, Service, Targets};
 
@@ -31,6 +33,9 @@ pub struct Topology {
     /// The application's own services, in the order they are rendered.
     #[serde(default)]
     pub services: Vec<Service>,
+    /// The reverse proxy in front of the services that have a `route`, if any.
+    #[serde(default)]
+    pub proxy: Option<Proxy>,
     /// Settings of the local development mode.
     #[serde(default)]
     pub dev: DevSettings,
@@ -52,6 +57,7 @@ impl Topology {
             project: Spanned::new(project.into()),
             database: None,
             services: Vec::new(),
+            proxy: None,
             dev: DevSettings::default(),
             production: ProductionSettings::default(),
             files: OutputFiles::default(),
@@ -197,6 +203,14 @@ pub struct ProductionSettings {
     /// Log rotation: how many files are kept.
     #[serde(default = "default_log_max_files")]
     pub log_max_files: Spanned<u32>,
+    /// How many deployed versions of each service stay on the host for a rollback (the
+    /// running one included); older images are removed after a successful deploy.
+    #[serde(default = "default_keep_images")]
+    pub keep_images: Spanned<u32>,
+}
+
+fn default_keep_images() -> Spanned<u32> {
+    Spanned::new(3)
 }
 
 fn default_host_ip() -> Spanned<String> {
@@ -223,6 +237,7 @@ impl Default for ProductionSettings {
             tag_variable: default_tag_variable(),
             log_max_size: default_log_max_size(),
             log_max_files: default_log_max_files(),
+            keep_images: default_keep_images(),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{Changes, Command, EnvValue, Port};
+use super::{Changes, Command, Deploy, EnvValue, Port, Route, Strategy};
 use crate::Spanned;
 
 /// An application service: how its image is built, how it runs in each mode, what it owns.
@@ -65,6 +65,12 @@ pub struct Service {
     /// Change detection beyond the build context: extra include and exclude globs.
     #[serde(default)]
     pub changes: Changes,
+    /// The path prefixes the proxy sends to this service, and the port it calls.
+    #[serde(default)]
+    pub route: Option<Spanned<Route>>,
+    /// How a deploy replaces this service's container.
+    #[serde(default)]
+    pub deploy: Deploy,
 }
 
 impl Service {
@@ -101,12 +107,23 @@ impl Service {
             volumes: BTreeMap::new(),
             aliases: Vec::new(),
             changes: Changes::default(),
+            route: None,
+            deploy: Deploy::default(),
         }
     }
 
     /// The source path, defaulted.
     pub fn source_path(&self) -> &str {
         self.source_path.as_deref().map_or("/app", String::as_str)
+    }
+
+    /// The deploy strategy: as written, else blue-green behind the proxy and recreate otherwise.
+    pub fn strategy(&self) -> Strategy {
+        match (&self.deploy.strategy, &self.route) {
+            (Some(strategy), _) => **strategy,
+            (None, Some(_)) => Strategy::BlueGreen,
+            (None, None) => Strategy::Recreate,
+        }
     }
 
     /// The Dockerfile, defaulted.

@@ -31,6 +31,21 @@ struct ComposeFile {
     networks: Ordered<Named>,
     #[serde(skip_serializing_if = "Ordered::is_empty")]
     volumes: Ordered<Named>,
+    #[serde(skip_serializing_if = "Ordered::is_empty")]
+    configs: Ordered<Content>,
+}
+
+/// A file's contents, as a top-level `configs:` entry.
+#[derive(Serialize)]
+struct Content {
+    name: String,
+    content: String,
+}
+
+#[derive(Serialize)]
+struct ConfigMount {
+    source: String,
+    target: String,
 }
 
 impl<V> Ordered<V> {
@@ -70,6 +85,8 @@ struct Service {
     security_opt: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     logging: Option<Logging>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    configs: Vec<ConfigMount>,
     labels: BTreeMap<String, String>,
     networks: BTreeMap<String, NetworkAttachment>,
 }
@@ -156,6 +173,21 @@ pub(super) fn to_yaml(spec: &RuntimeSpec, root: &str) -> String {
                         Named {
                             name: lit(&v.name),
                             labels: lit_map(&v.labels),
+                        },
+                    )
+                })
+                .collect(),
+        ),
+        configs: Ordered(
+            spec.containers
+                .iter()
+                .flat_map(|c| c.files.iter().enumerate().map(move |(i, f)| (c, i, f)))
+                .map(|(c, i, f)| {
+                    (
+                        config_name(c, i),
+                        Content {
+                            name: lit(&config_name(c, i)),
+                            content: lit(&f.content),
                         },
                     )
                 })
@@ -251,6 +283,15 @@ fn service(container: &ContainerSpec, root: &str) -> Service {
             driver: lit(&l.driver),
             options: lit_map(&l.options),
         }),
+        configs: container
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| ConfigMount {
+                source: config_name(container, i),
+                target: lit(&f.target),
+            })
+            .collect(),
         labels: lit_map(&container.labels),
         networks: BTreeMap::from([(
             spec_network(container),
@@ -259,6 +300,11 @@ fn service(container: &ContainerSpec, root: &str) -> Service {
             },
         )]),
     }
+}
+
+/// The name of a container's `i`th file as a Compose config: `<container>-file-<i>`.
+fn config_name(container: &ContainerSpec, i: usize) -> String {
+    format!("{}-file-{}", container.name, i + 1)
 }
 
 /// The network a container joins: there is exactly one, `<project>-network`.

@@ -10,6 +10,7 @@
 //! | ports | 127.0.0.1 | 127.0.0.1, DB never | explicit host IP, DB never |
 //! | restart, no-new-privileges, log rotation | no | yes | yes |
 //! | one-shot jobs (awaited with `completed`) | not restarted | not restarted | not restarted |
+//! | proxy (`[proxy]`): nginx, routes file | 127.0.0.1 | 127.0.0.1 | explicit host IP |
 //!
 //! These rules are code on purpose: no topology can ask prod-sim for a bind mount.
 
@@ -19,7 +20,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::*;
-use crate::model::{Condition, Database, EnvValue, Probe, Service};
+use crate::model::{Condition, Database, EnvValue, Probe, Proxy, Service};
 use crate::naming;
 use crate::validate::ValidTopology;
 
@@ -53,6 +54,11 @@ pub fn runtime_spec(topology: &ValidTopology, mode: Mode, options: &SpecOptions)
     for service in &topology.services {
         containers.push(container_spec(topology, service, mode, options));
     }
+    let proxy = topology.proxy.as_ref().map(|proxy| {
+        let (container, routes) = proxy_container(topology, proxy, mode);
+        containers.push(container);
+        routes
+    });
     let mut volume_names: Vec<&str> = containers
         .iter()
         .flat_map(|c| &c.mounts)
@@ -79,6 +85,7 @@ pub fn runtime_spec(topology: &ValidTopology, mode: Mode, options: &SpecOptions)
         },
         volumes,
         containers,
+        proxy,
     }
 }
 
@@ -138,6 +145,8 @@ fn base(topology: &ValidTopology, role: &str, mode: Mode) -> ContainerSpec {
         } else {
             Vec::new()
         },
+        files: Vec::new(),
+        deploy: DeploySpec::default(),
         logging: hardened.then(|| LoggingSpec {
             driver: "json-file".to_owned(),
             options: BTreeMap::from([
@@ -346,10 +355,81 @@ fn service_container(
     if is_job {
         container.restart = RestartPolicy::No;
     }
+    container.deploy = DeploySpec {
+        strategy: service.strategy(),
+        drain: service
+            .deploy
+            .drain
+            .as_deref()
+            .map_or(DeploySpec::default().drain, |text| {
+                humantime::parse_duration(text).expect("validated: the drain parses")
+            }),
+    };
     container
         .aliases
         .extend(service.aliases.iter().map(|a| a.to_string()));
     container
+}
+
+/// The proxy's container, and its routes: every service with a `route`, by container name.
+fn proxy_container(
+    topology: &ValidTopology,
+    proxy: &Proxy,
+    mode: Mode,
+) -> (ContainerSpec, ProxySpec) {
+    let project = topology.project.as_str();
+    let mut container = base(topology, Proxy::ROLE, mode);
+    container.image = ImageRef::parse(
+        proxy
+            .image
+            .as_deref()
+            .map_or(Proxy::DEFAULT_IMAGE, String::as_str),
+    );
+    let routes: Vec<RouteSpec> = topology
+        .services
+        .iter()
+        .filter_map(|service| {
+            let route = service.route.as_ref()?;
+            Some(RouteSpec {
+                container: naming::container_name(project, &service.role),
+                port: *route.port,
+                paths: route.paths.iter().map(|p| p.to_string()).collect(),
+            })
+        })
+        .collect();
+    // nginx resolves its upstreams when it starts: the routed containers must exist by then,
+    // and should already answer.
+    for service in topology.services.iter().filter(|s| s.route.is_some()) {
+        let condition = if service.health.is_some() {
+            Condition::Healthy
+        } else {
+            Condition::Started
+        };
+        container
+            .depends_on
+            .insert(naming::container_name(project, &service.role), condition);
+    }
+    let host_ip = match mode {
+        Mode::Dev | Mode::ProdSim => "127.0.0.1",
+        Mode::Production => topology.production.host_ip.as_str(),
+    };
+    container.ports.push(PortSpec {
+        host_ip: host_ip.to_owned(),
+        host: *proxy.port,
+        container: 80,
+        protocol: Protocol::Tcp,
+    });
+    let spec = ProxySpec {
+        container: container.name.clone(),
+        config_path: Proxy::CONFIG_PATH.to_owned(),
+        routes,
+    };
+    container.files.push(FileSpec {
+        target: spec.config_path.clone(),
+        content: spec.config(str::to_owned),
+    });
+    label_config_hash(&mut container);
+    (container, spec)
 }
 
 fn env_value(value: &EnvValue, mode: Mode) -> EnvSpec {

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 pub use build::{container_spec, runtime_spec, SpecOptions};
 
-use crate::model::{Condition, Protocol};
+use crate::model::{Condition, Protocol, Strategy};
 
 /// The three environments a topology is rendered for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -76,8 +76,11 @@ pub struct RuntimeSpec {
     pub network: NetworkSpec,
     /// Every named volume any container mounts, sorted by name.
     pub volumes: Vec<VolumeSpec>,
-    /// The containers: the database first, then the services in topology order.
+    /// The containers: the database first, then the services in topology order, then the
+    /// proxy.
     pub containers: Vec<ContainerSpec>,
+    /// The reverse proxy's routes, when the topology has a proxy.
+    pub proxy: Option<ProxySpec>,
 }
 
 impl RuntimeSpec {
@@ -140,6 +143,103 @@ pub struct ContainerSpec {
     pub security_opt: Vec<String>,
     /// Log driver settings; `None` keeps the engine's default.
     pub logging: Option<LoggingSpec>,
+    /// Files written into the container before it starts (the proxy's routes).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileSpec>,
+    /// How a deploy replaces the container. Not part of its configuration: changing the
+    /// strategy restarts nothing (so it is not serialised into the config hash either).
+    #[serde(skip)]
+    pub deploy: DeploySpec,
+}
+
+/// A file placed in a container before it starts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FileSpec {
+    /// The absolute path inside the container.
+    pub target: String,
+    /// The contents.
+    pub content: String,
+}
+
+/// How a deploy replaces a container.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DeploySpec {
+    /// Recreate or blue-green.
+    pub strategy: Strategy,
+    /// Blue-green: how long the old container keeps running after the switch.
+    pub drain: Duration,
+}
+
+impl Default for DeploySpec {
+    fn default() -> Self {
+        DeploySpec {
+            strategy: Strategy::Recreate,
+            drain: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The reverse proxy: its container and the routes it serves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProxySpec {
+    /// The proxy's container (`<project>-proxy`).
+    pub container: String,
+    /// Where its routes file lives inside the container.
+    pub config_path: String,
+    /// One entry per routed container, in topology order.
+    pub routes: Vec<RouteSpec>,
+}
+
+/// The path prefixes the proxy sends to one container.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RouteSpec {
+    /// The container (`<project>-<role>`).
+    pub container: String,
+    /// The container port called.
+    pub port: u16,
+    /// The path prefixes.
+    pub paths: Vec<String>,
+}
+
+impl ProxySpec {
+    /// The nginx routes file, each route calling the host `upstream(container)`: the
+    /// container's own name in every rendered file; during a blue-green switch, the name of
+    /// the container taking over.
+    pub fn config(&self, upstream: impl Fn(&str) -> String) -> String {
+        let mut out = String::from(
+            "# Written by topo: the routes of the topology's proxy. Do not edit: re-render.\n",
+        );
+        for route in &self.routes {
+            out.push_str(&format!(
+                "upstream {} {{\n    server {}:{};\n    keepalive 16;\n}}\n",
+                route.container,
+                upstream(&route.container),
+                route.port
+            ));
+        }
+        out.push_str("server {\n    listen 80 default_server;\n    server_name _;\n");
+        let mut locations: Vec<(&str, &str)> = self
+            .routes
+            .iter()
+            .flat_map(|r| {
+                r.paths
+                    .iter()
+                    .map(move |p| (p.as_str(), r.container.as_str()))
+            })
+            .collect();
+        // Longest prefix first reads like nginx matches (it picks the longest anyway).
+        locations.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(b.0)));
+        for (path, container) in locations {
+            out.push_str(&format!(
+                "    location {path} {{\n        proxy_pass http://{container};\n        proxy_http_version 1.1;\n        proxy_set_header Connection \"\";\n        proxy_set_header Host $host;\n        proxy_set_header X-Real-IP $remote_addr;\n        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n        proxy_set_header X-Forwarded-Proto $scheme;\n    }}\n"
+            ));
+        }
+        if !self.routes.iter().any(|r| r.paths.iter().any(|p| p == "/")) {
+            out.push_str("    location / {\n        return 404;\n    }\n");
+        }
+        out.push_str("}\n");
+        out
+    }
 }
 
 /// An image reference whose tag may be left to the deploying environment.
@@ -325,4 +425,10 @@ pub mod labels {
     pub const SERVICE: &str = "topo.service";
     /// A hash of the container's runtime configuration (image aside).
     pub const CONFIG_HASH: &str = "topo.config-hash";
+    /// The image reference a deploy started the container from.
+    pub const IMAGE: &str = "topo.image";
+    /// The fingerprint of the deployed version, when a plan gave one.
+    pub const FINGERPRINT: &str = "topo.fingerprint";
+    /// The tags deployed before, newest first: what a rollback returns to.
+    pub const HISTORY: &str = "topo.history";
 }

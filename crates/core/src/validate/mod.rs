@@ -5,6 +5,7 @@
 //! sees a topology with errors.
 
 mod ci;
+mod deploy;
 mod graph;
 mod names;
 mod paths;
@@ -76,6 +77,7 @@ pub fn diagnose(topology: &Topology, options: &ValidateOptions<'_>) -> Vec<Diagn
     paths::check(topology, options.repository, &mut out);
     values::check(topology, &mut out);
     ci::check(topology, &mut out);
+    deploy::check(topology, &mut out);
     out.sort_by(|a, b| {
         let position = |d: &Diagnostic| d.span.as_ref().map_or(usize::MAX, |s| s.start);
         position(a)

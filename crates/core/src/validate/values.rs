@@ -272,6 +272,9 @@ fn host_ports(topology: &Topology, out: &mut Vec<Diagnostic>) {
             publish(**port, "tcp", &database.role, port.span(), out);
         }
     }
+    if let Some(proxy) = &topology.proxy {
+        publish(*proxy.port, "tcp", "proxy", proxy.port.span(), out);
+    }
     for service in &topology.services {
         for port in &service.ports {
             publish(

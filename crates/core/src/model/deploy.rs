@@ -1,0 +1,103 @@
+//! How services reach production: the reverse proxy, routes and deploy strategies.
+//!
+//! Only the data and its syntax live here; the switch itself is `topo-sim`'s.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::Spanned;
+
+/// The reverse proxy `<project>-proxy` (`[proxy]`): an nginx that routes path prefixes to
+/// services. A blue-green deploy starts the new container beside the old one and switches
+/// the proxy to it with a configuration change and a graceful reload.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Proxy {
+    /// The nginx image; defaults to `nginx:1.27`. topo writes its routes to
+    /// `/etc/nginx/conf.d/default.conf`, the file the official image's configuration includes.
+    #[serde(default)]
+    pub image: Option<Spanned<String>>,
+    /// The host port the proxy publishes (its container port is 80). Defaults to 80.
+    #[serde(default = "default_proxy_port")]
+    pub port: Spanned<u16>,
+}
+
+fn default_proxy_port() -> Spanned<u16> {
+    Spanned::new(80)
+}
+
+impl Proxy {
+    /// The role of the proxy's container: `<project>-proxy`.
+    pub const ROLE: &'static str = "proxy";
+    /// The image used when none is given.
+    pub const DEFAULT_IMAGE: &'static str = "nginx:1.27";
+    /// Where the routes are written inside the proxy's container.
+    pub const CONFIG_PATH: &'static str = "/etc/nginx/conf.d/default.conf";
+
+    /// A proxy of the default image publishing `port`.
+    pub fn on_port(port: u16) -> Self {
+        Proxy {
+            image: None,
+            port: Spanned::new(port),
+        }
+    }
+}
+
+/// How the proxy reaches a service: `route = { paths = ["/shop-api"], port = 3000 }`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// The path prefixes sent to this service (`/`, `/shop-api`). Each belongs to one service.
+    pub paths: Vec<Spanned<String>>,
+    /// The container port the proxy calls.
+    pub port: Spanned<u16>,
+}
+
+/// How a service is replaced by a deploy (`[services.deploy]`).
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Deploy {
+    /// `blue-green` (the default for a service with a `route`) or `recreate` (the default
+    /// otherwise; a brief outage).
+    #[serde(default)]
+    pub strategy: Option<Spanned<Strategy>>,
+    /// Blue-green: how long the old container keeps running after the switch, so requests
+    /// it is serving finish. Defaults to `5s`.
+    #[serde(default)]
+    pub drain: Option<Spanned<String>>,
+}
+
+/// A way to replace a running container with a new version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// Stop the old container, start the new one: a brief outage. For workers and anything
+    /// not behind the proxy.
+    Recreate,
+    /// Start the new container beside the old one, wait until it is healthy, switch the
+    /// proxy to it, drain, remove the old one: no outage.
+    BlueGreen,
+}
+
+impl Strategy {
+    /// `recreate` or `blue-green`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Recreate => "recreate",
+            Strategy::BlueGreen => "blue-green",
+        }
+    }
+}
+
+impl std::str::FromStr for Strategy {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Strategy, String> {
+        match text {
+            "recreate" => Ok(Strategy::Recreate),
+            "blue-green" => Ok(Strategy::BlueGreen),
+            _ => Err(format!(
+                "unknown strategy `{text}`: use recreate or blue-green"
+            )),
+        }
+    }
+}
