@@ -56,6 +56,9 @@ enum Command {
     /// Run the production simulation through the Docker Engine API (as `topo-sim`).
     #[command(subcommand)]
     Sim(topo_sim::cli::SimCommand),
+    /// Deploy the production spec to an engine: verify, skip unchanged, blue-green behind
+    /// the proxy, roll back on failure, lock, markers (as `topo-sim deploy`).
+    Deploy(topo_sim::cli::DeployArgs),
     /// Print the JSON Schema of topology.toml.
     Schema,
     /// Write a starting topology.toml (and its schema beside it).
@@ -141,6 +144,15 @@ fn main() -> ExitCode {
         }
         Command::Sim(command) => {
             return match topo_sim::cli::run(&command) {
+                Ok(status) => ExitCode::from(status),
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::from(1)
+                }
+            };
+        }
+        Command::Deploy(args) => {
+            return match topo_sim::cli::run(&topo_sim::cli::SimCommand::Deploy(args)) {
                 Ok(status) => ExitCode::from(status),
                 Err(error) => {
                     eprintln!("error: {error}");

@@ -54,6 +54,34 @@ impl Engine {
                 .to_vec(),
         }
     }
+
+    /// A command, run inside the database container, that prints the *running server's*
+    /// version: what a deploy compares with the pinned major. (The image tag and the
+    /// binaries can say one thing and a data directory upgraded in place another; the
+    /// server answers for what it is.)
+    pub fn version_command(self, user: &str, database: &str) -> Vec<String> {
+        match self {
+            Engine::Postgres => [
+                "psql", "-X", "-q", "-t", "-A", "-U", user, "-d", database, "-c",
+                "SHOW server_version_num",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        }
+    }
+
+    /// The major version in what [`Engine::version_command`] printed: `170011` → 17,
+    /// `90624` → 9.
+    pub fn major_of_version_output(self, output: &str) -> Option<u32> {
+        match self {
+            Engine::Postgres => {
+                // server_version_num is major × 10000 + minor since 10, and
+                // 9.6.24 = 90624 before it.
+                let number: u32 = output.trim().parse().ok()?;
+                Some(number / 10_000)
+            }
+        }
+    }
 }
 
 /// The major version a database image tag names: `postgres:17-alpine` → `17`,
@@ -85,5 +113,15 @@ mod tests {
         check("postgres", None);
         check("postgres:latest", None);
         check("postgres:17@sha256:abc", Some("17"));
+    }
+
+    #[test]
+    fn server_versions() {
+        use crate::model::Engine;
+        let major = |text| Engine::Postgres.major_of_version_output(text);
+        assert_eq!(major("170011\n"), Some(17));
+        assert_eq!(major("150013"), Some(15));
+        assert_eq!(major("90624"), Some(9));
+        assert_eq!(major("psql: error"), None);
     }
 }

@@ -25,13 +25,25 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Connects and pings; an engine that does not answer is [`SimError::EngineUnreachable`].
+    /// Connects to `DOCKER_HOST` (or the local socket) and pings; an engine that does not
+    /// answer is [`SimError::EngineUnreachable`].
     pub async fn connect() -> Result<Engine, SimError> {
+        Engine::connect_to(None).await
+    }
+
+    /// Connects to `host` (`unix://…`, `tcp://…` — with TLS when `DOCKER_TLS_VERIFY` is
+    /// set —, `https://…`, `ssh://user@host`), or as [`Engine::connect`] does when none.
+    pub async fn connect_to(host: Option<&str>) -> Result<Engine, SimError> {
+        let shown = host.map_or_else(engine_host, str::to_owned);
         let unreachable = |detail: String| SimError::EngineUnreachable {
-            host: engine_host(),
+            host: shown.clone(),
             detail,
         };
-        let docker = Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?;
+        let docker = match host {
+            Some(host) => Docker::connect_with_host(host),
+            None => Docker::connect_with_defaults(),
+        }
+        .map_err(|e| unreachable(e.to_string()))?;
         match tokio::time::timeout(PING_TIMEOUT, docker.ping()).await {
             Ok(Ok(_)) => Ok(Engine {
                 docker: docker.with_timeout(REQUEST_TIMEOUT),

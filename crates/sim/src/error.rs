@@ -102,6 +102,24 @@ pub enum SimError {
     /// The driver runs prod-sim and production; dev is Compose's.
     #[error("the engine driver runs prod-sim and production; run dev with `docker compose up`")]
     DevMode,
+    /// A check made before a deploy failed: nothing was changed.
+    #[error("refusing to deploy: {problem}\nhelp: {help}")]
+    Refused {
+        /// What is wrong on the target.
+        problem: String,
+        /// How to fix it.
+        help: String,
+    },
+    /// Another deploy holds the target's deploy lock.
+    #[error("another deploy holds the lock {lock}: {holder}\nhelp: {help}")]
+    Locked {
+        /// The lock's name.
+        lock: String,
+        /// Who holds it, since when.
+        holder: String,
+        /// What to do.
+        help: String,
+    },
     /// Any other engine error, with what was being done.
     #[error("{context}: {detail}")]
     Engine {

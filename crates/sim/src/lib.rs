@@ -18,8 +18,10 @@
 pub mod build;
 pub mod cli;
 pub mod context;
+pub mod deploy;
 pub mod engine;
 pub mod error;
+mod lifecycle;
 pub mod objects;
 pub mod progress;
 pub mod smoke;

@@ -10,35 +10,25 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use bollard::models::{ContainerCreateBody, ContainerStateStatusEnum, HealthStatusEnum};
-use bollard::query_parameters::CreateContainerOptionsBuilder;
+use bollard::models::ContainerCreateBody;
 use futures_util::future::join_all;
 use tokio::sync::watch;
 use topo_core::model::Condition;
-use topo_core::spec::{ContainerSpec, RestartPolicy, RuntimeSpec};
+use topo_core::spec::{ContainerSpec, RuntimeSpec};
 use topo_core::Mode;
 
 use crate::build::{millis, prepare_images, BuildOptions};
 use crate::engine::Engine;
 use crate::error::{engine_message, explain, SimError};
+use crate::lifecycle::{await_ready, check_still_running, create_container, fail, Failure};
 use crate::objects::{prepare, survey};
 use crate::progress::{Event, Progress};
 use crate::smoke::smoke_check;
 use crate::translate::{create_body, Variables};
 use crate::verdict::{Outcome, ServiceVerdict, Verdict, VERDICT_VERSION};
 
-/// How often container state is polled while waiting.
-const POLL: Duration = Duration::from_millis(250);
-/// Added to a health check's own deadline for the engine's scheduling.
-const HEALTH_SLACK: Duration = Duration::from_secs(5);
-/// How long a one-shot job (a migration) may run.
-const JOB_DEADLINE: Duration = Duration::from_secs(600);
-/// Lines of a failing container's log shown in the verdict.
-const LOG_TAIL: usize = 30;
-/// Health results shown in the verdict.
-const HEALTH_LOG: usize = 5;
 
 /// Options of `up` (the inputs being the spec, its directory and the variables).
 #[derive(Clone, Debug)]
@@ -149,7 +139,7 @@ pub async fn up(
     // since then is caught here.
     for (verdict, container) in services.iter_mut().zip(&spec.containers) {
         if verdict.outcome == Outcome::Running {
-            if let Err(failure) = check_still_running(engine, container).await {
+            if let Err(failure) = check_still_running(engine, container, &container.name).await {
                 fail(engine, verdict, failure).await;
             }
         }
@@ -204,14 +194,7 @@ async fn create_all(
         .iter()
         .zip(bodies)
         .map(|(container, body)| async move {
-            let options = CreateContainerOptionsBuilder::default()
-                .name(&container.name)
-                .build();
-            engine
-                .docker()
-                .create_container(Some(options), body)
-                .await
-                .map_err(|e| explain(format!("creating container {}", container.name), &e))?;
+            create_container(engine, container, &container.name, body).await?;
             progress.event(Event::Created {
                 kind: "container",
                 name: container.name.clone(),
@@ -219,12 +202,6 @@ async fn create_all(
             Ok::<(), SimError>(())
         });
     join_all(creations).await.into_iter().collect()
-}
-
-/// Why a container is not up: the explanation and the engine's state.
-struct Failure {
-    reason: String,
-    state: Option<String>,
 }
 
 async fn run_container(
@@ -287,7 +264,7 @@ async fn run_container(
         container: container.name.clone(),
     });
     me.send_replace(Reached::Started);
-    match await_ready(engine, container).await {
+    match await_ready(engine, container, &container.name).await {
         Ok(outcome) => {
             me.send_replace(match outcome {
                 Outcome::Healthy => Reached::Healthy,
@@ -342,142 +319,4 @@ fn explain_start(container: &ContainerSpec, error: &bollard::errors::Error) -> S
     explain(format!("starting {}", container.name), error).to_string()
 }
 
-/// Fills in a failed verdict: the reason, the state, health log and log tail.
-async fn fail(engine: &Engine, verdict: &mut ServiceVerdict, failure: Failure) {
-    verdict.outcome = Outcome::Failed;
-    verdict.reason = Some(failure.reason);
-    verdict.state = failure.state;
-    if let Ok(Some(info)) = engine.inspect_container(&verdict.name).await {
-        let results = info
-            .state
-            .and_then(|s| s.health)
-            .and_then(|h| h.log)
-            .unwrap_or_default();
-        let skip = results.len().saturating_sub(HEALTH_LOG);
-        verdict.health_log = results
-            .into_iter()
-            .skip(skip)
-            .map(|r| {
-                format!(
-                    "exit {}: {}",
-                    r.exit_code.unwrap_or(-1),
-                    r.output.unwrap_or_default().trim()
-                )
-            })
-            .collect();
-    }
-    verdict.log_tail = engine.log_tail(&verdict.name, LOG_TAIL).await;
-}
 
-/// Polls the container until it reaches its goal: healthy when it has a health check,
-/// exited 0 when it is a one-shot job, running otherwise.
-async fn await_ready(engine: &Engine, container: &ContainerSpec) -> Result<Outcome, Failure> {
-    let job = container.restart == RestartPolicy::No;
-    let limit = match (&container.health, job) {
-        (Some(health), _) => health.deadline() + HEALTH_SLACK,
-        (None, true) => JOB_DEADLINE,
-        (None, false) => Duration::ZERO,
-    };
-    let deadline = Instant::now() + limit;
-    loop {
-        let (status, health, exit_code) = state_of(engine, &container.name).await?;
-        let state = describe(status, health, exit_code);
-        match status {
-            Some(ContainerStateStatusEnum::RUNNING) => match health {
-                Some(HealthStatusEnum::HEALTHY) => return Ok(Outcome::Healthy),
-                Some(HealthStatusEnum::UNHEALTHY) => {
-                    return Err(Failure {
-                        reason: "its health check failed".to_owned(),
-                        state: Some(state),
-                    })
-                }
-                _ if container.health.is_none() && !job => return Ok(Outcome::Running),
-                _ => {}
-            },
-            Some(ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD) => {
-                if job && exit_code == Some(0) {
-                    return Ok(Outcome::Completed);
-                }
-                return Err(Failure {
-                    reason: format!("it stopped with exit code {}", exit_code.unwrap_or(-1)),
-                    state: Some(state),
-                });
-            }
-            Some(ContainerStateStatusEnum::RESTARTING) => {
-                return Err(Failure {
-                    reason: format!(
-                        "it keeps stopping (exit code {}) and the engine restarts it",
-                        exit_code.unwrap_or(-1)
-                    ),
-                    state: Some(state),
-                })
-            }
-            _ => {}
-        }
-        if Instant::now() >= deadline {
-            return Err(Failure {
-                reason: format!(
-                    "not {} within {}s (start_period + retries × (interval + timeout), plus {}s)",
-                    if job { "completed" } else { "healthy" },
-                    limit.as_secs(),
-                    HEALTH_SLACK.as_secs()
-                ),
-                state: Some(state),
-            });
-        }
-        tokio::time::sleep(POLL).await;
-    }
-}
-
-async fn check_still_running(engine: &Engine, container: &ContainerSpec) -> Result<(), Failure> {
-    let (status, health, exit_code) = state_of(engine, &container.name).await?;
-    if status == Some(ContainerStateStatusEnum::RUNNING) {
-        return Ok(());
-    }
-    Err(Failure {
-        reason: "it stopped after starting".to_owned(),
-        state: Some(describe(status, health, exit_code)),
-    })
-}
-
-type State = (
-    Option<ContainerStateStatusEnum>,
-    Option<HealthStatusEnum>,
-    Option<i64>,
-);
-
-async fn state_of(engine: &Engine, name: &str) -> Result<State, Failure> {
-    let info = engine
-        .inspect_container(name)
-        .await
-        .map_err(|error| Failure {
-            reason: error.to_string(),
-            state: None,
-        })?
-        .ok_or_else(|| Failure {
-            reason: "the container was removed while starting".to_owned(),
-            state: None,
-        })?;
-    let state = info.state.unwrap_or_default();
-    Ok((
-        state.status,
-        state.health.and_then(|h| h.status),
-        state.exit_code,
-    ))
-}
-
-fn describe(
-    status: Option<ContainerStateStatusEnum>,
-    health: Option<HealthStatusEnum>,
-    exit_code: Option<i64>,
-) -> String {
-    let status = status.map_or("unknown".to_owned(), |s| s.to_string());
-    let mut text = status.clone();
-    if let Some(health) = health.filter(|h| *h != HealthStatusEnum::NONE) {
-        text.push_str(&format!(", health {health}"));
-    }
-    if status == "exited" || status == "restarting" {
-        text.push_str(&format!(", exit code {}", exit_code.unwrap_or(-1)));
-    }
-    text
-}

@@ -88,7 +88,7 @@ impl Topology {
 }
 
 /// Database engines topo knows how to run, check and pin.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
     /// PostgreSQL (the official `postgres` image layout and `pg_isready`).

@@ -86,6 +86,20 @@ pub fn runtime_spec(topology: &ValidTopology, mode: Mode, options: &SpecOptions)
         volumes,
         containers,
         proxy,
+        database: topology.database.as_ref().map(|database| {
+            let engine = *database.engine.get();
+            let user = database.user.as_deref().map_or(project, String::as_str);
+            let name = database.name.as_deref().map_or(project, String::as_str);
+            DatabaseSpec {
+                container: naming::container_name(project, &database.role),
+                engine,
+                major: database
+                    .major
+                    .number()
+                    .expect("validated: the major is a number"),
+                version_command: engine.version_command(user, name),
+            }
+        }),
     }
 }
 
@@ -364,6 +378,7 @@ fn service_container(
             .map_or(DeploySpec::default().drain, |text| {
                 humantime::parse_duration(text).expect("validated: the drain parses")
             }),
+        keep_images: *topology.production.keep_images,
     };
     container
         .aliases

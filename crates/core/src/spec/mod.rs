@@ -81,6 +81,21 @@ pub struct RuntimeSpec {
     pub containers: Vec<ContainerSpec>,
     /// The reverse proxy's routes, when the topology has a proxy.
     pub proxy: Option<ProxySpec>,
+    /// The database server, when the topology has one.
+    pub database: Option<DatabaseSpec>,
+}
+
+/// What a deploy checks of the database before touching anything.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DatabaseSpec {
+    /// The database's container (`<project>-db`).
+    pub container: String,
+    /// The engine.
+    pub engine: crate::model::Engine,
+    /// The pinned major version.
+    pub major: u32,
+    /// The command, run in the container, that prints the running server's version.
+    pub version_command: Vec<String>,
 }
 
 impl RuntimeSpec {
@@ -168,6 +183,8 @@ pub struct DeploySpec {
     pub strategy: Strategy,
     /// Blue-green: how long the old container keeps running after the switch.
     pub drain: Duration,
+    /// How many deployed versions stay on the host for a rollback.
+    pub keep_images: u32,
 }
 
 impl Default for DeploySpec {
@@ -175,6 +192,7 @@ impl Default for DeploySpec {
         DeploySpec {
             strategy: Strategy::Recreate,
             drain: Duration::from_secs(5),
+            keep_images: 3,
         }
     }
 }

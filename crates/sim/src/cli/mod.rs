@@ -5,6 +5,10 @@
 //! The engine modules know nothing about git: the source revision recorded on images is
 //! `--revision`, else `$GITHUB_SHA`, else the repository's `HEAD` as topo-ci reads it.
 
+mod deploy;
+
+pub use deploy::{DeployArgs, LockAction, LockArgs, LockTarget, SummaryFormat};
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -37,6 +41,9 @@ pub enum CliError {
         /// Why.
         source: std::io::Error,
     },
+    /// A flag's value is wrong.
+    #[error("{0}")]
+    Usage(String),
     /// The driver failed.
     #[error(transparent)]
     Sim(#[from] SimError),
@@ -55,6 +62,11 @@ pub enum SimCommand {
     Status(StatusArgs),
     /// Print a service's log.
     Logs(LogsArgs),
+    /// Deploy the production spec to an engine: verify first, skip what is unchanged,
+    /// blue-green behind the proxy, roll back what fails, write markers; a summary.
+    Deploy(DeployArgs),
+    /// Show or break the deploy lock of the target engine.
+    Lock(LockArgs),
 }
 
 /// The topology flag every command takes.
@@ -156,6 +168,8 @@ async fn run_async(command: &SimCommand) -> Result<u8, CliError> {
         SimCommand::Down(a) => &a.topology,
         SimCommand::Status(a) => &a.topology,
         SimCommand::Logs(a) => &a.topology,
+        SimCommand::Deploy(args) => return deploy::run_deploy(args).await,
+        SimCommand::Lock(args) => return deploy::run_lock(args).await,
     };
     let (spec, root) = load_spec(&topology.topology)?;
     let engine = Engine::connect().await?;
@@ -214,6 +228,7 @@ async fn run_async(command: &SimCommand) -> Result<u8, CliError> {
             logs(&engine, &container.name, args.tail, args.follow, &mut out).await?;
             Ok(0)
         }
+        SimCommand::Deploy(_) | SimCommand::Lock(_) => unreachable!("run above"),
     }
 }
 
@@ -280,6 +295,13 @@ fn to_json(value: &impl serde::Serialize) -> String {
 /// Reads and validates the topology, and builds its prod-sim spec. The root is the
 /// topology's directory.
 pub fn load_spec(path: &Path) -> Result<(RuntimeSpec, PathBuf), CliError> {
+    let (valid, root) = load_topology(path)?;
+    let spec = topo_core::runtime_spec(&valid.topology, Mode::ProdSim, &SpecOptions::default());
+    Ok((spec, root))
+}
+
+/// Reads and validates the topology; the root is the topology's directory.
+fn load_topology(path: &Path) -> Result<(topo_core::Validated, PathBuf), CliError> {
     let text = std::fs::read_to_string(path).map_err(|source| CliError::Read {
         path: path.to_owned(),
         source,
@@ -292,6 +314,5 @@ pub fn load_spec(path: &Path) -> Result<(RuntimeSpec, PathBuf), CliError> {
     let valid = topo_core::load(&source, &options).map_err(|diagnostics| {
         CliError::Topology(topo_core::diagnostic::error_lines(&diagnostics, &source))
     })?;
-    let spec = topo_core::runtime_spec(&valid.topology, Mode::ProdSim, &SpecOptions::default());
-    Ok((spec, root))
+    Ok((valid, root))
 }

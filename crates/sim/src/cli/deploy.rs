@@ -1,0 +1,279 @@
+//! `deploy` and `lock`: the production spec applied to a target engine, and its lock.
+//!
+//! What to deploy comes from `--tag` (every service at one tag, default the topology's tag
+//! variable), `--plan` (a `topo-ci plan --format json` document: its `deploy` services at
+//! their fingerprint images) or `--rollback`. Markers go to a topo-ci store (`--markers`)
+//! after each service that reached its version — the engine modules know nothing about git
+//! or markers; this is where they meet.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Subcommand, ValueEnum};
+use topo_core::model::Strategy;
+use topo_core::spec::ImageTag;
+use topo_core::{Mode, RuntimeSpec, SpecOptions};
+
+use super::{load_topology, CliError, TopologyArg, EXIT_INTERRUPTED};
+use crate::deploy::{
+    break_lock, deploy, holder, lock_name, DeployOptions, DeploySummary, Release, ServiceDeploy,
+    Wanted,
+};
+use crate::engine::Engine;
+use crate::progress::{for_terminal, Event};
+use crate::translate::ProcessEnv;
+
+/// `deploy`.
+#[derive(Args, Debug, Clone)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub topology: TopologyArg,
+    /// Only these services (roles or container names); default all.
+    pub services: Vec<String>,
+    /// The engine to deploy to (`unix://…`, `tcp://host:2376` with DOCKER_TLS_VERIFY and
+    /// DOCKER_CERT_PATH, `ssh://user@host`); default DOCKER_HOST, else the local socket.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// The image tag of every service; default the topology's tag variable ($TAG).
+    #[arg(long, conflicts_with_all = ["plan", "rollback"])]
+    pub tag: Option<String>,
+    /// A `topo-ci plan --format json` document: deploy its `deploy` services at its images.
+    #[arg(long, value_name = "FILE", conflicts_with = "rollback")]
+    pub plan: Option<PathBuf>,
+    /// Return each service (or those named) to the version it ran before.
+    #[arg(long)]
+    pub rollback: bool,
+    /// A strategy override: `blue-green`, `recreate` (every service) or `SERVICE=STRATEGY`.
+    #[arg(long, value_name = "[SERVICE=]STRATEGY")]
+    pub strategy: Vec<String>,
+    /// Wait up to SECS for another deploy's lock instead of failing at once.
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    pub lock_wait: u64,
+    /// A host's first deploy: create the network, volumes, database and proxy if missing.
+    #[arg(long)]
+    pub setup: bool,
+    /// A topo-ci marker store (a directory, or `git:REF`): each service's marker is written
+    /// after it deploys.
+    #[arg(long, value_name = "STORE")]
+    pub markers: Option<String>,
+    /// The environment the markers are written for.
+    #[arg(long, default_value = "production")]
+    pub env: String,
+    /// The commit being deployed, for markers (default: the plan's head, $GITHUB_SHA, git HEAD).
+    #[arg(long)]
+    pub revision: Option<String>,
+    /// The output format of the summary.
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
+}
+
+/// Summary formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SummaryFormat {
+    /// Lines for people.
+    Text,
+    /// The JSON document.
+    Json,
+    /// Markdown (also appended to $GITHUB_STEP_SUMMARY when it is set).
+    Markdown,
+}
+
+/// `lock`.
+#[derive(Args, Debug, Clone)]
+pub struct LockArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: LockAction,
+}
+
+/// `lock status` and `lock release`.
+#[derive(Subcommand, Debug, Clone)]
+pub enum LockAction {
+    /// Who holds the deploy lock.
+    Status(LockTarget),
+    /// Break the deploy lock, whoever holds it (after a deploy died without releasing it).
+    Release(LockTarget),
+}
+
+/// The topology and the engine a lock command talks to.
+#[derive(Args, Debug, Clone)]
+pub struct LockTarget {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub topology: TopologyArg,
+    /// The engine (as for `deploy --host`).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+}
+
+/// Loads the production spec.
+fn production_spec(path: &Path) -> Result<(RuntimeSpec, PathBuf), CliError> {
+    let (valid, root) = load_topology(path)?;
+    let spec = topo_core::runtime_spec(&valid.topology, Mode::Production, &SpecOptions::default());
+    Ok((spec, root))
+}
+
+/// `deploy`.
+pub(super) async fn run_deploy(args: &DeployArgs) -> Result<u8, CliError> {
+    let (spec, root) = production_spec(&args.topology.topology)?;
+    let (release, plan_head) = release_of(args, &spec)?;
+    let options = DeployOptions {
+        services: args.services.clone(),
+        strategies: strategies(&args.strategy)?,
+        lock_wait: Duration::from_secs(args.lock_wait),
+        setup: args.setup,
+        purpose: match &release {
+            Release::Tag(tag) => format!("deploy {tag}"),
+            Release::Images(_) => "deploy of a plan".to_owned(),
+            Release::Rollback => "rollback".to_owned(),
+        },
+        target: args
+            .host
+            .clone()
+            .unwrap_or_else(crate::error::engine_host),
+    };
+    let revision = args
+        .revision
+        .clone()
+        .or(plan_head)
+        .or_else(|| std::env::var("GITHUB_SHA").ok().filter(|s| !s.is_empty()))
+        .or_else(|| super::head_revision(&root));
+    let store = args
+        .markers
+        .as_deref()
+        .map(|s| topo_ci::store::MarkerStore::parse(s, &root));
+    let env = args.env.clone();
+    let mut on_deployed = |service: &ServiceDeploy, fingerprint: Option<&str>| {
+        let Some(store) = &store else { return Ok(()) };
+        let Some(commit) = &revision else {
+            return Err("no commit to record (give --revision)".to_owned());
+        };
+        let mut marker = topo_ci::markers::Marker::now(commit.clone());
+        marker.fingerprint = fingerprint.map(str::to_owned);
+        marker.image = Some(service.image.clone());
+        store
+            .record(&env, vec![(service.container.clone(), marker)])
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    let engine = Engine::connect_to(args.host.as_deref()).await?;
+    let progress = for_terminal();
+    let result = tokio::select! {
+        result = deploy(&engine, &spec, &root, &ProcessEnv, &release, &options, progress.as_ref(), &mut on_deployed) => result,
+        _ = tokio::signal::ctrl_c() => {
+            progress.event(Event::Phase("interrupted: releasing the deploy lock".to_owned()));
+            progress.finish();
+            break_lock(&engine, &spec.project).await?;
+            eprintln!("interrupted: the deploy lock is released; the next deploy removes a half-started `-next` container and puts an `-old` one back");
+            return Ok(EXIT_INTERRUPTED);
+        }
+    };
+    progress.finish();
+    let summary = result?;
+    print_summary(&summary, args.format);
+    Ok(if summary.ok { 0 } else { 1 })
+}
+
+fn print_summary(summary: &DeploySummary, format: SummaryFormat) {
+    match format {
+        SummaryFormat::Text => print!("{}", summary.text()),
+        SummaryFormat::Json => print!("{}", summary.json()),
+        SummaryFormat::Markdown => print!("{}", summary.markdown()),
+    }
+    if let Ok(path) = std::env::var("GITHUB_STEP_SUMMARY") {
+        if !path.is_empty() {
+            if let Ok(mut file) = std::fs::OpenOptions::new().append(true).create(true).open(path) {
+                let _ = file.write_all(summary.markdown().as_bytes());
+            }
+        }
+    }
+    let _ = std::io::stdout().flush();
+}
+
+/// What to deploy, and the plan's commit when a plan says.
+fn release_of(args: &DeployArgs, spec: &RuntimeSpec) -> Result<(Release, Option<String>), CliError> {
+    if args.rollback {
+        return Ok((Release::Rollback, None));
+    }
+    if let Some(path) = &args.plan {
+        let text = std::fs::read_to_string(path).map_err(|source| CliError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let plan: topo_ci::plan::Plan = serde_json::from_str(&text).map_err(|e| {
+            CliError::Usage(format!(
+                "{}:{}:{}: not a topo-ci plan document: {e}",
+                path.display(),
+                e.line(),
+                e.column()
+            ))
+        })?;
+        let images = plan
+            .services
+            .iter()
+            .filter(|s| plan.deploys && s.action == topo_ci::plan::Action::Deploy)
+            .map(|s| {
+                (
+                    s.container.clone(),
+                    Wanted {
+                        image: s.image.clone(),
+                        fingerprint: Some(s.fingerprint.clone()),
+                    },
+                )
+            })
+            .collect();
+        return Ok((Release::Images(images), Some(plan.head)));
+    }
+    if let Some(tag) = &args.tag {
+        return Ok((Release::Tag(tag.clone()), None));
+    }
+    let variable = spec
+        .containers
+        .iter()
+        .find_map(|c| match &c.image.tag {
+            ImageTag::Variable(name) => Some(name.clone()),
+            ImageTag::Fixed(_) => None,
+        })
+        .unwrap_or_else(|| "TAG".to_owned());
+    match std::env::var(&variable).ok().filter(|t| !t.is_empty()) {
+        Some(tag) => Ok((Release::Tag(tag), None)),
+        None => Err(CliError::Usage(format!(
+            "nothing says what to deploy: give --tag TAG, set ${variable}, give --plan FILE, or --rollback"
+        ))),
+    }
+}
+
+fn strategies(flags: &[String]) -> Result<BTreeMap<String, Strategy>, CliError> {
+    flags
+        .iter()
+        .map(|flag| {
+            let (service, strategy) = flag.split_once('=').unwrap_or(("*", flag));
+            let strategy: Strategy = strategy.parse().map_err(CliError::Usage)?;
+            Ok((service.to_owned(), strategy))
+        })
+        .collect()
+}
+
+/// `lock status` / `lock release`.
+pub(super) async fn run_lock(args: &LockArgs) -> Result<u8, CliError> {
+    let target = match &args.action {
+        LockAction::Status(t) | LockAction::Release(t) => t,
+    };
+    let (spec, _) = production_spec(&target.topology.topology)?;
+    let engine = Engine::connect_to(target.host.as_deref()).await?;
+    let name = lock_name(&spec.project);
+    match &args.action {
+        LockAction::Status(_) => match holder(&engine, &spec.project).await? {
+            Some(found) => println!("{name}: held by {}", found.describe()),
+            None => println!("{name}: free"),
+        },
+        LockAction::Release(_) => match break_lock(&engine, &spec.project).await? {
+            Some(found) => println!("{name}: released (was held by {})", found.describe()),
+            None => println!("{name}: was not held"),
+        },
+    }
+    Ok(0)
+}

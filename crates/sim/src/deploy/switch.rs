@@ -1,0 +1,320 @@
+//! Replacing one running container with a new version.
+//!
+//! - **blue-green**: the candidate `<name>-next` starts beside the old container and must
+//!   become healthy; the proxy's routes file is rewritten to send the service's paths to the
+//!   candidate, checked (`nginx -t`) and reloaded gracefully (SIGHUP: old workers finish the
+//!   requests they hold, new workers use the new route); the containers are renamed (old →
+//!   `<name>-old`, candidate → `<name>`), the routes file is written back to name `<name>`
+//!   and reloaded again (same address, no change in traffic); after the drain the old
+//!   container is stopped and removed. A candidate that never becomes healthy is removed
+//!   and the old container never stopped serving.
+//! - **recreate**: the old container is stopped and set aside as `<name>-old`; the new one
+//!   starts under `<name>`; when it fails, it is removed and the old one renamed back and
+//!   started again.
+//! - **job** (a one-shot migration): the previous run is removed, the new one must exit 0.
+
+use std::time::Instant;
+
+use bollard::models::ContainerCreateBody;
+use bollard::query_parameters::{
+    KillContainerOptionsBuilder, RemoveContainerOptionsBuilder, RenameContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
+};
+use topo_core::spec::{ContainerSpec, ProxySpec};
+
+use super::summary::Step;
+use crate::build::millis;
+use crate::engine::Engine;
+use crate::error::{explain, is_not_found, SimError};
+use crate::lifecycle::{await_ready, create_container, exec, write_files, Failure, LOG_TAIL};
+
+/// How long a stopped container gets to exit before it is killed.
+const STOP_TIMEOUT: i32 = 10;
+
+/// How a replacement went.
+pub(super) enum Replaced {
+    /// The new container is up under the service's name.
+    Up,
+    /// The new container failed; the old one (if there was one) is serving.
+    Failed {
+        /// Why.
+        failure: Failure,
+        /// Its last health results.
+        health_log: Vec<String>,
+        /// Its last log lines.
+        log_tail: Vec<String>,
+        /// Whether an old container is serving again (or never stopped).
+        old_serving: bool,
+    },
+}
+
+/// Records each step's duration.
+pub(super) struct Steps(pub(super) Vec<Step>);
+
+impl Steps {
+    fn record(&mut self, name: &str, since: Instant) {
+        self.0.push(Step {
+            name: name.to_owned(),
+            elapsed_ms: millis(since.elapsed()),
+        });
+    }
+}
+
+/// The running proxy, when there is one to switch.
+pub(super) struct Proxy<'a> {
+    pub(super) spec: &'a ProxySpec,
+}
+
+impl Proxy<'_> {
+    /// Writes the routes file with `container` reached at `upstream`, checks it, and reloads
+    /// nginx gracefully.
+    pub(super) async fn route(
+        &self,
+        engine: &Engine,
+        container: &str,
+        upstream: &str,
+    ) -> Result<(), SimError> {
+        let config = self.spec.config(|name| {
+            if name == container {
+                upstream.to_owned()
+            } else {
+                name.to_owned()
+            }
+        });
+        self.apply(engine, config).await
+    }
+
+    /// Writes the routes file as every rendered file has it (each container by its name),
+    /// checks it and reloads.
+    pub(super) async fn canonical(&self, engine: &Engine) -> Result<(), SimError> {
+        self.apply(engine, self.spec.config(str::to_owned)).await
+    }
+
+    async fn apply(&self, engine: &Engine, config: String) -> Result<(), SimError> {
+        let name = &self.spec.container;
+        let file = topo_core::spec::FileSpec {
+            target: self.spec.config_path.clone(),
+            content: config,
+        };
+        write_files(engine, name, std::slice::from_ref(&file)).await?;
+        let (code, output) = exec(engine, name, &["nginx".to_owned(), "-t".to_owned()]).await?;
+        if code != 0 {
+            return Err(SimError::Engine {
+                context: format!("checking the proxy's new routes in {name} (`nginx -t`)"),
+                detail: output.trim().to_owned(),
+            });
+        }
+        let options = KillContainerOptionsBuilder::default().signal("HUP").build();
+        engine
+            .docker()
+            .kill_container(name, Some(options))
+            .await
+            .map_err(|e| explain(format!("reloading the proxy {name}"), &e))
+    }
+}
+
+/// Blue-green: the candidate beside the old container, a switch at the proxy, a drain.
+pub(super) async fn blue_green(
+    engine: &Engine,
+    container: &ContainerSpec,
+    mut body: ContainerCreateBody,
+    proxy: &Proxy<'_>,
+    steps: &mut Steps,
+) -> Result<Replaced, SimError> {
+    let name = container.name.as_str();
+    let next = format!("{name}-next");
+    let old = format!("{name}-old");
+    // The candidate answers to its own name only until it takes over: nothing but the
+    // proxy's switch sends it traffic.
+    if let Some(networking) = body.networking_config.as_mut() {
+        for endpoint in networking.endpoints_config.iter_mut().flat_map(|e| e.values_mut()) {
+            endpoint.aliases = Some(vec![next.clone()]);
+        }
+    }
+    let since = Instant::now();
+    create_container(engine, container, &next, body).await?;
+    start(engine, &next).await?;
+    steps.record("start", since);
+    let since = Instant::now();
+    if let Err(failure) = await_ready(engine, container, &next).await {
+        let (health_log, log_tail) = diagnose(engine, &next).await;
+        remove(engine, &next).await?;
+        return Ok(Replaced::Failed {
+            failure,
+            health_log,
+            log_tail,
+            old_serving: true,
+        });
+    }
+    steps.record("healthy", since);
+
+    let since = Instant::now();
+    proxy.route(engine, name, &next).await?;
+    steps.record("switch", since);
+    let since = Instant::now();
+    rename(engine, name, &old).await?;
+    rename(engine, &next, name).await?;
+    proxy.canonical(engine).await?;
+    steps.record("rename", since);
+
+    let since = Instant::now();
+    tokio::time::sleep(container.deploy.drain).await;
+    stop(engine, &old).await?;
+    remove(engine, &old).await?;
+    steps.record("drain", since);
+    Ok(Replaced::Up)
+}
+
+/// Recreate: stop the old container, start the new one, put the old one back on failure.
+pub(super) async fn recreate(
+    engine: &Engine,
+    container: &ContainerSpec,
+    body: ContainerCreateBody,
+    has_old: bool,
+    proxy: Option<&Proxy<'_>>,
+    steps: &mut Steps,
+) -> Result<Replaced, SimError> {
+    let name = container.name.as_str();
+    let old = format!("{name}-old");
+    let since = Instant::now();
+    if has_old {
+        stop(engine, name).await?;
+        rename(engine, name, &old).await?;
+        steps.record("stop", since);
+    }
+    let since = Instant::now();
+    create_container(engine, container, name, body).await?;
+    start(engine, name).await?;
+    steps.record("start", since);
+    let since = Instant::now();
+    match await_ready(engine, container, name).await {
+        Ok(_) => {
+            steps.record("ready", since);
+            if has_old {
+                remove(engine, &old).await?;
+            }
+            if let Some(proxy) = proxy {
+                // nginx resolved the old container's address; the new one may have another.
+                let since = Instant::now();
+                proxy.canonical(engine).await?;
+                steps.record("reload", since);
+            }
+            Ok(Replaced::Up)
+        }
+        Err(failure) => {
+            let (health_log, log_tail) = diagnose(engine, name).await;
+            remove(engine, name).await?;
+            if has_old {
+                rename(engine, &old, name).await?;
+                start(engine, name).await?;
+                if let Some(proxy) = proxy {
+                    proxy.canonical(engine).await?;
+                }
+            }
+            Ok(Replaced::Failed {
+                failure,
+                health_log,
+                log_tail,
+                old_serving: has_old,
+            })
+        }
+    }
+}
+
+/// A one-shot job: replace the previous run, and wait for exit code 0.
+pub(super) async fn job(
+    engine: &Engine,
+    container: &ContainerSpec,
+    body: ContainerCreateBody,
+    steps: &mut Steps,
+) -> Result<Replaced, SimError> {
+    let name = container.name.as_str();
+    remove(engine, name).await?;
+    let since = Instant::now();
+    create_container(engine, container, name, body).await?;
+    start(engine, name).await?;
+    match await_ready(engine, container, name).await {
+        Ok(_) => {
+            steps.record("run", since);
+            Ok(Replaced::Up)
+        }
+        Err(failure) => {
+            // The failed run stays, exited, for `docker logs`; the next deploy replaces it.
+            let (health_log, log_tail) = diagnose(engine, name).await;
+            Ok(Replaced::Failed {
+                failure,
+                health_log,
+                log_tail,
+                old_serving: false,
+            })
+        }
+    }
+}
+
+/// The last health results and log lines of a failed container.
+async fn diagnose(engine: &Engine, name: &str) -> (Vec<String>, Vec<String>) {
+    let health = match engine.inspect_container(name).await {
+        Ok(Some(info)) => {
+            let results = info
+                .state
+                .and_then(|s| s.health)
+                .and_then(|h| h.log)
+                .unwrap_or_default();
+            let skip = results.len().saturating_sub(5);
+            results
+                .into_iter()
+                .skip(skip)
+                .map(|r| {
+                    format!(
+                        "exit {}: {}",
+                        r.exit_code.unwrap_or(-1),
+                        r.output.unwrap_or_default().trim()
+                    )
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    (health, engine.log_tail(name, LOG_TAIL).await)
+}
+
+pub(super) async fn start(engine: &Engine, name: &str) -> Result<(), SimError> {
+    engine
+        .docker()
+        .start_container(name, None)
+        .await
+        .map_err(|e| explain(format!("starting {name}"), &e))
+}
+
+pub(super) async fn stop(engine: &Engine, name: &str) -> Result<(), SimError> {
+    let options = StopContainerOptionsBuilder::default()
+        .t(STOP_TIMEOUT)
+        .build();
+    match engine.docker().stop_container(name, Some(options)).await {
+        Ok(()) => Ok(()),
+        Err(error) if is_not_found(&error) => Ok(()),
+        // 304: already stopped.
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 304, ..
+        }) => Ok(()),
+        Err(error) => Err(explain(format!("stopping {name}"), &error)),
+    }
+}
+
+pub(super) async fn remove(engine: &Engine, name: &str) -> Result<(), SimError> {
+    let options = RemoveContainerOptionsBuilder::default().force(true).build();
+    match engine.docker().remove_container(name, Some(options)).await {
+        Ok(()) => Ok(()),
+        Err(error) if is_not_found(&error) => Ok(()),
+        Err(error) => Err(explain(format!("removing {name}"), &error)),
+    }
+}
+
+pub(super) async fn rename(engine: &Engine, from: &str, to: &str) -> Result<(), SimError> {
+    let options = RenameContainerOptionsBuilder::default().name(to).build();
+    engine
+        .docker()
+        .rename_container(from, options)
+        .await
+        .map_err(|e| explain(format!("renaming {from} to {to}"), &e))
+}

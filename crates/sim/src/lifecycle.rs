@@ -1,0 +1,276 @@
+//! One container's life, as `up` and `deploy` both drive it: created with its files in
+//! place, started, awaited until healthy (or completed, for a one-shot job), and, when it
+//! fails, described by its health log and the tail of its output.
+
+use std::time::{Duration, Instant};
+
+use bollard::models::{ContainerCreateBody, ContainerStateStatusEnum, HealthStatusEnum};
+use bollard::query_parameters::{CreateContainerOptionsBuilder, UploadToContainerOptionsBuilder};
+use topo_core::spec::{ContainerSpec, FileSpec, RestartPolicy};
+
+use crate::engine::Engine;
+use crate::error::{explain, SimError};
+use crate::verdict::{Outcome, ServiceVerdict};
+
+/// How often container state is polled while waiting.
+const POLL: Duration = Duration::from_millis(250);
+/// Added to a health check's own deadline for the engine's scheduling.
+const HEALTH_SLACK: Duration = Duration::from_secs(5);
+/// How long a one-shot job (a migration) may run.
+const JOB_DEADLINE: Duration = Duration::from_secs(600);
+/// Lines of a failing container's log shown in the verdict.
+pub(crate) const LOG_TAIL: usize = 30;
+/// Health results shown in the verdict.
+const HEALTH_LOG: usize = 5;
+
+/// Creates the container `name` (the spec's own name, or a blue-green candidate's) from
+/// `body`, then writes the spec's files into it, so it starts with them in place.
+pub(crate) async fn create_container(
+    engine: &Engine,
+    container: &ContainerSpec,
+    name: &str,
+    body: ContainerCreateBody,
+) -> Result<(), SimError> {
+    let options = CreateContainerOptionsBuilder::default().name(name).build();
+    engine
+        .docker()
+        .create_container(Some(options), body)
+        .await
+        .map_err(|e| explain(format!("creating container {name}"), &e))?;
+    write_files(engine, name, &container.files).await
+}
+
+/// Writes files into a container (created or running) through the engine's archive
+/// endpoint: it works on a remote engine, where a bind mount of a local file could not.
+pub(crate) async fn write_files(
+    engine: &Engine,
+    name: &str,
+    files: &[FileSpec],
+) -> Result<(), SimError> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let mut archive = tar::Builder::new(Vec::new());
+    for file in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(file.content.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(0);
+        header.set_cksum();
+        archive
+            .append_data(
+                &mut header,
+                file.target.trim_start_matches('/'),
+                file.content.as_bytes(),
+            )
+            .map_err(|e| SimError::Io {
+                path: file.target.clone().into(),
+                source: e,
+            })?;
+    }
+    let bytes = archive.into_inner().map_err(|e| SimError::Io {
+        path: name.into(),
+        source: e,
+    })?;
+    let options = UploadToContainerOptionsBuilder::default().path("/").build();
+    engine
+        .docker()
+        .upload_to_container(name, Some(options), bollard::body_full(bytes.into()))
+        .await
+        .map_err(|e| explain(format!("writing files into {name}"), &e))
+}
+
+/// Why a container is not up: the explanation and the engine's state.
+pub(crate) struct Failure {
+    pub(crate) reason: String,
+    pub(crate) state: Option<String>,
+}
+
+/// Fills in a failed verdict: the reason, the state, health log and log tail.
+pub(crate) async fn fail(engine: &Engine, verdict: &mut ServiceVerdict, failure: Failure) {
+    verdict.outcome = Outcome::Failed;
+    verdict.reason = Some(failure.reason);
+    verdict.state = failure.state;
+    if let Ok(Some(info)) = engine.inspect_container(&verdict.name).await {
+        let results = info
+            .state
+            .and_then(|s| s.health)
+            .and_then(|h| h.log)
+            .unwrap_or_default();
+        let skip = results.len().saturating_sub(HEALTH_LOG);
+        verdict.health_log = results
+            .into_iter()
+            .skip(skip)
+            .map(|r| {
+                format!(
+                    "exit {}: {}",
+                    r.exit_code.unwrap_or(-1),
+                    r.output.unwrap_or_default().trim()
+                )
+            })
+            .collect();
+    }
+    verdict.log_tail = engine.log_tail(&verdict.name, LOG_TAIL).await;
+}
+
+/// Polls the container until it reaches its goal: healthy when it has a health check,
+/// exited 0 when it is a one-shot job, running otherwise.
+pub(crate) async fn await_ready(
+    engine: &Engine,
+    container: &ContainerSpec,
+    name: &str,
+) -> Result<Outcome, Failure> {
+    let job = container.restart == RestartPolicy::No;
+    let limit = match (&container.health, job) {
+        (Some(health), _) => health.deadline() + HEALTH_SLACK,
+        (None, true) => JOB_DEADLINE,
+        (None, false) => Duration::ZERO,
+    };
+    let deadline = Instant::now() + limit;
+    loop {
+        let (status, health, exit_code) = state_of(engine, name).await?;
+        let state = describe(status, health, exit_code);
+        match status {
+            Some(ContainerStateStatusEnum::RUNNING) => match health {
+                Some(HealthStatusEnum::HEALTHY) => return Ok(Outcome::Healthy),
+                Some(HealthStatusEnum::UNHEALTHY) => {
+                    return Err(Failure {
+                        reason: "its health check failed".to_owned(),
+                        state: Some(state),
+                    })
+                }
+                _ if container.health.is_none() && !job => return Ok(Outcome::Running),
+                _ => {}
+            },
+            Some(ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD) => {
+                if job && exit_code == Some(0) {
+                    return Ok(Outcome::Completed);
+                }
+                return Err(Failure {
+                    reason: format!("it stopped with exit code {}", exit_code.unwrap_or(-1)),
+                    state: Some(state),
+                });
+            }
+            Some(ContainerStateStatusEnum::RESTARTING) => {
+                return Err(Failure {
+                    reason: format!(
+                        "it keeps stopping (exit code {}) and the engine restarts it",
+                        exit_code.unwrap_or(-1)
+                    ),
+                    state: Some(state),
+                })
+            }
+            _ => {}
+        }
+        if Instant::now() >= deadline {
+            return Err(Failure {
+                reason: format!(
+                    "not {} within {}s (start_period + retries × (interval + timeout), plus {}s)",
+                    if job { "completed" } else { "healthy" },
+                    limit.as_secs(),
+                    HEALTH_SLACK.as_secs()
+                ),
+                state: Some(state),
+            });
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+pub(crate) async fn check_still_running(
+    engine: &Engine,
+    _container: &ContainerSpec,
+    name: &str,
+) -> Result<(), Failure> {
+    let (status, health, exit_code) = state_of(engine, name).await?;
+    if status == Some(ContainerStateStatusEnum::RUNNING) {
+        return Ok(());
+    }
+    Err(Failure {
+        reason: "it stopped after starting".to_owned(),
+        state: Some(describe(status, health, exit_code)),
+    })
+}
+
+type State = (
+    Option<ContainerStateStatusEnum>,
+    Option<HealthStatusEnum>,
+    Option<i64>,
+);
+
+async fn state_of(engine: &Engine, name: &str) -> Result<State, Failure> {
+    let info = engine
+        .inspect_container(name)
+        .await
+        .map_err(|error| Failure {
+            reason: error.to_string(),
+            state: None,
+        })?
+        .ok_or_else(|| Failure {
+            reason: "the container was removed while starting".to_owned(),
+            state: None,
+        })?;
+    let state = info.state.unwrap_or_default();
+    Ok((
+        state.status,
+        state.health.and_then(|h| h.status),
+        state.exit_code,
+    ))
+}
+
+fn describe(
+    status: Option<ContainerStateStatusEnum>,
+    health: Option<HealthStatusEnum>,
+    exit_code: Option<i64>,
+) -> String {
+    let status = status.map_or("unknown".to_owned(), |s| s.to_string());
+    let mut text = status.clone();
+    if let Some(health) = health.filter(|h| *h != HealthStatusEnum::NONE) {
+        text.push_str(&format!(", health {health}"));
+    }
+    if status == "exited" || status == "restarting" {
+        text.push_str(&format!(", exit code {}", exit_code.unwrap_or(-1)));
+    }
+    text
+}
+
+/// Runs `command` inside the running container `name`; its exit code and its output
+/// (stdout and stderr, interleaved).
+pub(crate) async fn exec(
+    engine: &Engine,
+    name: &str,
+    command: &[String],
+) -> Result<(i64, String), SimError> {
+    use bollard::exec::{CreateExecOptions, StartExecResults};
+    use futures_util::StreamExt as _;
+    let docker = engine.docker();
+    let context = || format!("running `{}` in {name}", command.join(" "));
+    let created = docker
+        .create_exec(
+            name,
+            CreateExecOptions {
+                cmd: Some(command.to_vec()),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| explain(context(), &e))?;
+    let mut text = String::new();
+    if let StartExecResults::Attached { mut output, .. } = docker
+        .start_exec(&created.id, None)
+        .await
+        .map_err(|e| explain(context(), &e))?
+    {
+        while let Some(chunk) = output.next().await {
+            let chunk = chunk.map_err(|e| explain(context(), &e))?;
+            text.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+        }
+    }
+    let inspected = docker
+        .inspect_exec(&created.id)
+        .await
+        .map_err(|e| explain(context(), &e))?;
+    Ok((inspected.exit_code.unwrap_or(-1), text))
+}
