@@ -7,7 +7,7 @@
 mod common;
 
 use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use assert_cmd::cargo::CommandCargoExt as _;
@@ -29,7 +29,7 @@ impl Stack {
         }
         common::ensure_test_images();
         let dir = tempfile::tempdir().expect("temp dir");
-        copy_dir(&common::root().join("tests/fixtures/sim"), dir.path());
+        common::copy_dir(&common::root().join("tests/fixtures/sim"), dir.path());
         let port = common::free_port();
         let path = dir.path().join("topology.toml");
         let text = std::fs::read_to_string(&path)
@@ -108,7 +108,7 @@ impl Stack {
             ),
         ] {
             found.extend(
-                docker(&args)
+                common::docker(&args)
                     .lines()
                     .filter(|l| !l.is_empty())
                     .map(|name| format!("{kind} {name}")),
@@ -134,39 +134,6 @@ impl Drop for Stack {
     fn drop(&mut self) {
         self.remove_everything();
     }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("readable fixture") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
-/// `docker ARGS`, which must succeed; its stdout.
-fn docker(args: &[&str]) -> String {
-    let output = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("docker runs");
-    assert!(
-        output.status.success(),
-        "docker {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn inspect(kind: &str, name: &str) -> Value {
-    let text = docker(&[kind, "inspect", name]);
-    let all: Value = serde_json::from_str(&text).expect("inspect is JSON");
-    all[0].clone()
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -224,7 +191,7 @@ fn healthy_stack_comes_up_from_scratch_and_down_leaves_nothing() {
     assert_eq!(web["smoke"]["status"], 200);
 
     // The image is the prod target, built in the engine, labelled with the revision.
-    let image = inspect("image", &format!("{}-web:prod-sim", stack.project));
+    let image = common::inspect("image", &format!("{}-web:prod-sim", stack.project));
     let labels = &image["Config"]["Labels"];
     assert_eq!(labels["topo.test.stage"], "prod");
     assert_eq!(labels["org.opencontainers.image.revision"], "0123abcd");
@@ -238,24 +205,24 @@ fn healthy_stack_comes_up_from_scratch_and_down_leaves_nothing() {
         content_tag.starts_with(&format!("{}-web:", stack.project)),
         "{content_tag}"
     );
-    let by_digest = inspect("image", content_tag);
+    let by_digest = common::inspect("image", content_tag);
     assert_eq!(by_digest["Id"], image["Id"]);
-    let built = docker(&["exec", &stack.container("web"), "cat", "/srv/www/built.txt"]);
+    let built = common::docker(&["exec", &stack.container("web"), "cat", "/srv/www/built.txt"]);
     assert_eq!(built.trim(), "built in the engine");
     // The ignored notes never reached the image.
-    let listing = docker(&["exec", &stack.container("web"), "ls", "/srv/www"]);
+    let listing = common::docker(&["exec", &stack.container("web"), "ls", "/srv/www"]);
     assert!(!listing.contains("notes"), "{listing}");
 
     // Everything is labelled as topo's.
-    let container = inspect("container", &stack.container("web"));
+    let container = common::inspect("container", &stack.container("web"));
     let labels = &container["Config"]["Labels"];
     assert_eq!(labels["topo.project"], stack.project.as_str());
     assert_eq!(labels["topo.mode"], "prod-sim");
     assert_eq!(labels["topo.service"], "web");
     assert!(labels["topo.config-hash"].is_string());
-    let volume = inspect("volume", &format!("{}-db-data", stack.project));
+    let volume = common::inspect("volume", &format!("{}-db-data", stack.project));
     assert_eq!(volume["Labels"]["topo.mode"], "prod-sim");
-    let network = inspect("network", &format!("{}-network", stack.project));
+    let network = common::inspect("network", &format!("{}-network", stack.project));
     assert_eq!(network["Labels"]["topo.project"], stack.project.as_str());
 
     // The worker reaches the web service by its alias on the network.
@@ -287,7 +254,7 @@ fn healthy_stack_comes_up_from_scratch_and_down_leaves_nothing() {
 
     // A second up starts from scratch (fresh volumes) and reuses the built image.
     let db = stack.container("db");
-    docker(&["exec", &db, "touch", "/var/lib/postgresql/data/marker"]);
+    common::docker(&["exec", &db, "touch", "/var/lib/postgresql/data/marker"]);
     let (output, verdict) = stack.up_json(&[]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(
@@ -300,10 +267,10 @@ fn healthy_stack_comes_up_from_scratch_and_down_leaves_nothing() {
         .expect("docker runs");
     assert!(!gone.success(), "the data volume was not fresh");
     // --keep-volumes keeps the data.
-    docker(&["exec", &db, "touch", "/var/lib/postgresql/data/marker"]);
+    common::docker(&["exec", &db, "touch", "/var/lib/postgresql/data/marker"]);
     let (output, _) = stack.up_json(&["--keep-volumes"]);
     assert!(output.status.success(), "{}", text(&output.stderr));
-    docker(&["exec", &db, "test", "-e", "/var/lib/postgresql/data/marker"]);
+    common::docker(&["exec", &db, "test", "-e", "/var/lib/postgresql/data/marker"]);
 
     let down = stack.sim(&["down", "--volumes"]);
     assert!(down.status.success(), "{}", text(&down.stderr));
@@ -403,7 +370,7 @@ fn foreign_objects_are_never_touched() {
     };
     // A container of someone else's under a name the stack needs.
     let name = stack.container("web");
-    docker(&[
+    common::docker(&[
         "create",
         "--name",
         &name,
@@ -427,7 +394,7 @@ fn foreign_objects_are_never_touched() {
     // A volume holding dev data is not deleted to start from scratch.
     let volume = format!("{}-db-data", stack.project);
     let project_label = format!("topo.project={}", stack.project);
-    docker(&[
+    common::docker(&[
         "volume",
         "create",
         "--label",
@@ -441,7 +408,7 @@ fn foreign_objects_are_never_touched() {
     let stderr = text(&output.stderr);
     assert!(stderr.contains("it holds dev data"), "{stderr}");
     assert!(stderr.contains("--keep-volumes"), "{stderr}");
-    docker(&["volume", "inspect", &volume]);
+    common::docker(&["volume", "inspect", &volume]);
 }
 
 #[test]
@@ -498,7 +465,7 @@ fn interrupt_stops_cleanly_and_down_removes_the_rest() {
         "{seen:#?}"
     );
     let filter = format!("label=topo.project={}", stack.project);
-    let running = docker(&["ps", "--filter", &filter, "--format", "{{.Names}}"]);
+    let running = common::docker(&["ps", "--filter", &filter, "--format", "{{.Names}}"]);
     assert_eq!(running.trim(), "", "containers still running after Ctrl-C");
     let down = stack.sim(&["down", "--volumes"]);
     assert!(down.status.success(), "{}", text(&down.stderr));
@@ -508,11 +475,11 @@ fn interrupt_stops_cleanly_and_down_removes_the_rest() {
 /// What must be identical between a container Compose created from the rendered file and
 /// the one topo-sim created from the spec.
 fn container_facts(name: &str) -> Value {
-    let c = inspect("container", name);
+    let c = common::inspect("container", name);
     let id = c["Id"].as_str().expect("id");
     let mut env: Vec<Value> = c["Config"]["Env"].as_array().cloned().unwrap_or_default();
     env.sort_by_key(|v| v.to_string());
-    let image = inspect("image", c["Config"]["Image"].as_str().expect("image"));
+    let image = common::inspect("image", c["Config"]["Image"].as_str().expect("image"));
     // The container's own labels: not Compose's, not those inherited from its image (topo
     // labels its images with their source digest and revision; the images are compared
     // by their build target and command below).

@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use serde_json::Value;
+
 use topo_core::{SourceFile, ValidTopology, ValidateOptions};
 
 /// The workspace root.
@@ -132,4 +134,39 @@ pub fn free_port() -> u16 {
         .and_then(|listener| listener.local_addr())
         .expect("an ephemeral port")
         .port()
+}
+
+/// Copies a directory tree (a fixture into a test's temporary directory).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("readable fixture") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// `docker ARGS`, which must succeed; its stdout.
+pub fn docker(args: &[&str]) -> String {
+    let output = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker runs");
+    assert!(
+        output.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// `docker KIND inspect NAME`, as JSON.
+pub fn inspect(kind: &str, name: &str) -> Value {
+    let text = docker(&[kind, "inspect", name]);
+    let all: Value = serde_json::from_str(&text).expect("inspect is JSON");
+    all[0].clone()
 }

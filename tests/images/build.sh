@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# tests/images/build.sh — build, fully offline, the two Docker base images topo's integration tests use.
+# tests/images/build.sh — build, fully offline, the Docker base images topo's integration tests use.
 #
-#   tests/images/build.sh            # both images
-#   tests/images/build.sh busybox    # only topo-test/busybox:latest
-#   tests/images/build.sh postgres   # only topo-test/postgres:17
+#   tests/images/build.sh                  # all four images
+#   tests/images/build.sh IMAGE...         # only these: busybox, nginx, postgres:17, postgres:15, or
+#                                          # postgres (both majors); a topo-test/ prefix is accepted
 #
 # No container registry is reachable on the test machines, so nothing is pulled: each image is a root
 # filesystem assembled from Debian packages (Debian's mirrors are reachable) and `docker import`ed.
@@ -16,10 +16,18 @@
 #                             an entrypoint honouring the official `postgres` image's contract
 #                             (POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB, PGDATA=/var/lib/postgresql/data,
 #                             initdb on an empty data dir, postgres exec'd as PID 1 by the postgres user).
+#   topo-test/postgres:15     the same with `debootstrap --variant=minbase bookworm` + postgresql-15 and the
+#                             same entrypoint (for a database of another major than a topology pins).
+#   topo-test/nginx:latest    `debootstrap --variant=minbase trixie` + nginx, laid out as the official
+#                             `nginx` image: /etc/nginx/nginx.conf includes /etc/nginx/conf.d/*.conf only
+#                             (no sites-enabled), conf.d/default.conf serves /usr/share/nginx/html on port
+#                             80, access/error logs are the container's stdout/stderr, workers run as user
+#                             nginx. CMD ["nginx", "-g", "daemon off;"], STOPSIGNAL SIGQUIT, EXPOSE 80;
+#                             `kill -HUP 1` / `nginx -s reload` reload the configuration.
 #
 # Content cache: the recipe is this file. Its sha256 is stored in each image as the label
 # `topo.test-recipe`; an image whose tag already carries the current hash is reused, so a second run
-# does nothing (well under a second). Editing this file rebuilds both images on the next run.
+# does nothing (well under a second). Editing this file rebuilds every image on its next build.
 #
 # Environment: TOPO_SHARED — the shared dir holding tools/debian-newer (default: <repo>/../shared).
 # Needs root (debootstrap, chroot) and a running Docker engine.
@@ -28,9 +36,11 @@ export LC_ALL=C
 export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 
 readonly BUSYBOX_TAG=topo-test/busybox:latest
-readonly POSTGRES_TAG=topo-test/postgres:17
-readonly PG_MAJOR=17
+readonly NGINX_TAG=topo-test/nginx:latest
+readonly POSTGRES_REPO=topo-test/postgres
 readonly RECIPE_LABEL=topo.test-recipe
+# PostgreSQL major -> the Debian suite that packages it.
+declare -rA PG_SUITE=([17]=trixie [15]=bookworm)
 
 script=$(readlink -f "${BASH_SOURCE[0]}")
 here=$(dirname "$script")
@@ -43,7 +53,7 @@ log() { printf '[images] %s\n' "$*"; }
 die() { printf '[images] error: %s\n' "$*" >&2; exit 1; }
 trap 'rc=$?; printf "[images] error: command failed (exit %s) at line %s: %s\n" "$rc" "$LINENO" "$BASH_COMMAND" >&2' ERR
 
-usage() { sed -n '2,6p' "$script" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,7p' "$script" | sed 's/^# \{0,1\}//'; }
 
 # ---------------------------------------------------------------------------------------------------
 # Scratch directories: one per image, under /var/tmp, removed on every exit path. Anything mounted
@@ -343,8 +353,81 @@ ENTRYPOINT
   chmod 755 "$1"
 }
 
+# ---------------------------------------------------------------------------------------------------
+# Debian root filesystems (postgres and nginx images), built in $work/root.
+
+# debootstrap --variant=minbase SUITE with the comma-separated PACKAGES included (dependencies resolved,
+# no Recommends), in $work/root, split into its two stages: after the first (download + unpack), the
+# function named by HOOK (may be empty) runs with the rootfs as argument, before any package is
+# configured. Services are never started in the chroot (policy-rc.d). Everything mounted below the
+# rootfs is unmounted afterwards.
+debootstrap_rootfs() {
+  local suite=$1 packages=$2 hook=${3:-} root=$work/root uri t m
+  ensure_debootstrap
+  uri=$(debian_uri)
+  t=$(now)
+  log "  debootstrap --variant=minbase --include=$packages $suite ($uri): download + unpack"
+  quietly "$work/debootstrap-1.log" debootstrap --variant=minbase --foreign \
+    --include="$packages" "$suite" "$root" "$uri"
+  # No fsync per unpacked file (the rootfs is thrown away if anything fails); no service starts.
+  mkdir -p "$root/etc/dpkg/dpkg.cfg.d" "$root/usr/sbin"
+  echo force-unsafe-io >"$root/etc/dpkg/dpkg.cfg.d/topo-unsafe-io"
+  printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+  chmod 755 "$root/usr/sbin/policy-rc.d"
+  [[ -z $hook ]] || "$hook" "$root"
+  log "  ... $(since "$t") s; debootstrap --second-stage: configure"
+  t=$(now)
+  quietly "$work/debootstrap-2.log" chroot "$root" /usr/bin/env -i \
+    PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root DEBIAN_FRONTEND=noninteractive \
+    /debootstrap/debootstrap --second-stage
+  log "  ... $(since "$t") s"
+  for m in $(mounts_under "$root"); do umount "$m" 2>/dev/null || umount -l "$m"; done
+  [[ -z $(mounts_under "$root") ]] || die "could not unmount everything below $root"
+  rm -f "$root/etc/dpkg/dpkg.cfg.d/topo-unsafe-io" "$root/usr/sbin/policy-rc.d"
+}
+
+# No package caches or lists, docs, man pages or message translations (LANG is C.UTF-8), no logs, and
+# not the files debootstrap copied from this host (Docker provides them).
+slim_rootfs() {
+  local root=$1
+  rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/* "$root"/var/cache/debconf/*-old \
+    "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/locale/* \
+    "$root"/var/log/*.log "$root"/var/log/apt/* "$root"/debootstrap \
+    "$root/etc/resolv.conf" "$root/etc/hostname"
+}
+
+# import_rootfs ROOT TAG STOPSIGNAL [CHANGE...]: `docker import` ROOT with the Dockerfile instructions
+# CHANGE... and the recipe label, then set STOPSIGNAL and tag the result TAG: this engine's
+# `docker import -c` rejects STOPSIGNAL ("not a valid change command", Docker 20.10), so a two-line
+# build on top of the (untagged) import sets it, offline. TAG only ever names a finished image.
+import_rootfs() {
+  local root=$1 tag=$2 signal=$3 t a id changes=()
+  shift 3
+  for a in "$@" "LABEL $RECIPE_LABEL=$recipe"; do changes+=(-c "$a"); done
+  t=$(now)
+  log "  docker import"
+  id=$(tar --numeric-owner -C "$root" --exclude='./proc/*' --exclude='./sys/*' --exclude='./dev/*' -cf - . |
+    docker import "${changes[@]}" -m "topo test image (tests/images/build.sh, recipe $recipe)" -)
+  printf 'FROM %s\nSTOPSIGNAL %s\n' "$id" "$signal" >"$work/Dockerfile"
+  # Its output (the legacy builder's deprecation notice) only shows if it fails.
+  if ! docker build -q -t "$tag" - <"$work/Dockerfile" >"$work/docker-build.log" 2>&1; then
+    docker rmi "$id" >/dev/null 2>&1 || true
+    printf '[images] error: docker build failed; its output:\n' >&2
+    sed 's/^/    /' "$work/docker-build.log" >&2
+    die "could not set STOPSIGNAL on the imported image"
+  fi
+  log "  ... $(since "$t") s"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# build_postgres MAJOR: topo-test/postgres:MAJOR from Debian's postgresql-MAJOR (suite PG_SUITE[MAJOR]).
+no_main_cluster() { # debootstrap hook: postgresql-common creates no "main" cluster (no initdb at build time)
+  mkdir -p "$1/etc/postgresql-common/createcluster.d"
+  echo 'create_main_cluster = false' >"$1/etc/postgresql-common/createcluster.d/topo-no-main.conf"
+}
+
 build_postgres() {
-  local tag=$POSTGRES_TAG t0 t old root uri f
+  local major=$1 suite=${PG_SUITE[$1]} tag=$POSTGRES_REPO:$1 t0 old root f
   if [[ $(recipe_of "$tag") == "$recipe" ]]; then
     log "$tag: reused (recipe ${recipe:0:12} already built)"
     return 0
@@ -353,46 +436,20 @@ build_postgres() {
   t0=$(now)
   old=$(image_id "$tag")
   log "$tag: building (recipe ${recipe:0:12})"
-  ensure_debootstrap
-  uri=$(debian_uri)
-  new_work postgres
+  new_work "postgres$major"
   root=$work/root
-
-  # One debootstrap run with postgresql-17 included (it resolves dependencies, installs no Recommends),
-  # split into its two stages so that, before any package is configured, postgresql-common is told not
-  # to create a "main" cluster (no initdb at build time; the entrypoint initialises PGDATA).
-  t=$(now)
-  log "  debootstrap --variant=minbase --include=postgresql-$PG_MAJOR trixie ($uri): download + unpack"
-  quietly "$work/debootstrap-1.log" debootstrap --variant=minbase --foreign \
-    --include="postgresql-$PG_MAJOR" trixie "$root" "$uri"
-  mkdir -p "$root/etc/postgresql-common/createcluster.d"
-  echo 'create_main_cluster = false' >"$root/etc/postgresql-common/createcluster.d/topo-no-main.conf"
-  # No fsync per unpacked file: the rootfs is thrown away if anything fails.
-  mkdir -p "$root/etc/dpkg/dpkg.cfg.d"
-  echo force-unsafe-io >"$root/etc/dpkg/dpkg.cfg.d/topo-unsafe-io"
-  log "  ... $(since "$t") s; debootstrap --second-stage: configure"
-  t=$(now)
-  quietly "$work/debootstrap-2.log" chroot "$root" /usr/bin/env -i \
-    PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root DEBIAN_FRONTEND=noninteractive \
-    /debootstrap/debootstrap --second-stage
-  log "  ... $(since "$t") s"
-  for f in $(mounts_under "$root"); do umount "$f" 2>/dev/null || umount -l "$f"; done
-  [[ -z $(mounts_under "$root") ]] || die "could not unmount everything below $root"
+  debootstrap_rootfs "$suite" "postgresql-$major" no_main_cluster
 
   log "  configuring the rootfs"
-  [[ -x $root/usr/lib/postgresql/$PG_MAJOR/bin/postgres ]] || die "postgresql-$PG_MAJOR is not installed in the rootfs"
+  [[ -x $root/usr/lib/postgresql/$major/bin/postgres ]] || die "postgresql-$major is not installed in the rootfs"
   chroot "$root" id postgres >/dev/null || die "no postgres user in the rootfs"
   chroot "$root" sh -c 'command -v setpriv || command -v runuser' >/dev/null ||
     die "neither setpriv nor runuser in the rootfs"
-  # No cluster from the package (in case one was created anyway), no package caches, docs or message
-  # translations (LANG is C.UTF-8).
-  rm -rf "$root/etc/postgresql/$PG_MAJOR" "$root/var/lib/postgresql/$PG_MAJOR" \
-    "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/* "$root"/var/cache/debconf/*-old \
-    "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/locale/* \
-    "$root"/var/log/*.log "$root"/var/log/apt/* "$root"/debootstrap "$root/etc/dpkg/dpkg.cfg.d/topo-unsafe-io" \
-    "$root/etc/resolv.conf" "$root/etc/hostname" # copied from this host by debootstrap; Docker provides them
+  # No cluster from the package (in case one was created anyway).
+  rm -rf "$root/etc/postgresql/$major" "$root/var/lib/postgresql/$major"
+  slim_rootfs "$root"
   # As the official image: listen on all addresses by default (initdb copies this sample).
-  f=$root/usr/share/postgresql/$PG_MAJOR/postgresql.conf.sample
+  f=$root/usr/share/postgresql/$major/postgresql.conf.sample
   sed -ri "s!^#?(listen_addresses)\s*=\s*\S+.*!\1 = '*'!" "$f"
   grep -q "^listen_addresses = '\*'" "$f" || die "could not set listen_addresses in $f"
   install -d -o 0 -g 0 -m 755 "$root/docker-entrypoint-initdb.d"
@@ -402,40 +459,171 @@ build_postgres() {
   write_pg_entrypoint "$root/usr/local/bin/docker-entrypoint.sh"
   ln -sfn usr/local/bin/docker-entrypoint.sh "$root/docker-entrypoint.sh"
 
-  t=$(now)
-  log "  docker import"
   # STOPSIGNAL: the official image stops with SIGINT (fast shutdown: open sessions are cut, no
-  # timeout, no crash recovery). This engine's `docker import -c` rejects STOPSIGNAL ("not a valid
-  # change command", Docker 20.10), so a one-line build on top of the import sets it, offline.
-  tar --numeric-owner -C "$root" --exclude='./proc/*' --exclude='./sys/*' --exclude='./dev/*' -cf - . |
-    docker import \
-      -c "ENV PATH=/usr/lib/postgresql/$PG_MAJOR/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
-      -c "ENV PG_MAJOR=$PG_MAJOR" \
-      -c 'ENV PGDATA=/var/lib/postgresql/data' \
-      -c 'ENV LANG=C.UTF-8' \
-      -c 'VOLUME /var/lib/postgresql/data' \
-      -c 'EXPOSE 5432' \
-      -c 'ENTRYPOINT ["docker-entrypoint.sh"]' \
-      -c 'CMD ["postgres"]' \
-      -c "LABEL $RECIPE_LABEL=$recipe" \
-      -m "topo test image (tests/images/build.sh, recipe $recipe)" \
-      - "$tag" >/dev/null
-  printf 'FROM %s\nSTOPSIGNAL SIGINT\n' "$tag" | docker build -q -t "$tag" - >/dev/null
-  log "  ... $(since "$t") s"
+  # timeout, no crash recovery).
+  import_rootfs "$root" "$tag" SIGINT \
+    "ENV PATH=/usr/lib/postgresql/$major/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+    "ENV PG_MAJOR=$major" \
+    'ENV PGDATA=/var/lib/postgresql/data' \
+    'ENV LANG=C.UTF-8' \
+    'VOLUME /var/lib/postgresql/data' \
+    'EXPOSE 5432' \
+    'ENTRYPOINT ["docker-entrypoint.sh"]' \
+    'CMD ["postgres"]'
   drop_work
   drop_old "$old" "$tag"
   log "$tag: built in $(since "$t0") s ($(image_size "$tag"))"
 }
 
 # ---------------------------------------------------------------------------------------------------
-want_busybox=false want_postgres=false
-(($#)) || set -- busybox postgres
+# The nginx image's configuration: the official image's nginx.conf (plus Debian's dynamic modules, if
+# any are installed), its conf.d/default.conf and welcome page.
+write_nginx_conf() {
+  local root=$1
+  cat >"$root/etc/nginx/nginx.conf" <<'CONF'
+user  nginx;
+worker_processes  auto;
+
+error_log  /var/log/nginx/error.log notice;
+pid        /run/nginx.pid;
+
+include /etc/nginx/modules-enabled/*.conf;
+
+events {
+    worker_connections  1024;
+}
+
+http {
+    include       /etc/nginx/mime.types;
+    default_type  application/octet-stream;
+
+    log_format  main  '$remote_addr - $remote_user [$time_local] "$request" '
+                      '$status $body_bytes_sent "$http_referer" '
+                      '"$http_user_agent" "$http_x_forwarded_for"';
+
+    access_log  /var/log/nginx/access.log  main;
+
+    sendfile        on;
+
+    keepalive_timeout  65;
+
+    include /etc/nginx/conf.d/*.conf;
+}
+CONF
+  # Only IPv4 (the official image adds [::]:80 only where IPv6 is available).
+  cat >"$root/etc/nginx/conf.d/default.conf" <<'CONF'
+server {
+    listen       80;
+    server_name  localhost;
+
+    location / {
+        root   /usr/share/nginx/html;
+        index  index.html index.htm;
+    }
+
+    error_page   500 502 503 504  /50x.html;
+    location = /50x.html {
+        root   /usr/share/nginx/html;
+    }
+}
+CONF
+  cat >"$root/usr/share/nginx/html/index.html" <<'HTML'
+<!DOCTYPE html>
+<html>
+<head>
+<title>Welcome to nginx!</title>
+</head>
+<body>
+<h1>Welcome to nginx!</h1>
+<p>If you see this page, the nginx web server is successfully installed and working
+(topo-test/nginx, built offline from Debian's nginx package).</p>
+</body>
+</html>
+HTML
+  cat >"$root/usr/share/nginx/html/50x.html" <<'HTML'
+<!DOCTYPE html>
+<html>
+<head>
+<title>Error</title>
+</head>
+<body>
+<h1>An error occurred.</h1>
+<p>Sorry, the page you are looking for is currently unavailable.</p>
+</body>
+</html>
+HTML
+}
+
+build_nginx() {
+  local tag=$NGINX_TAG t0 old root version
+  if [[ $(recipe_of "$tag") == "$recipe" ]]; then
+    log "$tag: reused (recipe ${recipe:0:12} already built)"
+    return 0
+  fi
+  [[ $(id -u) == 0 ]] || die "building $tag needs root (debootstrap, chroot)"
+  t0=$(now)
+  old=$(image_id "$tag")
+  log "$tag: building (recipe ${recipe:0:12})"
+  new_work nginx
+  root=$work/root
+  debootstrap_rootfs trixie nginx
+
+  log "  configuring the rootfs"
+  [[ -x $root/usr/sbin/nginx ]] || die "nginx is not installed in the rootfs"
+  [[ -x $root/bin/sh ]] || die "no /bin/sh in the rootfs"
+  version=$(chroot "$root" dpkg-query -W -f '${Version}' nginx)
+  # The official image's worker user: nginx, uid/gid 101 (when free).
+  if ! chroot "$root" getent passwd nginx >/dev/null; then
+    local id=101
+    if chroot "$root" getent group 101 >/dev/null || chroot "$root" getent passwd 101 >/dev/null; then id=""; fi
+    chroot "$root" groupadd --system ${id:+--gid "$id"} nginx
+    chroot "$root" useradd --system --gid nginx ${id:+--uid "$id"} --no-create-home \
+      --home-dir /nonexistent --shell /usr/sbin/nologin --comment 'nginx user' nginx
+  fi
+  # Nothing from Debian's sites-available / sites-enabled (its default site) or /var/www.
+  rm -rf "$root/etc/nginx/sites-available" "$root/etc/nginx/sites-enabled" "$root/var/www"
+  rm -f "$root"/etc/nginx/conf.d/*
+  mkdir -p "$root/usr/share/nginx/html"
+  rm -f "$root"/usr/share/nginx/html/*
+  write_nginx_conf "$root"
+  slim_rootfs "$root"
+  install -d -m 755 "$root/var/log/nginx" "$root/var/lib/nginx" "$root/run"
+  rm -f "$root"/var/log/nginx/*
+  chroot "$root" nginx -t -q || die "nginx -t fails in the rootfs"
+  rm -f "$root"/var/log/nginx/* "$root/run/nginx.pid"
+  # As the official image: the logs are the container's stdout and stderr.
+  ln -sfn /dev/stdout "$root/var/log/nginx/access.log"
+  ln -sfn /dev/stderr "$root/var/log/nginx/error.log"
+
+  # STOPSIGNAL SIGQUIT, as the official image: graceful shutdown (workers finish their requests).
+  import_rootfs "$root" "$tag" SIGQUIT \
+    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    "ENV NGINX_VERSION=${version%%-*}" \
+    'EXPOSE 80' \
+    'CMD ["nginx", "-g", "daemon off;"]'
+  drop_work
+  drop_old "$old" "$tag"
+  log "$tag: built in $(since "$t0") s ($(image_size "$tag"))"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Which images: the arguments (image names, deduplicated, in order), or all of them.
+targets=()
+want() {
+  local t
+  for t in "${targets[@]}"; do [[ $t != "$1" ]] || return 0; done
+  targets+=("$1")
+}
+(($#)) || set -- busybox postgres:17 postgres:15 nginx
 for arg in "$@"; do
-  case $arg in
-    busybox) want_busybox=true ;;
-    postgres) want_postgres=true ;;
+  case ${arg#topo-test/} in
+    busybox | busybox:latest) want busybox ;;
+    nginx | nginx:latest) want nginx ;;
+    postgres) want postgres:17; want postgres:15 ;;
+    postgres:17 | postgres17) want postgres:17 ;;
+    postgres:15 | postgres15) want postgres:15 ;;
     -h | --help) usage; exit 0 ;;
-    *) usage >&2; die "unknown argument '$arg' (expected: busybox, postgres)" ;;
+    *) usage >&2; die "unknown image '$arg' (expected: busybox, nginx, postgres:17, postgres:15, postgres)" ;;
   esac
 done
 
@@ -450,5 +638,10 @@ if ! flock -n 9; then
   flock 9
 fi
 
-! $want_busybox || build_busybox
-! $want_postgres || build_postgres
+for target in "${targets[@]}"; do
+  case $target in
+    busybox) build_busybox ;;
+    nginx) build_nginx ;;
+    postgres:*) build_postgres "${target#postgres:}" ;;
+  esac
+done

@@ -62,7 +62,16 @@ impl Engine {
     pub fn version_command(self, user: &str, database: &str) -> Vec<String> {
         match self {
             Engine::Postgres => [
-                "psql", "-X", "-q", "-t", "-A", "-U", user, "-d", database, "-c",
+                "psql",
+                "-X",
+                "-q",
+                "-t",
+                "-A",
+                "-U",
+                user,
+                "-d",
+                database,
+                "-c",
                 "SHOW server_version_num",
             ]
             .map(str::to_owned)

@@ -254,7 +254,10 @@ async fn run_build(
 }
 
 /// An image the spec runs but does not build: present, or pulled, or explained.
-pub(crate) async fn ensure_present(engine: &Engine, image: String) -> Result<ImageReport, SimError> {
+pub(crate) async fn ensure_present(
+    engine: &Engine,
+    image: String,
+) -> Result<ImageReport, SimError> {
     let start = Instant::now();
     let docker = engine.docker();
     match docker.inspect_image(&image).await {

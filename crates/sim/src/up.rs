@@ -29,7 +29,6 @@ use crate::smoke::smoke_check;
 use crate::translate::{create_body, Variables};
 use crate::verdict::{Outcome, ServiceVerdict, Verdict, VERDICT_VERSION};
 
-
 /// Options of `up` (the inputs being the spec, its directory and the variables).
 #[derive(Clone, Debug)]
 pub struct UpOptions {
@@ -318,5 +317,3 @@ fn explain_start(container: &ContainerSpec, error: &bollard::errors::Error) -> S
     }
     explain(format!("starting {}", container.name), error).to_string()
 }
-
-

@@ -434,6 +434,18 @@ fn proxy_container(
         container: 80,
         protocol: Protocol::Tcp,
     });
+    // nginx writes its pid file after it has bound its ports: a pid file means it answers.
+    // (Both the official image and Debian's nginx keep it at /var/run/nginx.pid.)
+    container.health = Some(HealthSpec {
+        command: ["sh", "-c", "test -s /var/run/nginx.pid"]
+            .map(str::to_owned)
+            .to_vec(),
+        interval: Duration::from_secs(2),
+        timeout: Duration::from_secs(2),
+        retries: 3,
+        start_period: Duration::from_secs(5),
+        http: None,
+    });
     let spec = ProxySpec {
         container: container.name.clone(),
         config_path: Proxy::CONFIG_PATH.to_owned(),

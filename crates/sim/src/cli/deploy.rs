@@ -130,10 +130,7 @@ pub(super) async fn run_deploy(args: &DeployArgs) -> Result<u8, CliError> {
             Release::Images(_) => "deploy of a plan".to_owned(),
             Release::Rollback => "rollback".to_owned(),
         },
-        target: args
-            .host
-            .clone()
-            .unwrap_or_else(crate::error::engine_host),
+        target: args.host.clone().unwrap_or_else(crate::error::engine_host),
     };
     let revision = args
         .revision
@@ -185,7 +182,11 @@ fn print_summary(summary: &DeploySummary, format: SummaryFormat) {
     }
     if let Ok(path) = std::env::var("GITHUB_STEP_SUMMARY") {
         if !path.is_empty() {
-            if let Ok(mut file) = std::fs::OpenOptions::new().append(true).create(true).open(path) {
+            if let Ok(mut file) = std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(path)
+            {
                 let _ = file.write_all(summary.markdown().as_bytes());
             }
         }
@@ -194,7 +195,10 @@ fn print_summary(summary: &DeploySummary, format: SummaryFormat) {
 }
 
 /// What to deploy, and the plan's commit when a plan says.
-fn release_of(args: &DeployArgs, spec: &RuntimeSpec) -> Result<(Release, Option<String>), CliError> {
+fn release_of(
+    args: &DeployArgs,
+    spec: &RuntimeSpec,
+) -> Result<(Release, Option<String>), CliError> {
     if args.rollback {
         return Ok((Release::Rollback, None));
     }

@@ -105,7 +105,10 @@ impl Lock {
         let start = Instant::now();
         let labels = HashMap::from([
             (labels::PROJECT.to_owned(), project.to_owned()),
-            (HOLDER.to_owned(), format!("{}@{}", user_name(), host_name())),
+            (
+                HOLDER.to_owned(),
+                format!("{}@{}", user_name(), host_name()),
+            ),
             (PID.to_owned(), std::process::id().to_string()),
             (HOST.to_owned(), host_name()),
             (
@@ -130,10 +133,11 @@ impl Lock {
                     })
                 }
                 Err(bollard::errors::Error::DockerResponseServerError {
-                    status_code: 409,
-                    ..
+                    status_code: 409, ..
                 }) => {}
-                Err(error) => return Err(explain(format!("taking the deploy lock {name}"), &error)),
+                Err(error) => {
+                    return Err(explain(format!("taking the deploy lock {name}"), &error))
+                }
             }
             if start.elapsed() >= wait {
                 let holder = holder(engine, project).await?;

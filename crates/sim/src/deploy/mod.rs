@@ -107,15 +107,16 @@ pub async fn deploy(
     }
     let order = deploy_order(spec);
     for wanted in &options.services {
-        if !order
-            .iter()
-            .any(|c| c.role == *wanted || c.name == *wanted)
-        {
+        if !order.iter().any(|c| c.role == *wanted || c.name == *wanted) {
             return Err(SimError::UnknownService(wanted.clone()));
         }
     }
     let selected = |c: &ContainerSpec| {
-        options.services.is_empty() || options.services.iter().any(|s| *s == c.role || *s == c.name)
+        options.services.is_empty()
+            || options
+                .services
+                .iter()
+                .any(|s| *s == c.role || *s == c.name)
     };
 
     // What each service should run, before anything is touched.
@@ -142,16 +143,20 @@ pub async fn deploy(
                         image: container.image.with_tag(previous),
                         fingerprint: None,
                     }),
-                    None => {
-                        return Err(SimError::Refused {
-                            problem: format!(
-                                "{} has no previous version to roll back to{}",
-                                container.name,
-                                if current.is_none() { " (it is not deployed)" } else { "" }
-                            ),
-                            help: "name the services to roll back (`--rollback SERVICE`), or deploy a tag".to_owned(),
-                        })
-                    }
+                    None => return Err(SimError::Refused {
+                        problem: format!(
+                            "{} has no previous version to roll back to{}",
+                            container.name,
+                            if current.is_none() {
+                                " (it is not deployed)"
+                            } else {
+                                ""
+                            }
+                        ),
+                        help:
+                            "name the services to roll back (`--rollback SERVICE`), or deploy a tag"
+                                .to_owned(),
+                    }),
                 },
             }
         };
@@ -215,7 +220,10 @@ pub async fn deploy(
         options.lock_wait,
     )
     .await?;
-    let result = locked(engine, spec, root, variables, options, progress, deployed, plans, start).await;
+    let result = locked(
+        engine, spec, root, variables, options, progress, deployed, plans, start,
+    )
+    .await;
     let released = lock.waited;
     let release_result = lock_release(engine, &spec.project).await;
     let mut summary = result?;
@@ -261,15 +269,18 @@ async fn locked(
                 Some(false) if !options.setup => {
                     return Err(SimError::Refused {
                         problem: format!("the proxy {} is not running", proxy.container),
-                        help: format!("start it (`docker start {}`) and deploy again", proxy.container),
+                        help: format!(
+                            "start it (`docker start {}`) and deploy again",
+                            proxy.container
+                        ),
                     })
                 }
-                None if !options.setup => {
-                    return Err(SimError::Refused {
-                        problem: format!("the proxy {} does not exist on the target", proxy.container),
-                        help: "if this engine was never deployed to, run the first deploy with `--setup`".to_owned(),
-                    })
-                }
+                None if !options.setup => return Err(SimError::Refused {
+                    problem: format!("the proxy {} does not exist on the target", proxy.container),
+                    help:
+                        "if this engine was never deployed to, run the first deploy with `--setup`"
+                            .to_owned(),
+                }),
                 _ => false,
             }
         }
@@ -309,7 +320,11 @@ async fn locked(
             name: container.role.clone(),
             container: container.name.clone(),
             action: DeployAction::Skipped,
-            strategy: if is_job { "job".to_owned() } else { strategy.as_str().to_owned() },
+            strategy: if is_job {
+                "job".to_owned()
+            } else {
+                strategy.as_str().to_owned()
+            },
             image: previous_image.clone().unwrap_or_default(),
             previous_image: previous_image.clone(),
             detail: String::new(),
@@ -329,8 +344,14 @@ async fn locked(
             services.push(entry);
             continue;
         }
-        progress.event(Event::Phase(format!("{} ({})", container.name, entry.strategy)));
-        let state = current.as_ref().and_then(|i| i.state.clone()).unwrap_or_default();
+        progress.event(Event::Phase(format!(
+            "{} ({})",
+            container.name, entry.strategy
+        )));
+        let state = current
+            .as_ref()
+            .and_then(|i| i.state.clone())
+            .unwrap_or_default();
         let config_hash = container.labels.get(labels::CONFIG_HASH);
         let same = previous_image.as_deref() == Some(wanted.image.as_str())
             && current_labels.get(labels::CONFIG_HASH) == config_hash;
@@ -357,7 +378,12 @@ async fn locked(
         let mut new_history = vec![tag.clone()];
         new_history.extend(history.iter().filter(|t| **t != tag).cloned());
         let keep = container.deploy.keep_images.max(1) as usize;
-        dropped.extend(new_history.split_off(keep.min(new_history.len())).into_iter().map(|t| container.image.with_tag(&t)));
+        dropped.extend(
+            new_history
+                .split_off(keep.min(new_history.len()))
+                .into_iter()
+                .map(|t| container.image.with_tag(&t)),
+        );
         let labels_of_body = body.labels.get_or_insert_with(Default::default);
         labels_of_body.insert(labels::IMAGE.to_owned(), wanted.image.clone());
         labels_of_body.insert(labels::HISTORY.to_owned(), new_history.join(","));
@@ -414,7 +440,10 @@ async fn locked(
                     failure.reason,
                     failure.state.unwrap_or_default(),
                     if old_serving {
-                        format!("; {} is serving again, unchanged", previous_image.clone().unwrap_or_default())
+                        format!(
+                            "; {} is serving again, unchanged",
+                            previous_image.clone().unwrap_or_default()
+                        )
                     } else {
                         String::new()
                     }
@@ -437,11 +466,34 @@ async fn locked(
         } else if !failed {
             let since = Instant::now();
             let body = create_body(proxy_container, &spec.network.name, root, variables)?;
-            if engine.inspect_container(&proxy_spec.container).await?.is_some() {
+            if engine
+                .inspect_container(&proxy_spec.container)
+                .await?
+                .is_some()
+            {
                 switch::remove(engine, &proxy_spec.container).await?;
             }
-            crate::lifecycle::create_container(engine, proxy_container, &proxy_spec.container, body).await?;
+            crate::lifecycle::create_container(
+                engine,
+                proxy_container,
+                &proxy_spec.container,
+                body,
+            )
+            .await?;
             switch::start(engine, &proxy_spec.container).await?;
+            let ready =
+                crate::lifecycle::await_ready(engine, proxy_container, &proxy_spec.container).await;
+            if let Err(failure) = ready {
+                return Err(SimError::Engine {
+                    context: format!("starting the proxy {}", proxy_spec.container),
+                    detail: format!(
+                        "{} ({}); see `docker logs {}`",
+                        failure.reason,
+                        failure.state.unwrap_or_default(),
+                        proxy_spec.container
+                    ),
+                });
+            }
             notes.push(format!(
                 "started the proxy {} in {:.1} s",
                 proxy_spec.container,
@@ -455,8 +507,20 @@ async fn locked(
         let kept = kept_images(engine, &spec.project).await?;
         for image in dropped.difference(&kept) {
             let options = bollard::query_parameters::RemoveImageOptionsBuilder::default().build();
-            if engine.docker().remove_image(image, Some(options), None).await.is_ok() {
-                notes.push(format!("removed {image}, older than the last {} versions kept", spec.containers.iter().map(|c| c.deploy.keep_images).max().unwrap_or(3)));
+            if engine
+                .docker()
+                .remove_image(image, Some(options), None)
+                .await
+                .is_ok()
+            {
+                notes.push(format!(
+                    "removed {image}, older than the last {} versions kept",
+                    spec.containers
+                        .iter()
+                        .map(|c| c.deploy.keep_images)
+                        .max()
+                        .unwrap_or(3)
+                ));
             }
         }
     }
@@ -547,5 +611,7 @@ async fn kept_images(engine: &Engine, project: &str) -> Result<BTreeSet<String>,
 /// The tag of an image reference (`latest` when none).
 fn tag_of(image: &str) -> &str {
     let name_start = image.rfind('/').map_or(0, |i| i + 1);
-    image[name_start..].split_once(':').map_or("latest", |(_, tag)| tag)
+    image[name_start..]
+        .split_once(':')
+        .map_or("latest", |(_, tag)| tag)
 }

@@ -139,7 +139,11 @@ impl DeploySummary {
     pub fn markdown(&self) -> String {
         let mut out = format!(
             "## {} {} — {}\n\n",
-            if self.rollback { "Rollback of" } else { "Deploy of" },
+            if self.rollback {
+                "Rollback of"
+            } else {
+                "Deploy of"
+            },
             self.project,
             if self.ok { "succeeded" } else { "FAILED" }
         );
@@ -150,7 +154,8 @@ impl DeploySummary {
             self.restarted(),
             self.count(DeployAction::Unchanged)
         );
-        out += "| service | action | strategy | image | steps | detail |\n|---|---|---|---|---|---|\n";
+        out +=
+            "| service | action | strategy | image | steps | detail |\n|---|---|---|---|---|---|\n";
         for s in &self.services {
             out += &format!(
                 "| `{}` | {} | {} | `{}` | {} | {} |\n",
@@ -219,7 +224,11 @@ impl DeploySummary {
         }
         out += &format!(
             "{} {}: {} in {:.1} s — {} restarted, {} unchanged{}\n",
-            if self.rollback { "rollback of" } else { "deploy of" },
+            if self.rollback {
+                "rollback of"
+            } else {
+                "deploy of"
+            },
             self.project,
             if self.ok { "ok" } else { "FAILED" },
             self.elapsed_ms as f64 / 1000.0,

@@ -127,7 +127,11 @@ pub(super) async fn blue_green(
     // The candidate answers to its own name only until it takes over: nothing but the
     // proxy's switch sends it traffic.
     if let Some(networking) = body.networking_config.as_mut() {
-        for endpoint in networking.endpoints_config.iter_mut().flat_map(|e| e.values_mut()) {
+        for endpoint in networking
+            .endpoints_config
+            .iter_mut()
+            .flat_map(|e| e.values_mut())
+        {
             endpoint.aliases = Some(vec![next.clone()]);
         }
     }

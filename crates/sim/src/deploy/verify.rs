@@ -58,7 +58,11 @@ pub(super) async fn verify(
             }
         }
     }
-    pass("ownership", "every name topo uses is free or topo's".to_owned(), start);
+    pass(
+        "ownership",
+        "every name topo uses is free or topo's".to_owned(),
+        start,
+    );
 
     let start = Instant::now();
     let network = &spec.network.name;
@@ -147,7 +151,10 @@ pub(super) async fn verify(
             .map_err(|e| explain(format!("starting {name}"), &e))?;
         if let Err(failure) = await_ready(engine, container, name).await {
             return Err(SimError::Refused {
-                problem: format!("the new database {name} did not become healthy: {}", failure.reason),
+                problem: format!(
+                    "the new database {name} did not become healthy: {}",
+                    failure.reason
+                ),
                 help: format!("see `docker logs {name}`"),
             });
         }
@@ -179,7 +186,11 @@ pub(super) async fn verify(
             help: format!("see `docker inspect --format '{{{{json .State.Health}}}}' {name}` and `docker logs {name}`; deploy once it is healthy"),
         });
     }
-    pass("database running", format!("{name} is running and healthy"), start);
+    pass(
+        "database running",
+        format!("{name} is running and healthy"),
+        start,
+    );
 
     let start = Instant::now();
     let (code, output) = exec(engine, name, &database.version_command).await?;
