@@ -509,30 +509,15 @@ fn two_deploys_never_race_and_a_dead_lock_is_broken_explicitly() {
         text_of(&refused.stderr)
     );
 
-    // The same two, the second waiting: both succeed, one after the other.
-    let first = target
-        .sim_command(&["deploy", "--tag", "v2", "--format", "json"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let second = target
-        .sim_command(&[
-            "deploy",
-            "--tag",
-            "v3",
-            "--lock-wait",
-            "120",
-            "--format",
-            "json",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    // The same two, both willing to wait: both succeed, one after the other.
+    let first = piped(&["deploy", "--tag", "v2", "--lock-wait", "120"]);
+    let second = piped(&["deploy", "--tag", "v3", "--lock-wait", "120"]);
     let first = first.wait_with_output().expect("first ends");
     let second = second.wait_with_output().expect("second ends");
     assert!(
         first.status.success() && second.status.success(),
-        "{}\n{}",
+        "{}\n{}\n{}",
+        text_of(&first.stdout),
         text_of(&first.stderr),
         text_of(&second.stderr)
     );

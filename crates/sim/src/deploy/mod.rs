@@ -9,6 +9,7 @@
 //! configuration asked for, else replace it by its strategy ([`switch`]); a failure stops
 //! the deploy there. Last: the proxy's routes, the images no longer kept, the lock.
 
+mod history;
 mod lock;
 pub mod summary;
 mod switch;
@@ -30,8 +31,14 @@ use crate::engine::Engine;
 use crate::error::SimError;
 use crate::progress::{Event, Progress};
 use crate::translate::{create_body, Variables};
+use history::{deploy_order, history_of, kept_images, tag_of};
 use summary::Check;
 use switch::{Proxy, Replaced, Steps};
+
+/// Called after each service reached its version (or already ran it), with the version's
+/// fingerprint when a plan gave one: where markers are written. An error is noted in the
+/// summary; it does not undo the deploy.
+pub type OnDeployed<'a> = dyn FnMut(&ServiceDeploy, Option<&str>) -> Result<(), String> + 'a;
 
 /// What each service should run.
 #[derive(Clone, Debug)]
@@ -96,7 +103,7 @@ pub async fn deploy(
     release: &Release,
     options: &DeployOptions,
     progress: &dyn Progress,
-    deployed: &mut dyn FnMut(&ServiceDeploy, Option<&str>) -> Result<(), String>,
+    deployed: &mut OnDeployed<'_>,
 ) -> Result<DeploySummary, SimError> {
     let start = Instant::now();
     if spec.mode != Mode::Production {
@@ -254,7 +261,7 @@ async fn locked(
     variables: &dyn Variables,
     options: &DeployOptions,
     progress: &dyn Progress,
-    deployed: &mut dyn FnMut(&ServiceDeploy, Option<&str>) -> Result<(), String>,
+    deployed: &mut OnDeployed<'_>,
     plans: Vec<Planned<'_>>,
     start: Instant,
 ) -> Result<DeploySummary, SimError> {
@@ -538,80 +545,4 @@ async fn locked(
         services,
         notes,
     })
-}
-
-/// The application's containers in dependency order (the database and the proxy are not
-/// deployed: the database is verified, the proxy switched).
-fn deploy_order(spec: &RuntimeSpec) -> Vec<&ContainerSpec> {
-    let skip: BTreeSet<&str> = spec
-        .database
-        .iter()
-        .map(|d| d.container.as_str())
-        .chain(spec.proxy.iter().map(|p| p.container.as_str()))
-        .collect();
-    let mut done: BTreeSet<&str> = BTreeSet::new();
-    let mut order = Vec::new();
-    let candidates: Vec<&ContainerSpec> = spec
-        .containers
-        .iter()
-        .filter(|c| !skip.contains(c.name.as_str()))
-        .collect();
-    while order.len() < candidates.len() {
-        let before = order.len();
-        for container in &candidates {
-            if done.contains(container.name.as_str()) {
-                continue;
-            }
-            let ready = container
-                .depends_on
-                .keys()
-                .all(|d| skip.contains(d.as_str()) || done.contains(d.as_str()));
-            if ready {
-                done.insert(container.name.as_str());
-                order.push(*container);
-            }
-        }
-        assert!(order.len() > before, "validated: dependencies are acyclic");
-    }
-    order
-}
-
-/// The tags a container's history label lists, newest first (its image when it has no
-/// history yet).
-fn history_of(labels: &std::collections::HashMap<String, String>) -> Vec<String> {
-    match labels.get(labels::HISTORY) {
-        Some(history) => history
-            .split(',')
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        None => labels
-            .get(labels::IMAGE)
-            .map(|image| vec![tag_of(image).to_owned()])
-            .unwrap_or_default(),
-    }
-}
-
-/// Every image a container of the project runs or keeps in its history.
-async fn kept_images(engine: &Engine, project: &str) -> Result<BTreeSet<String>, SimError> {
-    let mut kept = BTreeSet::new();
-    for summary in engine.project_containers(project, None).await? {
-        let labels = summary.labels.unwrap_or_default();
-        if let Some(image) = labels.get(labels::IMAGE) {
-            let repository = ImageRef::parse(image).repository;
-            for tag in history_of(&labels) {
-                kept.insert(format!("{repository}:{tag}"));
-            }
-            kept.insert(image.clone());
-        }
-    }
-    Ok(kept)
-}
-
-/// The tag of an image reference (`latest` when none).
-fn tag_of(image: &str) -> &str {
-    let name_start = image.rfind('/').map_or(0, |i| i + 1);
-    image[name_start..]
-        .split_once(':')
-        .map_or("latest", |(_, tag)| tag)
 }
