@@ -160,9 +160,24 @@ impl Lock {
         }
     }
 
-    /// Releases the lock.
+    /// Releases the lock — only if it is still this process's: a lock someone broke and
+    /// another deploy took meanwhile is left to that deploy.
     pub async fn release(self, engine: &Engine) -> Result<(), SimError> {
-        remove(engine, &self.name).await
+        let info = match engine.docker().inspect_container(&self.name, None).await {
+            Ok(info) => info,
+            Err(error) if is_not_found(&error) => return Ok(()),
+            Err(error) => {
+                return Err(explain(
+                    format!("reading the deploy lock {}", self.name),
+                    &error,
+                ))
+            }
+        };
+        let holder = LockHolder::of(&info.config.and_then(|c| c.labels).unwrap_or_default());
+        if holder.pid == std::process::id() && holder.host == host_name() {
+            remove(engine, &self.name).await?;
+        }
+        Ok(())
     }
 }
 

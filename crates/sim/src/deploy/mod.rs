@@ -231,17 +231,13 @@ pub async fn deploy(
         engine, spec, root, variables, options, progress, deployed, plans, start,
     )
     .await;
-    let released = lock.waited;
-    let release_result = lock_release(engine, &spec.project).await;
+    let waited = lock.waited;
+    let release_result = lock.release(engine).await;
     let mut summary = result?;
     release_result?;
-    summary.lock_waited_ms = millis(released);
+    summary.lock_waited_ms = millis(waited);
     summary.rollback = matches!(release, Release::Rollback);
     Ok(summary)
-}
-
-async fn lock_release(engine: &Engine, project: &str) -> Result<(), SimError> {
-    break_lock(engine, project).await.map(|_| ())
 }
 
 type Planned<'a> = (
@@ -448,7 +444,7 @@ async fn locked(
                     failure.state.unwrap_or_default(),
                     if old_serving {
                         format!(
-                            "; {} is serving again, unchanged",
+                            "; the previous version ({}) is serving",
                             previous_image.clone().unwrap_or_default()
                         )
                     } else {
