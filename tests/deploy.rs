@@ -34,7 +34,16 @@ impl Target {
         }
         common::ensure_test_images();
         let dir = tempfile::tempdir().expect("temp dir");
-        common::copy_dir(&common::root().join("tests/fixtures/deploy"), dir.path());
+        // The application is the prod-sim tests' own; only the topology differs.
+        common::copy_dir(
+            &common::root().join("tests/fixtures/sim/apps"),
+            &dir.path().join("apps"),
+        );
+        std::fs::copy(
+            common::root().join("tests/fixtures/deploy/topology.toml"),
+            dir.path().join("topology.toml"),
+        )
+        .expect("copy the topology");
         let port = common::free_port();
         let path = dir.path().join("topology.toml");
         let text = std::fs::read_to_string(&path)

@@ -19,7 +19,7 @@ const HEALTH_SLACK: Duration = Duration::from_secs(5);
 /// How long a one-shot job (a migration) may run.
 const JOB_DEADLINE: Duration = Duration::from_secs(600);
 /// Lines of a failing container's log shown in the verdict.
-pub(crate) const LOG_TAIL: usize = 30;
+const LOG_TAIL: usize = 30;
 /// Health results shown in the verdict.
 const HEALTH_LOG: usize = 5;
 
@@ -91,14 +91,20 @@ pub(crate) async fn fail(engine: &Engine, verdict: &mut ServiceVerdict, failure:
     verdict.outcome = Outcome::Failed;
     verdict.reason = Some(failure.reason);
     verdict.state = failure.state;
-    if let Ok(Some(info)) = engine.inspect_container(&verdict.name).await {
+    (verdict.health_log, verdict.log_tail) = diagnose(engine, &verdict.name).await;
+}
+
+/// A failed container's last health results and last log lines.
+pub(crate) async fn diagnose(engine: &Engine, name: &str) -> (Vec<String>, Vec<String>) {
+    let mut health_log = Vec::new();
+    if let Ok(Some(info)) = engine.inspect_container(name).await {
         let results = info
             .state
             .and_then(|s| s.health)
             .and_then(|h| h.log)
             .unwrap_or_default();
         let skip = results.len().saturating_sub(HEALTH_LOG);
-        verdict.health_log = results
+        health_log = results
             .into_iter()
             .skip(skip)
             .map(|r| {
@@ -110,7 +116,7 @@ pub(crate) async fn fail(engine: &Engine, verdict: &mut ServiceVerdict, failure:
             })
             .collect();
     }
-    verdict.log_tail = engine.log_tail(&verdict.name, LOG_TAIL).await;
+    (health_log, engine.log_tail(name, LOG_TAIL).await)
 }
 
 /// Polls the container until it reaches its goal: healthy when it has a health check,

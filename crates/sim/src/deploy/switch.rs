@@ -26,7 +26,7 @@ use super::summary::Step;
 use crate::build::millis;
 use crate::engine::Engine;
 use crate::error::{explain, is_not_found, SimError};
-use crate::lifecycle::{await_ready, create_container, exec, write_files, Failure, LOG_TAIL};
+use crate::lifecycle::{await_ready, create_container, diagnose, exec, write_files, Failure};
 
 /// How long a stopped container gets to exit before it is killed.
 const STOP_TIMEOUT: i32 = 10;
@@ -253,33 +253,6 @@ pub(super) async fn job(
             })
         }
     }
-}
-
-/// The last health results and log lines of a failed container.
-async fn diagnose(engine: &Engine, name: &str) -> (Vec<String>, Vec<String>) {
-    let health = match engine.inspect_container(name).await {
-        Ok(Some(info)) => {
-            let results = info
-                .state
-                .and_then(|s| s.health)
-                .and_then(|h| h.log)
-                .unwrap_or_default();
-            let skip = results.len().saturating_sub(5);
-            results
-                .into_iter()
-                .skip(skip)
-                .map(|r| {
-                    format!(
-                        "exit {}: {}",
-                        r.exit_code.unwrap_or(-1),
-                        r.output.unwrap_or_default().trim()
-                    )
-                })
-                .collect()
-        }
-        _ => Vec::new(),
-    };
-    (health, engine.log_tail(name, LOG_TAIL).await)
 }
 
 pub(super) async fn start(engine: &Engine, name: &str) -> Result<(), SimError> {
