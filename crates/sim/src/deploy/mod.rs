@@ -178,14 +178,21 @@ pub async fn deploy(
             }
             None => None,
         };
-        plans.push((container, current, current_labels, history, wanted, body));
+        plans.push(Planned {
+            container,
+            current,
+            current_labels,
+            history,
+            wanted,
+            body,
+        });
     }
 
     // Images: a production deploy builds nothing; what is not on the engine is pulled.
     progress.event(Event::Phase("images".to_owned()));
     let mut images: BTreeSet<String> = plans
         .iter()
-        .filter_map(|p| p.4.as_ref().map(|w| w.image.clone()))
+        .filter_map(|p| p.wanted.as_ref().map(|w| w.image.clone()))
         .collect();
     if options.setup {
         for container in &spec.containers {
@@ -240,14 +247,20 @@ pub async fn deploy(
     Ok(summary)
 }
 
-type Planned<'a> = (
-    &'a ContainerSpec,
-    Option<bollard::models::ContainerInspectResponse>,
-    std::collections::HashMap<String, String>,
-    Vec<String>,
-    Option<Wanted>,
-    Option<bollard::models::ContainerCreateBody>,
-);
+/// One service as resolved before the lock: what runs now, and what should run.
+struct Planned<'a> {
+    container: &'a ContainerSpec,
+    /// Its container on the target, if any.
+    current: Option<bollard::models::ContainerInspectResponse>,
+    /// That container's labels.
+    current_labels: std::collections::HashMap<String, String>,
+    /// The versions it ran, newest first.
+    history: Vec<String>,
+    /// The image it should run; `None` leaves it out of this deploy.
+    wanted: Option<Wanted>,
+    /// Its create request at that image.
+    body: Option<bollard::models::ContainerCreateBody>,
+}
 
 #[allow(clippy::too_many_arguments)]
 async fn locked(
@@ -309,7 +322,15 @@ async fn locked(
     let mut dropped: BTreeSet<String> = BTreeSet::new();
     let mut failed = false;
     let mut notes = Vec::new();
-    for (container, current, current_labels, history, wanted, body) in plans {
+    for Planned {
+        container,
+        current,
+        current_labels,
+        history,
+        wanted,
+        body,
+    } in plans
+    {
         let strategy = options
             .strategies
             .get(&container.role)
