@@ -160,6 +160,21 @@ ensure_debootstrap() {
 }
 
 # Download busybox-static's .deb into DIR: trixie's via debian-newer, else bookworm's via apt-get.
+# begin_build TAG WORK [root]: returns 1 when TAG is already built from this recipe; otherwise
+# sets the caller's t0 and old (bash's dynamic scope), logs, and makes the work directory.
+begin_build() {
+  local tag=$1
+  if [[ $(recipe_of "$tag") == "$recipe" ]]; then
+    log "$tag: reused (recipe ${recipe:0:12} already built)"
+    return 1
+  fi
+  [[ ${3:-} != root || $(id -u) == 0 ]] || die "building $tag needs root (debootstrap, chroot)"
+  t0=$(now)
+  old=$(image_id "$tag")
+  log "$tag: building (recipe ${recipe:0:12})"
+  new_work "$2"
+}
+
 download_busybox() {
   local dir=$1
   if [[ -x $debian_newer ]] && "$debian_newer" download "$dir" busybox-static >/dev/null 2>&1 &&
@@ -178,14 +193,7 @@ download_busybox() {
 # ---------------------------------------------------------------------------------------------------
 build_busybox() {
   local tag=$BUSYBOX_TAG t0 old root x bb a
-  if [[ $(recipe_of "$tag") == "$recipe" ]]; then
-    log "$tag: reused (recipe ${recipe:0:12} already built)"
-    return 0
-  fi
-  t0=$(now)
-  old=$(image_id "$tag")
-  log "$tag: building (recipe ${recipe:0:12})"
-  new_work busybox
+  begin_build "$tag" busybox || return 0
   root=$work/root x=$work/x
   install -d -o "$(id -u _apt 2>/dev/null || echo 0)" "$work/debs"
   download_busybox "$work/debs"
@@ -428,15 +436,7 @@ no_main_cluster() { # debootstrap hook: postgresql-common creates no "main" clus
 
 build_postgres() {
   local major=$1 suite=${PG_SUITE[$1]} tag=$POSTGRES_REPO:$1 t0 old root f
-  if [[ $(recipe_of "$tag") == "$recipe" ]]; then
-    log "$tag: reused (recipe ${recipe:0:12} already built)"
-    return 0
-  fi
-  [[ $(id -u) == 0 ]] || die "building $tag needs root (debootstrap, chroot)"
-  t0=$(now)
-  old=$(image_id "$tag")
-  log "$tag: building (recipe ${recipe:0:12})"
-  new_work "postgres$major"
+  begin_build "$tag" "postgres$major" root || return 0
   root=$work/root
   debootstrap_rootfs "$suite" "postgresql-$major" no_main_cluster
 
@@ -556,15 +556,7 @@ HTML
 
 build_nginx() {
   local tag=$NGINX_TAG t0 old root version
-  if [[ $(recipe_of "$tag") == "$recipe" ]]; then
-    log "$tag: reused (recipe ${recipe:0:12} already built)"
-    return 0
-  fi
-  [[ $(id -u) == 0 ]] || die "building $tag needs root (debootstrap, chroot)"
-  t0=$(now)
-  old=$(image_id "$tag")
-  log "$tag: building (recipe ${recipe:0:12})"
-  new_work nginx
+  begin_build "$tag" nginx root || return 0
   root=$work/root
   debootstrap_rootfs trixie nginx
 
