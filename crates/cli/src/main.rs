@@ -4,7 +4,9 @@
 //! Exit codes: 0 success, 1 invalid topology / stale files / I/O failure / a failed
 //! verdict, 2 usage, 130 an interrupted `sim up`.
 
+mod import;
 mod input;
+mod lint;
 mod output;
 
 use std::path::PathBuf;
@@ -59,6 +61,11 @@ enum Command {
     /// Deploy the production spec to an engine: verify, skip unchanged, blue-green behind
     /// the proxy, roll back on failure, lock, markers (as `topo-sim deploy`).
     Deploy(topo_sim::cli::DeployArgs),
+    /// Find parity drift in hand-written Compose files: across environments, per file,
+    /// and (with -t) against what the topology renders.
+    Lint(lint::LintArgs),
+    /// Build a topology from existing Compose files (dev and prod files together give the most).
+    Import(import::ImportArgs),
     /// Print the JSON Schema of topology.toml.
     Schema,
     /// Write a starting topology.toml (and its schema beside it).
@@ -160,6 +167,8 @@ fn main() -> ExitCode {
                 }
             };
         }
+        Command::Lint(args) => return lint::run(&args),
+        Command::Import(args) => return import::run(&args),
         Command::Schema => {
             print!("{}", topo_core::schema::topology_schema_json());
             Ok(true)

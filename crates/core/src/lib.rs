@@ -31,6 +31,7 @@
 //! optional existence check of build contexts during validation.
 #![deny(missing_docs)]
 
+pub mod compose;
 pub mod diagnostic;
 mod engine;
 pub mod example;

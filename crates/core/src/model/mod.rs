@@ -7,6 +7,7 @@
 mod ci;
 mod deploy;
 mod forms;
+mod lint;
 mod service;
 
 use schemars::JsonSchema;
@@ -14,6 +15,7 @@ use serde::Deserialize;
 
 pub use ci::{Changes, CiSettings, EventKind, EventRule};
 pub use deploy::{Deploy, Proxy, Route, Strategy};
+pub use lint::{Level, LintSettings};
 pub use forms::{Command, EnvValue, MajorVersion, Port, Protocol};
 pub use service::{Condition, Health, HealthTiming, Probe, Service, Targets};
 
@@ -48,6 +50,9 @@ pub struct Topology {
     /// Change detection and release gating in CI.
     #[serde(default)]
     pub ci: CiSettings,
+    /// How `topo lint` weighs its rules for this project.
+    #[serde(default)]
+    pub lint: LintSettings,
 }
 
 impl Topology {
@@ -62,6 +67,7 @@ impl Topology {
             production: ProductionSettings::default(),
             files: OutputFiles::default(),
             ci: CiSettings::default(),
+            lint: LintSettings::default(),
         }
     }
 
