@@ -23,7 +23,7 @@ pub enum Format {
 }
 
 /// Loads and validates, printing every diagnostic. `None` when there are errors.
-fn load(input: &Input, format: Format) -> anyhow::Result<Option<(SourceFile, Validated)>> {
+pub(crate) fn load(input: &Input, format: Format) -> anyhow::Result<Option<(SourceFile, Validated)>> {
     let source = input.read()?;
     let repository = input.repository();
     let options = ValidateOptions {
@@ -41,7 +41,7 @@ fn load(input: &Input, format: Format) -> anyhow::Result<Option<(SourceFile, Val
     }
 }
 
-fn print_diagnostics(source: &SourceFile, diagnostics: &[Diagnostic], format: Format) {
+pub(crate) fn print_diagnostics(source: &SourceFile, diagnostics: &[Diagnostic], format: Format) {
     match format {
         Format::Json => {
             let records: Vec<DiagnosticRecord> = diagnostics
@@ -180,7 +180,7 @@ pub fn render(
 }
 
 /// How the rendered files name their topology and reach the repository from `out_dir`.
-fn render_options(input: &Input, out_dir: &Path) -> anyhow::Result<RenderOptions> {
+pub(crate) fn render_options(input: &Input, out_dir: &Path) -> anyhow::Result<RenderOptions> {
     match input {
         Input::Example(name) => Ok(RenderOptions {
             source_name: format!("the built-in example `{name}`"),

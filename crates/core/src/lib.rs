@@ -32,6 +32,7 @@
 #![deny(missing_docs)]
 
 pub mod compose;
+pub mod lint;
 pub mod diagnostic;
 mod engine;
 pub mod example;

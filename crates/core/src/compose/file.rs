@@ -48,10 +48,9 @@ impl ComposeFile {
         }
         match root.entry("services") {
             None => {
-                let stray = root
-                    .entries()
-                    .iter()
-                    .find(|(k, _)| !TOP_LEVEL.contains(&k.text.as_str()) && !k.text.starts_with("x-"));
+                let stray = root.entries().iter().find(|(k, _)| {
+                    !TOP_LEVEL.contains(&k.text.as_str()) && !k.text.starts_with("x-")
+                });
                 return Err(ReadError {
                     message: match stray {
                         Some((key, _)) => format!(
@@ -65,7 +64,10 @@ impl ComposeFile {
             }
             Some((key, services)) if !services.is_map() && services.value != Value::Null => {
                 return Err(ReadError {
-                    message: format!("`services` is {}; Compose wants a mapping of service names", services.kind()),
+                    message: format!(
+                        "`services` is {}; Compose wants a mapping of service names",
+                        services.kind()
+                    ),
                     pos: Some(key.pos),
                 });
             }
@@ -277,7 +279,8 @@ impl<'a> ServiceView<'a> {
 
     /// `container_name:`.
     pub fn container_name(&self) -> Option<(String, Pos)> {
-        self.get("container_name").and_then(|n| Some((n.scalar()?, n.pos)))
+        self.get("container_name")
+            .and_then(|n| Some((n.scalar()?, n.pos)))
     }
 
     /// `build:` in either form.
@@ -295,7 +298,10 @@ impl<'a> ServiceView<'a> {
         }
         let target = node.get("target");
         Some(BuildView {
-            context: node.get("context").and_then(Node::scalar).unwrap_or_else(|| ".".to_owned()),
+            context: node
+                .get("context")
+                .and_then(Node::scalar)
+                .unwrap_or_else(|| ".".to_owned()),
             dockerfile: node.get("dockerfile").and_then(Node::scalar),
             target: target.and_then(Node::scalar),
             target_pos: target.map_or(pos, |t| t.pos),
@@ -440,7 +446,9 @@ impl<'a> ServiceView<'a> {
     pub fn has_healthcheck(&self) -> bool {
         self.get("healthcheck").is_some_and(|h| {
             h.get("disable").and_then(Node::as_bool) != Some(true)
-                && h.get("test").and_then(|t| t.items().first().and_then(Node::scalar)).as_deref()
+                && h.get("test")
+                    .and_then(|t| t.items().first().and_then(Node::scalar))
+                    .as_deref()
                     != Some("NONE")
         })
     }
@@ -451,7 +459,10 @@ impl<'a> ServiceView<'a> {
             return Vec::new();
         };
         match &node.value {
-            Value::Map(entries) => entries.iter().map(|(k, v)| (k.text.clone(), v.scalar())).collect(),
+            Value::Map(entries) => entries
+                .iter()
+                .map(|(k, v)| (k.text.clone(), v.scalar()))
+                .collect(),
             Value::Seq(items) => items
                 .iter()
                 .filter_map(Node::scalar)
@@ -482,7 +493,8 @@ fn shifted(text: &str, node: &Node, columns: u32) -> Pos {
 fn words(node: &Node) -> Option<Words> {
     match &node.value {
         Value::Str(text) => Some(Words {
-            words: shlex::split(text).unwrap_or_else(|| text.split_whitespace().map(str::to_owned).collect()),
+            words: shlex::split(text)
+                .unwrap_or_else(|| text.split_whitespace().map(str::to_owned).collect()),
             pos: node.pos,
         }),
         Value::Seq(items) => Some(Words {
@@ -495,7 +507,10 @@ fn words(node: &Node) -> Option<Words> {
 
 /// A short-syntax volume source is a host path when it looks like one.
 fn is_host_path(source: &str) -> bool {
-    source.starts_with('.') || source.starts_with('/') || source.starts_with('~') || source.contains('/')
+    source.starts_with('.')
+        || source.starts_with('/')
+        || source.starts_with('~')
+        || source.contains('/')
 }
 
 fn mount(item: &Node) -> Option<Mount> {
@@ -541,7 +556,10 @@ fn port(item: &Node) -> Option<PortEntry> {
             host_ip: item.get("host_ip").and_then(Node::scalar),
             published: item.get("published").and_then(Node::scalar),
             target: item.get("target").and_then(Node::scalar)?,
-            protocol: item.get("protocol").and_then(Node::scalar).unwrap_or_else(|| "tcp".to_owned()),
+            protocol: item
+                .get("protocol")
+                .and_then(Node::scalar)
+                .unwrap_or_else(|| "tcp".to_owned()),
             pos: item.pos,
         });
     }
@@ -590,13 +608,24 @@ mod tests {
         assert_eq!(env[1].value, None);
         let mounts = web.mounts();
         let kinds: Vec<_> = mounts.iter().map(|m| m.kind).collect();
-        assert_eq!(kinds, [MountKind::Bind, MountKind::Anonymous, MountKind::Volume, MountKind::Bind]);
+        assert_eq!(
+            kinds,
+            [
+                MountKind::Bind,
+                MountKind::Anonymous,
+                MountKind::Volume,
+                MountKind::Bind
+            ]
+        );
         assert!(mounts[2].read_only);
         let ports = web.ports();
         assert_eq!(ports[0].host_ip.as_deref(), Some("127.0.0.1"));
         assert_eq!(ports[0].published.as_deref(), Some("5432"));
         assert_eq!(ports[1].published, None);
-        assert_eq!((ports[2].target.as_str(), ports[2].protocol.as_str()), ("80", "udp"));
+        assert_eq!(
+            (ports[2].target.as_str(), ports[2].protocol.as_str()),
+            ("80", "udp")
+        );
         assert_eq!(web.depends_on()[0].condition, "service_started");
         assert_eq!(web.networks()[0].network, "default");
     }
@@ -604,7 +633,12 @@ mod tests {
     #[test]
     fn not_compose_is_refused_with_a_position() {
         let error = ComposeFile::read("k8s.yml", "apiVersion: v1\nkind: Pod\n").expect_err("k8s");
-        assert!(error.message.contains("`apiVersion` is not a Compose top-level key"), "{error:?}");
+        assert!(
+            error
+                .message
+                .contains("`apiVersion` is not a Compose top-level key"),
+            "{error:?}"
+        );
         assert_eq!(error.pos.map(|p| p.line), Some(1));
         let error = ComposeFile::read("list.yml", "- a\n- b\n").expect_err("list");
         assert!(error.message.contains("a list"), "{error:?}");

@@ -1,8 +1,8 @@
 //! Compose files as they are written by hand: read with positions, seen through the
 //! shapes Compose accepts (short and long syntax alike). `lint` and `import` read them here.
 
-pub mod yaml;
 pub mod file;
+pub mod yaml;
 
 pub use file::{
     Attachment, BuildView, ComposeFile, Dependency, EnvEntry, Mount, MountKind, PortEntry,

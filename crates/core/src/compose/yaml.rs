@@ -187,8 +187,8 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
         });
     }
     // serde-saphyr's default options refuse duplicate keys.
-    let spanned: serde_saphyr::Spanned<Raw> = serde_saphyr::from_str(text)
-        .map_err(|error| SyntaxError {
+    let spanned: serde_saphyr::Spanned<Raw> =
+        serde_saphyr::from_str(text).map_err(|error| SyntaxError {
             message: error.without_snippet().to_string(),
             pos: error.location().map(|l| Pos::of(&l)),
         })?;
@@ -335,7 +335,10 @@ mod tests {
     fn positions_of_keys_and_values() {
         let text = "services:\n  web:\n    image: nginx:1.27\n    ports: [\"80:80\", 443]\n";
         let root = parse(text).expect("valid");
-        let web = root.get("services").and_then(|s| s.get("web")).expect("web");
+        let web = root
+            .get("services")
+            .and_then(|s| s.get("web"))
+            .expect("web");
         let (key, image) = web.entry("image").expect("image");
         assert_eq!((key.pos.line, key.pos.column), (3, 5));
         assert_eq!(at(image), (3, 12));

@@ -7,6 +7,7 @@
 mod ci;
 mod deploy;
 mod graph;
+mod lint;
 mod names;
 mod paths;
 mod values;
@@ -78,6 +79,7 @@ pub fn diagnose(topology: &Topology, options: &ValidateOptions<'_>) -> Vec<Diagn
     values::check(topology, &mut out);
     ci::check(topology, &mut out);
     deploy::check(topology, &mut out);
+    lint::check(topology, &mut out);
     out.sort_by(|a, b| {
         let position = |d: &Diagnostic| d.span.as_ref().map_or(usize::MAX, |s| s.start);
         position(a)

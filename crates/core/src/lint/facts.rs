@@ -1,0 +1,459 @@
+//! What the rules need to know about images, commands, variables and paths; no findings here.
+
+/// A database engine recognised from an image, and the major its tag names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct DbImage {
+    /// `postgres`, `mysql`, `mariadb`, `mongodb`, `redis`, `valkey`.
+    pub engine: &'static str,
+    /// The major the tag names (`17` for `postgres:17-alpine`, `pgvector/pgvector:pg17`).
+    pub major: Option<String>,
+    /// The port the engine listens on.
+    pub port: u16,
+}
+
+/// The database engine an image runs, if it is one topo knows.
+pub(super) fn db_image(image: &str) -> Option<DbImage> {
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let name_start = without_digest.rfind('/').map_or(0, |i| i + 1);
+    let (repository, tag) = match without_digest[name_start..].split_once(':') {
+        Some((repository, tag)) => (repository, Some(tag)),
+        None => (&without_digest[name_start..], None),
+    };
+    let (engine, port) = match repository {
+        "postgres" | "postgresql" | "postgis" | "timescaledb" | "timescaledb-ha" | "pgvector" => {
+            ("postgres", 5432)
+        }
+        "mysql" => ("mysql", 3306),
+        "mariadb" => ("mariadb", 3306),
+        "mongo" | "mongodb" => ("mongodb", 27017),
+        "redis" | "redis-stack-server" => ("redis", 6379),
+        "valkey" => ("valkey", 6379),
+        _ => return None,
+    };
+    Some(DbImage {
+        engine,
+        major: tag.and_then(major_of_tag),
+        port,
+    })
+}
+
+/// `17` from `17`, `17.2-alpine`, `pg17`, `latest-pg17`; `None` for `latest` or a variable.
+fn major_of_tag(tag: &str) -> Option<String> {
+    if tag.contains('$') {
+        return None;
+    }
+    let digits: String = tag.chars().take_while(char::is_ascii_digit).collect();
+    if !digits.is_empty() {
+        return Some(digits);
+    }
+    let after_pg = &tag[tag.find("pg")? + 2..];
+    let digits: String = after_pg.chars().take_while(char::is_ascii_digit).collect();
+    (!digits.is_empty()).then_some(digits)
+}
+
+/// An image reference without a version: no tag, `latest`, or a variable defaulting to
+/// `latest`. A digest pins it.
+pub(super) fn is_unpinned(image: &str) -> bool {
+    if image.contains('@') {
+        return false;
+    }
+    let name_start = image.rfind('/').map_or(0, |i| i + 1);
+    match image[name_start..].split_once(':') {
+        None => !image.contains('$'),
+        Some((_, "latest")) => true,
+        Some((_, tag)) => {
+            tag.ends_with(":-latest}") || tag.ends_with("-latest}") && tag.starts_with("${")
+        }
+    }
+}
+
+/// The repository of an image without registry, namespace or tag (`vendure-server` from
+/// `ghcr.io/acme/vendure-server:${TAG}`).
+pub(super) fn image_basename(image: &str) -> &str {
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let name = &without_digest[without_digest.rfind('/').map_or(0, |i| i + 1)..];
+    name.split(':').next().unwrap_or(name)
+}
+
+/// True when a value reads a variable (`${X}`, `$X`); `$$` is a literal dollar.
+pub(super) fn is_interpolated(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'$' {
+            match bytes.get(i + 1) {
+                Some(b'$') => i += 2,
+                Some(b'{') => return true,
+                Some(c) if c.is_ascii_alphabetic() || *c == b'_' => return true,
+                _ => i += 1,
+            }
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+/// The literal default of `${VAR:-default}` / `${VAR-default}`, when the whole value is one.
+pub(super) fn interpolation_default(value: &str) -> Option<&str> {
+    let inner = value.strip_prefix("${")?.strip_suffix('}')?;
+    let at = inner.find('-')?;
+    let default = inner[at + 1..].trim_start();
+    let name = inner[..at].trim_end_matches(':');
+    (!name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !default.is_empty())
+    .then_some(default)
+}
+
+/// Variable names that hold secrets: `DB_PASSWORD`, `JWT_SECRET`, `STRIPE_API_KEY`, …
+pub(super) fn is_secret_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    // A path to a secret, or a name about a secret (`PASSWORD_MIN_LENGTH`), is not one.
+    if [
+        "_FILE",
+        "_PATH",
+        "_DIR",
+        "_LENGTH",
+        "_TTL",
+        "_EXPIRES_IN",
+        "_ROUNDS",
+    ]
+    .iter()
+    .any(|s| upper.ends_with(s))
+    {
+        return false;
+    }
+    let words: Vec<&str> = upper.split(['_', '-', '.']).collect();
+    let has = |w: &str| words.contains(&w);
+    ["PASSWORD", "PASSWD", "PASS", "PWD", "SECRET", "TOKEN", "CREDENTIALS", "APIKEY", "PRIVATEKEY"]
+        .iter()
+        .any(|w| has(w))
+        || words.windows(2).any(|pair| matches!(pair, [_, "KEY"] if matches!(pair[0], "API" | "PRIVATE" | "ACCESS" | "SECRET" | "ENCRYPTION" | "SIGNING" | "MASTER" | "LICENSE")))
+}
+
+/// The password of a URL value (`postgres://user:secret@db/x`), when it is literal.
+pub(super) fn url_password(value: &str) -> Option<&str> {
+    let authority = url_authority(value)?;
+    let userinfo = &authority[..authority.rfind('@')?];
+    let password = userinfo.split_once(':')?.1;
+    (!password.is_empty() && !is_interpolated(password)).then_some(password)
+}
+
+fn url_authority(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.split_once("://")?;
+    if scheme.is_empty()
+        || !scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    {
+        return None;
+    }
+    Some(rest.split(['/', '?', '#']).next().unwrap_or(rest))
+}
+
+/// The hosts an environment value names, as `(host, byte offset in the value)`:
+/// URL hosts for any variable, `host[:port]` lists for variables named like hosts.
+pub(super) fn hosts_named(name: &str, value: &str) -> Vec<(String, usize)> {
+    if let Some(authority) = url_authority(value) {
+        let start = value.len() - value[value.find("://").map_or(0, |i| i + 3)..].len();
+        let host_start = authority.rfind('@').map_or(0, |i| i + 1);
+        return authority[host_start..]
+            .split(',')
+            .scan(start + host_start, |offset, part| {
+                let here = *offset;
+                *offset += part.len() + 1;
+                Some((host_of(part).to_owned(), here))
+            })
+            .collect();
+    }
+    let upper = name.to_ascii_uppercase();
+    let names_hosts = [
+        "_HOST",
+        "_HOSTNAME",
+        "_HOSTS",
+        "_ADDR",
+        "_ADDRESS",
+        "_SERVER",
+        "_SERVERS",
+        "_BROKERS",
+    ]
+    .iter()
+    .any(|s| upper.ends_with(s));
+    if !names_hosts {
+        return Vec::new();
+    }
+    value
+        .split(',')
+        .scan(0, |offset, part| {
+            let here = *offset + (part.len() - part.trim_start().len());
+            *offset += part.len() + 1;
+            Some((host_of(part.trim()).to_owned(), here))
+        })
+        .collect()
+}
+
+fn host_of(host_port: &str) -> &str {
+    if host_port.starts_with('[') {
+        return host_port; // an IPv6 literal
+    }
+    host_port.split(':').next().unwrap_or(host_port)
+}
+
+/// True when a host is not a name to look up on the Compose network: empty, an IP address,
+/// a qualified domain, localhost, the Docker host, or a variable.
+pub(super) fn is_external_host(host: &str) -> bool {
+    host.is_empty()
+        || host.contains('.')
+        || host.contains('$')
+        || host.starts_with('[')
+        || host.contains('*')
+        || host.parse::<std::net::IpAddr>().is_ok()
+        || matches!(
+            host,
+            "localhost" | "host.docker.internal" | "gateway.docker.internal"
+        )
+        || !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Paths a container generates and owns.
+pub(super) const GENERATED: &[&str] = &[
+    "node_modules",
+    ".next",
+    "dist",
+    "build",
+    ".tanstack",
+    ".turbo",
+    ".nuxt",
+    ".svelte-kit",
+    ".output",
+    ".parcel-cache",
+    ".vite",
+    ".angular",
+    ".expo",
+    "__pycache__",
+    ".venv",
+];
+
+/// The generated path a mount path ends at or passes through (`/app/node_modules/.bin` →
+/// `node_modules`).
+pub(super) fn generated_component(path: &str) -> Option<&'static str> {
+    path.split(['/', '\\'])
+        .filter_map(|component| GENERATED.iter().find(|g| **g == component).copied())
+        .next()
+}
+
+/// Why a command is a development command, if it is one.
+pub(super) fn dev_command(words: &[String]) -> Option<String> {
+    // `sh -c "npm run dev"`: look inside the script.
+    if let [shell, flag, script, ..] = words {
+        if matches!(
+            shell.as_str(),
+            "sh" | "bash" | "/bin/sh" | "/bin/bash" | "ash"
+        ) && flag == "-c"
+        {
+            let inner: Vec<String> = script
+                .split(['&', ';', '|'])
+                .flat_map(|part| {
+                    shlex::split(part)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .chain(std::iter::once(String::new()))
+                })
+                .collect();
+            return inner
+                .split(String::is_empty)
+                .find_map(|piece| dev_command_words(piece));
+        }
+    }
+    dev_command_words(words)
+}
+
+fn dev_command_words(words: &[String]) -> Option<String> {
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    let program = |s: &str| s.rsplit('/').next().unwrap_or(s).to_owned();
+    for (i, word) in w.iter().enumerate() {
+        let name = program(word);
+        let next = w.get(i + 1).copied().unwrap_or("");
+        let after_run = if next == "run" {
+            w.get(i + 2).copied().unwrap_or("")
+        } else {
+            next
+        };
+        let found = match name.as_str() {
+            "nodemon" | "ts-node-dev" | "webpack-dev-server" | "air" | "reflex" => {
+                Some(format!("`{name}` restarts on file changes"))
+            }
+            "npm" | "yarn" | "pnpm" | "bun" if is_dev_script(after_run) => Some(format!(
+                "`{name} {}` runs the development script",
+                if next == "run" {
+                    format!("run {after_run}")
+                } else {
+                    after_run.to_owned()
+                }
+            )),
+            "next" | "nuxt" | "nuxi" | "astro" | "remix" | "vite" | "svelte-kit"
+                if next == "dev" =>
+            {
+                Some(format!("`{name} dev` is a development server"))
+            }
+            "vite" if next.is_empty() || next.starts_with('-') => {
+                Some("`vite` without a subcommand is the development server".to_owned())
+            }
+            "ng" | "webpack" | "vue-cli-service" if next == "serve" => {
+                Some(format!("`{name} serve` is a development server"))
+            }
+            "tsx" if next == "watch" => Some("`tsx watch` restarts on file changes".to_owned()),
+            "cargo" if next == "watch" => Some("`cargo watch` rebuilds on file changes".to_owned()),
+            "flask" if w.contains(&"--debug") => {
+                Some("`flask run --debug` is the development server".to_owned())
+            }
+            _ => None,
+        };
+        if found.is_some() {
+            return found;
+        }
+        if *word == "--watch"
+            || word.starts_with("--watch=")
+            || *word == "-w" && matches!(program(w[0]).as_str(), "node" | "tsc" | "nest")
+        {
+            return Some(format!("`{word}` restarts on file changes"));
+        }
+        if *word == "--reload" {
+            return Some("`--reload` restarts on file changes".to_owned());
+        }
+        if word.starts_with("--inspect") {
+            return Some(format!("`{word}` opens a debugger port"));
+        }
+    }
+    None
+}
+
+fn is_dev_script(script: &str) -> bool {
+    script == "dev"
+        || script == "develop"
+        || script == "watch"
+        || script == "serve"
+        || script.starts_with("dev:")
+        || script.ends_with(":dev")
+        || script.ends_with(":watch")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<String> {
+        shlex::split(text).expect("words")
+    }
+
+    #[test]
+    fn databases_and_majors() {
+        let check = |image: &str, expect: Option<(&str, Option<&str>)>| {
+            let found = db_image(image);
+            assert_eq!(
+                found.as_ref().map(|d| (d.engine, d.major.as_deref())),
+                expect,
+                "{image}"
+            );
+        };
+        check("postgres:16", Some(("postgres", Some("16"))));
+        check("postgres:17-alpine", Some(("postgres", Some("17"))));
+        check("docker.io/library/postgres", Some(("postgres", None)));
+        check("pgvector/pgvector:pg17", Some(("postgres", Some("17"))));
+        check(
+            "timescale/timescaledb:latest-pg16",
+            Some(("postgres", Some("16"))),
+        );
+        check("mysql:8.4", Some(("mysql", Some("8"))));
+        check("ghcr.io/acme/server:1", None);
+    }
+
+    #[test]
+    fn pins() {
+        for (image, unpinned) in [
+            ("nginx", true),
+            ("nginx:latest", true),
+            ("nginx:1.27", false),
+            ("nginx@sha256:abc", false),
+            ("ghcr.io/acme/web:${TAG}", false),
+            ("ghcr.io/acme/web:${TAG:-latest}", true),
+            ("localhost:5000/web", true),
+        ] {
+            assert_eq!(is_unpinned(image), unpinned, "{image}");
+        }
+    }
+
+    #[test]
+    fn secrets_and_interpolation() {
+        for (name, secret) in [
+            ("DB_PASSWORD", true),
+            ("POSTGRES_PASSWORD", true),
+            ("JWT_SECRET", true),
+            ("STRIPE_API_KEY", true),
+            ("GITHUB_TOKEN", true),
+            ("POSTGRES_PASSWORD_FILE", false),
+            ("PASSWORD_MIN_LENGTH", false),
+            ("DB_USER", false),
+            ("PRIMARY_KEY_COLUMN", false),
+        ] {
+            assert_eq!(is_secret_name(name), secret, "{name}");
+        }
+        assert!(is_interpolated("${DB_PASSWORD}"));
+        assert!(is_interpolated("pre$VAR"));
+        assert!(!is_interpolated("pa$$word"));
+        assert_eq!(
+            interpolation_default("${DB_PASSWORD:-devpass}"),
+            Some("devpass")
+        );
+        assert_eq!(interpolation_default("${DB_PASSWORD:?set it}"), None);
+        assert_eq!(
+            url_password("postgres://u:hunter2@db:5432/x"),
+            Some("hunter2")
+        );
+        assert_eq!(url_password("postgres://u:${PW}@db/x"), None);
+    }
+
+    #[test]
+    fn hosts() {
+        assert_eq!(hosts_named("DB_HOST", "db"), [("db".to_owned(), 0)]);
+        assert_eq!(
+            hosts_named("DATABASE_URL", "postgres://u:p@db:5432/x"),
+            [("db".to_owned(), 15)]
+        );
+        assert_eq!(hosts_named("HOSTNAME", "0.0.0.0"), []);
+        assert_eq!(hosts_named("KAFKA_BROKERS", "k1:9092, k2:9092").len(), 2);
+        assert!(is_external_host("api.stripe.com"));
+        assert!(is_external_host("10.0.0.1"));
+        assert!(!is_external_host("vendure-db"));
+    }
+
+    #[test]
+    fn dev_commands() {
+        for (command, dev) in [
+            ("npm run dev", true),
+            ("npm run dev:server", true),
+            ("yarn dev", true),
+            ("pnpm start:dev", true),
+            ("next dev -p 3000", true),
+            ("nodemon src/index.js", true),
+            ("node --watch server.js", true),
+            ("uvicorn app:app --reload", true),
+            ("sh -c 'npm ci && npm run dev'", true),
+            ("node dist/index.js", false),
+            ("npm start", false),
+            ("next start", false),
+            ("vite preview", false),
+        ] {
+            assert_eq!(dev_command(&words(command)).is_some(), dev, "{command}");
+        }
+        assert_eq!(
+            generated_component("/usr/src/app/node_modules"),
+            Some("node_modules")
+        );
+        assert_eq!(generated_component("./apps/web/.next/cache"), Some(".next"));
+        assert_eq!(generated_component("./src"), None);
+    }
+}
