@@ -27,7 +27,7 @@ pub fn topology_with(services: usize) -> String {
     text
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
+pub fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort_unstable();
     samples[samples.len() / 2]
 }
@@ -107,7 +107,7 @@ pub fn render(services: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
+pub fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
     let directory = std::env::temp_dir().join(format!("topo-bench-{}", std::process::id()));
     std::fs::create_dir_all(&directory)?;
     Ok(directory)

@@ -5,10 +5,13 @@
 //!   committed file is stale. A `#[test]` runs the check, so stale files fail CI.
 //! - `bench-render [--services N]`: time rendering every mode of a generated topology and,
 //!   when Compose v2 is installed, compare with `docker compose config` on the same file.
+//! - `bench-lint [--services N]`: `topo lint` with every rule and topology drift on the three
+//!   files of a generated topology, against `docker compose config -q` on the same files.
 //! - `bench-plan`: `topo-ci plan` against `git diff --name-only --no-renames` plus a glob
 //!   filter on a generated 200,000-file repository, as a ratio, with peak memory.
 
 mod bench;
+mod bench_lint;
 mod bench_plan;
 mod bench_sim;
 
@@ -48,10 +51,19 @@ fn main() -> anyhow::Result<()> {
                 .context("--services takes a number")?;
             bench::render(services)
         }
+        Some("bench-lint") => {
+            let services = args
+                .iter()
+                .position(|a| a == "--services")
+                .and_then(|i| args.get(i + 1))
+                .map_or(Ok(200), |n| n.parse())
+                .context("--services takes a number")?;
+            bench_lint::run(services)
+        }
         Some("bench-plan") => bench_plan::run(&workspace_root()),
         Some("bench-sim") => bench_sim::run(&workspace_root()),
         _ => bail!(
-            "usage: cargo xtask gen-compose [--check] | bench-render [--services N] | bench-plan | bench-sim"
+            "usage: cargo xtask gen-compose [--check] | bench-render [--services N] | bench-lint [--services N] | bench-plan | bench-sim"
         ),
     }
 }

@@ -16,6 +16,7 @@ use crate::input::{directory_of, Input};
 
 /// Flags of `topo lint`.
 #[derive(Args)]
+#[command(after_long_help = rules_help())]
 pub struct LintArgs {
     /// The Compose files: one per environment (dev, prod-sim, production), modes inferred from
     /// their names (`*prod-sim*`, `*prod*`/`*production*`, otherwise dev).
@@ -41,6 +42,20 @@ enum LintFormat {
     Short,
     Json,
     Sarif,
+}
+
+/// The rule catalogue, for `topo lint --help`.
+fn rules_help() -> String {
+    let mut text = String::from("Rules (default level; `# topo-lint: allow RULE` on or above a line silences one, `[lint.rules]` in the topology sets levels):\n");
+    for rule in lint::RULES {
+        text += &format!(
+            "  {:<26} {:<8} {}\n",
+            rule.id,
+            rule.level.as_str(),
+            rule.summary
+        );
+    }
+    text + "\nExit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage or unreadable input."
 }
 
 fn parse_mode(text: &str) -> Result<(PathBuf, Mode), String> {

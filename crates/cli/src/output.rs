@@ -23,7 +23,10 @@ pub enum Format {
 }
 
 /// Loads and validates, printing every diagnostic. `None` when there are errors.
-pub(crate) fn load(input: &Input, format: Format) -> anyhow::Result<Option<(SourceFile, Validated)>> {
+pub(crate) fn load(
+    input: &Input,
+    format: Format,
+) -> anyhow::Result<Option<(SourceFile, Validated)>> {
     let source = input.read()?;
     let repository = input.repository();
     let options = ValidateOptions {

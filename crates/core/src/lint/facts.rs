@@ -265,7 +265,7 @@ pub(super) fn dev_command(words: &[String]) -> Option<String> {
                 .collect();
             return inner
                 .split(String::is_empty)
-                .find_map(|piece| dev_command_words(piece));
+                .find_map(dev_command_words);
         }
     }
     dev_command_words(words)

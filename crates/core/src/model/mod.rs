@@ -15,8 +15,8 @@ use serde::Deserialize;
 
 pub use ci::{Changes, CiSettings, EventKind, EventRule};
 pub use deploy::{Deploy, Proxy, Route, Strategy};
-pub use lint::{Level, LintSettings};
 pub use forms::{Command, EnvValue, MajorVersion, Port, Protocol};
+pub use lint::{Level, LintSettings};
 pub use service::{Condition, Health, HealthTiming, Probe, Service, Targets};
 
 use crate::Spanned;
