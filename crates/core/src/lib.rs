@@ -32,10 +32,11 @@
 #![deny(missing_docs)]
 
 pub mod compose;
-pub mod lint;
 pub mod diagnostic;
 mod engine;
 pub mod example;
+pub mod import;
+pub mod lint;
 mod load;
 pub mod model;
 pub mod naming;

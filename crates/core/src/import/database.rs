@@ -1,0 +1,264 @@
+//! `[database]` from the PostgreSQL container: engine and pinned major from the image, the
+//! user, database and password from the image's variables, the data volume, the dev port
+//! and the health check's timings.
+
+use crate::compose::MountKind;
+use crate::model::{Engine, EnvValue};
+use crate::{major_of_image_tag, naming, Mode};
+
+use super::document::{Table, Toml};
+use super::settings::Settings;
+use super::values::port_number;
+use super::{env, health, leftovers, Container, Note, Plan};
+
+/// The major pinned when the image names none: the newest PostgreSQL at the time of writing.
+const GUESSED_MAJOR: u32 = 17;
+
+/// The `[database]` table.
+pub(super) fn import(
+    plan: &Plan<'_>,
+    container: &Container<'_>,
+    settings: &mut Settings,
+    checks: &mut Vec<Note>,
+) -> Table {
+    let engine = Engine::Postgres;
+    let mut table = Table::new(Some("[database]"));
+    super::service::absent_modes(plan, container, &mut table, checks);
+    table.set("engine", Toml::str(engine.as_str()));
+    image_and_major(container, engine, &mut table, checks);
+    if container.role != "db" {
+        table.set("role", Toml::str(&container.role));
+    }
+    credentials(plan, container, engine, &mut table, checks);
+    data_volume(plan, container, engine, &mut table, checks);
+    dev_port(container, engine, &mut table, checks);
+    if let Some((check, notes)) = health::read(container.prod()) {
+        for note in notes {
+            table.note(checks, note);
+        }
+        if let health::Test::Command(words) = &check.test {
+            if words.first().map(String::as_str) != Some("pg_isready") {
+                table.note(checks, container.prod().note_at("healthcheck", format!("the database's health check `{}` is replaced by topo's `pg_isready -h 127.0.0.1`", words.join(" "))));
+            }
+        }
+        let timings = health::timings(&check);
+        if !timings.is_empty() {
+            table.set("health", Toml::Inline(timings));
+        }
+    }
+    for seen in &container.seen {
+        for key in ["depends_on", "command"] {
+            if seen.view.get(key).is_some() {
+                leftovers::dropped(
+                    seen,
+                    key,
+                    "cannot be written for the database (topo runs the engine's own)",
+                    &mut table,
+                    checks,
+                );
+            }
+        }
+        let aliases: Vec<String> = seen
+            .view
+            .networks()
+            .into_iter()
+            .flat_map(|a| a.aliases)
+            .filter(|a| *a != naming::container_name(&plan.project, &container.role))
+            .collect();
+        if !aliases.is_empty() {
+            table.note(
+                checks,
+                seen.note_at(
+                    "networks",
+                    format!(
+                        "the database's aliases {} cannot be written in the topology: dropped",
+                        aliases.join(", ")
+                    ),
+                ),
+            );
+        }
+    }
+    leftovers::container_keys(
+        plan,
+        container,
+        &["depends_on", "command"],
+        false,
+        settings,
+        &mut table,
+        checks,
+    );
+    table
+}
+
+fn image_and_major(
+    container: &Container<'_>,
+    engine: Engine,
+    table: &mut Table,
+    checks: &mut Vec<Note>,
+) {
+    let prod = container.prod();
+    let (image, pos) = prod
+        .view
+        .image()
+        .expect("the database was recognised by its image");
+    for seen in &container.seen {
+        if let Some((other, other_pos)) = seen.view.image() {
+            if other != image {
+                table.note(checks, seen.note(other_pos, format!("the database runs `{other}` here but `{image}` in {}: one image in every mode now, `{image}`", prod.file.name)));
+            }
+        }
+    }
+    match major_of_image_tag(&image) {
+        Some(major) => {
+            table.set(
+                "major",
+                Toml::Int(major.parse().expect("a major is digits")),
+            );
+            if image != engine.official_image(major) {
+                table.set("image", Toml::str(&image));
+            }
+        }
+        None => {
+            table.note(checks, prod.note(pos, format!("`{image}` names no major version: guessed {GUESSED_MAJOR}, which runs `{}`; pin the major your data directory was created with (`SHOW server_version`)", engine.official_image(&GUESSED_MAJOR.to_string()))));
+            table.set("major", Toml::Int(i64::from(GUESSED_MAJOR)));
+        }
+    }
+}
+
+fn credentials(
+    plan: &Plan<'_>,
+    container: &Container<'_>,
+    engine: Engine,
+    table: &mut Table,
+    checks: &mut Vec<Note>,
+) {
+    let (user_var, name_var, password_var) = engine.env_names();
+    let given: Vec<Mode> = container.seen.iter().map(|s| s.mode).collect();
+    let variables = env::import(container, &given);
+    let find = |var: &str| variables.iter().find(|v| v.name == var);
+    let literal = |variable: &env::Variable, table: &mut Table, checks: &mut Vec<Note>| -> String {
+        for note in &variable.notes {
+            table.note(checks, note.clone());
+        }
+        match &variable.value {
+            EnvValue::Literal(text) | EnvValue::PerMode { prod: text, .. } => text.clone(),
+            EnvValue::Secret { var, dev } => {
+                let at = container.prod().note_here(format!("`{}` reads the variable `{var}`; topo writes the database's {} literally: guessed `{}`", variable.name, if variable.name == user_var { "user" } else { "name" }, dev.clone().unwrap_or_default()));
+                table.note(checks, at);
+                dev.clone().unwrap_or_default()
+            }
+        }
+    };
+    // The official image's defaults: the user `postgres`, a database named after the user.
+    let user = find(user_var).map_or_else(|| "postgres".to_owned(), |v| literal(v, table, checks));
+    let name = find(name_var).map_or_else(|| user.clone(), |v| literal(v, table, checks));
+    if user != plan.project {
+        table.set("user", Toml::str(&user));
+    }
+    if name != plan.project {
+        table.set("name", Toml::str(&name));
+    }
+    match find(password_var).map(|v| (v, &v.value)) {
+        Some((variable, EnvValue::Secret { var, dev })) => {
+            for note in &variable.notes {
+                table.note(checks, note.clone());
+            }
+            table.set("password", secret_toml(var, dev.as_deref()));
+        }
+        found => {
+            table.note(checks, container.prod().note_here(format!("no usable `{password_var}`: topo requires a password, read from `DB_PASSWORD` (set it on the host; locally too)")));
+            if let Some((variable, _)) = found {
+                for note in &variable.notes {
+                    table.note(checks, note.clone());
+                }
+            }
+            table.set("password", secret_toml("DB_PASSWORD", None));
+        }
+    }
+    for variable in variables
+        .iter()
+        .filter(|v| ![user_var, name_var, password_var].contains(&v.name.as_str()))
+    {
+        let seen = container
+            .seen
+            .iter()
+            .find(|s| s.view.environment().iter().any(|e| e.name == variable.name))
+            .expect("the variable is written somewhere");
+        let pos = seen
+            .view
+            .environment()
+            .into_iter()
+            .find(|e| e.name == variable.name)
+            .map(|e| e.pos)
+            .expect("found above");
+        table.note(checks, seen.note(pos, format!("the database's `{}` cannot be written in the topology (topo sets only {user_var}, {name_var} and {password_var}): dropped", variable.name)));
+    }
+}
+
+/// `{ secret = "VAR", dev = "default" }`.
+pub(super) fn secret_toml(var: &str, dev: Option<&str>) -> Toml {
+    let mut entries = vec![("secret".to_owned(), Toml::str(var))];
+    if let Some(dev) = dev {
+        entries.push(("dev".to_owned(), Toml::str(dev)));
+    }
+    Toml::Inline(entries)
+}
+
+fn data_volume(
+    plan: &Plan<'_>,
+    container: &Container<'_>,
+    engine: Engine,
+    table: &mut Table,
+    checks: &mut Vec<Note>,
+) {
+    let mut purpose: Option<String> = None;
+    let mut moved: Vec<String> = Vec::new();
+    for seen in container.seen.iter().rev() {
+        for mount in seen.view.mounts() {
+            let derived =
+                |purpose: &str| naming::volume_name(&plan.project, &container.role, purpose);
+            match (mount.kind, &mount.source) {
+                (MountKind::Volume, Some(source)) if mount.target.trim_end_matches('/') == engine.data_dir() => {
+                    let found = plan.purpose_of(source, &container.role);
+                    let engine_name = plan.volume_engine_name(seen.file, source);
+                    if engine_name != derived(&found) && !moved.contains(&engine_name) {
+                        moved.push(engine_name.clone());
+                        table.note(checks, seen.note(mount.pos, format!("the data is in the volume `{engine_name}`; topo's volume is `{}`: copy the data across before switching (e.g. `docker run --rm -v {engine_name}:/from -v {}:/to alpine cp -a /from/. /to/`)", derived(&found), derived(&found))));
+                    }
+                    if purpose.as_ref().is_some_and(|p| *p != found) {
+                        table.note(checks, seen.note(mount.pos, "the files keep the data in different volumes: topo uses one"));
+                    }
+                    purpose.get_or_insert(found);
+                }
+                _ => table.note(checks, seen.note(mount.pos, format!("the database mount of `{}` cannot be written in the topology (topo mounts one named volume at {}): dropped", mount.target, engine.data_dir()))),
+            }
+        }
+    }
+    match purpose {
+        Some(purpose) if purpose != "data" => table.set("volume", Toml::str(&purpose)),
+        Some(_) => {}
+        None => table.note(
+            checks,
+            container.prod().note_here(format!(
+                "the database has no named volume at {}: topo keeps its data in `{}`",
+                engine.data_dir(),
+                naming::volume_name(&plan.project, &container.role, "data")
+            )),
+        ),
+    }
+}
+
+fn dev_port(container: &Container<'_>, engine: Engine, table: &mut Table, checks: &mut Vec<Note>) {
+    for seen in &container.seen {
+        for port in seen.view.ports() {
+            let host = port.published.as_deref().and_then(port_number);
+            match (seen.mode, host) {
+                (Mode::Dev, Some(host)) if port_number(&port.target) == Some(engine.port()) => {
+                    table.set("dev_port", Toml::Int(i64::from(host)));
+                }
+                (Mode::Dev, _) => table.note(checks, seen.note(port.pos, format!("the database port `{}` cannot be written in the topology (dev publishes {} on 127.0.0.1 only): dropped", port.target, engine.port()))),
+                _ => table.note(checks, seen.note(port.pos, format!("the database is published in the {} file; topo never publishes it outside dev: dropped", seen.mode))),
+            }
+        }
+    }
+}
