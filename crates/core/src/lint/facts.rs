@@ -263,9 +263,7 @@ pub(super) fn dev_command(words: &[String]) -> Option<String> {
                         .chain(std::iter::once(String::new()))
                 })
                 .collect();
-            return inner
-                .split(String::is_empty)
-                .find_map(dev_command_words);
+            return inner.split(String::is_empty).find_map(dev_command_words);
         }
     }
     dev_command_words(words)
