@@ -42,24 +42,8 @@ fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Some("bench-render") => {
-            let services = args
-                .iter()
-                .position(|a| a == "--services")
-                .and_then(|i| args.get(i + 1))
-                .map_or(Ok(200), |n| n.parse())
-                .context("--services takes a number")?;
-            bench::render(services)
-        }
-        Some("bench-lint") => {
-            let services = args
-                .iter()
-                .position(|a| a == "--services")
-                .and_then(|i| args.get(i + 1))
-                .map_or(Ok(200), |n| n.parse())
-                .context("--services takes a number")?;
-            bench_lint::run(services)
-        }
+        Some("bench-render") => bench::render(services_flag(&args)?),
+        Some("bench-lint") => bench_lint::run(services_flag(&args)?),
         Some("bench-plan") => bench_plan::run(&workspace_root()),
         Some("bench-sim") => bench_sim::run(&workspace_root()),
         _ => bail!(
@@ -125,6 +109,15 @@ fn gen_compose(root: &Path, check: bool) -> anyhow::Result<Vec<String>> {
         stale.push(path);
     }
     Ok(stale)
+}
+
+/// `--services N` of the benches; 200 when not given.
+fn services_flag(args: &[String]) -> anyhow::Result<usize> {
+    args.iter()
+        .position(|a| a == "--services")
+        .and_then(|i| args.get(i + 1))
+        .map_or(Ok(200), |n| n.parse())
+        .context("--services takes a number")
 }
 
 #[cfg(test)]

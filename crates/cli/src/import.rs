@@ -3,7 +3,6 @@
 //! Exit codes: 0 written; 1 refused (the output exists without `--force`, a file is not
 //! Compose, two files of one mode, an I/O error); 2 usage.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -125,7 +124,7 @@ fn import_files(args: &ImportArgs) -> Result<(), Stop> {
     let output_directory = directory_of(&args.output);
     std::fs::create_dir_all(&output_directory)
         .with_context(|| format!("cannot create {}", output_directory.display()))
-        .and_then(|()| write_atomically(&args.output, imported.text.as_bytes()))
+        .and_then(|()| crate::output::write_atomically(&args.output, imported.text.as_bytes()))
         .map_err(|e| Stop::Refused(format!("error: {e:#}")))?;
     println!(
         "wrote {} ({} thing{} to check)",
@@ -162,13 +161,4 @@ fn options(args: &ImportArgs, directory: &Path) -> anyhow::Result<ImportOptions>
             .map(|n| n.to_string_lossy().to_lowercase()),
         directory: relative,
     })
-}
-
-/// Writes a whole file or nothing: a temporary file beside it, synced, then renamed over it.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut file = atomic_write_file::AtomicWriteFile::open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    file.write_all(bytes)
-        .and_then(|()| file.commit())
-        .with_context(|| format!("cannot write {}", path.display()))
 }

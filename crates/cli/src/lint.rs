@@ -1,12 +1,11 @@
 //! `topo lint`: flags, a call into `topo_core::lint`, the report printed, exit codes
 //! (0 clean or warnings only, 1 errors found, 2 usage or unreadable input).
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+use miette::{LabeledSpan, NamedSource};
 use topo_core::compose::{self, ComposeFile};
 use topo_core::lint::{self, Finding, LintFile, LintOptions, Report};
 use topo_core::model::Level;
@@ -196,13 +195,7 @@ fn print(report: &Report, format: LintFormat) {
             summary(report);
         }
         LintFormat::Text => {
-            let stderr = std::io::stderr();
-            let theme = if stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none() {
-                GraphicalTheme::unicode()
-            } else {
-                GraphicalTheme::unicode_nocolor()
-            };
-            let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+            let handler = crate::output::report_handler();
             for finding in &report.findings {
                 let mut text = String::new();
                 if handler

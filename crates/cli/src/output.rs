@@ -63,13 +63,7 @@ pub(crate) fn print_diagnostics(source: &SourceFile, diagnostics: &[Diagnostic],
             }
         }
         Format::Human => {
-            let stderr = std::io::stderr();
-            let theme = if stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none() {
-                GraphicalTheme::unicode()
-            } else {
-                GraphicalTheme::unicode_nocolor()
-            };
-            let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+            let handler = report_handler();
             for diagnostic in diagnostics {
                 let located = diagnostic.in_source(source);
                 let mut text = String::new();
@@ -94,6 +88,17 @@ pub(crate) fn print_diagnostics(source: &SourceFile, diagnostics: &[Diagnostic],
             }
         }
     }
+}
+
+/// miette's snippet renderer for stderr: colours only on a terminal without `NO_COLOR`.
+pub(crate) fn report_handler() -> GraphicalReportHandler {
+    let stderr = std::io::stderr();
+    let theme = if stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    GraphicalReportHandler::new_themed(theme).with_width(100)
 }
 
 fn plural(n: usize) -> &'static str {
@@ -245,7 +250,7 @@ pub fn init(example: &str, output: &Path, force: bool) -> anyhow::Result<bool> {
 }
 
 /// Writes a whole file or nothing: a temporary file beside it, synced, then renamed over it.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let mut file = atomic_write_file::AtomicWriteFile::open(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     file.write_all(bytes)

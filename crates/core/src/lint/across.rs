@@ -227,18 +227,7 @@ fn network_drift(file: &ComposeFile, reference: &ComposeFile, out: &mut Vec<Raw>
         f.services()
             .iter()
             .flat_map(|s| s.networks())
-            .map(|a| {
-                if a.network == "default"
-                    && f.root
-                        .get("networks")
-                        .and_then(|n| n.get("default"))
-                        .is_none()
-                {
-                    "the default network".to_owned()
-                } else {
-                    format!("`{}`", f.network_name(&a.network))
-                }
-            })
+            .map(|a| described_network(f, &a.network))
             .collect()
     };
     let (ours, theirs) = (networks(file), networks(reference));
@@ -250,16 +239,7 @@ fn network_drift(file: &ComposeFile, reference: &ComposeFile, out: &mut Vec<Raw>
     let place_of = |f: &ComposeFile, wanted: &BTreeSet<String>, other: &BTreeSet<String>| {
         f.services().iter().find_map(|s| {
             s.networks().into_iter().find_map(|a| {
-                let name = if a.network == "default"
-                    && f.root
-                        .get("networks")
-                        .and_then(|n| n.get("default"))
-                        .is_none()
-                {
-                    "the default network".to_owned()
-                } else {
-                    format!("`{}`", f.network_name(&a.network))
-                };
+                let name = described_network(f, &a.network);
                 (wanted.contains(&name) && !other.contains(&name)).then_some(a.pos)
             })
         })
@@ -281,6 +261,16 @@ fn network_drift(file: &ComposeFile, reference: &ComposeFile, out: &mut Vec<Raw>
         raw = raw.related(Place::at(reference, their_at));
     }
     out.push(raw);
+}
+
+/// A network as messages name it: Compose's implicit default, or its engine name.
+fn described_network(file: &ComposeFile, key: &str) -> String {
+    let declared = file.root.get("networks").and_then(|n| n.get(key)).is_some();
+    if key == "default" && !declared {
+        "the default network".to_owned()
+    } else {
+        format!("`{}`", file.network_name(key))
+    }
 }
 
 fn join(names: &BTreeSet<String>) -> String {
