@@ -187,7 +187,8 @@ fn paths_are_rebased_onto_the_topology_directory() {
     let text = std::fs::read_to_string(dir.path().join("topology.toml")).expect("written");
     assert!(text.contains("context = \"deploy/apps/server\""), "{text}");
     assert!(text.contains("env_file = \"deploy/.env.local\""), "{text}");
-    // Below the files, the contexts would be outside the repository: refused, nothing written.
+    // A topology below the files would put the contexts outside its repository: import
+    // guesses `.` for them and says so.
     topo()
         .current_dir(dir.path())
         .args([
