@@ -2,6 +2,7 @@
 //! environment and health check. Adding MySQL or MariaDB means adding a match arm here.
 
 use crate::model::Engine;
+use crate::value::{ImageRef, Interpolated};
 
 impl Engine {
     /// The engine's name as written in the topology.
@@ -19,8 +20,8 @@ impl Engine {
     }
 
     /// The official image at a major version: `postgres:17`.
-    pub fn official_image(self, major: &str) -> String {
-        format!("{}:{major}", self.official_repository())
+    pub fn official_image(self, major: &str) -> ImageRef {
+        ImageRef::named(None, self.official_repository(), Interpolated::text(major))
     }
 
     /// Where the server keeps its data inside the container.
@@ -93,37 +94,8 @@ impl Engine {
     }
 }
 
-/// The major version a database image tag names: `postgres:17-alpine` → `17`,
-/// `postgres:17.2` → `17`. `None` when the image has no tag or the tag does not start
-/// with a number (`latest`).
-pub fn major_of_image_tag(image: &str) -> Option<&str> {
-    let name_end = image.rfind('/').map_or(0, |i| i + 1);
-    let tag = image[name_end..].split_once(':')?.1;
-    let tag = tag.split('@').next().unwrap_or(tag);
-    let digits = tag.bytes().take_while(u8::is_ascii_digit).count();
-    (digits > 0).then(|| &tag[..digits])
-}
-
 #[cfg(test)]
 mod tests {
-    use super::major_of_image_tag;
-
-    fn check(image: &str, expect: Option<&str>) {
-        assert_eq!(major_of_image_tag(image), expect, "{image}");
-    }
-
-    #[test]
-    fn image_tags() {
-        check("postgres:17", Some("17"));
-        check("postgres:17-alpine", Some("17"));
-        check("postgres:16.4-bookworm", Some("16"));
-        check("registry:5000/pg/postgres:15", Some("15"));
-        check("registry:5000/postgres", None);
-        check("postgres", None);
-        check("postgres:latest", None);
-        check("postgres:17@sha256:abc", Some("17"));
-    }
-
     #[test]
     fn server_versions() {
         use crate::model::Engine;

@@ -45,9 +45,9 @@ pub mod schema;
 mod spanned;
 pub mod spec;
 pub mod validate;
+pub mod value;
 
 pub use diagnostic::{Diagnostic, Severity, SourceFile};
-pub use engine::major_of_image_tag;
 pub use load::{parse, repository_of};
 pub use render::{render, render_all, RenderOptions, RenderedFile};
 pub use spanned::Spanned;

@@ -19,7 +19,7 @@ use bollard::query_parameters::{
 };
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use serde::Serialize;
-use topo_core::spec::{BuildSpec, RuntimeSpec};
+use topo_core::spec::{BuildSpec, ImageRef, RuntimeSpec};
 
 use crate::context::Context;
 use crate::engine::Engine;
@@ -77,20 +77,20 @@ pub async fn prepare_images(
     options: &BuildOptions,
     progress: &dyn Progress,
 ) -> Result<Vec<ImageReport>, SimError> {
-    let mut builds: BTreeMap<String, &BuildSpec> = BTreeMap::new();
+    let mut builds: BTreeMap<String, (ImageRef, &BuildSpec)> = BTreeMap::new();
     let mut pulls = Vec::new();
     for container in &spec.containers {
         let image = image_reference(container, variables)?;
         match &container.build {
             Some(build) => {
-                builds.entry(image).or_insert(build);
+                builds.entry(image.to_string()).or_insert((image, build));
             }
-            None if !pulls.contains(&image) => pulls.push(image),
+            None if !pulls.contains(&image.to_string()) => pulls.push(image.to_string()),
             None => {}
         }
     }
     let built = futures_util::stream::iter(builds)
-        .map(|(image, build)| build_one(engine, image, build, root, options, progress))
+        .map(|(_, (image, build))| build_one(engine, image, build, root, options, progress))
         .buffer_unordered(options.jobs.max(1))
         .try_collect::<Vec<_>>();
     let pulled = futures_util::stream::iter(pulls)
@@ -105,13 +105,14 @@ pub async fn prepare_images(
 
 async fn build_one(
     engine: &Engine,
-    image: String,
+    reference: ImageRef,
     build: &BuildSpec,
     root: &Path,
     options: &BuildOptions,
     progress: &dyn Progress,
 ) -> Result<ImageReport, SimError> {
     let start = Instant::now();
+    let image = reference.to_string();
     let docker = engine.docker();
     let context_dir = root.join(&build.context);
     let (dockerfile, target) = (build.dockerfile.clone(), build.target.clone());
@@ -119,8 +120,7 @@ async fn build_one(
         tokio::task::spawn_blocking(move || Context::read(&context_dir, &dockerfile, &target))
             .await
             .expect("reading a context does not panic")?;
-    let repository = image.rsplit_once(':').map_or(image.as_str(), |(r, _)| r);
-    let content_tag = format!("{repository}:{}", context.digest);
+    let content_tag = reference.with_tag(&context.digest).to_string();
     let cached = !options.rebuild && exists(engine, &content_tag).await?;
     if cached {
         progress.event(Event::BuildFinished {
@@ -157,13 +157,14 @@ async fn build_one(
             elapsed: start.elapsed(),
         });
     }
-    let (repo, tag) = image.rsplit_once(':').unwrap_or((image.as_str(), "latest"));
+    let repo = reference.full_name();
+    let tag = reference.tag_or_latest().unwrap_or("latest");
     docker
         .tag_image(
             &content_tag,
             Some(
                 TagImageOptionsBuilder::default()
-                    .repo(repo)
+                    .repo(&repo)
                     .tag(tag)
                     .build(),
             ),

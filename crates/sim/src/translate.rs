@@ -1,9 +1,10 @@
 //! A [`ContainerSpec`] in the engine's words: the create request of one container.
 //!
 //! A pure translation, as the Compose renderer is one: every value comes from the spec;
-//! no rule of any mode is decided here. Variables are resolved the way Compose resolves
-//! `${VAR:-default}` (an unset *or empty* variable takes the default); an unset variable
-//! without a default is an error rather than Compose's empty string.
+//! no rule of any mode is decided here. Variables are resolved by
+//! [`Interpolated::resolve`], the way Compose resolves what the renderer writes:
+//! `${VAR:-default}` takes the default when the variable is unset *or empty*, and an unset
+//! `${VAR:?…}` (a production secret, the image tag) is an error.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -12,9 +13,8 @@ use bollard::models::{
     ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, HostConfigLogConfig, Mount,
     MountType, NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
 };
-use topo_core::spec::{
-    ContainerSpec, EnvSpec, ImageTag, MountSource, PortSpec, RestartPolicy as Restart,
-};
+use topo_core::spec::{ContainerSpec, ImageRef, MountSource, PortSpec, RestartPolicy as Restart};
+use topo_core::value::Interpolated;
 
 use crate::error::SimError;
 
@@ -39,33 +39,31 @@ impl Variables for HashMap<String, String> {
     }
 }
 
+/// Resolves a Compose value as Compose would, from `variables`; a required variable that
+/// is unset (or empty) is an error naming the container.
 fn resolve(
     container: &ContainerSpec,
     variables: &dyn Variables,
-    name: &str,
-    default: Option<&str>,
+    value: &Interpolated,
 ) -> Result<String, SimError> {
-    match (variables.get(name).filter(|v| !v.is_empty()), default) {
-        (Some(value), _) => Ok(value),
-        (None, Some(default)) => Ok(default.to_owned()),
-        (None, None) => Err(SimError::MissingVariable {
+    value
+        .resolve(&|name| variables.get(name))
+        .map_err(|missing| SimError::MissingVariable {
             container: container.name.clone(),
-            variable: name.to_owned(),
-        }),
-    }
+            variable: missing.name,
+        })
 }
 
 /// The image reference a container runs, its tag variable resolved.
 pub fn image_reference(
     container: &ContainerSpec,
     variables: &dyn Variables,
-) -> Result<String, SimError> {
-    match &container.image.tag {
-        ImageTag::Fixed(tag) => Ok(container.image.with_tag(tag)),
-        ImageTag::Variable(name) => Ok(container
-            .image
-            .with_tag(&resolve(container, variables, name, None)?)),
+) -> Result<ImageRef, SimError> {
+    let mut image = container.image.clone();
+    if let Some(tag) = &image.tag {
+        image.tag = Some(Interpolated::text(resolve(container, variables, tag)?));
     }
+    Ok(image)
 }
 
 /// The engine's `3000/tcp` key of a port.
@@ -85,12 +83,7 @@ pub fn create_body(
         .env
         .iter()
         .map(|(name, value)| {
-            let value = match value {
-                EnvSpec::Literal(text) => text.clone(),
-                EnvSpec::Variable { name: var, default } => {
-                    resolve(container, variables, var, default.as_deref())?
-                }
-            };
+            let value = resolve(container, variables, &value.interpolated(name))?;
             Ok(format!("{name}={value}"))
         })
         .collect::<Result<Vec<_>, SimError>>()?;
@@ -163,7 +156,7 @@ pub fn create_body(
         ..Default::default()
     };
     Ok(ContainerCreateBody {
-        image: Some(image_reference(container, variables)?),
+        image: Some(image_reference(container, variables)?.to_string()),
         cmd: container.command.clone(),
         env: Some(env),
         labels: Some(container.labels.clone().into_iter().collect()),

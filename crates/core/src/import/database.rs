@@ -4,7 +4,8 @@
 
 use crate::compose::MountKind;
 use crate::model::{Engine, EnvValue};
-use crate::{major_of_image_tag, naming, Mode};
+use crate::value::ImageRef;
+use crate::{naming, Mode};
 
 use super::document::{Table, Toml};
 use super::settings::Settings;
@@ -108,13 +109,10 @@ fn image_and_major(
             }
         }
     }
-    match major_of_image_tag(&image) {
+    match ImageRef::parse(&image).ok().and_then(|i| i.tag_major()) {
         Some(major) => {
-            table.set(
-                "major",
-                Toml::Int(major.parse().expect("a major is digits")),
-            );
-            if image != engine.official_image(major) {
+            table.set("major", Toml::Int(i64::from(major)));
+            if image != engine.official_image(&major.to_string()).to_string() {
                 table.set("image", Toml::str(&image));
             }
         }

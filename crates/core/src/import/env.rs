@@ -7,7 +7,7 @@
 
 use crate::compose::Pos;
 use crate::model::EnvValue;
-use crate::validate::looks_secret;
+use crate::value::{self, is_secret_name};
 use crate::Mode;
 
 use super::values::Interpolated;
@@ -130,7 +130,7 @@ pub(super) fn combine(
     });
     let dev_text = dev_text.unwrap_or_default();
     let prod_text = prod_text.unwrap_or_default();
-    if looks_secret(name) && !prod_text.is_empty() {
+    if is_secret_name(name) && !prod_text.is_empty() {
         notes.push((
             Mode::Production,
             format!("`{name}` looks like a secret but is written in the file: production now reads it from the variable `{name}` (set it on the host); the local modes default to the value written here"),
@@ -227,24 +227,17 @@ fn secret(
 
 /// Mixed text with every `${VAR:-default}` replaced by its default, when all have one.
 fn resolved(text: &str) -> Option<String> {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let end = rest[start..].find('}')? + start;
-        let inner = &rest[start + 2..end];
-        let (_, default) = inner.split_once(":-").or_else(|| inner.split_once('-'))?;
-        out.push_str(default);
-        rest = &rest[end + 1..];
+    let parsed = value::Interpolated::parse(text).ok()?;
+    if !parsed.variables().all(|v| v.literal_default().is_some()) {
+        return None;
     }
-    out.push_str(rest);
-    (!out.contains('$')).then_some(out)
+    parsed.resolve(&|_| None).ok()
 }
 
-/// A local default Compose can carry in `${VAR:-default}` (no `$`, no `}`).
+/// A local default Compose can carry in `${VAR:-default}` (no `}`, no `${`).
 fn usable_default(default: &str, name: &str, notes: &mut Vec<(Mode, String)>) -> Option<String> {
-    if default.contains('$') || default.contains('}') {
-        notes.push((Mode::Dev, format!("the local value of `{name}` contains `$` or `}}`, which a Compose default cannot carry: it has no local default now")));
+    if !value::fits_in_argument(default) {
+        notes.push((Mode::Dev, format!("the local value of `{name}` contains `}}` or `${{`, which a Compose default cannot carry: it has no local default now")));
         None
     } else {
         Some(default.to_owned())

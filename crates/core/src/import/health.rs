@@ -8,8 +8,8 @@ use crate::compose::Node;
 use crate::model::Probe;
 
 use super::document::Toml;
-use super::values::duration;
 use super::{Note, Seen};
+use crate::value::parse_duration as duration;
 
 /// A health check as the topology can say it.
 #[derive(Clone, Debug, PartialEq, Eq)]

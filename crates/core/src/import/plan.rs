@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 
 use crate::compose::{ComposeFile, Pos, ServiceView};
 use crate::spec::labels;
+use crate::value::ImageRef;
 use crate::{naming, Mode};
 
 use super::document::Table;
-use super::{values, ImportError, ImportOptions, Note};
+use super::{ImportError, ImportOptions, Note};
 
 /// One input file and its mode.
 #[derive(Clone, Copy, Debug)]
@@ -142,21 +143,21 @@ impl<'a> Plan<'a> {
     fn classify(&mut self) {
         for (index, container) in self.containers.iter().enumerate() {
             let builds = container.seen.iter().any(|s| s.view.get("build").is_some());
-            let images: Vec<values::Image> = container
+            let images: Vec<ImageRef> = container
                 .seen
                 .iter()
                 .filter_map(|s| s.view.image())
-                .map(|(image, _)| values::Image::parse(&image))
+                .filter_map(|(image, _)| ImageRef::parse(&image).ok())
                 .collect();
-            let looks = |what: &str| images.iter().any(|i| i.name.contains(what));
+            let looks = |what: &str| images.iter().any(|i| i.name().contains(what));
             if !builds && self.database.is_none() && (looks("postgres") || looks("postgis")) {
                 self.database = Some(index);
             } else if !builds && self.proxy.is_none() && looks("nginx") {
                 self.proxy = Some(index);
             } else if builds
                 || images.iter().any(|i| {
-                    matches!(i.tag, values::Tag::Variable(_))
-                        || i.name.starts_with(&format!("{}-", self.project))
+                    i.tag_variable().is_some()
+                        || i.name().starts_with(&format!("{}-", self.project))
                 })
             {
                 self.services.push(index);
@@ -188,9 +189,9 @@ impl<'a> Plan<'a> {
                 .find(|&i| {
                     let name = naming::image_name(&self.project, &self.containers[i].role);
                     self.containers[i].seen.iter().any(|s| {
-                        s.view
-                            .image()
-                            .is_some_and(|(image, _)| values::Image::parse(&image).name == name)
+                        s.view.image().is_some_and(|(image, _)| {
+                            ImageRef::parse(&image).is_ok_and(|i| i.name() == name)
+                        })
                     })
                 })
                 .unwrap_or(first);
@@ -297,7 +298,7 @@ fn image_identities(container: &Container<'_>) -> Vec<String> {
             out.push(format!(
                 "{}:image:{}",
                 seen.mode,
-                values::Image::parse(&image).repository()
+                ImageRef::parse(&image).map_or(image, |i| i.full_name())
             ));
         }
         if let Some(build) = seen.view.build() {
@@ -346,8 +347,9 @@ fn merge_databases(containers: &mut Vec<Container<'_>>) {
         c.seen.iter().all(|s| s.view.get("build").is_none())
             && c.seen.iter().any(|s| {
                 s.view.image().is_some_and(|(image, _)| {
-                    let name = values::Image::parse(&image).name;
-                    name.contains("postgres") || name.contains("postgis")
+                    ImageRef::parse(&image).is_ok_and(|i| {
+                        i.name().contains("postgres") || i.name().contains("postgis")
+                    })
                 })
             })
     };

@@ -6,11 +6,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::compose::{Mount, MountKind};
+use crate::value::ImageRef;
 use crate::{naming, Mode};
 
 use super::document::{Table, Toml};
 use super::settings::Settings;
-use super::values::{rebase, Image, Tag};
+use super::values::rebase;
 use super::{leftovers, wiring, Container, Note, Plan, Seen};
 
 /// A route the proxy's configuration gives a service (by role).
@@ -244,13 +245,17 @@ fn production_image(
         table.note(checks, seen.note_here("production builds this image instead of pulling it: topo deploys `<registry>/<project>-<role>:${TAG}` from a registry"));
         return;
     };
-    let image = Image::parse(&reference);
+    let Ok(image) = ImageRef::parse(&reference) else {
+        table.note(checks, seen.note(pos, format!("`{reference}` is not an image reference Compose reads (an unclosed or invalid `${{…}}`): topo deploys `<registry>/<project>-<role>:${{TAG}}`")));
+        return;
+    };
     let name = naming::image_name(&plan.project, &owner.role);
-    if let Some(prefix) = &image.prefix {
+    let prefix = image.prefix();
+    if let Some(prefix) = &prefix {
         settings.registry(prefix.clone(), seen.note(pos, ""));
     }
-    if image.name != name {
-        let expected = match &image.prefix {
+    if image.name() != name {
+        let expected = match &prefix {
             Some(prefix) => format!("{prefix}/{name}"),
             None => name.clone(),
         };
@@ -260,20 +265,20 @@ fn production_image(
                 pos,
                 format!(
                     "production pulls `{}`; topo's image is `{expected}`: push it under that name",
-                    image.repository()
+                    image.full_name()
                 ),
             ),
         );
     }
-    match image.tag {
-        Tag::Variable(variable) => {
-            if let Some((_, default)) = reference.split_once(":-") {
-                table.note(checks, seen.note(pos, format!("production falls back to `{}` when `{variable}` is unset; topo requires `{variable}`", default.trim_end_matches('}'))));
+    match (image.tag_variable(), &image.tag) {
+        (Some(variable), _) => {
+            if let Some(default) = variable.literal_default() {
+                table.note(checks, seen.note(pos, format!("production falls back to `{default}` when `{}` is unset; topo requires `{}`", variable.name, variable.name)));
             }
-            settings.tag_variable(variable, seen.note(pos, ""));
+            settings.tag_variable(variable.name.clone(), seen.note(pos, ""));
         }
-        Tag::Fixed(tag) => table.note(checks, seen.note(pos, format!("production runs the fixed tag `{tag}`; topo deploys the tag in `${{TAG}}` (`TAG={tag}` deploys the same image)"))),
-        Tag::None => table.note(checks, seen.note(pos, "production runs `latest`; topo deploys the tag in `${TAG}` (`TAG=latest` deploys the same image)")),
+        (None, Some(tag)) => table.note(checks, seen.note(pos, format!("production runs the fixed tag `{tag}`; topo deploys the tag in `${{TAG}}` (`TAG={tag}` deploys the same image)"))),
+        (None, None) => table.note(checks, seen.note(pos, "production runs `latest`; topo deploys the tag in `${TAG}` (`TAG=latest` deploys the same image)")),
     }
 }
 

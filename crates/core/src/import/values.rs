@@ -1,9 +1,9 @@
-//! Compose values read back into what they mean: interpolations, image references,
-//! durations and paths. The inverse of what `render/compose.rs` writes.
+//! Compose values read back into what a topology can say: the shapes of interpolated
+//! strings (read by [`crate::value`]), paths and ports.
 
-use std::time::Duration;
+use crate::value::{self, Operator};
 
-/// A Compose string after interpolation syntax is understood.
+/// What a Compose string means for a topology value: the shapes topo can carry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Interpolated {
     /// Plain text (`$$` read back as `$`).
@@ -12,41 +12,39 @@ pub(super) enum Interpolated {
     Variable {
         /// The variable.
         name: String,
-        /// The default used when it is unset (`:-` or `-`).
+        /// The literal default used when it is unset (`:-` or `-`).
         default: Option<String>,
         /// Whether an unset variable is an error (`:?` or `?`).
         required: bool,
     },
-    /// Text with variables inside (`postgres://app:${DB_PASSWORD}@db/app`), as written.
+    /// Anything else: text with variables inside (`postgres://app:${DB_PASSWORD}@db/app`),
+    /// a variable with a computed default or `+`, or text Compose refuses, as written.
     Mixed(String),
 }
 
 impl Interpolated {
     /// Reads a Compose string.
     pub(super) fn parse(text: &str) -> Interpolated {
-        if let Some(variable) = whole_variable(text) {
-            return variable;
+        let Ok(value) = value::Interpolated::parse(text) else {
+            return Interpolated::Mixed(text.to_owned());
+        };
+        if let Some(literal) = value.as_literal() {
+            return Interpolated::Literal(literal.to_owned());
         }
-        let mut literal = String::new();
-        let mut rest = text;
-        while let Some(i) = rest.find('$') {
-            literal.push_str(&rest[..i]);
-            let after = &rest[i + 1..];
-            if let Some(tail) = after.strip_prefix('$') {
-                literal.push('$');
-                rest = tail;
-            } else if after.starts_with('{')
-                || after.starts_with(|c: char| c == '_' || c.is_ascii_alphabetic())
-            {
-                return Interpolated::Mixed(text.to_owned());
-            } else {
-                // A lone `$` before anything else is kept by Compose as it is.
-                literal.push('$');
-                rest = after;
-            }
+        let whole = value.as_variable().filter(|variable| {
+            variable.modifier.as_ref().is_none_or(|m| {
+                m.operator == Operator::Required
+                    || (m.operator == Operator::Default && m.argument.as_literal().is_some())
+            })
+        });
+        match whole {
+            Some(variable) => Interpolated::Variable {
+                name: variable.name.clone(),
+                default: variable.literal_default().map(str::to_owned),
+                required: variable.is_required(),
+            },
+            None => Interpolated::Mixed(text.to_owned()),
         }
-        literal.push_str(rest);
-        Interpolated::Literal(literal)
     }
 }
 
@@ -57,116 +55,6 @@ pub(super) fn literal(text: &str) -> Result<String, String> {
         Interpolated::Literal(literal) => Ok(literal),
         Interpolated::Variable { .. } | Interpolated::Mixed(_) => Err(text.to_owned()),
     }
-}
-
-/// `${VAR…}` or `$VAR` as the whole value.
-fn whole_variable(text: &str) -> Option<Interpolated> {
-    if let Some(inner) = text.strip_prefix("${").and_then(|t| t.strip_suffix('}')) {
-        let name_end = inner
-            .find(|c: char| !(c == '_' || c.is_ascii_alphanumeric()))
-            .unwrap_or(inner.len());
-        let (name, modifier) = inner.split_at(name_end);
-        if name.is_empty() || inner.contains("${") {
-            return None;
-        }
-        let variable = |default: Option<&str>, required| Interpolated::Variable {
-            name: name.to_owned(),
-            default: default.map(|d| d.replace("$$", "$")),
-            required,
-        };
-        return match modifier {
-            "" => Some(variable(None, false)),
-            _ if modifier.starts_with(":-") => Some(variable(Some(&modifier[2..]), false)),
-            _ if modifier.starts_with('-') => Some(variable(Some(&modifier[1..]), false)),
-            _ if modifier.starts_with(":?") || modifier.starts_with('?') => {
-                Some(variable(None, true))
-            }
-            _ => None,
-        };
-    }
-    let name = text.strip_prefix('$')?;
-    let valid = name
-        .chars()
-        .next()
-        .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
-        && name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric());
-    valid.then(|| Interpolated::Variable {
-        name: name.to_owned(),
-        default: None,
-        required: false,
-    })
-}
-
-/// An image reference split the way topo names images.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct Image {
-    /// Registry and path before the name (`ghcr.io/acme`), if any.
-    pub prefix: Option<String>,
-    /// The last path component (`vendure-server`, `postgres`).
-    pub name: String,
-    /// The tag.
-    pub tag: Tag,
-}
-
-/// An image tag as written.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum Tag {
-    /// No tag: the engine reads `latest`.
-    None,
-    /// A fixed tag (`17`, `dev`, `1.4.2`), digest included if any.
-    Fixed(String),
-    /// `${VAR…}`: the deploying environment chooses.
-    Variable(String),
-}
-
-impl Image {
-    /// Splits `[prefix/]name[:tag]`, where the tag may be an interpolation.
-    pub(super) fn parse(reference: &str) -> Image {
-        let (path, tag) = match reference.find(":$") {
-            Some(i) => {
-                let tag = match Interpolated::parse(&reference[i + 1..]) {
-                    Interpolated::Variable { name, .. } => Tag::Variable(name),
-                    _ => Tag::Fixed(reference[i + 1..].to_owned()),
-                };
-                (&reference[..i], tag)
-            }
-            None => {
-                let name_start = reference.rfind('/').map_or(0, |i| i + 1);
-                match reference[name_start..].split_once(':') {
-                    Some((_, tag)) => (
-                        &reference[..name_start + reference[name_start..].len() - tag.len() - 1],
-                        Tag::Fixed(tag.to_owned()),
-                    ),
-                    None => (reference, Tag::None),
-                }
-            }
-        };
-        match path.rsplit_once('/') {
-            Some((prefix, name)) => Image {
-                prefix: Some(prefix.to_owned()),
-                name: name.to_owned(),
-                tag,
-            },
-            None => Image {
-                prefix: None,
-                name: path.to_owned(),
-                tag,
-            },
-        }
-    }
-
-    /// `prefix/name` without the tag.
-    pub(super) fn repository(&self) -> String {
-        match &self.prefix {
-            Some(prefix) => format!("{prefix}/{}", self.name),
-            None => self.name.clone(),
-        }
-    }
-}
-
-/// A Compose duration (`10s`, `1m30s`, `500ms`), when topo can read it too.
-pub(super) fn duration(text: &str) -> Option<Duration> {
-    crate::validate::parse_duration(text)
 }
 
 /// A path from a Compose file, made relative to the topology's directory: `directory` is
@@ -236,24 +124,6 @@ mod tests {
         check("postgres://u:${PW}@db/x", "mixed postgres://u:${PW}@db/x");
         check("$5 off", "literal $5 off");
         check("", "literal ");
-    }
-
-    #[test]
-    fn images() {
-        let image =
-            Image::parse("ghcr.io/acme/vendure-server:${TAG:?set TAG to the image tag to deploy}");
-        assert_eq!(image.prefix.as_deref(), Some("ghcr.io/acme"));
-        assert_eq!(image.name, "vendure-server");
-        assert_eq!(image.tag, Tag::Variable("TAG".to_owned()));
-        let image = Image::parse("registry.local:5000/pg/postgres:16.4-bookworm");
-        assert_eq!(image.repository(), "registry.local:5000/pg/postgres");
-        assert_eq!(image.tag, Tag::Fixed("16.4-bookworm".to_owned()));
-        let image = Image::parse("registry.local:5000/postgres");
-        assert_eq!((image.name.as_str(), image.tag), ("postgres", Tag::None));
-        assert_eq!(
-            Image::parse("vendure-server:dev").tag,
-            Tag::Fixed("dev".to_owned())
-        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::{render_options, LintFile, Place, Raw};
 use crate::compose::{ComposeFile, MountKind, Node, Pos, ServiceView, Value};
 use crate::render::render;
 use crate::validate::ValidTopology;
+use crate::value::{Interpolated, Part, Variable};
 
 /// A value in canonical form, with where it is written in the linted file.
 #[derive(Clone, Debug, PartialEq)]
@@ -371,7 +372,7 @@ fn healthcheck(node: &Node) -> Canon {
                 value
                     .scalar()
                     .map(|d| {
-                        crate::validate::parse_duration(&d)
+                        crate::value::parse_duration(&d)
                             .map_or(d, |d| humantime::format_duration(d).to_string())
                     })
                     .unwrap_or_default(),
@@ -414,43 +415,24 @@ fn path(text: &str) -> String {
 }
 
 /// `${VAR:?message}` and `${VAR?message}` as `${VAR}`, `$VAR` as `${VAR}`: the same variable
-/// whatever error message is attached.
+/// whatever error message is attached. Text Compose cannot read stays as written.
 fn interpolation(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut rest = value;
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..at]);
-        let after = &rest[at + 1..];
-        if let Some(stripped) = after.strip_prefix('$') {
-            out.push_str("$$");
-            rest = stripped;
-        } else if let Some(inner) = after.strip_prefix('{') {
-            let Some(end) = inner.find('}') else {
-                out.push_str(&rest[at..]);
-                return out;
-            };
-            let body = &inner[..end];
-            let body = match body.find('?') {
-                Some(q) => body[..q].trim_end_matches(':'),
-                None => body,
-            };
-            out.push_str(&format!("${{{body}}}"));
-            rest = &inner[end + 1..];
-        } else {
-            let name_len = after
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .count();
-            if name_len == 0 {
-                out.push('$');
-            } else {
-                out.push_str(&format!("${{{}}}", &after[..name_len]));
+    let Ok(parsed) = Interpolated::parse(value) else {
+        return value.to_owned();
+    };
+    let mut out = Interpolated::default();
+    for part in parsed.parts() {
+        match part {
+            Part::Variable(variable) if variable.is_required() => {
+                out.push(Part::Variable(Variable {
+                    name: variable.name.clone(),
+                    modifier: None,
+                }));
             }
-            rest = &after[name_len..];
+            other => out.push(other.clone()),
         }
     }
-    out.push_str(rest);
-    out
+    out.render()
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! What the rules need to know about images, commands, variables and paths; no findings here.
 
+use crate::value::{ImageRef, Interpolated};
+
 /// A database engine recognised from an image, and the major its tag names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct DbImage {
@@ -13,13 +15,8 @@ pub(super) struct DbImage {
 
 /// The database engine an image runs, if it is one topo knows.
 pub(super) fn db_image(image: &str) -> Option<DbImage> {
-    let without_digest = image.split('@').next().unwrap_or(image);
-    let name_start = without_digest.rfind('/').map_or(0, |i| i + 1);
-    let (repository, tag) = match without_digest[name_start..].split_once(':') {
-        Some((repository, tag)) => (repository, Some(tag)),
-        None => (&without_digest[name_start..], None),
-    };
-    let (engine, port) = match repository {
+    let image = ImageRef::parse(image).ok()?;
+    let (engine, port) = match image.name() {
         "postgres" | "postgresql" | "postgis" | "timescaledb" | "timescaledb-ha" | "pgvector" => {
             ("postgres", 5432)
         }
@@ -32,105 +29,37 @@ pub(super) fn db_image(image: &str) -> Option<DbImage> {
     };
     Some(DbImage {
         engine,
-        major: tag.and_then(major_of_tag),
+        major: image.tag_major().map(|major| major.to_string()),
         port,
     })
-}
-
-/// `17` from `17`, `17.2-alpine`, `pg17`, `latest-pg17`; `None` for `latest` or a variable.
-fn major_of_tag(tag: &str) -> Option<String> {
-    if tag.contains('$') {
-        return None;
-    }
-    let digits: String = tag.chars().take_while(char::is_ascii_digit).collect();
-    if !digits.is_empty() {
-        return Some(digits);
-    }
-    let after_pg = &tag[tag.find("pg")? + 2..];
-    let digits: String = after_pg.chars().take_while(char::is_ascii_digit).collect();
-    (!digits.is_empty()).then_some(digits)
 }
 
 /// An image reference without a version: no tag, `latest`, or a variable defaulting to
 /// `latest`. A digest pins it.
 pub(super) fn is_unpinned(image: &str) -> bool {
-    if image.contains('@') {
-        return false;
-    }
-    let name_start = image.rfind('/').map_or(0, |i| i + 1);
-    match image[name_start..].split_once(':') {
-        None => !image.contains('$'),
-        Some((_, "latest")) => true,
-        Some((_, tag)) => {
-            tag.ends_with(":-latest}") || tag.ends_with("-latest}") && tag.starts_with("${")
-        }
-    }
+    ImageRef::parse(image).is_ok_and(|image| image.is_unpinned())
 }
 
 /// The repository of an image without registry, namespace or tag (`vendure-server` from
 /// `ghcr.io/acme/vendure-server:${TAG}`).
-pub(super) fn image_basename(image: &str) -> &str {
-    let without_digest = image.split('@').next().unwrap_or(image);
-    let name = &without_digest[without_digest.rfind('/').map_or(0, |i| i + 1)..];
-    name.split(':').next().unwrap_or(name)
+pub(super) fn image_basename(image: &str) -> String {
+    ImageRef::parse(image).map_or_else(|_| image.to_owned(), |image| image.name().to_owned())
 }
 
-/// True when a value reads a variable (`${X}`, `$X`); `$$` is a literal dollar.
+/// True when a value reads a variable (`${X}`, `$X`), or is not a template Compose
+/// reads at all; `$$` is a literal dollar.
 pub(super) fn is_interpolated(value: &str) -> bool {
-    let bytes = value.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'$' {
-            match bytes.get(i + 1) {
-                Some(b'$') => i += 2,
-                Some(b'{') => return true,
-                Some(c) if c.is_ascii_alphabetic() || *c == b'_' => return true,
-                _ => i += 1,
-            }
-        } else {
-            i += 1;
-        }
-    }
-    false
+    Interpolated::parse(value).map_or(true, |value| value.reads_variables())
 }
 
 /// The literal default of `${VAR:-default}` / `${VAR-default}`, when the whole value is one.
-pub(super) fn interpolation_default(value: &str) -> Option<&str> {
-    let inner = value.strip_prefix("${")?.strip_suffix('}')?;
-    let at = inner.find('-')?;
-    let default = inner[at + 1..].trim_start();
-    let name = inner[..at].trim_end_matches(':');
-    (!name.is_empty()
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !default.is_empty())
-    .then_some(default)
+pub(super) fn interpolation_default(value: &str) -> Option<String> {
+    let value = Interpolated::parse(value).ok()?;
+    let default = value.as_variable()?.literal_default()?.trim_start();
+    (!default.is_empty()).then(|| default.to_owned())
 }
 
-/// Variable names that hold secrets: `DB_PASSWORD`, `JWT_SECRET`, `STRIPE_API_KEY`, …
-pub(super) fn is_secret_name(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    // A path to a secret, or a name about a secret (`PASSWORD_MIN_LENGTH`), is not one.
-    if [
-        "_FILE",
-        "_PATH",
-        "_DIR",
-        "_LENGTH",
-        "_TTL",
-        "_EXPIRES_IN",
-        "_ROUNDS",
-    ]
-    .iter()
-    .any(|s| upper.ends_with(s))
-    {
-        return false;
-    }
-    let words: Vec<&str> = upper.split(['_', '-', '.']).collect();
-    let has = |w: &str| words.contains(&w);
-    ["PASSWORD", "PASSWD", "PASS", "PWD", "SECRET", "TOKEN", "CREDENTIALS", "APIKEY", "PRIVATEKEY"]
-        .iter()
-        .any(|w| has(w))
-        || words.windows(2).any(|pair| matches!(pair, [_, "KEY"] if matches!(pair[0], "API" | "PRIVATE" | "ACCESS" | "SECRET" | "ENCRYPTION" | "SIGNING" | "MASTER" | "LICENSE")))
-}
+pub(super) use crate::value::is_secret_name;
 
 /// The password of a URL value (`postgres://user:secret@db/x`), when it is literal.
 pub(super) fn url_password(value: &str) -> Option<&str> {
@@ -385,25 +314,12 @@ mod tests {
     }
 
     #[test]
-    fn secrets_and_interpolation() {
-        for (name, secret) in [
-            ("DB_PASSWORD", true),
-            ("POSTGRES_PASSWORD", true),
-            ("JWT_SECRET", true),
-            ("STRIPE_API_KEY", true),
-            ("GITHUB_TOKEN", true),
-            ("POSTGRES_PASSWORD_FILE", false),
-            ("PASSWORD_MIN_LENGTH", false),
-            ("DB_USER", false),
-            ("PRIMARY_KEY_COLUMN", false),
-        ] {
-            assert_eq!(is_secret_name(name), secret, "{name}");
-        }
+    fn interpolation() {
         assert!(is_interpolated("${DB_PASSWORD}"));
         assert!(is_interpolated("pre$VAR"));
         assert!(!is_interpolated("pa$$word"));
         assert_eq!(
-            interpolation_default("${DB_PASSWORD:-devpass}"),
+            interpolation_default("${DB_PASSWORD:-devpass}").as_deref(),
             Some("devpass")
         );
         assert_eq!(interpolation_default("${DB_PASSWORD:?set it}"), None);

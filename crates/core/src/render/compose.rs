@@ -9,7 +9,8 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 use crate::model::Condition;
-use crate::spec::{ContainerSpec, EnvSpec, ImageTag, MountSource, RuntimeSpec};
+use crate::spec::{ContainerSpec, EnvSpec, MountSource, RuntimeSpec};
+use crate::value::{compose_duration, escape};
 
 /// Serialises a list of pairs as a map, keeping their order.
 struct Ordered<V>(Vec<(String, V)>);
@@ -201,13 +202,7 @@ fn service(container: &ContainerSpec, root: &str) -> Service {
     let path = |relative: &str| lit(&join(root, relative));
     Service {
         container_name: lit(&container.name),
-        image: match &container.image.tag {
-            ImageTag::Fixed(tag) => lit(&container.image.with_tag(tag)),
-            ImageTag::Variable(var) => format!(
-                "{}:${{{var}:?set {var} to the image tag to deploy}}",
-                lit(&container.image.repository)
-            ),
-        },
+        image: container.image.to_string(),
         build: container.build.as_ref().map(|b| Build {
             context: path(&b.context),
             dockerfile: lit(&b.dockerfile),
@@ -272,10 +267,10 @@ fn service(container: &ContainerSpec, root: &str) -> Service {
             test: std::iter::once("CMD".to_owned())
                 .chain(h.command.iter().map(|a| lit(a)))
                 .collect(),
-            interval: duration(h.interval),
-            timeout: duration(h.timeout),
+            interval: compose_duration(h.interval),
+            timeout: compose_duration(h.timeout),
             retries: h.retries,
-            start_period: duration(h.start_period),
+            start_period: compose_duration(h.start_period),
         }),
         restart: container.restart.as_str(),
         security_opt: container.security_opt.iter().map(|s| lit(s)).collect(),
@@ -314,22 +309,12 @@ fn spec_network(container: &ContainerSpec) -> String {
 }
 
 fn env(name: &str, value: &EnvSpec) -> String {
-    match value {
-        EnvSpec::Literal(text) => lit(text),
-        EnvSpec::Variable {
-            name: var,
-            default: Some(default),
-        } => format!("${{{var}:-{}}}", lit(default)),
-        EnvSpec::Variable {
-            name: var,
-            default: None,
-        } => format!("${{{var}:?{var} must be set: the secret of {name}}}"),
-    }
+    value.interpolated(name).render()
 }
 
 /// A literal for Compose: `$` is doubled so it is never interpolated.
 fn lit(text: &str) -> String {
-    text.replace('$', "$$")
+    escape(text)
 }
 
 fn lit_map(map: &BTreeMap<String, String>) -> BTreeMap<String, String> {
@@ -346,49 +331,9 @@ fn join(root: &str, relative: &str) -> String {
     }
 }
 
-/// A duration as Compose writes it: `10s`, `1m30s`, `500ms`.
-fn duration(d: std::time::Duration) -> String {
-    let millis = d.as_millis();
-    if !millis.is_multiple_of(1000) {
-        return format!("{millis}ms");
-    }
-    let seconds = d.as_secs();
-    let (hours, minutes, seconds) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
-    let mut out = String::new();
-    if hours > 0 {
-        out += &format!("{hours}h");
-    }
-    if minutes > 0 {
-        out += &format!("{minutes}m");
-    }
-    if seconds > 0 || out.is_empty() {
-        out += &format!("{seconds}s");
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        for (secs, millis, expect) in [
-            (10, 0, "10s"),
-            (90, 0, "1m30s"),
-            (3600, 0, "1h"),
-            (0, 500, "500ms"),
-            (1, 500, "1500ms"),
-            (0, 0, "0s"),
-        ] {
-            assert_eq!(
-                duration(
-                    std::time::Duration::from_secs(secs) + std::time::Duration::from_millis(millis)
-                ),
-                expect
-            );
-        }
-    }
 
     #[test]
     fn paths_and_literals() {

@@ -23,6 +23,7 @@ use super::*;
 use crate::model::{Condition, Database, EnvValue, Probe, Proxy, Service};
 use crate::naming;
 use crate::validate::ValidTopology;
+use crate::value::Interpolated;
 
 /// Options of the spec builder (the inputs being the topology and the mode).
 #[derive(Clone, Debug, Default)]
@@ -86,6 +87,8 @@ pub fn runtime_spec(topology: &ValidTopology, mode: Mode, options: &SpecOptions)
         volumes,
         containers,
         proxy,
+        tag_variable: (mode == Mode::Production)
+            .then(|| topology.production.tag_variable.to_string()),
         database: topology.database.as_ref().map(|database| {
             let engine = *database.engine.get();
             let user = database.user.as_deref().map_or(project, String::as_str);
@@ -132,10 +135,7 @@ fn base(topology: &ValidTopology, role: &str, mode: Mode) -> ContainerSpec {
         aliases: vec![name.clone()],
         name,
         role: role.to_owned(),
-        image: ImageRef {
-            repository: String::new(),
-            tag: ImageTag::Fixed(String::new()),
-        },
+        image: ImageRef::named(None, "", Interpolated::default()),
         build: None,
         command: None,
         env: BTreeMap::new(),
@@ -185,13 +185,12 @@ fn database_container(topology: &ValidTopology, database: &Database, mode: Mode)
     let name = database.name.as_deref().map_or(project, String::as_str);
     let (user_var, name_var, password_var) = engine.env_names();
     let mut container = base(topology, &database.role, mode);
-    container.image = ImageRef::parse(
-        &database
-            .image
-            .as_deref()
-            .cloned()
-            .unwrap_or_else(|| engine.official_image(major)),
-    );
+    container.image = match &database.image {
+        Some(image) => ImageRef::parse(image)
+            .expect("validated: the database image parses")
+            .or_latest(),
+        None => engine.official_image(major),
+    };
     container
         .env
         .insert(user_var.to_owned(), EnvSpec::Literal(user.to_owned()));
@@ -248,10 +247,7 @@ fn service_container(
                 .image_tag
                 .clone()
                 .unwrap_or_else(|| mode.as_str().to_owned());
-            container.image = ImageRef {
-                repository: image_repository,
-                tag: ImageTag::Fixed(tag),
-            };
+            container.image = ImageRef::named(None, &image_repository, Interpolated::text(tag));
             container.build = Some(BuildSpec {
                 context: context.clone(),
                 dockerfile: owner.dockerfile().to_owned(),
@@ -264,15 +260,15 @@ fn service_container(
         }
         Mode::Production => {
             let settings = &topology.production;
-            let registry = settings
-                .registry
-                .as_deref()
-                .map(|r| format!("{r}/"))
-                .unwrap_or_default();
-            container.image = ImageRef {
-                repository: format!("{registry}{image_repository}"),
-                tag: ImageTag::Variable(settings.tag_variable.to_string()),
-            };
+            let variable = settings.tag_variable.as_str();
+            container.image = ImageRef::named(
+                settings.registry.as_deref().map(String::as_str),
+                &image_repository,
+                Interpolated::required(
+                    variable,
+                    format!("set {variable} to the image tag to deploy"),
+                ),
+            );
         }
     }
     container.command = service.command.as_ref().and_then(|c| {
@@ -399,7 +395,9 @@ fn proxy_container(
             .image
             .as_deref()
             .map_or(Proxy::DEFAULT_IMAGE, String::as_str),
-    );
+    )
+    .expect("validated: the proxy image parses")
+    .or_latest();
     let routes: Vec<RouteSpec> = topology
         .services
         .iter()
@@ -497,7 +495,7 @@ fn health_spec(
 ) -> HealthSpec {
     let duration = |value: &Option<crate::Spanned<String>>, default| {
         value.as_deref().map_or(default, |text| {
-            crate::validate::parse_duration(text).expect("validated: durations parse")
+            crate::value::parse_duration(text).expect("validated: durations parse")
         })
     };
     HealthSpec {
@@ -518,7 +516,7 @@ fn health_spec(
 /// (the image is compared on its own: same config, new image is a deploy).
 fn config_hash(container: &ContainerSpec) -> String {
     let mut copy = container.clone();
-    copy.image.tag = ImageTag::Fixed(String::new());
+    copy.image.tag = None;
     copy.build = None;
     copy.labels.remove(labels::CONFIG_HASH);
     let bytes = serde_json::to_vec(&copy).expect("a runtime spec always serialises");

@@ -14,9 +14,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use crate::value::ImageRef;
 pub use build::{container_spec, runtime_spec, SpecOptions};
 
 use crate::model::{Condition, Protocol, Strategy};
+use crate::value::Interpolated;
 
 /// The three environments a topology is rendered for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -83,6 +85,9 @@ pub struct RuntimeSpec {
     pub proxy: Option<ProxySpec>,
     /// The database server, when the topology has one.
     pub database: Option<DatabaseSpec>,
+    /// The variable holding the tag of the application's images, in production (where the
+    /// deploying environment chooses the version); none in the local modes.
+    pub tag_variable: Option<String>,
 }
 
 /// What a deploy checks of the database before touching anything.
@@ -260,57 +265,6 @@ impl ProxySpec {
     }
 }
 
-/// An image reference whose tag may be left to the deploying environment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ImageRef {
-    /// Registry and repository (`ghcr.io/acme/vendure-server`, `postgres`).
-    pub repository: String,
-    /// The tag.
-    pub tag: ImageTag,
-}
-
-/// An image tag: fixed, or read from a variable when the file is used.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ImageTag {
-    /// A fixed tag (`17`, `prod-sim`, a fingerprint).
-    Fixed(String),
-    /// The tag is the value of this variable (production: the tag to deploy).
-    Variable(String),
-}
-
-impl ImageRef {
-    /// Splits `repository[:tag]`; a missing tag is `latest`, as the engine reads it.
-    pub fn parse(reference: &str) -> ImageRef {
-        let name_start = reference.rfind('/').map_or(0, |i| i + 1);
-        match reference[name_start..].split_once(':') {
-            Some((name, tag)) => ImageRef {
-                repository: format!("{}{name}", &reference[..name_start]),
-                tag: ImageTag::Fixed(tag.to_owned()),
-            },
-            None => ImageRef {
-                repository: reference.to_owned(),
-                tag: ImageTag::Fixed("latest".to_owned()),
-            },
-        }
-    }
-
-    /// The reference with the tag given, whatever this one's tag is.
-    pub fn with_tag(&self, tag: &str) -> String {
-        format!("{}:{tag}", self.repository)
-    }
-}
-
-impl fmt::Display for ImageRef {
-    /// `repository:tag`, or `repository:${VAR}` for a variable tag.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.tag {
-            ImageTag::Fixed(tag) => write!(f, "{}:{tag}", self.repository),
-            ImageTag::Variable(var) => write!(f, "{}:${{{var}}}", self.repository),
-        }
-    }
-}
-
 /// How an image is built.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct BuildSpec {
@@ -336,6 +290,28 @@ pub enum EnvSpec {
         /// variable is an error.
         default: Option<String>,
     },
+}
+
+impl EnvSpec {
+    /// The value as Compose reads it: a literal, `${VAR:-default}`, or `${VAR:?…}` (a
+    /// message naming the variable `name` it is the secret of). The renderer writes this;
+    /// the engine driver resolves it.
+    pub fn interpolated(&self, name: &str) -> Interpolated {
+        match self {
+            EnvSpec::Literal(text) => Interpolated::text(text.as_str()),
+            EnvSpec::Variable {
+                name: var,
+                default: Some(default),
+            } => Interpolated::with_default(var.as_str(), default.as_str()),
+            EnvSpec::Variable {
+                name: var,
+                default: None,
+            } => Interpolated::required(
+                var.as_str(),
+                format!("{var} must be set: the secret of {name}"),
+            ),
+        }
+    }
 }
 
 /// An env file the container reads.

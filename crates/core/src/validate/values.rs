@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use crate::diagnostic::Diagnostic;
-use crate::engine::major_of_image_tag;
 use crate::model::{Command, EnvValue, Health, HealthTiming, Topology};
+use crate::value::{fits_in_argument, is_secret_name, parse_duration, ImageRef, Interpolated};
 use crate::Spanned;
 
 pub(super) fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
@@ -45,18 +45,24 @@ fn database(topology: &Topology, out: &mut Vec<Diagnostic>) {
                 .help("topo pins the major once and uses it in every mode; minor versions follow the image tag"),
         );
     } else if let Some(image) = &database.image {
-        match major_of_image_tag(image) {
-            Some(tag_major) if tag_major != major.as_str() => out.push(
+        let official = database.engine.official_image(major.as_str());
+        match ImageRef::parse(image).map(|parsed| parsed.tag_major()) {
+            Err(error) => out.push(
+                Diagnostic::error("invalid-value", format!("`{image}` is not an image reference: {}", error.problem))
+                    .at(image.span(), "unreadable")
+                    .help(format!("e.g. `{official}`")),
+            ),
+            Ok(Some(tag_major)) if Some(tag_major) != major.number() => out.push(
                 Diagnostic::error("database-image-major-mismatch", format!("the database image `{image}` is PostgreSQL {tag_major}, but the pinned major is {major}"))
                     .at(image.span(), format!("tag names major {tag_major}"))
                     .related(database.major.span(), format!("pinned to {major} here"))
-                    .help(format!("use an image tagged {major} (e.g. `{}`), or change the pin deliberately", database.engine.official_image(major.as_str()))),
+                    .help(format!("use an image tagged {major} (e.g. `{official}`), or change the pin deliberately")),
             ),
-            Some(_) => {}
-            None => out.push(
+            Ok(Some(_)) => {}
+            Ok(None) => out.push(
                 Diagnostic::error("database-image-major-mismatch", format!("the database image `{image}` does not name a major version in its tag"))
                     .at(image.span(), "untagged or `latest`: the major could drift")
-                    .help(format!("tag it with the pinned major, e.g. `{}`", database.engine.official_image(major.as_str()))),
+                    .help(format!("tag it with the pinned major, e.g. `{official}`")),
             ),
         }
     }
@@ -84,19 +90,6 @@ fn database(topology: &Topology, out: &mut Vec<Diagnostic>) {
     timing(&database.health, out);
 }
 
-/// Does a variable name suggest a secret (`*PASSWORD*`, `*SECRET*`, `*TOKEN*`, `*_KEY`)?
-/// A `*_FILE` variable holds a path to a secret, not a secret.
-pub(crate) fn looks_secret(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    !upper.ends_with("_FILE")
-        && (upper.contains("PASSWORD")
-            || upper.contains("PASSWD")
-            || upper.contains("SECRET")
-            || upper.contains("TOKEN")
-            || upper.ends_with("_KEY")
-            || upper == "KEY")
-}
-
 fn env_entry(name: &Spanned<String>, value: &Spanned<EnvValue>, out: &mut Vec<Diagnostic>) {
     if !is_env_name(name) {
         out.push(
@@ -112,13 +105,13 @@ fn env_entry(name: &Spanned<String>, value: &Spanned<EnvValue>, out: &mut Vec<Di
         );
     }
     match value.get() {
-        EnvValue::Literal(text) | EnvValue::PerMode { prod: text, .. } if looks_secret(name) && !text.is_empty() => out.push(
+        EnvValue::Literal(text) | EnvValue::PerMode { prod: text, .. } if is_secret_name(name) && !text.is_empty() => out.push(
             Diagnostic::error("literal-secret", format!("`{name}` looks like a secret but has a literal value"))
                 .at(value.span(), "a secret written into the topology ends up in every rendered file")
                 .help(format!(r#"reference it: `{name} = {{ secret = "{}" }}` (add `dev = "..."` for a local-only default)"#, name.to_ascii_uppercase())),
         ),
-        EnvValue::Literal(text) | EnvValue::PerMode { prod: text, .. } if text.contains("${") => out.push(
-            Diagnostic::warning("literal-interpolation", format!("`{name}` contains `${{`, which topo writes literally"))
+        EnvValue::Literal(text) | EnvValue::PerMode { prod: text, .. } if Interpolated::parse(text).is_ok_and(|v| v.reads_variables()) => out.push(
+            Diagnostic::warning("literal-interpolation", format!("`{name}` contains a Compose interpolation (`{text}`), which topo writes literally"))
                 .at(value.span(), "not interpolated")
                 .help(r#"topo escapes `$` in literals; to read a variable write `{ secret = "VAR" }`"#),
         ),
@@ -130,11 +123,11 @@ fn env_entry(name: &Spanned<String>, value: &Spanned<EnvValue>, out: &mut Vec<Di
                         .help("letters, digits and underscores, not starting with a digit"),
                 );
             }
-            if dev.as_deref().is_some_and(|d| d.contains('}') || d.contains('$')) {
+            if dev.as_deref().is_some_and(|d| !fits_in_argument(d)) {
                 out.push(
-                    Diagnostic::error("invalid-value", format!("the dev default of `{name}` contains `}}` or `$`"))
+                    Diagnostic::error("invalid-value", format!("the dev default of `{name}` contains `}}` or `${{`"))
                         .at(value.span(), "Compose cannot carry this in a default")
-                        .help("choose a dev default without `$` and `}`"),
+                        .help("choose a dev default without `}` and `${`"),
                 );
             }
         }
@@ -232,13 +225,6 @@ fn timing(timing: &HealthTiming, out: &mut Vec<Diagnostic>) {
             );
         }
     }
-}
-
-/// A positive duration such as `10s` or `1m30s`.
-pub(crate) fn parse_duration(text: &str) -> Option<std::time::Duration> {
-    humantime::parse_duration(text)
-        .ok()
-        .filter(|d| !d.is_zero())
 }
 
 fn host_ports(topology: &Topology, out: &mut Vec<Diagnostic>) {

@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use topo_core::model::Strategy;
-use topo_core::spec::ImageTag;
 use topo_core::{Mode, RuntimeSpec, SpecOptions};
 
 use super::{load_topology, CliError, TopologyArg, EXIT_INTERRUPTED};
@@ -234,15 +233,8 @@ fn release_of(
     if let Some(tag) = &args.tag {
         return Ok((Release::Tag(tag.clone()), None));
     }
-    let variable = spec
-        .containers
-        .iter()
-        .find_map(|c| match &c.image.tag {
-            ImageTag::Variable(name) => Some(name.clone()),
-            ImageTag::Fixed(_) => None,
-        })
-        .unwrap_or_else(|| "TAG".to_owned());
-    match std::env::var(&variable).ok().filter(|t| !t.is_empty()) {
+    let variable = spec.tag_variable.as_deref().unwrap_or("TAG");
+    match std::env::var(variable).ok().filter(|t| !t.is_empty()) {
         Some(tag) => Ok((Release::Tag(tag), None)),
         None => Err(CliError::Usage(format!(
             "nothing says what to deploy: give --tag TAG, set ${variable}, give --plan FILE, or --rollback"

@@ -59,7 +59,7 @@ pub(super) fn history_of(labels: &HashMap<String, String>) -> Vec<String> {
             .collect(),
         None => labels
             .get(labels::IMAGE)
-            .map(|image| vec![tag_of(image).to_owned()])
+            .map(|image| vec![tag_of(image)])
             .unwrap_or_default(),
     }
 }
@@ -73,7 +73,8 @@ pub(super) async fn kept_images(
     for summary in engine.project_containers(project, None).await? {
         let labels = summary.labels.unwrap_or_default();
         if let Some(image) = labels.get(labels::IMAGE) {
-            let repository = ImageRef::parse(image).repository;
+            let repository =
+                ImageRef::parse(image).map_or_else(|_| image.clone(), |i| i.full_name());
             for tag in history_of(&labels) {
                 kept.insert(format!("{repository}:{tag}"));
             }
@@ -84,11 +85,11 @@ pub(super) async fn kept_images(
 }
 
 /// The tag of an image reference (`latest` when none).
-pub(super) fn tag_of(image: &str) -> &str {
-    let name_start = image.rfind('/').map_or(0, |i| i + 1);
-    image[name_start..]
-        .split_once(':')
-        .map_or("latest", |(_, tag)| tag)
+pub(super) fn tag_of(image: &str) -> String {
+    ImageRef::parse(image)
+        .ok()
+        .and_then(|image| image.tag_or_latest().map(str::to_owned))
+        .unwrap_or_else(|| "latest".to_owned())
 }
 
 #[cfg(test)]

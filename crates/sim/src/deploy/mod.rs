@@ -20,7 +20,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use topo_core::model::Strategy;
-use topo_core::spec::{labels, ContainerSpec, ImageRef, ImageTag, RestartPolicy, RuntimeSpec};
+use topo_core::spec::{labels, ContainerSpec, ImageRef, RestartPolicy, RuntimeSpec};
 use topo_core::Mode;
 
 pub use lock::{break_lock, holder, lock_name, Lock, LockHolder};
@@ -141,13 +141,13 @@ pub async fn deploy(
         } else {
             match release {
                 Release::Tag(tag) => Some(Wanted {
-                    image: container.image.with_tag(tag),
+                    image: container.image.with_tag(tag).to_string(),
                     fingerprint: None,
                 }),
                 Release::Images(images) => images.get(&container.name).cloned(),
                 Release::Rollback => match history.get(1) {
                     Some(previous) => Some(Wanted {
-                        image: container.image.with_tag(previous),
+                        image: container.image.with_tag(previous).to_string(),
                         fingerprint: None,
                     }),
                     None => return Err(SimError::Refused {
@@ -170,10 +170,11 @@ pub async fn deploy(
         let body = match &wanted {
             Some(wanted) => {
                 let mut pinned = container.clone();
-                pinned.image = ImageRef {
-                    repository: ImageRef::parse(&wanted.image).repository,
-                    tag: ImageTag::Fixed(tag_of(&wanted.image).to_owned()),
-                };
+                pinned.image =
+                    ImageRef::parse(&wanted.image).map_err(|error| SimError::Refused {
+                        problem: format!("`{}` is not an image reference: {error}", wanted.image),
+                        help: "give a plan made by `topo-ci plan`, or a tag".to_owned(),
+                    })?;
                 Some(create_body(&pinned, &spec.network.name, root, variables)?)
             }
             None => None,
@@ -196,8 +197,8 @@ pub async fn deploy(
         .collect();
     if options.setup {
         for container in &spec.containers {
-            if let ImageTag::Fixed(tag) = &container.image.tag {
-                images.insert(container.image.with_tag(tag));
+            if container.image.tag_variable().is_none() {
+                images.insert(container.image.to_string());
             }
         }
     }
@@ -207,15 +208,13 @@ pub async fn deploy(
     let lock_image = match images.iter().next() {
         Some(image) => image.clone(),
         None => match spec.containers.first() {
-            Some(c) => match &c.image.tag {
-                ImageTag::Fixed(tag) => c.image.with_tag(tag),
-                ImageTag::Variable(_) => {
-                    return Err(SimError::Refused {
-                        problem: "nothing to deploy".to_owned(),
-                        help: "name a tag, a plan with services to deploy, or services".to_owned(),
-                    })
-                }
-            },
+            Some(c) if c.image.tag_variable().is_none() => c.image.to_string(),
+            Some(_) => {
+                return Err(SimError::Refused {
+                    problem: "nothing to deploy".to_owned(),
+                    help: "name a tag, a plan with services to deploy, or services".to_owned(),
+                })
+            }
             None => {
                 return Err(SimError::Refused {
                     problem: "the topology has no containers".to_owned(),
@@ -398,7 +397,7 @@ async fn locked(
         }
 
         // The history the new container carries: this version first, then those before it.
-        let tag = tag_of(&wanted.image).to_owned();
+        let tag = tag_of(&wanted.image);
         let mut new_history = vec![tag.clone()];
         new_history.extend(history.iter().filter(|t| **t != tag).cloned());
         let keep = container.deploy.keep_images.max(1) as usize;
@@ -406,7 +405,7 @@ async fn locked(
             new_history
                 .split_off(keep.min(new_history.len()))
                 .into_iter()
-                .map(|t| container.image.with_tag(&t)),
+                .map(|t| container.image.with_tag(&t).to_string()),
         );
         let labels_of_body = body.labels.get_or_insert_with(Default::default);
         labels_of_body.insert(labels::IMAGE.to_owned(), wanted.image.clone());
