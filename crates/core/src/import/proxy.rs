@@ -68,7 +68,8 @@ pub(super) fn routes(
     routes
 }
 
-/// The `content:` of the top-level config `source`, `$$` read back as `$`.
+/// The `content:` of the top-level config `source` as Compose reads it (`$$` a `$`);
+/// `None` when it reads variables.
 fn config_content(file: &ComposeFile, source: &str) -> Option<String> {
     let content = file
         .root
@@ -76,7 +77,10 @@ fn config_content(file: &ComposeFile, source: &str) -> Option<String> {
         .get(source)?
         .get("content")?
         .scalar()?;
-    Some(content.replace("$$", "$"))
+    crate::value::Interpolated::parse(&content)
+        .ok()?
+        .as_literal()
+        .map(str::to_owned)
 }
 
 /// (path, host, port) for every `location` that proxies somewhere, in the order written.

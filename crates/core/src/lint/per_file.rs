@@ -88,10 +88,15 @@ fn generated_path_bind_mount(
         let (Some(dir), Some(source)) = (&lf.dir, mount.source.as_deref()) else {
             continue;
         };
-        if source.contains('$') || source.starts_with('~') {
+        // A source that reads a variable or the home directory is not a path here.
+        let Some(source) = crate::value::Interpolated::parse(source)
+            .ok()
+            .and_then(|s| s.as_literal().map(str::to_owned))
+            .filter(|s| !s.starts_with('~'))
+        else {
             continue;
-        }
-        let host_dir = dir.join(source);
+        };
+        let host_dir = dir.join(&source);
         if !host.is_dir(&host_dir) {
             continue;
         }
@@ -108,7 +113,7 @@ fn generated_path_bind_mount(
                         format!(
                             "`{source}:{}` brings the host's `{}` into `{}` at `{inside}`, over the container's own",
                             mount.target,
-                            Path::new(source).join(generated).display(),
+                            Path::new(&source).join(generated).display(),
                             service.name()
                         ),
                     )
