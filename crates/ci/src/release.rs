@@ -2,8 +2,9 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use topo_core::model::{EventKind, EventRule, Topology};
+use topo_core::model::EventKind;
 use topo_core::validate::compile_glob;
+use topo_core::ValidTopology;
 
 /// The CI event a plan is made for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -74,9 +75,8 @@ impl Event {
 }
 
 /// The `deploy_on` rule this event matches, if any: `None` means the event only builds.
-pub fn deploying_rule(topology: &Topology, event: &Event) -> Option<String> {
-    topology.ci.deploy_on.iter().find_map(|text| {
-        let rule = EventRule::parse(text).ok()?;
+pub fn deploying_rule(topology: &ValidTopology, event: &Event) -> Option<String> {
+    topology.ci.deploy_on.iter().find_map(|rule| {
         if rule.kind != EventKind::from(event.kind) {
             return None;
         }
@@ -139,7 +139,7 @@ impl Force {
     }
 
     /// The names that are not services of the topology.
-    pub fn unknown<'a>(&'a self, topology: &Topology) -> Vec<&'a str> {
+    pub fn unknown<'a>(&'a self, topology: &ValidTopology) -> Vec<&'a str> {
         match self {
             Force::Services(names) => names
                 .iter()
@@ -184,6 +184,7 @@ pub fn force_in_message(message: &str) -> Force {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use topo_core::model::Topology;
     use topo_core::Spanned;
 
     fn check_token(message: &str, expect: Force) {
@@ -213,6 +214,9 @@ mod tests {
             .iter()
             .map(|s| Spanned::new((*s).to_owned()))
             .collect();
+        let topology = topo_core::validate(topology, &Default::default())
+            .expect("a valid topology")
+            .topology;
         assert_eq!(
             deploying_rule(&topology, &event).as_deref(),
             expect,

@@ -5,9 +5,8 @@
 //! directory covers everything under it.
 
 use globset::{GlobSet, GlobSetBuilder};
-use topo_core::model::{Service, Topology};
+use topo_core::valid::{Ci, Service};
 use topo_core::validate::compile_glob;
-use topo_core::Spanned;
 
 use crate::repo::join;
 
@@ -83,28 +82,18 @@ pub struct ScopeError {
 impl Scope {
     /// The scope of the image `owner` builds (a service running another's image passes
     /// the owner), for a topology whose directory is `prefix` inside the repository.
-    pub fn of(topology: &Topology, owner: &Service, prefix: &str) -> Result<Scope, ScopeError> {
-        let own_dir = owner
-            .context
-            .as_ref()
-            .map(|context| join(prefix, &normalise(context)))
-            .map(|dir| dir.trim_end_matches('/').to_owned());
-        let anchored = |globs: &[&Spanned<String>]| -> Vec<String> {
-            globs
-                .iter()
-                .map(|glob| anchor(prefix, &normalise(glob)))
-                .collect()
-        };
-        let include = anchored(&owner.changes.include.iter().collect::<Vec<_>>());
-        let global = anchored(&topology.ci.global_files.iter().collect::<Vec<_>>());
-        let exclude = anchored(
-            &topology
-                .ci
-                .exclude
-                .iter()
-                .chain(&owner.changes.exclude)
-                .collect::<Vec<_>>(),
+    pub fn of(ci: &Ci, owner: &Service, prefix: &str) -> Result<Scope, ScopeError> {
+        let own_dir = Some(
+            join(prefix, &normalise(&owner.build.context))
+                .trim_end_matches('/')
+                .to_owned(),
         );
+        let anchored = |globs: &mut dyn Iterator<Item = &String>| -> Vec<String> {
+            globs.map(|glob| anchor(prefix, &normalise(glob))).collect()
+        };
+        let include = anchored(&mut owner.changes.include.iter());
+        let global = anchored(&mut ci.global_files.iter());
+        let exclude = anchored(&mut ci.exclude.iter().chain(&owner.changes.exclude));
         let mut roots: Vec<String> = own_dir
             .iter()
             .cloned()
@@ -227,13 +216,18 @@ fn glob_set(globs: &[String]) -> Result<GlobSet, ScopeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use topo_core::model::Service;
+    use topo_core::model::{Service, Topology};
+    use topo_core::{Spanned, ValidateOptions};
 
     fn scope(prefix: &str, setup: impl FnOnce(&mut Topology, &mut Service)) -> Scope {
         let mut topology = Topology::new("shop");
         let mut service = Service::build("server", "apps/server");
         setup(&mut topology, &mut service);
-        Scope::of(&topology, &service, prefix).expect("scope")
+        topology.services.push(service);
+        let valid = topo_core::validate(topology, &ValidateOptions::default())
+            .expect("a valid topology")
+            .topology;
+        Scope::of(&valid.ci, &valid.services[0], prefix).expect("scope")
     }
 
     fn check(scope: &Scope, path: &str, expect: Match) {

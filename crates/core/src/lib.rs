@@ -44,6 +44,7 @@ pub mod render;
 pub mod schema;
 mod spanned;
 pub mod spec;
+pub mod valid;
 pub mod validate;
 pub mod value;
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use bollard::models::{ContainerCreateBody, ContainerStateStatusEnum, HealthStatusEnum};
 use bollard::query_parameters::{CreateContainerOptionsBuilder, UploadToContainerOptionsBuilder};
-use topo_core::spec::{ContainerSpec, FileSpec, RestartPolicy};
+use topo_core::spec::{ContainerKind, ContainerSpec, FileSpec};
 
 use crate::engine::Engine;
 use crate::error::{explain, SimError};
@@ -126,7 +126,7 @@ pub(crate) async fn await_ready(
     container: &ContainerSpec,
     name: &str,
 ) -> Result<Outcome, Failure> {
-    let job = container.restart == RestartPolicy::No;
+    let job = container.kind == ContainerKind::Job;
     let limit = match (&container.health, job) {
         (Some(health), _) => health.deadline() + HEALTH_SLACK,
         (None, true) => JOB_DEADLINE,

@@ -9,8 +9,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use topo_core::model::Service;
 use topo_core::spec::container_spec;
+use topo_core::valid::Service;
+use topo_core::value::{ImageRef, Interpolated};
 use topo_core::{Mode, SourceFile, SpecOptions, ValidTopology, ValidateOptions};
 
 use crate::fingerprint::{config_key, fingerprint};
@@ -133,7 +134,7 @@ pub fn plan(
                     .ci
                     .deploy_on
                     .iter()
-                    .map(|rule| format!("`{}`", rule.as_str()))
+                    .map(|rule| format!("`{rule}`"))
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
@@ -251,7 +252,7 @@ impl Planner<'_> {
         let project = topology.project.as_str();
         let container = topo_core::naming::container_name(project, &service.role);
         let owner = topology.image_owner(service);
-        let runs_other_image = owner.role.as_str() != service.role.as_str();
+        let runs_other_image = service.runs_another_image();
         let scope = self.scope(owner)?;
         let marker = self.request.markers.get(self.request.env, &container);
         let mut plan = ServicePlan {
@@ -355,10 +356,12 @@ impl Planner<'_> {
     fn production_image_repository(&self, owner: &Service) -> String {
         let topology = self.request.topology;
         let name = topo_core::naming::image_name(&topology.project, &owner.role);
-        match topology.production.registry.as_deref() {
-            Some(registry) => format!("{}/{name}", registry.trim_end_matches('/')),
-            None => name,
-        }
+        ImageRef::named(
+            topology.production.registry.as_deref(),
+            &name,
+            Interpolated::default(),
+        )
+        .full_name()
     }
 
     fn fingerprint(&mut self, service: &Service) -> Result<String, PlanError> {
@@ -369,7 +372,7 @@ impl Planner<'_> {
         }
         let owner = topology.image_owner(service);
         let key = self.head.key(&container).unwrap_or_default().to_owned();
-        let value = if owner.role.as_str() != service.role.as_str() {
+        let value = if service.runs_another_image() {
             let image = self.fingerprint(owner)?;
             fingerprint(self.repo, self.head_tree, None, &key, &[&image])?
         } else {
@@ -401,7 +404,7 @@ impl Planner<'_> {
         if let Some(scope) = self.scopes.get(owner.role.as_str()) {
             return Ok(scope.clone());
         }
-        let scope = Rc::new(Scope::of(self.request.topology, owner, self.prefix)?);
+        let scope = Rc::new(Scope::of(&self.request.topology.ci, owner, self.prefix)?);
         self.scopes.insert(owner.role.to_string(), scope.clone());
         Ok(scope)
     }

@@ -67,7 +67,7 @@ pub(super) fn import(
             table.set("source_path", Toml::str(source_path));
         }
         let base = layout.source_path.as_deref().unwrap_or("/app");
-        let generated: Vec<&str> = layout
+        let generated: Vec<String> = layout
             .generated
             .iter()
             .map(|g| crate::validate::relative_to_source(g, base))

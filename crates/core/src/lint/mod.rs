@@ -15,7 +15,6 @@ mod facts;
 mod hosts;
 mod per_file;
 pub mod report;
-mod rules;
 mod suppress;
 
 use std::collections::BTreeMap;
@@ -29,6 +28,9 @@ use crate::render::RenderOptions;
 use crate::validate::ValidTopology;
 use crate::Mode;
 
+// The catalogue lives with the model: `[lint.rules]` is validated against it, and the
+// validation knows nothing about the lint itself.
+use crate::model::lint_rules as rules;
 pub use rules::{Rule, RULES};
 
 /// One Compose file to lint and the environment it describes.
@@ -227,16 +229,8 @@ pub fn lint(files: &[LintFile], options: &LintOptions<'_>) -> Report {
     if let Some(topology) = options.topology {
         drift::check(files, topology, options.topology_name, &mut raw);
     }
-    let levels: BTreeMap<&str, Level> = options
-        .topology
-        .map(|t| {
-            t.lint
-                .rules
-                .iter()
-                .map(|(rule, level)| (rule.as_str(), **level))
-                .collect()
-        })
-        .unwrap_or_default();
+    let no_levels = BTreeMap::new();
+    let levels = options.topology.map_or(&no_levels, |t| &t.lint_levels);
     let (mut findings, suppressed) = suppress::apply(files, raw);
     for finding in &mut findings {
         if let Some(level) = levels.get(finding.rule) {

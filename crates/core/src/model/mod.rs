@@ -8,6 +8,7 @@ mod ci;
 mod deploy;
 mod forms;
 mod lint;
+pub mod lint_rules;
 mod service;
 
 use schemars::JsonSchema;
@@ -17,6 +18,7 @@ pub use ci::{Changes, CiSettings, EventKind, EventRule};
 pub use deploy::{Deploy, Proxy, Route, Strategy};
 pub use forms::{Command, EnvValue, MajorVersion, Port, Protocol};
 pub use lint::{Level, LintSettings};
+pub use lint_rules::{Rule, RULES};
 pub use service::{Condition, Health, HealthTiming, Probe, Service, Targets};
 
 use crate::Spanned;

@@ -12,7 +12,8 @@
 //! | one-shot jobs (awaited with `completed`) | not restarted | not restarted | not restarted |
 //! | proxy (`[proxy]`): nginx, routes file | 127.0.0.1 | 127.0.0.1 | explicit host IP |
 //!
-//! These rules are code on purpose: no topology can ask prod-sim for a bind mount.
+//! These rules are code on purpose: no topology can ask prod-sim for a bind mount. They
+//! read only a [`ValidTopology`]: every value here was checked and typed by validation.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -20,10 +21,11 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::*;
-use crate::model::{Condition, Database, EnvValue, Probe, Proxy, Service};
+use crate::model::{Condition, EnvValue, Probe};
 use crate::naming;
-use crate::validate::ValidTopology;
-use crate::value::Interpolated;
+use crate::valid::{Database, Proxy, Test, Timing, ValidTopology};
+
+pub use super::service::container_spec;
 
 /// Options of the spec builder (the inputs being the topology and the mode).
 #[derive(Clone, Debug, Default)]
@@ -32,11 +34,6 @@ pub struct SpecOptions {
     /// (`vendure-server:prod-sim`). The engine driver sets a fingerprint here.
     pub image_tag: Option<String>,
 }
-
-const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
-const DEFAULT_RETRIES: u32 = 5;
-const DEFAULT_START_PERIOD: Duration = Duration::from_secs(30);
 
 /// The runtime spec of `topology` in `mode`.
 pub fn runtime_spec(topology: &ValidTopology, mode: Mode, options: &SpecOptions) -> RuntimeSpec {
@@ -48,9 +45,7 @@ pub fn runtime_spec(topology: &ValidTopology, mode: Mode, options: &SpecOptions)
     volume_labels.insert(labels::MODE.to_owned(), mode.as_str().to_owned());
     let mut containers = Vec::new();
     if let Some(database) = &topology.database {
-        let mut container = database_container(topology, database, mode);
-        label_config_hash(&mut container);
-        containers.push(container);
+        containers.push(database_container(topology, database, mode));
     }
     for service in &topology.services {
         containers.push(container_spec(topology, service, mode, options));
@@ -87,47 +82,36 @@ pub fn runtime_spec(topology: &ValidTopology, mode: Mode, options: &SpecOptions)
         volumes,
         containers,
         proxy,
-        tag_variable: (mode == Mode::Production)
-            .then(|| topology.production.tag_variable.to_string()),
-        database: topology.database.as_ref().map(|database| {
-            let engine = *database.engine.get();
-            let user = database.user.as_deref().map_or(project, String::as_str);
-            let name = database.name.as_deref().map_or(project, String::as_str);
-            DatabaseSpec {
-                container: naming::container_name(project, &database.role),
-                engine,
-                major: database
-                    .major
-                    .number()
-                    .expect("validated: the major is a number"),
-                version_command: engine.version_command(user, name),
-            }
+        tag_variable: (mode == Mode::Production).then(|| topology.production.tag_variable.clone()),
+        keep_images: topology.production.keep_images,
+        database: topology.database.as_ref().map(|database| DatabaseSpec {
+            container: naming::container_name(project, &database.role),
+            engine: database.engine,
+            major: database.major,
+            version_command: database
+                .engine
+                .version_command(&database.user, &database.name),
         }),
     }
 }
 
-/// The spec of one service's container in `mode`: exactly the entry [`runtime_spec`] holds
-/// for it, config-hash label included, without building the others.
-pub fn container_spec(
-    topology: &ValidTopology,
-    service: &Service,
-    mode: Mode,
-    options: &SpecOptions,
-) -> ContainerSpec {
-    let mut container = service_container(topology, service, mode, options);
-    label_config_hash(&mut container);
-    container
-}
-
-fn label_config_hash(container: &mut ContainerSpec) {
-    let hash = config_hash(container);
+/// Labels the container with the hash of its configuration: the last step of every
+/// container's spec.
+pub(super) fn label_config_hash(mut container: ContainerSpec) -> ContainerSpec {
+    let hash = config_hash(&container);
     container
         .labels
         .insert(labels::CONFIG_HASH.to_owned(), hash);
+    container
 }
 
 /// Settings every container of a mode shares.
-fn base(topology: &ValidTopology, role: &str, mode: Mode) -> ContainerSpec {
+pub(super) fn base(
+    topology: &ValidTopology,
+    role: &str,
+    kind: ContainerKind,
+    mode: Mode,
+) -> ContainerSpec {
     let project = topology.project.as_str();
     let name = naming::container_name(project, role);
     let hardened = mode != Mode::Dev;
@@ -135,6 +119,7 @@ fn base(topology: &ValidTopology, role: &str, mode: Mode) -> ContainerSpec {
         aliases: vec![name.clone()],
         name,
         role: role.to_owned(),
+        kind,
         image: ImageRef::named(None, "", Interpolated::default()),
         build: None,
         command: None,
@@ -143,7 +128,8 @@ fn base(topology: &ValidTopology, role: &str, mode: Mode) -> ContainerSpec {
         mounts: Vec::new(),
         ports: Vec::new(),
         health: None,
-        restart: if hardened {
+        // A one-shot job is never restarted: it would run again and again.
+        restart: if hardened && kind != ContainerKind::Job {
             RestartPolicy::UnlessStopped
         } else {
             RestartPolicy::No
@@ -160,7 +146,10 @@ fn base(topology: &ValidTopology, role: &str, mode: Mode) -> ContainerSpec {
             Vec::new()
         },
         files: Vec::new(),
-        deploy: DeploySpec::default(),
+        deploy: DeploySpec {
+            strategy: Strategy::Recreate,
+            drain: crate::valid::DeployPolicy::DEFAULT_DRAIN,
+        },
         logging: hardened.then(|| LoggingSpec {
             driver: "json-file".to_owned(),
             options: BTreeMap::from([
@@ -170,7 +159,7 @@ fn base(topology: &ValidTopology, role: &str, mode: Mode) -> ContainerSpec {
                 ),
                 (
                     "max-size".to_owned(),
-                    topology.production.log_max_size.to_string(),
+                    topology.production.log_max_size.clone(),
                 ),
             ]),
         }),
@@ -178,208 +167,43 @@ fn base(topology: &ValidTopology, role: &str, mode: Mode) -> ContainerSpec {
 }
 
 fn database_container(topology: &ValidTopology, database: &Database, mode: Mode) -> ContainerSpec {
-    let project = topology.project.as_str();
-    let engine = *database.engine.get();
-    let major = database.major.as_str();
-    let user = database.user.as_deref().map_or(project, String::as_str);
-    let name = database.name.as_deref().map_or(project, String::as_str);
+    let engine = database.engine;
     let (user_var, name_var, password_var) = engine.env_names();
-    let mut container = base(topology, &database.role, mode);
-    container.image = match &database.image {
-        Some(image) => ImageRef::parse(image)
-            .expect("validated: the database image parses")
-            .or_latest(),
-        None => engine.official_image(major),
-    };
+    let mut container = base(topology, &database.role, ContainerKind::Database, mode);
+    container.image = database.image.clone();
     container
         .env
-        .insert(user_var.to_owned(), EnvSpec::Literal(user.to_owned()));
+        .insert(user_var.to_owned(), EnvSpec::Literal(database.user.clone()));
     container
         .env
-        .insert(name_var.to_owned(), EnvSpec::Literal(name.to_owned()));
-    if let Some(password) = &database.password {
-        container
-            .env
-            .insert(password_var.to_owned(), env_value(password, mode));
-    }
+        .insert(name_var.to_owned(), EnvSpec::Literal(database.name.clone()));
+    container.env.insert(
+        password_var.to_owned(),
+        env_value(&database.password.clone().into(), mode),
+    );
     container.mounts.push(MountSpec {
         source: MountSource::Volume(naming::volume_name(
-            project,
+            &topology.project,
             &database.role,
             &database.volume,
         )),
         target: engine.data_dir().to_owned(),
     });
     // The database is published in dev only, and only on loopback.
-    if let (Mode::Dev, Some(port)) = (mode, &database.dev_port) {
+    if let (Mode::Dev, Some(port)) = (mode, database.dev_port) {
         container.ports.push(PortSpec {
             host_ip: "127.0.0.1".to_owned(),
-            host: **port,
+            host: port,
             container: engine.port(),
-            protocol: Protocol::Tcp,
+            protocol: crate::model::Protocol::Tcp,
         });
     }
     container.health = Some(health_spec(
-        engine.health_command(user, name),
-        &database.health,
+        engine.health_command(&database.user, &database.name),
+        database.timing,
         None,
     ));
-    container
-}
-
-fn service_container(
-    topology: &ValidTopology,
-    service: &Service,
-    mode: Mode,
-    options: &SpecOptions,
-) -> ContainerSpec {
-    let project = topology.project.as_str();
-    let owner = topology.image_owner(service);
-    let image_repository = naming::image_name(project, &owner.role);
-    let mut container = base(topology, &service.role, mode);
-    let context = owner
-        .context
-        .as_deref()
-        .expect("validated: a service that builds has a context");
-    match mode {
-        Mode::Dev | Mode::ProdSim => {
-            let tag = options
-                .image_tag
-                .clone()
-                .unwrap_or_else(|| mode.as_str().to_owned());
-            container.image = ImageRef::named(None, &image_repository, Interpolated::text(tag));
-            container.build = Some(BuildSpec {
-                context: context.clone(),
-                dockerfile: owner.dockerfile().to_owned(),
-                target: if mode == Mode::Dev {
-                    owner.targets.dev.to_string()
-                } else {
-                    owner.targets.prod.to_string()
-                },
-            });
-        }
-        Mode::Production => {
-            let settings = &topology.production;
-            let variable = settings.tag_variable.as_str();
-            container.image = ImageRef::named(
-                settings.registry.as_deref().map(String::as_str),
-                &image_repository,
-                Interpolated::required(
-                    variable,
-                    format!("set {variable} to the image tag to deploy"),
-                ),
-            );
-        }
-    }
-    container.command = service.command.as_ref().and_then(|c| {
-        if mode == Mode::Dev {
-            c.dev.clone()
-        } else {
-            c.prod.clone()
-        }
-    });
-    // A service on another's image inherits that service's environment, then its own
-    // entries add to or override it: the worker needs the server's configuration.
-    let inherited = if owner.role.as_str() != service.role.as_str() {
-        Some(&owner.env)
-    } else {
-        None
-    };
-    for (name, value) in inherited.into_iter().flatten().chain(&service.env) {
-        container
-            .env
-            .insert(name.to_string(), env_value(value, mode));
-    }
-    if mode == Mode::Dev {
-        container.env_files.push(EnvFileSpec {
-            path: topology.dev.env_file.to_string(),
-            required: false,
-        });
-        // Developer-owned source, container-owned generated paths: the source is
-        // bind-mounted and every generated path gets a named volume over it.
-        let source_path = owner.source_path();
-        container.mounts.push(MountSpec {
-            source: MountSource::Bind(context.clone()),
-            target: source_path.to_owned(),
-        });
-        for generated in &owner.generated {
-            let relative = crate::validate::relative_to_source(generated, source_path);
-            container.mounts.push(MountSpec {
-                source: MountSource::Volume(naming::volume_name(
-                    project,
-                    &owner.role,
-                    &naming::purpose_of_path(relative),
-                )),
-                target: format!("{}/{relative}", source_path.trim_end_matches('/')),
-            });
-        }
-    }
-    for (purpose, path) in &service.volumes {
-        container.mounts.push(MountSpec {
-            source: MountSource::Volume(naming::volume_name(project, &service.role, purpose)),
-            target: path.to_string(),
-        });
-    }
-    let host_ip = match mode {
-        Mode::Dev | Mode::ProdSim => "127.0.0.1",
-        Mode::Production => topology.production.host_ip.as_str(),
-    };
-    for port in service
-        .ports
-        .iter()
-        .filter(|p| mode == Mode::Dev || !p.dev_only)
-    {
-        container.ports.push(PortSpec {
-            host_ip: host_ip.to_owned(),
-            host: port.host,
-            container: port.container,
-            protocol: port.protocol,
-        });
-    }
-    for (target, condition) in &service.depends_on {
-        container
-            .depends_on
-            .insert(naming::container_name(project, target), **condition);
-    }
-    if let Some(health) = &service.health {
-        let (command, http) = match (&health.http, &health.port, &health.command) {
-            (Some(path), Some(port), _) => {
-                let probe = health.probe.as_deref().copied().unwrap_or_default();
-                (
-                    http_probe(probe, **port, path),
-                    Some((**port, path.to_string())),
-                )
-            }
-            (_, _, Some(command)) => (command.to_vec(), None),
-            _ => unreachable!("validated: a health check is http + port or a command"),
-        };
-        container.health = Some(health_spec(command, &health.timing(), http));
-    }
-    // A service others wait for with `completed` is a one-shot job (a migration): restarting
-    // it after it exits would run it again and again.
-    let is_job = topology.services.iter().any(|other| {
-        other.depends_on.iter().any(|(target, condition)| {
-            target.as_str() == service.role.as_str() && **condition == Condition::Completed
-        })
-    });
-    if is_job {
-        container.restart = RestartPolicy::No;
-    }
-    container.deploy = DeploySpec {
-        strategy: service.strategy(),
-        drain: service
-            .deploy
-            .drain
-            .as_deref()
-            .map_or(DeploySpec::default().drain, |text| {
-                humantime::parse_duration(text).expect("validated: the drain parses")
-            }),
-        keep_images: *topology.production.keep_images,
-    };
-    container
-        .aliases
-        .extend(service.aliases.iter().map(|a| a.to_string()));
-    container
+    label_config_hash(container)
 }
 
 /// The proxy's container, and its routes: every service with a `route`, by container name.
@@ -389,15 +213,13 @@ fn proxy_container(
     mode: Mode,
 ) -> (ContainerSpec, ProxySpec) {
     let project = topology.project.as_str();
-    let mut container = base(topology, Proxy::ROLE, mode);
-    container.image = ImageRef::parse(
-        proxy
-            .image
-            .as_deref()
-            .map_or(Proxy::DEFAULT_IMAGE, String::as_str),
-    )
-    .expect("validated: the proxy image parses")
-    .or_latest();
+    let mut container = base(
+        topology,
+        crate::model::Proxy::ROLE,
+        ContainerKind::Proxy,
+        mode,
+    );
+    container.image = proxy.image.clone();
     let routes: Vec<RouteSpec> = topology
         .services
         .iter()
@@ -405,8 +227,8 @@ fn proxy_container(
             let route = service.route.as_ref()?;
             Some(RouteSpec {
                 container: naming::container_name(project, &service.role),
-                port: *route.port,
-                paths: route.paths.iter().map(|p| p.to_string()).collect(),
+                port: route.port,
+                paths: route.paths.clone(),
             })
         })
         .collect();
@@ -422,15 +244,11 @@ fn proxy_container(
             .depends_on
             .insert(naming::container_name(project, &service.role), condition);
     }
-    let host_ip = match mode {
-        Mode::Dev | Mode::ProdSim => "127.0.0.1",
-        Mode::Production => topology.production.host_ip.as_str(),
-    };
     container.ports.push(PortSpec {
-        host_ip: host_ip.to_owned(),
-        host: *proxy.port,
+        host_ip: host_ip(topology, mode).to_owned(),
+        host: proxy.port,
         container: 80,
-        protocol: Protocol::Tcp,
+        protocol: crate::model::Protocol::Tcp,
     });
     // nginx writes its pid file after it has bound its ports: a pid file means it answers.
     // (Both the official image and Debian's nginx keep it at /var/run/nginx.pid.)
@@ -446,18 +264,27 @@ fn proxy_container(
     });
     let spec = ProxySpec {
         container: container.name.clone(),
-        config_path: Proxy::CONFIG_PATH.to_owned(),
+        config_path: crate::model::Proxy::CONFIG_PATH.to_owned(),
         routes,
     };
     container.files.push(FileSpec {
         target: spec.config_path.clone(),
         content: spec.config(str::to_owned),
     });
-    label_config_hash(&mut container);
-    (container, spec)
+    (label_config_hash(container), spec)
 }
 
-fn env_value(value: &EnvValue, mode: Mode) -> EnvSpec {
+/// The host address published ports bind to in `mode`: loopback on a developer's machine.
+pub(super) fn host_ip(topology: &ValidTopology, mode: Mode) -> &str {
+    match mode {
+        Mode::Dev | Mode::ProdSim => "127.0.0.1",
+        Mode::Production => &topology.production.host_ip,
+    }
+}
+
+/// An environment value in `mode`: secrets become variables, with their local default
+/// only where the mode is local.
+pub(super) fn env_value(value: &EnvValue, mode: Mode) -> EnvSpec {
     match value {
         EnvValue::Literal(text) => EnvSpec::Literal(text.clone()),
         EnvValue::PerMode { dev, prod } => {
@@ -468,6 +295,17 @@ fn env_value(value: &EnvValue, mode: Mode) -> EnvSpec {
             default: dev.clone().filter(|_| mode.is_local()),
         },
     }
+}
+
+/// The health check of a service: its HTTP probe or its command, with its timings.
+pub(super) fn service_health(check: &crate::valid::HealthCheck) -> HealthSpec {
+    let (command, http) = match &check.test {
+        Test::Http { path, port, probe } => {
+            (http_probe(*probe, *port, path), Some((*port, path.clone())))
+        }
+        Test::Command(command) => (command.clone(), None),
+    };
+    health_spec(command, check.timing, http)
 }
 
 fn http_probe(probe: Probe, port: u16, path: &str) -> Vec<String> {
@@ -488,26 +326,13 @@ fn http_probe(probe: Probe, port: u16, path: &str) -> Vec<String> {
     args.into_iter().map(str::to_owned).collect()
 }
 
-fn health_spec(
-    command: Vec<String>,
-    timing: &crate::model::HealthTiming,
-    http: Option<(u16, String)>,
-) -> HealthSpec {
-    let duration = |value: &Option<crate::Spanned<String>>, default| {
-        value.as_deref().map_or(default, |text| {
-            crate::value::parse_duration(text).expect("validated: durations parse")
-        })
-    };
+fn health_spec(command: Vec<String>, timing: Timing, http: Option<(u16, String)>) -> HealthSpec {
     HealthSpec {
         command,
-        interval: duration(&timing.interval, DEFAULT_INTERVAL),
-        timeout: duration(&timing.timeout, DEFAULT_TIMEOUT),
-        retries: timing
-            .retries
-            .as_deref()
-            .copied()
-            .unwrap_or(DEFAULT_RETRIES),
-        start_period: duration(&timing.start_period, DEFAULT_START_PERIOD),
+        interval: timing.interval,
+        timeout: timing.timeout,
+        retries: timing.retries,
+        start_period: timing.start_period,
         http,
     }
 }

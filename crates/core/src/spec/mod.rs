@@ -7,6 +7,7 @@
 //! translations and know no rule.
 
 mod build;
+mod service;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -88,6 +89,9 @@ pub struct RuntimeSpec {
     /// The variable holding the tag of the application's images, in production (where the
     /// deploying environment chooses the version); none in the local modes.
     pub tag_variable: Option<String>,
+    /// How many deployed versions of each service stay on the host for a rollback (at
+    /// least the running one).
+    pub keep_images: u32,
 }
 
 /// What a deploy checks of the database before touching anything.
@@ -135,6 +139,10 @@ pub struct ContainerSpec {
     pub name: String,
     /// The role it was derived from.
     pub role: String,
+    /// What the container is. Not part of its configuration (its consequences, such as the
+    /// restart policy, are), so not serialised into the config hash.
+    #[serde(skip)]
+    pub kind: ContainerKind,
     /// The image it runs (built under this reference when `build` is set).
     pub image: ImageRef,
     /// How to build the image, when this mode builds it.
@@ -172,6 +180,21 @@ pub struct ContainerSpec {
     pub deploy: DeploySpec,
 }
 
+/// What a container is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ContainerKind {
+    /// A long-running application service.
+    Service,
+    /// A one-shot job others wait for with `completed` (a migration): run to completion,
+    /// never restarted.
+    Job,
+    /// The database server.
+    Database,
+    /// The reverse proxy.
+    Proxy,
+}
+
 /// A file placed in a container before it starts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FileSpec {
@@ -188,18 +211,6 @@ pub struct DeploySpec {
     pub strategy: Strategy,
     /// Blue-green: how long the old container keeps running after the switch.
     pub drain: Duration,
-    /// How many deployed versions stay on the host for a rollback.
-    pub keep_images: u32,
-}
-
-impl Default for DeploySpec {
-    fn default() -> Self {
-        DeploySpec {
-            strategy: Strategy::Recreate,
-            drain: Duration::from_secs(5),
-            keep_images: 3,
-        }
-    }
 }
 
 /// The reverse proxy: its container and the routes it serves.

@@ -1,10 +1,13 @@
 //! CI settings: scope globs compile and stay inside the repository; release events parse.
 
 use crate::diagnostic::Diagnostic;
-use crate::model::{EventRule, Topology};
+use crate::model::{EventRule, Service, Topology};
+use crate::valid::{Changes, Ci};
 use crate::Spanned;
 
-pub(super) fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
+/// `[ci]` and every service's `changes`: globs compile and stay inside the repository;
+/// release events parse.
+pub(super) fn settings(topology: &Topology, out: &mut Vec<Diagnostic>) -> Ci {
     let ci = &topology.ci;
     let service_globs = topology.services.iter().flat_map(|service| {
         service
@@ -21,24 +24,40 @@ pub(super) fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
     {
         check_glob(glob, out);
     }
+    let mut deploy_on = Vec::new();
     for event in &ci.deploy_on {
         match EventRule::parse(event) {
-            Ok(EventRule { ref_glob: Some(glob), .. }) => {
-                if let Err(error) = compile_glob(&glob) {
+            Ok(rule) => {
+                if let Some(Err(error)) = rule.ref_glob.as_deref().map(compile_glob) {
                     out.push(
                         Diagnostic::error("invalid-glob", format!("`{event}` has an invalid ref glob: {}", error.kind()))
                             .at(event.span(), "not a glob")
                             .help("use `*` for any characters and `?` for one, e.g. \"tag:v*\""),
                     );
                 }
+                deploy_on.push(rule);
             }
-            Ok(_) => {}
             Err(message) => out.push(
                 Diagnostic::error("invalid-event", message)
                     .at(event.span(), "not an event")
                     .help("e.g. deploy_on = [\"tag:v*\", \"manual\"] deploys tags and manual runs; pushes only build"),
             ),
         }
+    }
+    let strings = |globs: &[Spanned<String>]| globs.iter().map(|g| g.to_string()).collect();
+    Ci {
+        global_files: strings(&ci.global_files),
+        exclude: strings(&ci.exclude),
+        deploy_on,
+    }
+}
+
+/// A service's change-detection globs (checked with the settings).
+pub(super) fn changes(service: &Service) -> Changes {
+    let strings = |globs: &[Spanned<String>]| globs.iter().map(|g| g.to_string()).collect();
+    Changes {
+        include: strings(&service.changes.include),
+        exclude: strings(&service.changes.exclude),
     }
 }
 

@@ -4,27 +4,87 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use crate::diagnostic::Diagnostic;
-use crate::model::{Condition, Proxy, Strategy, Topology};
+use crate::model::{self, Proxy as ProxyRole, Service, Strategy, Topology};
 use crate::naming;
+use crate::valid::{DeployPolicy, Proxy, Route, ServiceKind, ValidTopology};
+use crate::value::ImageRef;
 
-pub(super) fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
-    let project = topology.project.as_str();
-    if let Some(proxy) = &topology.proxy {
-        if *proxy.port == 0 {
+/// The `[proxy]`: its port and image.
+pub(super) fn proxy(proxy: &model::Proxy, out: &mut Vec<Diagnostic>) -> Proxy {
+    if *proxy.port == 0 {
+        out.push(
+            Diagnostic::error("invalid-port", "port 0 cannot be published")
+                .at(proxy.port.span(), "use a port from 1 to 65535"),
+        );
+    }
+    let default = || {
+        ImageRef::parse(model::Proxy::DEFAULT_IMAGE)
+            .expect("the default proxy image is a reference")
+    };
+    let image = match &proxy.image {
+        None => default(),
+        Some(image) => ImageRef::parse(image)
+            .map(ImageRef::or_latest)
+            .unwrap_or_else(|error| {
+                out.push(
+                    Diagnostic::error(
+                        "invalid-value",
+                        format!("`{image}` is not an image reference: {}", error.problem),
+                    )
+                    .at(image.span(), "unreadable")
+                    .help(format!("e.g. `{}`", model::Proxy::DEFAULT_IMAGE)),
+                );
+                default()
+            }),
+    };
+    Proxy {
+        image,
+        port: *proxy.port,
+    }
+}
+
+/// How a deploy replaces `service`: its strategy and drain.
+pub(super) fn policy(service: &Service, out: &mut Vec<Diagnostic>) -> DeployPolicy {
+    let drain = match &service.deploy.drain {
+        None => DeployPolicy::DEFAULT_DRAIN,
+        Some(drain) => humantime::parse_duration(drain).unwrap_or_else(|_| {
             out.push(
-                Diagnostic::error("invalid-port", "port 0 cannot be published")
-                    .at(proxy.port.span(), "use a port from 1 to 65535"),
+                Diagnostic::error(
+                    "invalid-duration",
+                    format!("`{}` is not a duration", drain.as_str()),
+                )
+                .at(drain.span(), "e.g. \"5s\" or \"1m\""),
             );
-        }
+            DeployPolicy::DEFAULT_DRAIN
+        }),
+    };
+    DeployPolicy {
+        strategy: service.strategy(),
+        drain,
+    }
+}
+
+/// The proxy's route to `service`, as written.
+pub(super) fn route(service: &Service) -> Option<Route> {
+    service.route.as_ref().map(|route| Route {
+        paths: route.paths.iter().map(|p| p.to_string()).collect(),
+        port: *route.port,
+    })
+}
+
+/// Routes, the proxy's role, and what blue-green cannot do.
+pub(super) fn check(topology: &Topology, valid: &ValidTopology, out: &mut Vec<Diagnostic>) {
+    let project = topology.project.as_str();
+    if topology.proxy.is_some() {
         for service in &topology.services {
-            if service.role.as_str() == Proxy::ROLE {
+            if service.role.as_str() == ProxyRole::ROLE {
                 out.push(
                     Diagnostic::error("duplicate-name", "the role `proxy` is the proxy's")
                         .at(
                             service.role.span(),
                             format!(
                                 "`{}` is the `[proxy]`'s container",
-                                naming::container_name(project, Proxy::ROLE)
+                                naming::container_name(project, ProxyRole::ROLE)
                             ),
                         )
                         .help("choose another role for this service"),
@@ -90,17 +150,6 @@ pub(super) fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
                 }
             }
         }
-        if let Some(drain) = &service.deploy.drain {
-            if humantime::parse_duration(drain).is_err() {
-                out.push(
-                    Diagnostic::error(
-                        "invalid-duration",
-                        format!("`{}` is not a duration", drain.as_str()),
-                    )
-                    .at(drain.span(), "e.g. \"5s\" or \"1m\""),
-                );
-            }
-        }
         if service.strategy() != Strategy::BlueGreen {
             continue;
         }
@@ -140,30 +189,15 @@ pub(super) fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
                 )),
             );
         }
-        let is_job = topology.services.iter().any(|other| {
-            other.depends_on.iter().any(|(target, condition)| {
-                target.as_str() == role && **condition == Condition::Completed
-            })
-        });
-        if is_job {
+        if valid
+            .service(role)
+            .is_some_and(|s| s.kind == ServiceKind::Job)
+        {
             out.push(
                 Diagnostic::error("blue-green-job", format!("`{role}` is a one-shot job and cannot be deployed blue-green"))
                     .at(strategy_span.or_else(|| service.role.span()), "others wait for it with `completed`")
                     .help("remove `strategy`: a job runs to completion before the services that wait for it"),
             );
         }
-    }
-    let keep = &topology.production.keep_images;
-    if **keep == 0 {
-        out.push(
-            Diagnostic::error(
-                "invalid-value",
-                "`keep_images` must keep at least the running version",
-            )
-            .at(
-                keep.span(),
-                "1 keeps no version to roll back to; 3 is the default",
-            ),
-        );
     }
 }

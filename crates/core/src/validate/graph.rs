@@ -149,6 +149,17 @@ fn image_of(topology: &Topology, service: &Service, roles: &[&str], out: &mut Ve
     }
 }
 
+/// The role of the service whose image `service` runs: the owner its `image_of` names
+/// when that owner builds an image, else its own (the problem is reported by `check`).
+pub(super) fn image_role<'a>(topology: &'a Topology, service: &'a Service) -> &'a str {
+    service
+        .image_of
+        .as_ref()
+        .and_then(|owner| topology.service(owner))
+        .filter(|owner| owner.image_of.is_none())
+        .map_or(service.role.as_str(), |owner| owner.role.as_str())
+}
+
 fn cycles(topology: &Topology, out: &mut Vec<Diagnostic>) {
     let mut graph = DiGraph::<&str, ()>::new();
     let nodes: BTreeMap<&str, NodeIndex> = topology

@@ -1,10 +1,12 @@
 //! `[lint.rules]`: every key names a lint rule.
 
 use crate::diagnostic::Diagnostic;
-use crate::lint::RULES;
-use crate::model::Topology;
+use std::collections::BTreeMap;
 
-pub(super) fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
+use crate::model::{Level, Topology, RULES};
+
+/// `[lint.rules]`: a level per rule id; an unknown id is reported.
+pub(super) fn levels(topology: &Topology, out: &mut Vec<Diagnostic>) -> BTreeMap<String, Level> {
     for rule in topology.lint.rules.keys() {
         if RULES.iter().any(|r| r.id == rule.as_str()) {
             continue;
@@ -26,4 +28,10 @@ pub(super) fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
             )),
         );
     }
+    topology
+        .lint
+        .rules
+        .iter()
+        .map(|(rule, level)| (rule.to_string(), **level))
+        .collect()
 }

@@ -5,18 +5,22 @@
 //! sees a topology with errors.
 
 mod ci;
+mod database;
 mod deploy;
 mod graph;
+mod health;
 mod lint;
+mod lower;
 mod names;
 mod paths;
+mod settings;
 mod values;
 
-use std::ops::Deref;
 use std::path::Path;
 
 use crate::diagnostic::{has_errors, Diagnostic};
 use crate::model::Topology;
+pub use crate::valid::ValidTopology;
 
 /// What validation may look at beyond the topology itself.
 #[derive(Clone, Copy, Debug, Default)]
@@ -24,24 +28,6 @@ pub struct ValidateOptions<'a> {
     /// The repository (the topology file's directory): when given, a build context or
     /// Dockerfile that does not exist there is reported (as a warning).
     pub repository: Option<&'a Path>,
-}
-
-/// A topology without errors. Only [`validate`] makes one.
-#[derive(Clone, Debug)]
-pub struct ValidTopology(Topology);
-
-impl Deref for ValidTopology {
-    type Target = Topology;
-    fn deref(&self) -> &Topology {
-        &self.0
-    }
-}
-
-impl ValidTopology {
-    /// The topology.
-    pub fn into_inner(self) -> Topology {
-        self.0
-    }
 }
 
 /// A valid topology and the warnings found on the way.
@@ -53,18 +39,18 @@ pub struct Validated {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Checks a topology. `Ok` when it has no errors (it may have warnings), otherwise every
-/// diagnostic, errors and warnings, in source order.
+/// Checks a topology and reads it into a [`ValidTopology`]. `Ok` when it has no errors
+/// (it may have warnings), otherwise every diagnostic, errors and warnings, in source order.
 pub fn validate(
     topology: Topology,
     options: &ValidateOptions<'_>,
 ) -> Result<Validated, Vec<Diagnostic>> {
-    let diagnostics = diagnose(&topology, options);
+    let (valid, diagnostics) = read(&topology, options);
     if has_errors(&diagnostics) {
         Err(diagnostics)
     } else {
         Ok(Validated {
-            topology: ValidTopology(topology),
+            topology: valid,
             warnings: diagnostics,
         })
     }
@@ -72,14 +58,17 @@ pub fn validate(
 
 /// Every problem of a topology, in source order.
 pub fn diagnose(topology: &Topology, options: &ValidateOptions<'_>) -> Vec<Diagnostic> {
+    read(topology, options).1
+}
+
+/// The typed topology (stand-ins where a value is wrong) and every problem, sorted.
+fn read(topology: &Topology, options: &ValidateOptions<'_>) -> (ValidTopology, Vec<Diagnostic>) {
     let mut out = Vec::new();
+    let valid = lower::topology(topology, options, &mut out);
     names::check(topology, &mut out);
     graph::check(topology, &mut out);
-    paths::check(topology, options.repository, &mut out);
-    values::check(topology, &mut out);
-    ci::check(topology, &mut out);
-    deploy::check(topology, &mut out);
-    lint::check(topology, &mut out);
+    values::host_ports(topology, &mut out);
+    deploy::check(topology, &valid, &mut out);
     out.sort_by(|a, b| {
         let position = |d: &Diagnostic| d.span.as_ref().map_or(usize::MAX, |s| s.start);
         position(a)
@@ -87,7 +76,7 @@ pub fn diagnose(topology: &Topology, options: &ValidateOptions<'_>) -> Vec<Diagn
             .then_with(|| a.code.cmp(b.code))
             .then_with(|| a.message.cmp(&b.message))
     });
-    out
+    (valid, out)
 }
 
 pub use ci::compile_glob;

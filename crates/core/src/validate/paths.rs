@@ -1,92 +1,125 @@
-//! Paths: build contexts stay inside the repository, generated paths inside the source path.
+//! Paths: build contexts stay inside the repository, generated paths inside the source
+//! path, volumes at absolute paths; read into a [`Build`].
 
 use std::path::{Component, Path};
 
+use std::collections::BTreeMap;
+
 use crate::diagnostic::Diagnostic;
-use crate::model::{Service, Topology};
+use crate::model::Service;
+use crate::valid::Build;
 use crate::Spanned;
 
-pub(super) fn check(topology: &Topology, repository: Option<&Path>, out: &mut Vec<Diagnostic>) {
-    for service in &topology.services {
-        if let Some(context) = &service.context {
-            if escapes(context) {
-                out.push(
-                    Diagnostic::error("context-escapes-repository", format!("the build context of `{}` is outside the repository", service.role))
-                        .at(context.span(), "absolute, or climbs out with `..`")
-                        .help("write the context relative to the topology file's directory, inside it (e.g. \"apps/server\")"),
-                );
-            } else if let Some(root) = repository {
-                let directory = root.join(context.as_str());
-                if !directory.is_dir() {
-                    out.push(
-                        Diagnostic::warning(
-                            "context-missing",
-                            format!("the build context `{context}` does not exist"),
-                        )
-                        .at(
-                            context.span(),
-                            format!("no directory {}", directory.display()),
-                        )
-                        .help("create it, or fix the path; rendering works, building will not"),
-                    );
-                } else if !directory.join(service.dockerfile()).is_file() {
-                    let span = service
-                        .dockerfile
-                        .as_ref()
-                        .and_then(Spanned::span)
-                        .or(context.span());
-                    out.push(
-                        Diagnostic::warning(
-                            "dockerfile-missing",
-                            format!("`{}` has no {}", context, service.dockerfile()),
-                        )
-                        .at(span, "not found in the build context")
-                        .help(
-                            "add the Dockerfile with `dev` and `prod` targets, or set `dockerfile`",
-                        ),
-                    );
-                }
-            }
-        }
-        if let Some(dockerfile) = &service.dockerfile {
-            if escapes(dockerfile) {
-                out.push(
-                    Diagnostic::error(
-                        "context-escapes-repository",
-                        format!(
-                            "the Dockerfile of `{}` is outside its build context",
-                            service.role
-                        ),
-                    )
-                    .at(dockerfile.span(), "absolute, or climbs out with `..`")
-                    .help("write the Dockerfile's path relative to the context"),
-                );
-            }
-        }
-        source_and_generated(service, out);
-        for (purpose, path) in &service.volumes {
-            if !path.starts_with('/') {
-                out.push(
-                    Diagnostic::error(
-                        "path-not-absolute",
-                        format!(
-                            "the volume `{purpose}` of `{}` needs an absolute container path",
-                            service.role
-                        ),
-                    )
-                    .at(path.span(), "relative")
-                    .help(format!(
-                        "write the full path, e.g. \"{}/{}\"",
-                        service.source_path(),
-                        path.as_str()
-                    )),
-                );
-            }
+/// The build a service describes with `context` (and `dockerfile`, `targets`,
+/// `source_path`, `generated`), checked. `None` without a context.
+pub(super) fn build(
+    service: &Service,
+    repository: Option<&Path>,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Build> {
+    let context = service.context.as_ref()?;
+    if escapes(context) {
+        out.push(
+            Diagnostic::error("context-escapes-repository", format!("the build context of `{}` is outside the repository", service.role))
+                .at(context.span(), "absolute, or climbs out with `..`")
+                .help("write the context relative to the topology file's directory, inside it (e.g. \"apps/server\")"),
+        );
+    } else if let Some(root) = repository {
+        on_disk(service, context, root, out);
+    }
+    let (source_path, generated) = source_and_generated(service, out);
+    Some(Build {
+        context: context.to_string(),
+        dockerfile: service.dockerfile().to_owned(),
+        dev_target: service.targets.dev.to_string(),
+        prod_target: service.targets.prod.to_string(),
+        source_path,
+        generated,
+    })
+}
+
+/// Checks the paths a service writes without building from them: a service on another's
+/// image reports its own `context` as a conflict, and its paths are still checked here.
+pub(super) fn dockerfile(service: &Service, out: &mut Vec<Diagnostic>) {
+    if let Some(dockerfile) = &service.dockerfile {
+        if escapes(dockerfile) {
+            out.push(
+                Diagnostic::error(
+                    "context-escapes-repository",
+                    format!(
+                        "the Dockerfile of `{}` is outside its build context",
+                        service.role
+                    ),
+                )
+                .at(dockerfile.span(), "absolute, or climbs out with `..`")
+                .help("write the Dockerfile's path relative to the context"),
+            );
         }
     }
 }
 
-fn source_and_generated(service: &Service, out: &mut Vec<Diagnostic>) {
+/// Warns when the context or its Dockerfile is missing from the repository.
+fn on_disk(service: &Service, context: &Spanned<String>, root: &Path, out: &mut Vec<Diagnostic>) {
+    let directory = root.join(context.as_str());
+    if !directory.is_dir() {
+        out.push(
+            Diagnostic::warning(
+                "context-missing",
+                format!("the build context `{context}` does not exist"),
+            )
+            .at(
+                context.span(),
+                format!("no directory {}", directory.display()),
+            )
+            .help("create it, or fix the path; rendering works, building will not"),
+        );
+    } else if !directory.join(service.dockerfile()).is_file() {
+        let span = service
+            .dockerfile
+            .as_ref()
+            .and_then(Spanned::span)
+            .or(context.span());
+        out.push(
+            Diagnostic::warning(
+                "dockerfile-missing",
+                format!("`{}` has no {}", context, service.dockerfile()),
+            )
+            .at(span, "not found in the build context")
+            .help("add the Dockerfile with `dev` and `prod` targets, or set `dockerfile`"),
+        );
+    }
+}
+
+/// Runtime state: every volume's container path is absolute.
+pub(super) fn volumes(service: &Service, out: &mut Vec<Diagnostic>) -> BTreeMap<String, String> {
+    for (purpose, path) in &service.volumes {
+        if !path.starts_with('/') {
+            out.push(
+                Diagnostic::error(
+                    "path-not-absolute",
+                    format!(
+                        "the volume `{purpose}` of `{}` needs an absolute container path",
+                        service.role
+                    ),
+                )
+                .at(path.span(), "relative")
+                .help(format!(
+                    "write the full path, e.g. \"{}/{}\"",
+                    service.source_path(),
+                    path.as_str()
+                )),
+            );
+        }
+    }
+    service
+        .volumes
+        .iter()
+        .map(|(purpose, path)| (purpose.to_string(), path.to_string()))
+        .collect()
+}
+
+/// The source path and the generated paths relative to it, normalised.
+fn source_and_generated(service: &Service, out: &mut Vec<Diagnostic>) -> (String, Vec<String>) {
     let source = service.source_path();
     if let Some(path) = &service.source_path {
         if !path.starts_with('/') || has_parent(path) {
@@ -103,25 +136,25 @@ fn source_and_generated(service: &Service, out: &mut Vec<Diagnostic>) {
             );
         }
     }
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
     for generated in &service.generated {
-        let inside = if generated.starts_with('/') {
-            Path::new(generated.as_str())
-                .strip_prefix(source)
-                .is_ok_and(|rest| rest.components().next().is_some())
-                && !has_parent(generated)
-        } else {
-            !generated.is_empty() && !escapes(generated) && generated.as_str() != "."
-        };
-        if !inside {
+        let normalised = relative_to_source(generated, source);
+        if generated.contains(['*', '?', '[', '{']) {
+            out.push(
+                Diagnostic::error("generated-path-glob", format!("the generated path `{generated}` of `{}` is a glob", service.role))
+                    .at(generated.span(), "a pattern, not a path")
+                    .help("each generated path gets its own named volume in dev: list the directories themselves (\"node_modules\", \"apps/web/.next\")"),
+            );
+        } else if normalised.is_empty()
+            || has_parent(generated)
+            || (!generated.starts_with('/') && escapes(generated))
+        {
             out.push(
                 Diagnostic::error("generated-path-outside-source", format!("the generated path `{generated}` of `{}` is not inside its source path `{source}`", service.role))
                     .at(generated.span(), "outside the source path")
                     .help("generated paths are relative to the source path (\"node_modules\", \"dist\", \".next\")"),
             );
-        }
-        let normalised = relative_to_source(generated, source);
-        if seen.contains(&normalised) {
+        } else if seen.contains(&normalised) {
             out.push(
                 Diagnostic::error(
                     "duplicate-name",
@@ -132,14 +165,27 @@ fn source_and_generated(service: &Service, out: &mut Vec<Diagnostic>) {
         }
         seen.push(normalised);
     }
+    seen.retain(|g| !g.is_empty());
+    (source.to_owned(), seen)
 }
 
-/// A generated path relative to the source path (`/app/dist` with source `/app` → `dist`).
-pub(crate) fn relative_to_source<'a>(generated: &'a str, source: &str) -> &'a str {
-    generated
-        .strip_prefix(source)
-        .map_or(generated, |rest| rest.trim_start_matches('/'))
-        .trim_end_matches('/')
+/// A generated path relative to the source path, normalised: `/app/dist` with source
+/// `/app` → `dist`, `./node_modules/` → `node_modules`; empty when it names the source
+/// path itself or lies outside it.
+pub(crate) fn relative_to_source(generated: &str, source: &str) -> String {
+    let relative = if generated.starts_with('/') {
+        match Path::new(generated).strip_prefix(source) {
+            Ok(rest) => rest.to_string_lossy().into_owned(),
+            Err(_) => return String::new(),
+        }
+    } else {
+        generated.to_owned()
+    };
+    relative
+        .split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 fn has_parent(path: &str) -> bool {

@@ -20,7 +20,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use topo_core::model::Strategy;
-use topo_core::spec::{labels, ContainerSpec, ImageRef, RestartPolicy, RuntimeSpec};
+use topo_core::spec::{labels, ContainerKind, ContainerSpec, ImageRef, RuntimeSpec};
 use topo_core::Mode;
 
 pub use lock::{break_lock, holder, lock_name, Lock, LockHolder};
@@ -337,7 +337,7 @@ async fn locked(
             .or_else(|| options.strategies.get("*"))
             .copied()
             .unwrap_or(container.deploy.strategy);
-        let is_job = container.restart == RestartPolicy::No;
+        let is_job = container.kind == ContainerKind::Job;
         let previous_image = current_labels.get(labels::IMAGE).cloned();
         let mut entry = ServiceDeploy {
             name: container.role.clone(),
@@ -400,7 +400,7 @@ async fn locked(
         let tag = tag_of(&wanted.image);
         let mut new_history = vec![tag.clone()];
         new_history.extend(history.iter().filter(|t| **t != tag).cloned());
-        let keep = container.deploy.keep_images.max(1) as usize;
+        let keep = spec.keep_images.max(1) as usize;
         dropped.extend(
             new_history
                 .split_off(keep.min(new_history.len()))
@@ -538,11 +538,7 @@ async fn locked(
             {
                 notes.push(format!(
                     "removed {image}, older than the last {} versions kept",
-                    spec.containers
-                        .iter()
-                        .map(|c| c.deploy.keep_images)
-                        .max()
-                        .unwrap_or(3)
+                    spec.keep_images
                 ));
             }
         }

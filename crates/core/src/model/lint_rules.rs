@@ -1,5 +1,6 @@
-//! The rule catalogue: stable ids, default levels, what each checks, and the generic hint.
-//! A finding may carry a hint about its own case instead.
+//! The catalogue of `topo lint`'s rules: stable ids, default levels, what each checks, and
+//! the generic hint (a finding may carry a hint about its own case instead). It is the
+//! vocabulary of `[lint.rules]`, so it lives with the model.
 
 use crate::model::Level;
 

@@ -1,0 +1,134 @@
+//! The database: its pinned major, its image, its password, read into [`Database`].
+
+use crate::diagnostic::Diagnostic;
+use crate::model::{self, EnvValue};
+use crate::valid::{Database, Secret};
+use crate::value::ImageRef;
+use crate::Spanned;
+
+/// The database of `project`. Problems are reported; stand-ins keep the result whole.
+pub(super) fn check(
+    project: &str,
+    database: &model::Database,
+    out: &mut Vec<Diagnostic>,
+) -> Database {
+    let engine = *database.engine.get();
+    let written = database.major.get();
+    let major = written.number().unwrap_or_else(|| {
+        out.push(
+            Diagnostic::error("database-major-not-numeric", format!("the database major version `{written}` is not a number"))
+                .at(database.major.span(), "pin a major version, e.g. 17")
+                .help("topo pins the major once and uses it in every mode; minor versions follow the image tag"),
+        );
+        0
+    });
+    let official = engine.official_image(&major.to_string());
+    let image = match &database.image {
+        Some(image) if written.number().is_some() => {
+            checked_image(image, major, &official, database, out).unwrap_or(official)
+        }
+        _ => official,
+    };
+    Database {
+        engine,
+        major,
+        image,
+        role: database.role.to_string(),
+        volume: database.volume.to_string(),
+        name: database
+            .name
+            .as_deref()
+            .map_or(project, String::as_str)
+            .to_owned(),
+        user: database
+            .user
+            .as_deref()
+            .map_or(project, String::as_str)
+            .to_owned(),
+        password: password(database, out),
+        dev_port: database.dev_port.as_ref().map(|port| {
+            if **port == 0 {
+                out.push(
+                    Diagnostic::error("invalid-port", "port 0 cannot be published")
+                        .at(port.span(), "use a port from 1 to 65535"),
+                );
+            }
+            **port
+        }),
+        timing: super::health::timing(&database.health, out),
+    }
+}
+
+/// The written image, when it reads and its tag names the pinned major.
+fn checked_image(
+    image: &Spanned<String>,
+    major: u32,
+    official: &ImageRef,
+    database: &model::Database,
+    out: &mut Vec<Diagnostic>,
+) -> Option<ImageRef> {
+    let parsed = match ImageRef::parse(image) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            out.push(
+                Diagnostic::error(
+                    "invalid-value",
+                    format!("`{image}` is not an image reference: {}", error.problem),
+                )
+                .at(image.span(), "unreadable")
+                .help(format!("e.g. `{official}`")),
+            );
+            return None;
+        }
+    };
+    match parsed.tag_major() {
+        Some(tag_major) if tag_major == major => return Some(parsed.or_latest()),
+        Some(tag_major) => out.push(
+            Diagnostic::error("database-image-major-mismatch", format!("the database image `{image}` is PostgreSQL {tag_major}, but the pinned major is {major}"))
+                .at(image.span(), format!("tag names major {tag_major}"))
+                .related(database.major.span(), format!("pinned to {major} here"))
+                .help(format!("use an image tagged {major} (e.g. `{official}`), or change the pin deliberately")),
+        ),
+        None => out.push(
+            Diagnostic::error("database-image-major-mismatch", format!("the database image `{image}` does not name a major version in its tag"))
+                .at(image.span(), "untagged or `latest`: the major could drift")
+                .help(format!("tag it with the pinned major, e.g. `{official}`")),
+        ),
+    }
+    None
+}
+
+fn password(database: &model::Database, out: &mut Vec<Diagnostic>) -> Secret {
+    let stand_in = Secret {
+        var: "DB_PASSWORD".to_owned(),
+        dev: None,
+    };
+    match database.password.as_ref() {
+        None => {
+            out.push(
+                Diagnostic::error("missing-key", "the database has no `password`")
+                    .at(database.major.span(), "in this [database] table")
+                    .help(r#"add `password = { secret = "DB_PASSWORD" }` (the image refuses to start without one)"#),
+            );
+            stand_in
+        }
+        Some(password) => match password.get() {
+            EnvValue::Secret { var, dev } => {
+                let name = Spanned::new(database.engine.env_names().2.to_owned());
+                super::values::env_entry(&name, password, out);
+                Secret {
+                    var: var.clone(),
+                    dev: dev.clone(),
+                }
+            }
+            _ => {
+                out.push(
+                    Diagnostic::error("literal-secret", "the database password is written in the topology")
+                        .at(password.span(), "a literal secret")
+                        .help(r#"reference it instead: `password = { secret = "DB_PASSWORD", dev = "local-only" }`"#),
+                );
+                stand_in
+            }
+        },
+    }
+}
