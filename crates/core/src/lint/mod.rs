@@ -17,6 +17,8 @@ mod per_file;
 pub mod report;
 mod rules;
 mod suppress;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
