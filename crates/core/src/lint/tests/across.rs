@@ -211,6 +211,47 @@ pub(super) fn host_reference_unknown(c: &mut Cases) {
             docker-compose.yml:11:20: error[host-reference-unknown]: `CACHE_ADDR` of `api` names the host `postgres`, which is no service, container or alias on its network in this file
         "#]],
     );
+    // Quoted mapping values: the host is counted from the value's text, not its opening quote
+    // (as in the quoted list item).
+    c.fires(
+        r#"
+        //- docker-compose.yml
+        services:
+          postgres:
+            image: postgres:17
+          api:
+            image: ghcr.io/acme/api:1.0
+            environment:
+              DB_HOST: "database"
+              MONGO_URL: "mongodb://m1:27017,m2:27017/x"
+          worker:
+            image: ghcr.io/acme/api:1.0
+            environment:
+              - "DB_HOST=db"
+        "#,
+        expect![[r#"
+            docker-compose.yml:7:17: error[host-reference-unknown]: `DB_HOST` of `api` names the host `database`, which is no service, container or alias on its network in this file
+            docker-compose.yml:8:29: error[host-reference-unknown]: `MONGO_URL` of `api` names the host `m1`, which is no service, container or alias on its network in this file
+            docker-compose.yml:8:38: error[host-reference-unknown]: `MONGO_URL` of `api` names the host `m2`, which is no service, container or alias on its network in this file
+            docker-compose.yml:12:18: error[host-reference-unknown]: `DB_HOST` of `worker` names the host `db`, which is no service, container or alias on its network in this file
+        "#]],
+    );
+    // A character before the host that takes two bytes: columns count characters.
+    c.fires(
+        r#"
+        //- docker-compose.yml
+        services:
+          postgres:
+            image: postgres:17
+          api:
+            image: ghcr.io/acme/api:1.0
+            environment:
+              DATABASE_URL: postgres://jürgen:${PW}@database:5432/app
+        "#,
+        expect![[r#"
+            docker-compose.yml:7:45: error[host-reference-unknown]: `DATABASE_URL` of `api` names the host `database`, which is no service, container or alias on its network in this file
+        "#]],
+    );
     // A service, a container name, a hostname, an alias; FQDNs, IPs, localhost, variables
     // and variables not named like hosts are left alone.
     c.misses(
