@@ -48,6 +48,43 @@ pub(super) fn db_major_drift(c: &mut Cases) {
             docker-compose.prod-sim.yml:3:12: warning[unpinned-image]: `db` runs `postgres`, which names no version
         "#]],
     );
+    // A service matched by name is that service's counterpart only: it is no stand-in for
+    // another production database of the engine (`analytics` has no counterpart here).
+    c.misses(
+        r#"
+        //- docker-compose.yml
+        services:
+          db:
+            image: postgres:17
+        //- docker-compose.prod.yml
+        services:
+          db:
+            image: postgres:17
+            healthcheck: { test: [CMD, pg_isready] }
+          analytics:
+            image: postgres:15
+            healthcheck: { test: [CMD, pg_isready] }
+        "#,
+        expect![[""]],
+    );
+    // One database here cannot stand in for two there: which one it is cannot be told.
+    c.misses(
+        r#"
+        //- docker-compose.yml
+        services:
+          postgres:
+            image: postgres:16
+        //- docker-compose.prod.yml
+        services:
+          db:
+            image: postgres:17
+            healthcheck: { test: [CMD, pg_isready] }
+          analytics:
+            image: postgres:15
+            healthcheck: { test: [CMD, pg_isready] }
+        "#,
+        expect![[""]],
+    );
     // Same major in another spelling; and another engine is not another major.
     c.misses(
         r#"
