@@ -424,6 +424,38 @@ pub(super) fn unused_suppression(c: &mut Cases) {
             docker-compose.yml:7:48: warning[unused-suppression]: `literal-secrets` is not a topo lint rule
         "#]],
     );
+    // An apostrophe inside a plain value opens no quoted scalar: the comment after it is one.
+    c.misses(
+        r#"
+        //- docker-compose.prod.yml
+        services:
+          api:
+            image: ghcr.io/acme/api:1.0
+            healthcheck: { test: [CMD, "true"] }
+            environment:
+              API_TOKEN: it's-a-token  # topo-lint: allow literal-secret
+        "#,
+        expect![[r#"
+            (1 suppressed)
+        "#]],
+    );
+    // A block scalar's lines are its text, not comments (`#` in a shell script); the comment
+    // after it, less indented, is one.
+    c.misses(
+        r#"
+        //- docker-compose.yml
+        services:
+          web:
+            command: |
+              echo hi # topo-lint: allow privileged
+              # topo-lint: allow privileged -- still the script
+            # topo-lint: allow unpinned-image
+            image: nginx
+        "#,
+        expect![[r#"
+            (1 suppressed)
+        "#]],
+    );
     // Every allow silences something: one above a service covers its whole entry, one at
     // the end of a line covers that line, `allow-file` the file.
     c.misses(
