@@ -466,6 +466,26 @@ pub(super) fn privileged(c: &mut Cases) {
             docker-compose.prod.yml:10:9: error[privileged]: `agent` mounts the Docker socket (root on the host) in production
         "#]],
     );
+    // Capabilities as Docker reads them: in any case, with or without `CAP_`.
+    c.fires(
+        r#"
+        //- docker-compose.prod.yml
+        services:
+          agent:
+            image: ghcr.io/acme/agent:1.0
+            healthcheck: { test: [CMD, "true"] }
+            cap_add: [sys_admin, all]
+          sidecar:
+            image: ghcr.io/acme/agent:1.0
+            healthcheck: { test: [CMD, "true"] }
+            cap_add: [Cap_Sys_Admin]
+        "#,
+        expect![[r#"
+            docker-compose.prod.yml:5:15: error[privileged]: `agent` adds the capability `sys_admin` in production
+            docker-compose.prod.yml:5:26: error[privileged]: `agent` adds the capability `all` in production
+            docker-compose.prod.yml:9:15: error[privileged]: `sidecar` adds the capability `Cap_Sys_Admin` in production
+        "#]],
+    );
     // Explicitly unprivileged, a harmless capability, a private namespace; privileges in dev.
     c.misses(
         r#"
