@@ -2,7 +2,7 @@
 //! field (a list or a mapping of environment, short or long volumes and ports, …), each
 //! item keeping where it was written.
 
-use super::yaml::{self, Key, Node, Pos, Value};
+use super::yaml::{self, Key, Node, Pos, TextPos, Value};
 
 /// A Compose file: its name (as the user gave it), text and parsed tree.
 #[derive(Clone, Debug)]
@@ -163,8 +163,24 @@ pub struct EnvEntry {
     pub value: Option<String>,
     /// Where the variable is written.
     pub pos: Pos,
-    /// Where the value starts (for `KEY=VALUE` items: after the `=`).
+    /// Where the value's text starts (after an opening quote; for `KEY=VALUE` items, after
+    /// the `=`); the variable's place when there is no value.
     pub value_pos: Pos,
+    /// How many bytes of the value are written as they are from `value_pos` (see
+    /// [`TextPos`]): how far [`EnvEntry::pos_in_value`] can point.
+    pub value_verbatim: usize,
+}
+
+impl EnvEntry {
+    /// Where byte `at` of the value is written (a host inside a URL): counted in characters
+    /// from `value_pos`, or `value_pos` itself past an escape or a folded line.
+    pub fn pos_in_value(&self, at: usize) -> Pos {
+        let written = TextPos {
+            start: self.value_pos,
+            verbatim: self.value_verbatim,
+        };
+        written.at(self.value.as_deref().unwrap_or(""), at)
+    }
 }
 
 /// What a volume entry mounts.
@@ -327,11 +343,21 @@ impl<'a> ServiceView<'a> {
         match &node.value {
             Value::Map(entries) => entries
                 .iter()
-                .map(|(k, v)| EnvEntry {
-                    name: k.text.clone(),
-                    value: v.scalar(),
-                    pos: k.pos,
-                    value_pos: if v.value == Value::Null { k.pos } else { v.pos },
+                .map(|(k, v)| {
+                    let written = match v.value {
+                        Value::Null => TextPos {
+                            start: k.pos,
+                            verbatim: 0,
+                        },
+                        _ => v.text_pos(self.text),
+                    };
+                    EnvEntry {
+                        name: k.text.clone(),
+                        value: v.scalar(),
+                        pos: k.pos,
+                        value_pos: written.start,
+                        value_verbatim: written.verbatim,
+                    }
                 })
                 .collect(),
             Value::Seq(items) => items
@@ -339,17 +365,22 @@ impl<'a> ServiceView<'a> {
                 .filter_map(|item| {
                     let text = item.scalar()?;
                     Some(match text.split_once('=') {
-                        Some((name, value)) => EnvEntry {
-                            name: name.to_owned(),
-                            value: Some(value.to_owned()),
-                            pos: item.pos,
-                            value_pos: shifted(self.text, item, name.chars().count() as u32 + 1),
-                        },
+                        Some((name, value)) => {
+                            let written = item.text_pos(self.text).skip(&text, name.len() + 1);
+                            EnvEntry {
+                                name: name.to_owned(),
+                                value: Some(value.to_owned()),
+                                pos: item.pos,
+                                value_pos: written.start,
+                                value_verbatim: written.verbatim,
+                            }
+                        }
                         None => EnvEntry {
                             name: text,
                             value: None,
                             pos: item.pos,
                             value_pos: item.pos,
+                            value_verbatim: 0,
                         },
                     })
                 })
@@ -473,20 +504,6 @@ impl<'a> ServiceView<'a> {
                 .collect(),
             _ => Vec::new(),
         }
-    }
-}
-
-/// A position `columns` characters to the right (the value inside `KEY=VALUE`).
-fn shifted(text: &str, node: &Node, columns: u32) -> Pos {
-    // A quoted scalar's position is its opening quote, one column before its text.
-    let quoted = u32::from(matches!(
-        text.as_bytes().get(node.pos.offset),
-        Some(b'"' | b'\'')
-    ));
-    Pos {
-        line: node.pos.line,
-        column: node.pos.column + columns + quoted,
-        offset: node.pos.offset + columns as usize + quoted as usize,
     }
 }
 
@@ -628,6 +645,29 @@ mod tests {
         );
         assert_eq!(web.depends_on()[0].condition, "service_started");
         assert_eq!(web.networks()[0].network, "default");
+    }
+
+    #[test]
+    fn environment_values_are_placed_at_their_text() {
+        let file = service(
+            "    environment:\n      A: \"db\"\n      B:\n      C: 'x''y'\n  api:\n    environment: [\"Ä=db:1\", 'C=x''y']\n",
+        );
+        // (line, column, the two characters written at the offset)
+        let at = |service: &str, index: usize, byte: usize| {
+            let entry = &file.service(service).expect("service").environment()[index];
+            let pos = entry.pos_in_value(byte);
+            let written: String = file.text[pos.offset..].chars().take(2).collect();
+            (pos.line, pos.column, written)
+        };
+        let is = |line: u32, column: u32, written: &str| (line, column, written.to_owned());
+        assert_eq!(at("web", 0, 0), is(4, 11, "db"));
+        // No value: the variable's place; after an escape: the value's start.
+        assert_eq!(at("web", 1, 0), is(5, 7, "B:"));
+        assert_eq!(at("web", 2, 1), is(6, 12, "''"));
+        assert_eq!(at("web", 2, 2), is(6, 11, "x'"));
+        // `KEY=VALUE` items: after the `=` (a key of two bytes is one column).
+        assert_eq!(at("api", 0, 3), is(8, 25, "1\""));
+        assert_eq!(at("api", 1, 0), is(8, 32, "x'"));
     }
 
     #[test]

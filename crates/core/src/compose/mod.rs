@@ -8,7 +8,7 @@ pub use file::{
     Attachment, BuildView, ComposeFile, Dependency, EnvEntry, Mount, MountKind, PortEntry,
     ReadError, ServiceView, Words,
 };
-pub use yaml::{Key, Node, Pos, Value};
+pub use yaml::{Key, Node, Pos, TextPos, Value};
 
 use crate::Mode;
 

@@ -33,13 +33,71 @@ impl Pos {
     }
 }
 
+/// How many bytes a token takes in the file (0 when the parser did not say).
+fn len_of(location: &serde_saphyr::Location) -> usize {
+    location
+        .span()
+        .byte_len()
+        .and_then(|l| usize::try_from(l).ok())
+        .unwrap_or(0)
+}
+
+/// Where a scalar's text is written: where it starts (after an opening quote) and how many of
+/// its bytes are written as they are from there — the bytes whose places can be named.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TextPos {
+    /// Where the text's first character is written.
+    pub start: Pos,
+    /// How many bytes of the text are written as they are from `start`: up to the first
+    /// escape (`\"`, `''`), line break or folded line.
+    pub verbatim: usize,
+}
+
+impl TextPos {
+    /// Where byte `at` of `text` (the text this describes) is written: `start` moved right by
+    /// the characters before it when those are written as they are; else `start` — a place
+    /// after an escape or a folded line is never guessed.
+    pub fn at(&self, text: &str, at: usize) -> Pos {
+        match text.get(..at) {
+            Some(before) if at <= self.verbatim => Pos {
+                line: self.start.line,
+                column: self
+                    .start
+                    .column
+                    .saturating_add(u32::try_from(before.chars().count()).unwrap_or(u32::MAX)),
+                offset: self.start.offset + at,
+            },
+            _ => self.start,
+        }
+    }
+
+    /// The same for the text after its first `bytes` bytes (the `VALUE` of a `KEY=VALUE`
+    /// item).
+    pub fn skip(&self, text: &str, bytes: usize) -> TextPos {
+        match text.get(..bytes) {
+            Some(_) if bytes <= self.verbatim => TextPos {
+                start: self.at(text, bytes),
+                verbatim: self.verbatim - bytes,
+            },
+            _ => TextPos {
+                start: self.start,
+                verbatim: 0,
+            },
+        }
+    }
+}
+
 /// A YAML value and where it starts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
     /// The value.
     pub value: Value,
-    /// Where it was written (for an alias: where it is used).
+    /// Where it was written (for an alias: where it is used). A quoted scalar starts at its
+    /// opening quote, a block scalar (`|`, `>`) at its first line of text.
     pub pos: Pos,
+    /// How many bytes its token takes from `pos` (a scalar's: quotes and every line of a
+    /// block scalar included; 0 when unknown).
+    pub len: usize,
 }
 
 /// A YAML value. Scalars keep their type so `"5432"` and `5432` can be told apart.
@@ -68,6 +126,8 @@ pub struct Key {
     pub text: String,
     /// Where it was written.
     pub pos: Pos,
+    /// How many bytes it takes from `pos` (quotes included).
+    pub len: usize,
 }
 
 impl Node {
@@ -112,6 +172,50 @@ impl Node {
             Value::Str(s) => Some(s.clone()),
             Value::Null | Value::Seq(_) | Value::Map(_) => None,
         }
+    }
+
+    /// Where this scalar's text is written in `source` (the file's text): after the opening
+    /// quote of a quoted scalar, and how much of it is written verbatim from there. For
+    /// anything else: `pos`, with nothing verbatim.
+    pub fn text_pos(&self, source: &str) -> TextPos {
+        let Some(text) = self.scalar() else {
+            return TextPos {
+                start: self.pos,
+                verbatim: 0,
+            };
+        };
+        let token = source
+            .get(self.pos.offset..self.pos.offset.saturating_add(self.len))
+            .unwrap_or("");
+        // A quoted token starts and ends with its quote; a block scalar's starts at its text.
+        // A quoted token starts and ends with its quote; a block scalar's starts at its text.
+        let quote = ['"', '\'']
+            .into_iter()
+            .find(|&q| token.len() >= 2 && token.starts_with(q) && token.ends_with(q));
+        let (start, written) = match quote {
+            Some(_) => (
+                Pos {
+                    line: self.pos.line,
+                    column: self.pos.column.saturating_add(1),
+                    offset: self.pos.offset + 1,
+                },
+                &token[1..],
+            ),
+            None => (self.pos, token),
+        };
+        // Written as it is up to the first difference, line break or escape (inside single
+        // quotes a quote is always `''` or the end; inside double quotes `\` starts one).
+        let escape = |c: char| match quote {
+            Some('"') => c == '\\' || c == '"',
+            Some(q) => c == q,
+            None => false,
+        };
+        let verbatim = text
+            .char_indices()
+            .zip(written.chars())
+            .find(|&((_, ours), theirs)| ours != theirs || ours == '\n' || escape(theirs))
+            .map_or_else(|| text.len().min(written.len()), |((at, _), _)| at);
+        TextPos { start, verbatim }
     }
 
     /// The string, when this is one.
@@ -184,6 +288,7 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
                 column: 1,
                 offset: 0,
             },
+            len: 0,
         });
     }
     // serde-saphyr's default options refuse duplicate keys.
@@ -197,6 +302,7 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
 
 fn node(spanned: serde_saphyr::Spanned<Raw>) -> Node {
     let pos = Pos::of(&spanned.referenced);
+    let len = len_of(&spanned.referenced);
     let value = match spanned.value {
         Raw::Null => Value::Null,
         Raw::Bool(b) => Value::Bool(b),
@@ -211,6 +317,7 @@ fn node(spanned: serde_saphyr::Spanned<Raw>) -> Node {
                     (
                         Key {
                             pos: Pos::of(&k.referenced),
+                            len: len_of(&k.referenced),
                             text: k.value.0,
                         },
                         node(v),
@@ -219,7 +326,7 @@ fn node(spanned: serde_saphyr::Spanned<Raw>) -> Node {
                 .collect(),
         ),
     };
-    Node { value, pos }
+    Node { value, pos, len }
 }
 
 /// What serde-saphyr hands over, each child wrapped in its `Spanned`.
@@ -348,6 +455,39 @@ mod tests {
         assert_eq!(ports[1].value, Value::Int(443));
         assert_eq!(at(&ports[1]), (4, 22));
         assert_eq!(root.last_line(), 4);
+    }
+
+    #[test]
+    fn places_inside_scalars() {
+        let text = "a: \"database\"\nb: 'it''s db'\nc: jürgen@db\nd: \"x\\ty db\"\ne: |\n  db here\nf: multi\n  line db\n";
+        let root = parse(text).expect("valid");
+        // (line, column, the two characters written at the offset)
+        let place = |key: &str, at: usize| {
+            let node = root.get(key).expect(key);
+            let pos = node.text_pos(text).at(&node.scalar().expect("scalar"), at);
+            let written: String = text[pos.offset..].chars().take(2).collect();
+            (pos.line, pos.column, written)
+        };
+        let is = |line: u32, column: u32, written: &str| (line, column, written.to_owned());
+        // After the opening quote.
+        assert_eq!(place("a", 0), is(1, 5, "da"));
+        assert_eq!(place("a", 4), is(1, 9, "ba"));
+        // `''` is one character written as two: the place where it starts, then the start.
+        assert_eq!(place("b", 2), is(2, 7, "''"));
+        assert_eq!(place("b", 5), is(2, 5, "it"));
+        // Columns count characters, offsets bytes.
+        assert_eq!(place("c", 8), is(3, 11, "db"));
+        // After an escape, or a folded line: the start; a block scalar starts at its text.
+        assert_eq!(place("d", 4), is(4, 5, "x\\"));
+        assert_eq!(place("e", 3), is(6, 6, "he"));
+        assert_eq!(place("f", 11), is(7, 4, "mu"));
+        assert_eq!(place("f", 2), is(7, 6, "lt"));
+        // Past the end, or inside a character: the start.
+        assert_eq!(place("c", 99), is(3, 4, "jü"));
+        assert_eq!(place("c", 2), is(3, 4, "jü"));
+        let value = root.get("b").expect("b");
+        let db = value.text_pos(text).skip("it's db", 5);
+        assert_eq!((db.start.column, db.verbatim), (5, 0));
     }
 
     #[test]

@@ -33,28 +33,18 @@ fn reference(files: &[LintFile]) -> Option<&LintFile> {
 }
 
 fn db_major_drift(file: &ComposeFile, reference: &ComposeFile, out: &mut Vec<Raw>) {
-    for theirs in reference.services() {
+    let (our_services, their_services) = (file.services(), reference.services());
+    for theirs in &their_services {
         let Some((their_image, their_pos)) = theirs.image() else {
             continue;
         };
         let Some(their_db) = facts::db_image(&their_image) else {
             continue;
         };
-        // The same database here: by name, else the one service of the same engine.
-        let candidates: Vec<ServiceView<'_>> = file
-            .services()
-            .into_iter()
-            .filter(|s| {
-                s.image()
-                    .and_then(|(i, _)| facts::db_image(&i))
-                    .is_some_and(|d| d.engine == their_db.engine)
-            })
-            .collect();
-        let ours = candidates
-            .iter()
-            .find(|s| s.name() == theirs.name())
-            .or_else(|| (candidates.len() == 1).then(|| &candidates[0]));
-        let Some(ours) = ours else { continue };
+        let Some(ours) = same_database(&our_services, &their_services, theirs, their_db.engine)
+        else {
+            continue;
+        };
         let Some((our_image, our_pos)) = ours.image() else {
             continue;
         };
@@ -84,6 +74,41 @@ fn db_major_drift(file: &ComposeFile, reference: &ComposeFile, out: &mut Vec<Raw
                 }),
             );
         }
+    }
+}
+
+/// The service here that is the reference's database `theirs`, pairing one to one: the
+/// service of its name when it runs the same engine; else, when no service here has its
+/// name, the only service of the engine here whose name is none of the reference's — if
+/// `theirs` is likewise the only one of the engine there whose name is none of these.
+fn same_database<'a, 'b>(
+    ours: &'b [ServiceView<'a>],
+    reference: &[ServiceView<'_>],
+    theirs: &ServiceView<'_>,
+    engine: &str,
+) -> Option<&'b ServiceView<'a>> {
+    let runs_engine = |s: &ServiceView<'_>| {
+        s.image()
+            .and_then(|(image, _)| facts::db_image(&image))
+            .is_some_and(|db| db.engine == engine)
+    };
+    let has = |services: &[ServiceView<'_>], name: &str| services.iter().any(|s| s.name() == name);
+    if has(ours, theirs.name()) {
+        return ours
+            .iter()
+            .find(|s| s.name() == theirs.name())
+            .filter(|s| runs_engine(s));
+    }
+    let unmatched_there = reference
+        .iter()
+        .filter(|s| runs_engine(s) && !has(ours, s.name()))
+        .count();
+    let mut unmatched_here = ours
+        .iter()
+        .filter(|s| runs_engine(s) && !has(reference, s.name()));
+    match (unmatched_here.next(), unmatched_here.next()) {
+        (Some(only), None) if unmatched_there == 1 => Some(only),
+        _ => None,
     }
 }
 

@@ -39,11 +39,7 @@ pub(super) fn check(lf: &LintFile, all: &[LintFile], out: &mut Vec<Raw>) {
                 if facts::is_external_host(&host) || known.contains(&host) {
                     continue;
                 }
-                let at = Pos {
-                    line: entry.value_pos.line,
-                    column: entry.value_pos.column + offset as u32,
-                    offset: entry.value_pos.offset + offset,
-                };
+                let at = entry.pos_in_value(offset);
                 out.push(finding(lf, all, service, &entry.name, &host, at, &known));
             }
         }

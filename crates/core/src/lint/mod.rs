@@ -16,6 +16,8 @@ mod hosts;
 mod per_file;
 pub mod report;
 mod suppress;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -333,7 +333,9 @@ fn privileged(lf: &LintFile, service: &ServiceView<'_>, out: &mut Vec<Raw>) {
     }
     if let Some(caps) = service.get("cap_add") {
         for cap in caps.items() {
-            if matches!(cap.as_str(), Some("ALL" | "SYS_ADMIN" | "CAP_SYS_ADMIN")) {
+            // Docker reads capabilities in any case, with or without `CAP_` (`ALL` without).
+            let upper = cap.as_str().unwrap_or("").to_ascii_uppercase();
+            if upper == "ALL" || upper.strip_prefix("CAP_").unwrap_or(&upper) == "SYS_ADMIN" {
                 found(
                     cap,
                     format!("adds the capability `{}`", cap.as_str().unwrap_or("")),

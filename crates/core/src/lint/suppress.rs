@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::{rules, Finding, LintFile, Place, Raw};
-use crate::compose::{Node, Pos};
+use crate::compose::{Node, Pos, Value};
 
 /// One `allow` comment.
 struct Allow {
@@ -96,47 +96,36 @@ const MARKER: &str = "topo-lint:";
 /// The `allow` comments of a file.
 fn allows_of(file: &LintFile) -> Vec<Allow> {
     let text = &file.file.text;
-    let lines: Vec<&str> = text.lines().collect();
+    let scalars = Scalars::of(&file.file.root);
+    // Each line with its byte offset, and where its comment starts.
+    let mut lines = Vec::new();
+    let mut offset = 0;
+    for raw in text.split_inclusive('\n') {
+        let line = raw.strip_suffix('\n').unwrap_or(raw);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        lines.push((offset, line, comment_start(line, offset, &scalars)));
+        offset += raw.len();
+    }
+    // A line holds YAML when something comes before its comment (a scalar's text included).
+    let holds_yaml = |&(_, line, hash): &(usize, &str, Option<usize>)| {
+        !line[..hash.unwrap_or(line.len())].trim().is_empty()
+    };
     let entries = entry_ends(&file.file.root);
     let mut out = Vec::new();
-    let mut offset = 0;
-    for (index, line) in lines.iter().enumerate() {
+    for (index, &(line_offset, line, hash)) in lines.iter().enumerate() {
         let number = index as u32 + 1;
-        let line_offset = offset;
-        offset += line.len() + 1;
-        let Some(hash) = comment_start(line) else {
+        let Some(hash) = hash else { continue };
+        let Some((whole_file, rules)) = allow_comment(line, hash) else {
             continue;
         };
-        let comment = line[hash + 1..].trim_start();
-        let Some(rest) = comment.strip_prefix(MARKER) else {
-            continue;
-        };
-        let rest_start = line.len() - rest.len();
-        let rest_trimmed = rest.trim_start();
-        let (whole_file, list, list_start) =
-            if let Some(list) = rest_trimmed.strip_prefix("allow-file") {
-                (true, list, line.len() - list.len())
-            } else if let Some(list) = rest_trimmed.strip_prefix("allow") {
-                (false, list, line.len() - list.len())
-            } else {
-                let _ = rest_start;
-                continue;
-            };
-        let rules = rule_list(list, list_start);
-        if rules.is_empty() {
-            continue;
-        }
-        let own_line = line[..hash].trim().is_empty();
-        let target = if own_line {
-            // The next line that holds YAML (not blank, not only a comment).
-            (index + 1..lines.len())
-                .find(|&i| {
-                    let t = lines[i].trim();
-                    !t.is_empty() && !t.starts_with('#')
-                })
-                .map_or(number, |i| i as u32 + 1)
-        } else {
+        let target = if holds_yaml(&lines[index]) {
             number
+        } else {
+            // On a line of its own: the next line that holds YAML.
+            lines[index + 1..]
+                .iter()
+                .position(holds_yaml)
+                .map_or(number, |i| (index + 1 + i) as u32 + 1)
         };
         let lines_covered = if whole_file {
             1..=u32::MAX
@@ -145,11 +134,14 @@ fn allows_of(file: &LintFile) -> Vec<Allow> {
         };
         out.push(Allow {
             used: vec![false; rules.len()],
-            rules,
+            rules: rules
+                .into_iter()
+                .map(|(id, at)| (id, column(line, at)))
+                .collect(),
             lines: lines_covered,
             at: Pos {
                 line: number,
-                column: hash as u32 + 1,
+                column: column(line, hash),
                 offset: line_offset + hash,
             },
         });
@@ -157,35 +149,101 @@ fn allows_of(file: &LintFile) -> Vec<Allow> {
     out
 }
 
-/// Rule ids in `list` (comma or space separated), with their 1-based columns; a `--` ends the
-/// list (what follows is the reason).
-fn rule_list(list: &str, start: usize) -> Vec<(String, u32)> {
+/// The rules of a `topo-lint: allow[-file]` comment starting at byte `hash` of the line, with
+/// their byte offsets in it, and whether it covers the whole file.
+fn allow_comment(line: &str, hash: usize) -> Option<(bool, Vec<(String, usize)>)> {
+    let comment = line[hash + 1..].trim_start();
+    let rest = comment.strip_prefix(MARKER)?.trim_start();
+    let (whole_file, list) = match rest.strip_prefix("allow-file") {
+        Some(list) => (true, list),
+        None => (false, rest.strip_prefix("allow")?),
+    };
+    let rules = rule_list(list, line.len() - list.len());
+    (!rules.is_empty()).then_some((whole_file, rules))
+}
+
+/// The 1-based column (in characters) of byte `at` of a line.
+fn column(line: &str, at: usize) -> u32 {
+    let before = line.get(..at).map_or(0, |b| b.chars().count());
+    u32::try_from(before).unwrap_or(u32::MAX).saturating_add(1)
+}
+
+/// Rule ids in `list` (comma or space separated), with their byte offsets in the line (`list`
+/// starting at byte `start`); a `--` ends the list (what follows is the reason).
+fn rule_list(list: &str, start: usize) -> Vec<(String, usize)> {
     let list = list.split("--").next().unwrap_or("");
     let mut out = Vec::new();
-    let mut column = start;
+    let mut at = start;
     for piece in list.split_inclusive([',', ' ']) {
         let id = piece.trim_matches([',', ' ']);
         if !id.is_empty() {
             let lead = piece.len() - piece.trim_start_matches([',', ' ']).len();
-            out.push((id.to_owned(), (column + lead) as u32 + 1));
+            out.push((id.to_owned(), at + lead));
         }
-        column += piece.len();
+        at += piece.len();
     }
     out
 }
 
-/// Where a YAML comment starts on a line: a `#` at the start or after whitespace, outside
-/// quotes.
-fn comment_start(line: &str) -> Option<usize> {
-    let mut quote = None;
-    let bytes = line.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
-        match (quote, b) {
-            (None, b'"' | b'\'') => quote = Some(b),
-            (Some(q), _) if b == q => quote = None,
-            (None, b'#') if i == 0 || bytes[i - 1].is_ascii_whitespace() => return Some(i),
-            _ => {}
+/// Where the file's scalars are written (byte ranges of keys and values, quotes and every
+/// line of a block scalar included): no `#` inside one starts a comment.
+struct Scalars {
+    /// The ranges, by start.
+    starts: Vec<usize>,
+    /// For each range (in that order), the furthest end of it and every range before it.
+    ends: Vec<usize>,
+}
+
+impl Scalars {
+    fn of(root: &Node) -> Scalars {
+        fn walk(node: &Node, out: &mut Vec<(usize, usize)>) {
+            match &node.value {
+                Value::Seq(items) => items.iter().for_each(|item| walk(item, out)),
+                Value::Map(entries) => {
+                    for (key, value) in entries {
+                        out.push((key.pos.offset, key.pos.offset.saturating_add(key.len)));
+                        walk(value, out);
+                    }
+                }
+                _ => out.push((node.pos.offset, node.pos.offset.saturating_add(node.len))),
+            }
         }
+        let mut ranges = Vec::new();
+        walk(root, &mut ranges);
+        ranges.retain(|(start, end)| start < end);
+        ranges.sort_unstable();
+        let starts = ranges.iter().map(|&(start, _)| start).collect();
+        let ends = ranges
+            .iter()
+            .scan(0, |furthest, &(_, end)| {
+                *furthest = end.max(*furthest);
+                Some(*furthest)
+            })
+            .collect();
+        Scalars { starts, ends }
+    }
+
+    /// True when byte `at` of the file is inside a scalar.
+    fn contain(&self, at: usize) -> bool {
+        let before = self.starts.partition_point(|&start| start <= at);
+        before > 0 && self.ends[before - 1] > at
+    }
+}
+
+/// Where a YAML comment starts on a line (`offset` bytes into the file), as YAML finds it: a
+/// `#` at the start or after whitespace that is no part of a scalar — the parser's spans say
+/// where quoted, plain and block scalars are, so an apostrophe in a plain value or a `#` in a
+/// block scalar's script is text.
+fn comment_start(line: &str, offset: usize, scalars: &Scalars) -> Option<usize> {
+    let mut previous = None;
+    for (i, c) in line.char_indices() {
+        if c == '#'
+            && previous.is_none_or(|p: char| p == ' ' || p == '\t')
+            && !scalars.contain(offset + i)
+        {
+            return Some(i);
+        }
+        previous = Some(c);
     }
     None
 }
@@ -210,22 +268,51 @@ fn entry_ends(root: &Node) -> BTreeMap<u32, u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compose::yaml;
 
-    #[test]
-    fn comments_outside_quotes() {
-        assert_eq!(comment_start("a: b # c"), Some(5));
-        assert_eq!(comment_start("a: \"b # c\""), None);
-        assert_eq!(comment_start("a: b#c"), None);
-        assert_eq!(comment_start("# c"), Some(0));
+    /// The comment start of every line of `text`, as found with its parsed scalars.
+    fn comments(text: &str) -> Vec<Option<usize>> {
+        let scalars = Scalars::of(&yaml::parse(text).expect("valid YAML"));
+        let mut offset = 0;
+        text.split_inclusive('\n')
+            .map(|line| {
+                let found = comment_start(line.trim_end_matches('\n'), offset, &scalars);
+                offset += line.len();
+                found
+            })
+            .collect()
     }
 
     #[test]
-    fn rule_lists_with_columns_and_reasons() {
+    fn comments_as_yaml_finds_them() {
+        assert_eq!(comments("a: b # c\n"), [Some(5)]);
+        assert_eq!(comments("a: \"b # c\"\n"), [None]);
+        assert_eq!(comments("a: b#c\n"), [None]);
+        assert_eq!(comments("# c\na: 1\n"), [Some(0), None]);
+        // An apostrophe in a plain scalar opens nothing; a quote in a quoted one ends nothing.
+        assert_eq!(comments("a: it's # c\n"), [Some(8)]);
+        assert_eq!(comments("a: 'it''s # x' # c\n"), [Some(15)]);
+        assert_eq!(comments("'k # x': v # c\n"), [Some(11)]);
+        // A block scalar's lines are text, up to the first line indented less.
+        assert_eq!(
+            comments("a: | # c\n  x # y\n  # z\n# c\nb: 1\n"),
+            [Some(5), None, None, Some(0), None]
+        );
+        // A quoted scalar over two lines, a flow sequence.
+        assert_eq!(
+            comments("a: \"x\n  # y\" # c\nb: [x, 'y # z'] # c\n"),
+            [None, Some(7), Some(16)]
+        );
+    }
+
+    #[test]
+    fn rule_lists_with_offsets_and_reasons() {
         let line = "# topo-lint: allow privileged, literal-secret -- the CI runner needs it";
         let start = line.find("allow").expect("allow") + "allow".len();
         let rules = rule_list(&line[start..], start);
         let ids: Vec<_> = rules.iter().map(|(id, _)| id.as_str()).collect();
         assert_eq!(ids, ["privileged", "literal-secret"]);
-        assert_eq!(rules[0].1 as usize, line.find("privileged").expect("p") + 1);
+        assert_eq!(rules[0].1, line.find("privileged").expect("p"));
+        assert_eq!(column("grüß # x", 7), 6);
     }
 }
