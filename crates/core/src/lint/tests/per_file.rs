@@ -340,6 +340,20 @@ pub(super) fn literal_secret(c: &mut Cases) {
         "#,
         expect![[""]],
     );
+    // In production, a default that is itself a variable is no literal.
+    c.misses(
+        r#"
+        //- docker-compose.prod.yml
+        services:
+          api:
+            image: ghcr.io/acme/api:1.0
+            healthcheck: { test: [CMD, "true"] }
+            environment:
+              DB_PASSWORD: ${DB_PASSWORD:-${POSTGRES_PASSWORD}}
+              JWT_SECRET: ${JWT_SECRET:-$OTHER_SECRET}
+        "#,
+        expect![[""]],
+    );
 }
 
 pub(super) fn unpinned_image(c: &mut Cases) {
@@ -361,12 +375,20 @@ pub(super) fn unpinned_image(c: &mut Cases) {
           web:
             image: ghcr.io/acme/web:${TAG:-latest}
             healthcheck: { test: [CMD, "true"] }
+          api:
+            image: ${REGISTRY}/api
+            healthcheck: { test: [CMD, "true"] }
+          worker:
+            image: ghcr.io/${ORG}/worker
+            healthcheck: { test: [CMD, "true"] }
         "#,
         expect![[r#"
             docker-compose.yml:3:12: warning[unpinned-image]: `proxy` runs `nginx`, which names no version
             docker-compose.yml:5:12: warning[unpinned-image]: `web` runs `localhost:5000/web`, which names no version
             docker-compose.prod.yml:3:12: error[unpinned-image]: `proxy` runs `nginx:latest`, which names no version
             docker-compose.prod.yml:6:12: error[unpinned-image]: `web` runs `ghcr.io/acme/web:${TAG:-latest}`, which names no version
+            docker-compose.prod.yml:9:12: error[unpinned-image]: `api` runs `${REGISTRY}/api`, which names no version
+            docker-compose.prod.yml:12:12: error[unpinned-image]: `worker` runs `ghcr.io/${ORG}/worker`, which names no version
         "#]],
     );
     // A version, a digest, a tag variable, and the image a `build:` produces.
@@ -383,6 +405,8 @@ pub(super) fn unpinned_image(c: &mut Cases) {
           api:
             image: api
             build: ./api
+          tool:
+            image: ${TOOL_IMAGE}
         "#,
         expect![[""]],
     );
