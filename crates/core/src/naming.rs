@@ -1,7 +1,11 @@
 //! The naming taxonomy: every name topo writes is derived here and only here.
 //!
 //! container `<project>-<role>`, network `<project>-network`, volume
-//! `<project>-<role>-<purpose>`, image `<project>-<role>`.
+//! `<project>-<role>-<purpose>`, image `<project>-<role>`; and the names of topo's own
+//! objects beside them: a deploy's candidate `<container>-next` and the container it
+//! replaces `<container>-old`, the deploy lock `<project>-deploy-lock`, a container's files
+//! as Compose configs `<container>-file-<n>`. Validation reserves what these could collide
+//! with ([`reserved_role`]).
 
 /// Is `name` a valid project, role or purpose: lowercase `[a-z0-9]`, words joined by
 /// single dashes, no leading or trailing dash?
@@ -49,6 +53,60 @@ pub fn image_name(project: &str, role: &str) -> String {
     format!("{project}-{role}")
 }
 
+/// The candidate a blue-green deploy starts beside `container`.
+pub fn next_container_name(container: &str) -> String {
+    format!("{container}-next")
+}
+
+/// Where a deploy moves `container` while its replacement starts (renamed back on failure).
+pub fn old_container_name(container: &str) -> String {
+    format!("{container}-old")
+}
+
+/// The never-started container that is the project's deploy lock on a target.
+pub fn lock_name(project: &str) -> String {
+    format!("{project}-deploy-lock")
+}
+
+/// The Compose config holding the `index`th (0-based) file of `container`.
+pub fn config_name(container: &str, index: usize) -> String {
+    format!("{container}-file-{}", index + 1)
+}
+
+/// The role a name of this project's stands for: `server` in `vendure-server`.
+pub fn role_in(name: &str, project: &str) -> Option<String> {
+    name.strip_prefix(project)?
+        .strip_prefix('-')
+        .filter(|role| !role.is_empty())
+        .map(str::to_owned)
+}
+
+/// Why `role` cannot be a role of `project` beside `roles` (every role of the topology):
+/// its container would take the name of one of topo's own objects.
+pub fn reserved_role(project: &str, role: &str, roles: &[&str]) -> Option<String> {
+    let container = container_name(project, role);
+    if container == network_name(project) {
+        return Some(format!("`{container}` is the network's name"));
+    }
+    if container == lock_name(project) {
+        return Some(format!("`{container}` is the deploy lock's container"));
+    }
+    roles.iter().find_map(|other| {
+        let theirs = container_name(project, other);
+        if container == next_container_name(&theirs) {
+            Some(format!(
+                "`{container}` is the candidate a deploy starts beside `{theirs}`"
+            ))
+        } else if container == old_container_name(&theirs) {
+            Some(format!(
+                "`{container}` is where a deploy moves `{theirs}` while it replaces it"
+            ))
+        } else {
+            None
+        }
+    })
+}
+
 /// The volume purpose of a generated path: `node_modules` → `node-modules`,
 /// `.next` → `next`, `apps/web/dist` → `apps-web-dist`.
 pub fn purpose_of_path(path: &str) -> String {
@@ -90,5 +148,33 @@ mod tests {
         );
         assert_eq!(image_name("vendure", "worker"), "vendure-worker");
         assert_eq!(purpose_of_path("node_modules"), "node-modules");
+        assert_eq!(next_container_name("vendure-server"), "vendure-server-next");
+        assert_eq!(old_container_name("vendure-server"), "vendure-server-old");
+        assert_eq!(lock_name("vendure"), "vendure-deploy-lock");
+        assert_eq!(config_name("vendure-proxy", 0), "vendure-proxy-file-1");
+        assert_eq!(
+            role_in("vendure-server", "vendure").as_deref(),
+            Some("server")
+        );
+        assert_eq!(role_in("vendure-", "vendure"), None);
+        assert_eq!(role_in("vendureserver", "vendure"), None);
+    }
+
+    #[test]
+    fn reserved_roles() {
+        let roles = [
+            "web",
+            "web-next",
+            "api-old",
+            "deploy-lock",
+            "network",
+            "next",
+        ];
+        let reserved: Vec<&str> = roles
+            .iter()
+            .copied()
+            .filter(|role| reserved_role("shop", role, &roles).is_some())
+            .collect();
+        assert_eq!(reserved, ["web-next", "deploy-lock", "network"]);
     }
 }

@@ -156,8 +156,7 @@ impl<'a> Plan<'a> {
                 self.proxy = Some(index);
             } else if builds
                 || images.iter().any(|i| {
-                    i.tag_variable().is_some()
-                        || i.name().starts_with(&format!("{}-", self.project))
+                    i.tag_variable().is_some() || naming::role_in(i.name(), &self.project).is_some()
                 })
             {
                 self.services.push(index);

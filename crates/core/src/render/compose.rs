@@ -299,7 +299,7 @@ fn service(container: &ContainerSpec, root: &str) -> Service {
 
 /// The name of a container's `i`th file as a Compose config: `<container>-file-<i>`.
 fn config_name(container: &ContainerSpec, i: usize) -> String {
-    format!("{}-file-{}", container.name, i + 1)
+    crate::naming::config_name(&container.name, i)
 }
 
 /// The network a container joins: there is exactly one, `<project>-network`.

@@ -12,11 +12,17 @@ pub(super) fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
     let project = topology.project.as_str();
     name_format(&topology.project, "project name", out);
 
-    // Roles share one namespace: each is a container `<project>-<role>`.
+    // Roles share one namespace: each is a container `<project>-<role>`, beside topo's own.
+    let all_roles: Vec<&str> = topology
+        .database
+        .iter()
+        .map(|d| d.role.as_str())
+        .chain(topology.services.iter().map(|s| s.role.as_str()))
+        .collect();
     let mut roles: BTreeMap<String, Option<Range<usize>>> = BTreeMap::new();
     let mut role = |name: &Spanned<String>, out: &mut Vec<Diagnostic>| {
         name_format(name, "role", out);
-        if name.starts_with(&format!("{project}-")) {
+        if let Some(role) = naming::role_in(name, project) {
             out.push(
                 Diagnostic::warning("naming", format!("role `{name}` repeats the project name"))
                     .at(
@@ -26,19 +32,13 @@ pub(super) fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
                             naming::container_name(project, name)
                         ),
                     )
-                    .help(format!(
-                        "write the role alone: `{}`",
-                        &name[project.len() + 1..]
-                    )),
+                    .help(format!("write the role alone: `{role}`")),
             );
         }
-        if name.as_str() == "network" {
+        if let Some(taken) = naming::reserved_role(project, name, &all_roles) {
             out.push(
-                Diagnostic::error("naming", "`network` cannot be a role")
-                    .at(
-                        name.span(),
-                        format!("`{project}-network` is the network's name"),
-                    )
+                Diagnostic::error("naming", format!("`{name}` cannot be a role"))
+                    .at(name.span(), taken)
                     .help("choose another role name"),
             );
         }

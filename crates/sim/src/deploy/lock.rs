@@ -31,10 +31,7 @@ const PURPOSE: &str = "topo.lock.purpose";
 /// How often a waiting deploy tries again.
 const RETRY: Duration = Duration::from_millis(500);
 
-/// The lock's container name.
-pub fn lock_name(project: &str) -> String {
-    format!("{project}-deploy-lock")
-}
+pub use topo_core::naming::lock_name;
 
 /// Who holds a lock, as its labels say.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -20,6 +20,7 @@ use bollard::query_parameters::{
     KillContainerOptionsBuilder, RemoveContainerOptionsBuilder, RenameContainerOptionsBuilder,
     StopContainerOptionsBuilder,
 };
+use topo_core::naming;
 use topo_core::spec::{ContainerSpec, ProxySpec};
 
 use super::summary::Step;
@@ -122,8 +123,8 @@ pub(super) async fn blue_green(
     steps: &mut Steps,
 ) -> Result<Replaced, SimError> {
     let name = container.name.as_str();
-    let next = format!("{name}-next");
-    let old = format!("{name}-old");
+    let next = naming::next_container_name(name);
+    let old = naming::old_container_name(name);
     // The candidate answers to its own name only until it takes over: nothing but the
     // proxy's switch sends it traffic.
     if let Some(networking) = body.networking_config.as_mut() {
@@ -179,7 +180,7 @@ pub(super) async fn recreate(
     steps: &mut Steps,
 ) -> Result<Replaced, SimError> {
     let name = container.name.as_str();
-    let old = format!("{name}-old");
+    let old = naming::old_container_name(name);
     let since = Instant::now();
     if has_old {
         stop(engine, name).await?;

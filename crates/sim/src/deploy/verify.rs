@@ -7,6 +7,7 @@
 use std::time::Instant;
 
 use bollard::models::{HealthStatusEnum, NetworkCreateRequest, VolumeCreateRequest};
+use topo_core::naming;
 use topo_core::spec::RuntimeSpec;
 
 use super::summary::Check;
@@ -41,8 +42,8 @@ pub(super) async fn verify(
     for container in &spec.containers {
         for name in [
             container.name.clone(),
-            format!("{}-next", container.name),
-            format!("{}-old", container.name),
+            naming::next_container_name(&container.name),
+            naming::old_container_name(&container.name),
         ] {
             if let Some(info) = engine.inspect_container(&name).await? {
                 let labels = info.config.and_then(|c| c.labels);
