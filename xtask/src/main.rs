@@ -7,6 +7,9 @@
 //!   when Compose v2 is installed, compare with `docker compose config` on the same file.
 //! - `bench-lint [--services N]`: `topo lint` with every rule and topology drift on the three
 //!   files of a generated topology, against `docker compose config -q` on the same files.
+//! - `tidy [--report]`: the conventions checked (file and function length, no `unwrap()`
+//!   outside tests, derived names in `naming.rs` only, topo-core free of Docker, git and
+//!   async); a `#[test]` runs it. `--report` prints the figures.
 //! - `bench-plan`: `topo-ci plan` against `git diff --name-only --no-renames` plus a glob
 //!   filter on a generated 200,000-file repository, as a ratio, with peak memory.
 
@@ -14,6 +17,7 @@ mod bench;
 mod bench_lint;
 mod bench_plan;
 mod bench_sim;
+mod tidy;
 
 use std::path::{Path, PathBuf};
 
@@ -46,8 +50,26 @@ fn main() -> anyhow::Result<()> {
         Some("bench-lint") => bench_lint::run(services_flag(&args)?),
         Some("bench-plan") => bench_plan::run(&workspace_root()),
         Some("bench-sim") => bench_sim::run(&workspace_root()),
+        Some("tidy") => {
+            // `--root DIR` measures another checkout (a figure before a change).
+            let root = args
+                .iter()
+                .position(|a| a == "--root")
+                .and_then(|i| args.get(i + 1))
+                .map_or_else(workspace_root, PathBuf::from);
+            let findings = tidy::check(&root)?;
+            if args.iter().any(|a| a == "--report") {
+                print!("{}", findings.report());
+            }
+            let violations = findings.violations();
+            if !violations.is_empty() {
+                bail!("tidy:\n{}", violations.join("\n"));
+            }
+            println!("tidy: no violations");
+            Ok(())
+        }
         _ => bail!(
-            "usage: cargo xtask gen-compose [--check] | bench-render [--services N] | bench-lint [--services N] | bench-plan | bench-sim"
+            "usage: cargo xtask gen-compose [--check] | bench-render [--services N] | bench-lint [--services N] | bench-plan | bench-sim | tidy [--report] [--root DIR]"
         ),
     }
 }
