@@ -63,7 +63,9 @@ impl Findings {
     pub fn violations(&self) -> Vec<String> {
         let mut out = Vec::new();
         for (lines, file) in self.files.iter().filter(|f| f.0 > MAX_FILE_LINES) {
-            out.push(format!("{file}: {lines} lines (at most {MAX_FILE_LINES}): split it"));
+            out.push(format!(
+                "{file}: {lines} lines (at most {MAX_FILE_LINES}): split it"
+            ));
         }
         for (lines, at, name) in self.functions.iter().filter(|f| f.0 > MAX_FN_LINES) {
             out.push(format!(
@@ -117,9 +119,10 @@ pub fn check(root: &Path) -> anyhow::Result<Findings> {
             .expect("sources are under the root")
             .to_string_lossy()
             .replace('\\', "/");
-        findings.files.push((text.lines().count(), relative.clone()));
-        let syntax =
-            syn::parse_file(&text).with_context(|| format!("cannot parse {relative}"))?;
+        findings
+            .files
+            .push((text.lines().count(), relative.clone()));
+        let syntax = syn::parse_file(&text).with_context(|| format!("cannot parse {relative}"))?;
         let mut visitor = Visitor {
             file: &relative,
             in_test: is_test_file(&relative, path, &test_modules),
@@ -253,7 +256,11 @@ impl<'ast> Visit<'ast> for Visitor<'_> {
 
     fn visit_trait_item_fn(&mut self, item: &'ast syn::TraitItemFn) {
         if let Some(block) = &item.default {
-            self.function(&item.sig.ident, item.sig.fn_token.span, block.brace_token.span.close());
+            self.function(
+                &item.sig.ident,
+                item.sig.fn_token.span,
+                block.brace_token.span.close(),
+            );
         }
         syn::visit::visit_trait_item_fn(self, item);
     }
@@ -269,9 +276,12 @@ impl<'ast> Visit<'ast> for Visitor<'_> {
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
         let is_format = mac.path.is_ident("format") || mac.path.is_ident("format_args");
         if is_format && !self.in_test && !self.names_allowed {
-            let literal = mac.tokens.clone().into_iter().next().and_then(|token| {
-                syn::parse2::<syn::LitStr>(token.into()).ok()
-            });
+            let literal = mac
+                .tokens
+                .clone()
+                .into_iter()
+                .next()
+                .and_then(|token| syn::parse2::<syn::LitStr>(token.into()).ok());
             if let Some(literal) = literal {
                 if is_derived_name(&literal.value()) {
                     let line = literal.span().start().line;
@@ -317,7 +327,10 @@ fn core_dependencies(root: &Path) -> anyhow::Result<Vec<String>> {
                     .collect()
             })
             .unwrap_or_default();
-        graph.entry(name.to_owned()).or_default().extend(dependencies);
+        graph
+            .entry(name.to_owned())
+            .or_default()
+            .extend(dependencies);
     }
     let mut seen = BTreeSet::new();
     let mut stack = vec!["topo-core".to_owned()];

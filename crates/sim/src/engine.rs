@@ -22,6 +22,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
 #[derive(Clone, Debug)]
 pub struct Engine {
     docker: Docker,
+    address: String,
 }
 
 impl Engine {
@@ -47,6 +48,7 @@ impl Engine {
         match tokio::time::timeout(PING_TIMEOUT, docker.ping()).await {
             Ok(Ok(_)) => Ok(Engine {
                 docker: docker.with_timeout(REQUEST_TIMEOUT),
+                address: shown,
             }),
             Ok(Err(error)) => Err(unreachable(crate::error::engine_message(&error))),
             Err(_) => Err(unreachable(format!(
@@ -54,6 +56,11 @@ impl Engine {
                 PING_TIMEOUT.as_secs()
             ))),
         }
+    }
+
+    /// Where the engine was reached (`unix:///var/run/docker.sock`, `ssh://deploy@host`).
+    pub fn address(&self) -> &str {
+        &self.address
     }
 
     /// The bollard client.
@@ -102,6 +109,35 @@ impl Engine {
             text.push_str(&chunk.to_string());
         }
         text.lines().map(str::to_owned).collect()
+    }
+}
+
+/// The kinds of object topo creates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ObjectKind {
+    /// A container.
+    Container,
+    /// A network.
+    Network,
+    /// A volume.
+    Volume,
+}
+
+impl ObjectKind {
+    /// `container`, `network` or `volume`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::Container => "container",
+            ObjectKind::Network => "network",
+            ObjectKind::Volume => "volume",
+        }
+    }
+}
+
+impl std::fmt::Display for ObjectKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

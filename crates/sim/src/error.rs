@@ -58,8 +58,8 @@ pub enum SimError {
          help: {help}"
     )]
     Foreign {
-        /// `container`, `network` or `volume`.
-        kind: &'static str,
+        /// What it is.
+        kind: crate::engine::ObjectKind,
         /// Its name.
         name: String,
         /// The project asked for.

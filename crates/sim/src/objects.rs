@@ -9,9 +9,9 @@ use bollard::query_parameters::{
 use serde::Serialize;
 use topo_core::spec::RuntimeSpec;
 
-use crate::engine::{container_name, label_filters, Engine, Owner};
+use crate::engine::{container_name, label_filters, Engine, ObjectKind, Owner};
 use crate::error::{explain, is_not_found, SimError};
-use crate::progress::{Event, Progress};
+use crate::progress::{Event, Phase, Progress};
 
 /// What `up` found under the names it needs, checked before anything is changed.
 #[derive(Debug, Default)]
@@ -42,7 +42,12 @@ pub async fn survey(
         if let Some(found) = engine.inspect_container(&container.name).await? {
             let labels = found.config.as_ref().and_then(|c| c.labels.as_ref());
             if let Owner::Foreign(why) = Owner::of(labels, project) {
-                return Err(foreign("container", &container.name, project, why));
+                return Err(foreign(
+                    ObjectKind::Container,
+                    &container.name,
+                    project,
+                    why,
+                ));
             }
             survey.containers.push(container.name.clone());
         }
@@ -57,7 +62,7 @@ pub async fn survey(
     match docker.inspect_network(network, None).await {
         Ok(found) => {
             if let Owner::Foreign(why) = Owner::of(found.labels.as_ref(), project) {
-                return Err(foreign("network", network, project, why));
+                return Err(foreign(ObjectKind::Network, network, project, why));
             }
             survey.network_exists = true;
         }
@@ -76,12 +81,12 @@ pub async fn survey(
             }
         };
         match Owner::of(Some(&found.labels), project) {
-            Owner::Foreign(why) => return Err(foreign("volume", &volume.name, project, why)),
+            Owner::Foreign(why) => return Err(foreign(ObjectKind::Volume, &volume.name, project, why)),
             _ if keep_volumes => survey.kept_volumes.push(volume.name.clone()),
             Owner::Ours(Some(m)) if m == mode => survey.stale_volumes.push(volume.name.clone()),
             Owner::Ours(other) => {
                 return Err(SimError::Foreign {
-                    kind: "volume",
+                    kind: ObjectKind::Volume,
                     name: volume.name.clone(),
                     project: format!("{project} in {mode}"),
                     why: match other {
@@ -107,7 +112,7 @@ pub async fn survey(
     Ok(survey)
 }
 
-fn foreign(kind: &'static str, name: &str, project: &str, why: String) -> SimError {
+fn foreign(kind: ObjectKind, name: &str, project: &str, why: String) -> SimError {
     SimError::Foreign {
         kind,
         name: name.to_owned(),
@@ -141,7 +146,7 @@ pub async fn prepare(
             .await
             .map_err(|e| explain(format!("creating network {}", spec.network.name), &e))?;
         progress.event(Event::Created {
-            kind: "network",
+            kind: ObjectKind::Network,
             name: spec.network.name.clone(),
         });
     }
@@ -158,7 +163,7 @@ pub async fn prepare(
             .await
             .map_err(|e| explain(format!("creating volume {}", volume.name), &e))?;
         progress.event(Event::Created {
-            kind: "volume",
+            kind: ObjectKind::Volume,
             name: volume.name.clone(),
         });
     }
@@ -178,7 +183,7 @@ async fn remove_containers(
             .await
         {
             Ok(()) => progress.event(Event::Removed {
-                kind: "container",
+                kind: ObjectKind::Container,
                 name: name.clone(),
             }),
             Err(error) if is_not_found(&error) => {}
@@ -200,7 +205,7 @@ async fn remove_volumes(
             .await
             .map_err(|e| explain(format!("removing volume {name}"), &e))?;
         progress.event(Event::Removed {
-            kind: "volume",
+            kind: ObjectKind::Volume,
             name: name.clone(),
         });
     }
@@ -233,10 +238,10 @@ async fn project_volumes(
 /// What `down` did.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct DownReport {
-    /// Removed objects: (`container` | `network` | `volume`, name).
-    pub removed: Vec<(String, String)>,
+    /// Removed objects: (kind, name).
+    pub removed: Vec<(ObjectKind, String)>,
     /// Objects left in place, and why.
-    pub kept: Vec<(String, String, String)>,
+    pub kept: Vec<(ObjectKind, String, String)>,
 }
 
 /// Removes this project's containers of `mode`, its network when nothing else uses it, and
@@ -259,15 +264,17 @@ pub async fn down(
     remove_containers(engine, &names, progress).await?;
     report
         .removed
-        .extend(names.into_iter().map(|n| ("container".to_owned(), n)));
+        .extend(names.into_iter().map(|n| (ObjectKind::Container, n)));
     let docker = engine.docker();
     let network = &spec.network.name;
     match docker.inspect_network(network, None).await {
         Ok(found) => match Owner::of(found.labels.as_ref(), project) {
-            Owner::Foreign(why) => report.kept.push(("network".into(), network.clone(), why)),
+            Owner::Foreign(why) => report
+                .kept
+                .push((ObjectKind::Network, network.clone(), why)),
             Owner::Ours(_) if found.containers.as_ref().is_some_and(|c| !c.is_empty()) => {
                 report.kept.push((
-                    "network".into(),
+                    ObjectKind::Network,
                     network.clone(),
                     "other containers still use it".into(),
                 ))
@@ -278,10 +285,10 @@ pub async fn down(
                     .await
                     .map_err(|e| explain(format!("removing network {network}"), &e))?;
                 progress.event(Event::Removed {
-                    kind: "network",
+                    kind: ObjectKind::Network,
                     name: network.clone(),
                 });
-                report.removed.push(("network".into(), network.clone()));
+                report.removed.push((ObjectKind::Network, network.clone()));
             }
         },
         Err(error) if is_not_found(&error) => {}
@@ -292,7 +299,7 @@ pub async fn down(
         remove_volumes(engine, &names, progress).await?;
         report
             .removed
-            .extend(names.into_iter().map(|n| ("volume".to_owned(), n)));
+            .extend(names.into_iter().map(|n| (ObjectKind::Volume, n)));
     }
     Ok(report)
 }
@@ -320,7 +327,7 @@ pub async fn stop_all(
                 .stop_container(&name, Some(options.clone()))
                 .await
                 .map_err(|e| explain(format!("stopping container {name}"), &e))?;
-            progress.event(Event::Phase(format!("stopped {name}")));
+            progress.event(Event::Phase(Phase::Stopped(name.clone())));
             stopped += 1;
         }
     }

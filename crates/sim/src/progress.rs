@@ -5,28 +5,34 @@
 //! prints one plain, timestamped line per event, which reads well in a CI log.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::io::IsTerminal as _;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use topo_core::Mode;
+
+use crate::deploy::summary::Replacement;
+use crate::engine::ObjectKind;
+use crate::verdict::Outcome;
 
 /// One thing that happened.
 #[derive(Clone, Debug)]
 pub enum Event {
-    /// A phase begins (`removing the previous prod-sim stack`).
-    Phase(String),
+    /// A phase begins.
+    Phase(Phase),
     /// An object was removed.
     Removed {
-        /// `container`, `network` or `volume`.
-        kind: &'static str,
+        /// What it is.
+        kind: ObjectKind,
         /// Its name.
         name: String,
     },
     /// An object was created.
     Created {
-        /// `container`, `network` or `volume`.
-        kind: &'static str,
+        /// What it is.
+        kind: ObjectKind,
         /// Its name.
         name: String,
     },
@@ -68,7 +74,7 @@ pub enum Event {
         /// The container.
         container: String,
         /// What it reached.
-        state: String,
+        state: Outcome,
         /// Since `up` began.
         elapsed: Duration,
     },
@@ -79,6 +85,61 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+}
+
+/// The phases of `up`, `down` and `deploy`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Images are built or pulled.
+    Images,
+    /// The stack of a mode is started.
+    Stack(Mode),
+    /// A deploy takes the target's lock.
+    Lock,
+    /// A deploy checks the target.
+    Checks,
+    /// A deploy replaces one container.
+    Replacing {
+        /// The container.
+        container: String,
+        /// How.
+        replacement: Replacement,
+    },
+    /// A container of the project was stopped (after an interruption).
+    Stopped(String),
+    /// The command was interrupted; what it does about it.
+    Interrupted(Interruption),
+}
+
+/// What an interrupted command does before it exits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interruption {
+    /// `up`: stops what it started.
+    StoppingWhatStarted,
+    /// A deploy: releases its lock.
+    ReleasingTheLock,
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Phase::Images => f.write_str("images"),
+            Phase::Stack(mode) => write!(f, "{mode} stack"),
+            Phase::Lock => f.write_str("deploy lock"),
+            Phase::Checks => f.write_str("checks"),
+            Phase::Replacing {
+                container,
+                replacement,
+            } => write!(f, "{container} ({})", replacement.as_str()),
+            Phase::Stopped(name) => write!(f, "stopped {name}"),
+            Phase::Interrupted(Interruption::StoppingWhatStarted) => {
+                f.write_str("interrupted: stopping what was started")
+            }
+            Phase::Interrupted(Interruption::ReleasingTheLock) => {
+                f.write_str("interrupted: releasing the deploy lock")
+            }
+        }
+    }
 }
 
 /// Receives events; shared by concurrent tasks.
@@ -131,7 +192,7 @@ impl Progress for Lines {
     fn event(&self, event: Event) {
         let at = self.start.elapsed().as_secs_f64();
         let text = match event {
-            Event::Phase(text) => format!("== {text}"),
+            Event::Phase(phase) => format!("== {phase}"),
             Event::Removed { kind, name } => format!("removed {kind} {name}"),
             Event::Created { kind, name } => format!("created {kind} {name}"),
             Event::BuildStarted { image } => format!("build {image}: started"),
@@ -209,14 +270,14 @@ impl Progress for Bars {
 
     fn event(&self, event: Event) {
         match event {
-            Event::Phase(text) => {
+            Event::Phase(phase) => {
                 // Phases are history, not state: printed above the bars.
-                let _ = self.multi.println(format!("== {text}"));
+                let _ = self.multi.println(format!("== {phase}"));
             }
             Event::Removed { kind, name } => {
                 let _ = self.multi.println(format!("   removed {kind} {name}"));
             }
-            Event::Created { kind, name } if kind != "container" => {
+            Event::Created { kind, name } if kind != ObjectKind::Container => {
                 let _ = self.multi.println(format!("   created {kind} {name}"));
             }
             Event::Created { name, .. } => self.bar(&name).set_message("created"),

@@ -20,11 +20,11 @@ use topo_core::spec::{ContainerSpec, RuntimeSpec};
 use topo_core::Mode;
 
 use crate::build::{millis, prepare_images, BuildOptions};
-use crate::engine::Engine;
+use crate::engine::{Engine, ObjectKind};
 use crate::error::{engine_message, explain, SimError};
 use crate::lifecycle::{await_ready, check_still_running, create_container, fail, Failure};
 use crate::objects::{prepare, survey};
-use crate::progress::{Event, Progress};
+use crate::progress::{Event, Phase, Progress};
 use crate::smoke::smoke_check;
 use crate::translate::{create_body, Variables};
 use crate::verdict::{Outcome, ServiceVerdict, Verdict, VERDICT_VERSION};
@@ -95,10 +95,10 @@ pub async fn up(
         .collect::<Result<Vec<_>, _>>()?;
     let survey = survey(engine, spec, options.keep_volumes).await?;
 
-    progress.event(Event::Phase("images".to_owned()));
+    progress.event(Event::Phase(Phase::Images));
     let images = prepare_images(engine, spec, root, variables, &options.build, progress).await?;
 
-    progress.event(Event::Phase(format!("{} stack", spec.mode)));
+    progress.event(Event::Phase(Phase::Stack(spec.mode)));
     prepare(engine, spec, &survey, progress).await?;
     create_all(engine, spec, bodies, progress).await?;
 
@@ -195,7 +195,7 @@ async fn create_all(
         .map(|(container, body)| async move {
             create_container(engine, container, &container.name, body).await?;
             progress.event(Event::Created {
-                kind: "container",
+                kind: ObjectKind::Container,
                 name: container.name.clone(),
             });
             Ok::<(), SimError>(())
@@ -273,7 +273,7 @@ async fn run_container(
             let elapsed = start.elapsed();
             progress.event(Event::Ready {
                 container: container.name.clone(),
-                state: format!("{outcome:?}").to_lowercase(),
+                state: outcome,
                 elapsed,
             });
             verdict.outcome = outcome;

@@ -72,12 +72,29 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The kebab-case name (`healthy`, `not-started`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Healthy => "healthy",
+            Outcome::Running => "running",
+            Outcome::Completed => "completed",
+            Outcome::Failed => "failed",
+            Outcome::NotStarted => "not-started",
+        }
+    }
+
     /// Whether this outcome is a success.
     pub fn is_ok(self) -> bool {
         matches!(
             self,
             Outcome::Healthy | Outcome::Running | Outcome::Completed
         )
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

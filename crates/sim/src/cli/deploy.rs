@@ -17,11 +17,11 @@ use topo_core::{Mode, RuntimeSpec, SpecOptions};
 
 use super::{load_topology, CliError, TopologyArg, EXIT_INTERRUPTED};
 use crate::deploy::{
-    break_lock, deploy, holder, lock_name, DeployOptions, DeploySummary, Release, ServiceDeploy,
-    Wanted,
+    break_lock, holder, lock_name, DeployOptions, DeploySummary, Deployment, Release,
+    ServiceDeploy, Wanted,
 };
 use crate::engine::Engine;
-use crate::progress::{for_terminal, Event};
+use crate::progress::{for_terminal, Event, Interruption, Phase};
 use crate::translate::ProcessEnv;
 
 /// `deploy`.
@@ -129,7 +129,6 @@ pub(super) async fn run_deploy(args: &DeployArgs) -> Result<u8, CliError> {
             Release::Images(_) => "deploy of a plan".to_owned(),
             Release::Rollback => "rollback".to_owned(),
         },
-        target: args.host.clone().unwrap_or_else(crate::error::engine_host),
     };
     let revision = args
         .revision
@@ -145,7 +144,7 @@ pub(super) async fn run_deploy(args: &DeployArgs) -> Result<u8, CliError> {
     let mut on_deployed = |service: &ServiceDeploy, fingerprint: Option<&str>| {
         let Some(store) = &store else { return Ok(()) };
         let Some(commit) = &revision else {
-            return Err("no commit to record (give --revision)".to_owned());
+            return Err("no commit to record (give --revision)".into());
         };
         let mut marker = topo_ci::markers::Marker::now(commit.clone());
         marker.fingerprint = fingerprint.map(str::to_owned);
@@ -153,14 +152,21 @@ pub(super) async fn run_deploy(args: &DeployArgs) -> Result<u8, CliError> {
         store
             .record(&env, vec![(service.container.clone(), marker)])
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(Into::into)
     };
     let engine = Engine::connect_to(args.host.as_deref()).await?;
     let progress = for_terminal();
+    let deployment = Deployment {
+        engine: &engine,
+        spec: &spec,
+        root: &root,
+        variables: &ProcessEnv,
+        progress: progress.as_ref(),
+    };
     let result = tokio::select! {
-        result = deploy(&engine, &spec, &root, &ProcessEnv, &release, &options, progress.as_ref(), &mut on_deployed) => result,
+        result = deployment.run(&release, &options, &mut on_deployed) => result,
         _ = tokio::signal::ctrl_c() => {
-            progress.event(Event::Phase("interrupted: releasing the deploy lock".to_owned()));
+            progress.event(Event::Phase(Phase::Interrupted(Interruption::ReleasingTheLock)));
             progress.finish();
             break_lock(&engine, &spec.project).await?;
             eprintln!("interrupted: the deploy lock is released; the next deploy removes a half-started `-next` container and puts an `-old` one back");

@@ -19,7 +19,7 @@ use crate::build::BuildOptions;
 use crate::engine::Engine;
 use crate::error::SimError;
 use crate::objects::down;
-use crate::progress::{for_terminal, Event, Progress, Silent};
+use crate::progress::{for_terminal, Event, Interruption, Phase, Progress, Silent};
 use crate::status::{find, logs, status, status_text};
 use crate::translate::ProcessEnv;
 use crate::up::{up, UpOptions};
@@ -250,7 +250,7 @@ async fn run_up(
             // The up future is dropped here: in-flight requests are abandoned (an aborted
             // build stops in the engine). Everything created so far carries the project's
             // labels, so stopping by label finds it all, and `down` removes it.
-            progress.event(Event::Phase("interrupted: stopping what was started".to_owned()));
+            progress.event(Event::Phase(Phase::Interrupted(Interruption::StoppingWhatStarted)));
             let stopped = crate::objects::stop_all(engine, spec, &Silent).await;
             progress.finish();
             let stopped = stopped?;

@@ -3,6 +3,8 @@
 //! long each step took.
 
 use serde::Serialize;
+use topo_core::model::Strategy;
+use topo_core::spec::ContainerKind;
 
 /// The version of the summary document.
 pub const SUMMARY_VERSION: u32 = 1;
@@ -54,8 +56,8 @@ pub struct ServiceDeploy {
     pub container: String,
     /// What was done.
     pub action: DeployAction,
-    /// The strategy used.
-    pub strategy: String,
+    /// How the container was (or would have been) replaced.
+    pub strategy: Replacement,
     /// The image deployed (or found running).
     pub image: String,
     /// The image it replaced, if any.
@@ -70,6 +72,44 @@ pub struct ServiceDeploy {
     /// A failed container's last log lines.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub log_tail: Vec<String>,
+}
+
+/// How a deploy replaces a service's container.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Replacement {
+    /// Stop the old container, start the new one.
+    Recreate,
+    /// The new container beside the old one, switched at the proxy.
+    BlueGreen,
+    /// A one-shot job: the previous run replaced, the new one must exit 0.
+    Job,
+}
+
+impl Replacement {
+    /// A container of `kind` deployed by `strategy`: a job is always run as a job.
+    pub fn of(kind: ContainerKind, strategy: Strategy) -> Replacement {
+        match (kind, strategy) {
+            (ContainerKind::Job, _) => Replacement::Job,
+            (_, Strategy::BlueGreen) => Replacement::BlueGreen,
+            (_, Strategy::Recreate) => Replacement::Recreate,
+        }
+    }
+
+    /// `recreate`, `blue-green` or `job`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Replacement::Recreate => "recreate",
+            Replacement::BlueGreen => "blue-green",
+            Replacement::Job => "job",
+        }
+    }
+}
+
+impl std::fmt::Display for Replacement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
 }
 
 /// What a deploy did to a service.

@@ -8,149 +8,222 @@ use std::time::Instant;
 
 use bollard::models::{HealthStatusEnum, NetworkCreateRequest, VolumeCreateRequest};
 use topo_core::naming;
-use topo_core::spec::RuntimeSpec;
 
 use super::summary::Check;
+use super::switch::Proxy;
+use super::Deployment;
 use crate::build::millis;
-use crate::engine::{Engine, Owner};
+use crate::engine::{ObjectKind, Owner};
 use crate::error::{explain, is_not_found, SimError};
 use crate::lifecycle::{await_ready, create_container, exec};
-use crate::translate::{create_body, Variables};
+use crate::translate::create_body;
 
-/// Runs the checks in order and stops at the first failure, with what to do.
-pub(super) async fn verify(
-    engine: &Engine,
-    spec: &RuntimeSpec,
-    root: &std::path::Path,
-    variables: &dyn Variables,
-    setup: bool,
-    checks: &mut Vec<Check>,
-) -> Result<(), SimError> {
-    let project = spec.project.as_str();
-    let setup_hint = "if this engine was never deployed to, run the first deploy with `--setup`";
-    let mut pass = |name: &str, detail: String, start: Instant| {
-        checks.push(Check {
-            name: name.to_owned(),
-            ok: true,
-            detail,
-            elapsed_ms: millis(start.elapsed()),
-        })
-    };
+const SETUP_HINT: &str =
+    "if this engine was never deployed to, run the first deploy with `--setup`";
 
-    // Names first: a foreign object with one of our names is never touched.
-    let start = Instant::now();
-    for container in &spec.containers {
-        for name in [
-            container.name.clone(),
-            naming::next_container_name(&container.name),
-            naming::old_container_name(&container.name),
-        ] {
-            if let Some(info) = engine.inspect_container(&name).await? {
-                let labels = info.config.and_then(|c| c.labels);
-                if let Owner::Foreign(why) = Owner::of(labels.as_ref(), project) {
-                    return Err(SimError::Foreign {
-                        kind: "container",
-                        name,
-                        project: project.to_owned(),
-                        why,
-                        help: "rename or remove it; topo deploys only to names it owns".to_owned(),
-                    });
+/// Records a check that held.
+fn pass(checks: &mut Vec<Check>, name: &str, detail: String, start: Instant) {
+    checks.push(Check {
+        name: name.to_owned(),
+        ok: true,
+        detail,
+        elapsed_ms: millis(start.elapsed()),
+    })
+}
+
+impl Deployment<'_> {
+    /// Step 4, the checks, in order; the first failure stops the deploy with what to do.
+    /// With `setup` the missing network, volumes and database are created first. Returns
+    /// the proxy when it runs (a deploy switches through it).
+    pub(super) async fn verify(
+        &self,
+        setup: bool,
+        checks: &mut Vec<Check>,
+    ) -> Result<Option<Proxy<'_>>, SimError> {
+        self.ownership(checks).await?;
+        self.network(setup, checks).await?;
+        self.volumes(setup, checks).await?;
+        self.database(setup, checks).await?;
+        self.running_proxy(setup, checks).await
+    }
+
+    /// Names first: a foreign object with one of our names is never touched.
+    async fn ownership(&self, checks: &mut Vec<Check>) -> Result<(), SimError> {
+        let start = Instant::now();
+        let project = self.spec.project.as_str();
+        for container in &self.spec.containers {
+            for name in [
+                container.name.clone(),
+                naming::next_container_name(&container.name),
+                naming::old_container_name(&container.name),
+            ] {
+                if let Some(info) = self.engine.inspect_container(&name).await? {
+                    let labels = info.config.and_then(|c| c.labels);
+                    if let Owner::Foreign(why) = Owner::of(labels.as_ref(), project) {
+                        return Err(SimError::Foreign {
+                            kind: ObjectKind::Container,
+                            name,
+                            project: project.to_owned(),
+                            why,
+                            help: "rename or remove it; topo deploys only to names it owns"
+                                .to_owned(),
+                        });
+                    }
                 }
             }
         }
+        pass(
+            checks,
+            "ownership",
+            "every name topo uses is free or topo's".to_owned(),
+            start,
+        );
+        Ok(())
     }
-    pass(
-        "ownership",
-        "every name topo uses is free or topo's".to_owned(),
-        start,
-    );
 
-    let start = Instant::now();
-    let network = &spec.network.name;
-    match engine.docker().inspect_network(network, None).await {
-        Ok(info) => {
-            if let Owner::Foreign(why) = Owner::of(info.labels.as_ref(), project) {
-                return Err(SimError::Foreign {
-                    kind: "network",
-                    name: network.clone(),
-                    project: project.to_owned(),
-                    why,
-                    help: "remove it or rename the project".to_owned(),
-                });
+    async fn network(&self, setup: bool, checks: &mut Vec<Check>) -> Result<(), SimError> {
+        let start = Instant::now();
+        let project = self.spec.project.as_str();
+        let network = &self.spec.network.name;
+        match self.engine.docker().inspect_network(network, None).await {
+            Ok(info) => {
+                if let Owner::Foreign(why) = Owner::of(info.labels.as_ref(), project) {
+                    return Err(SimError::Foreign {
+                        kind: ObjectKind::Network,
+                        name: network.clone(),
+                        project: project.to_owned(),
+                        why,
+                        help: "remove it or rename the project".to_owned(),
+                    });
+                }
             }
-        }
-        Err(error) if is_not_found(&error) && setup => {
-            let request = NetworkCreateRequest {
-                name: network.clone(),
-                driver: Some("bridge".to_owned()),
-                labels: Some(spec.network.labels.clone().into_iter().collect()),
-                ..Default::default()
-            };
-            engine
-                .docker()
-                .create_network(request)
-                .await
-                .map_err(|e| explain(format!("creating network {network}"), &e))?;
-        }
-        Err(error) if is_not_found(&error) => {
-            return Err(SimError::Refused {
-                problem: format!("the network {network} does not exist on the target"),
-                help: setup_hint.to_owned(),
-            })
-        }
-        Err(error) => return Err(explain(format!("inspecting network {network}"), &error)),
-    }
-    pass("network", format!("{network} exists"), start);
-
-    let start = Instant::now();
-    for volume in &spec.volumes {
-        match engine.docker().inspect_volume(&volume.name).await {
-            Ok(_) => {}
             Err(error) if is_not_found(&error) && setup => {
-                let request = VolumeCreateRequest {
-                    name: Some(volume.name.clone()),
-                    labels: Some(volume.labels.clone().into_iter().collect()),
+                let request = NetworkCreateRequest {
+                    name: network.clone(),
+                    driver: Some("bridge".to_owned()),
+                    labels: Some(self.spec.network.labels.clone().into_iter().collect()),
                     ..Default::default()
                 };
-                engine
+                self.engine
                     .docker()
-                    .create_volume(request)
+                    .create_network(request)
                     .await
-                    .map_err(|e| explain(format!("creating volume {}", volume.name), &e))?;
+                    .map_err(|e| explain(format!("creating network {network}"), &e))?;
             }
             Err(error) if is_not_found(&error) => {
                 return Err(SimError::Refused {
-                    problem: format!("the volume {} does not exist on the target: the data it should hold is not there", volume.name),
-                    help: format!("restore it (or create it on purpose with `docker volume create {}`); {setup_hint}", volume.name),
+                    problem: format!("the network {network} does not exist on the target"),
+                    help: SETUP_HINT.to_owned(),
                 })
             }
-            Err(error) => return Err(explain(format!("inspecting volume {}", volume.name), &error)),
+            Err(error) => return Err(explain(format!("inspecting network {network}"), &error)),
         }
+        pass(checks, "network", format!("{network} exists"), start);
+        Ok(())
     }
-    pass(
-        "volumes",
-        format!("{} volume(s) exist", spec.volumes.len()),
-        start,
-    );
 
-    let Some(database) = &spec.database else {
-        return Ok(());
-    };
-    let start = Instant::now();
-    let name = &database.container;
-    let container = spec
-        .container(name)
-        .expect("the database's container is in the spec");
-    let mut info = engine.inspect_container(name).await?;
-    if info.is_none() && setup {
-        let body = create_body(container, network, root, variables)?;
-        create_container(engine, container, name, body).await?;
-        engine
+    async fn volumes(&self, setup: bool, checks: &mut Vec<Check>) -> Result<(), SimError> {
+        let start = Instant::now();
+        for volume in &self.spec.volumes {
+            match self.engine.docker().inspect_volume(&volume.name).await {
+                Ok(_) => {}
+                Err(error) if is_not_found(&error) && setup => {
+                    let request = VolumeCreateRequest {
+                        name: Some(volume.name.clone()),
+                        labels: Some(volume.labels.clone().into_iter().collect()),
+                        ..Default::default()
+                    };
+                    self.engine
+                        .docker()
+                        .create_volume(request)
+                        .await
+                        .map_err(|e| explain(format!("creating volume {}", volume.name), &e))?;
+                }
+                Err(error) if is_not_found(&error) => {
+                    return Err(SimError::Refused {
+                        problem: format!("the volume {} does not exist on the target: the data it should hold is not there", volume.name),
+                        help: format!("restore it (or create it on purpose with `docker volume create {}`); {SETUP_HINT}", volume.name),
+                    })
+                }
+                Err(error) => {
+                    return Err(explain(format!("inspecting volume {}", volume.name), &error))
+                }
+            }
+        }
+        let detail = format!("{} volume(s) exist", self.spec.volumes.len());
+        pass(checks, "volumes", detail, start);
+        Ok(())
+    }
+
+    /// The database runs, is healthy, and is the pinned major (asked of the server).
+    async fn database(&self, setup: bool, checks: &mut Vec<Check>) -> Result<(), SimError> {
+        let Some(database) = &self.spec.database else {
+            return Ok(());
+        };
+        let Some(container) = self.spec.container(&database.container) else {
+            return Ok(());
+        };
+        let start = Instant::now();
+        let name = &database.container;
+        let mut info = self.engine.inspect_container(name).await?;
+        if info.is_none() && setup {
+            self.start_database(container).await?;
+            info = self.engine.inspect_container(name).await?;
+        }
+        let Some(info) = info else {
+            return Err(SimError::Refused {
+                problem: format!("the database container {name} does not exist on the target"),
+                help: format!("a deploy never creates or replaces the database; {SETUP_HINT}"),
+            });
+        };
+        let state = info.state.unwrap_or_default();
+        if state.running != Some(true) {
+            return Err(SimError::Refused {
+                problem: format!(
+                    "the database {name} is not running ({})",
+                    state.status.map_or("unknown".to_owned(), |s| s.to_string())
+                ),
+                help: format!("start it (`docker start {name}`), wait until it is healthy, then deploy again; a deploy never starts or replaces the database"),
+            });
+        }
+        let health = state.health.and_then(|h| h.status);
+        if container.health.is_some() && health != Some(HealthStatusEnum::HEALTHY) {
+            return Err(SimError::Refused {
+                problem: format!(
+                    "the database {name} is running but not healthy ({})",
+                    health.map_or("no health check".to_owned(), |h| h.to_string())
+                ),
+                help: format!("see `docker inspect --format '{{{{json .State.Health}}}}' {name}` and `docker logs {name}`; deploy once it is healthy"),
+            });
+        }
+        pass(
+            checks,
+            "database running",
+            format!("{name} is running and healthy"),
+            start,
+        );
+        self.database_major(database, checks).await
+    }
+
+    /// A host's first deploy: the database created, started and awaited.
+    async fn start_database(
+        &self,
+        container: &topo_core::spec::ContainerSpec,
+    ) -> Result<(), SimError> {
+        let name = &container.name;
+        let body = create_body(
+            container,
+            &self.spec.network.name,
+            self.root,
+            self.variables,
+        )?;
+        create_container(self.engine, container, name, body).await?;
+        self.engine
             .docker()
             .start_container(name, None)
             .await
             .map_err(|e| explain(format!("starting {name}"), &e))?;
-        if let Err(failure) = await_ready(engine, container, name).await {
+        if let Err(failure) = await_ready(self.engine, container, name).await {
             return Err(SimError::Refused {
                 problem: format!(
                     "the new database {name} did not become healthy: {}",
@@ -159,54 +232,28 @@ pub(super) async fn verify(
                 help: format!("see `docker logs {name}`"),
             });
         }
-        info = engine.inspect_container(name).await?;
+        Ok(())
     }
-    let Some(info) = info else {
-        return Err(SimError::Refused {
-            problem: format!("the database container {name} does not exist on the target"),
-            help: format!("a deploy never creates or replaces the database; {setup_hint}"),
-        });
-    };
-    let state = info.state.unwrap_or_default();
-    if state.running != Some(true) {
-        return Err(SimError::Refused {
-            problem: format!(
-                "the database {name} is not running ({})",
-                state.status.map_or("unknown".to_owned(), |s| s.to_string())
-            ),
-            help: format!("start it (`docker start {name}`), wait until it is healthy, then deploy again; a deploy never starts or replaces the database"),
-        });
-    }
-    let health = state.health.and_then(|h| h.status);
-    if container.health.is_some() && health != Some(HealthStatusEnum::HEALTHY) {
-        return Err(SimError::Refused {
-            problem: format!(
-                "the database {name} is running but not healthy ({})",
-                health.map_or("no health check".to_owned(), |h| h.to_string())
-            ),
-            help: format!("see `docker inspect --format '{{{{json .State.Health}}}}' {name}` and `docker logs {name}`; deploy once it is healthy"),
-        });
-    }
-    pass(
-        "database running",
-        format!("{name} is running and healthy"),
-        start,
-    );
 
-    let start = Instant::now();
-    let (code, output) = exec(engine, name, &database.version_command).await?;
-    let answer = output.trim();
-    let major = (code == 0)
-        .then(|| database.engine.major_of_version_output(answer))
-        .flatten();
-    match major {
-        Some(major) if major == database.major => pass(
-            "database major",
-            format!("the server reports {answer}: major {major}, as pinned"),
-            start,
-        ),
-        Some(major) => {
-            return Err(SimError::Refused {
+    async fn database_major(
+        &self,
+        database: &topo_core::spec::DatabaseSpec,
+        checks: &mut Vec<Check>,
+    ) -> Result<(), SimError> {
+        let start = Instant::now();
+        let name = &database.container;
+        let (code, output) = exec(self.engine, name, &database.version_command).await?;
+        let answer = output.trim();
+        let major = (code == 0)
+            .then(|| database.engine.major_of_version_output(answer))
+            .flatten();
+        match major {
+            Some(major) if major == database.major => {
+                let detail = format!("the server reports {answer}: major {major}, as pinned");
+                pass(checks, "database major", detail, start);
+                Ok(())
+            }
+            Some(major) => Err(SimError::Refused {
                 problem: format!(
                     "the database server {name} runs {} major {major} (server_version_num {answer}), but the topology pins major {}",
                     database.engine.as_str(),
@@ -215,17 +262,45 @@ pub(super) async fn verify(
                 help: format!(
                     "a major upgrade needs a dump and restore (or pg_upgrade) of the data volume: do it first, or pin `major = {major}` in the topology until then"
                 ),
-            })
-        }
-        None => {
-            return Err(SimError::Refused {
+            }),
+            None => Err(SimError::Refused {
                 problem: format!(
                     "could not ask the database server {name} for its version (`{}` exited {code}): {answer}",
                     database.version_command.join(" ")
                 ),
                 help: "check that the database accepts local connections for its user (see `docker logs`)".to_owned(),
-            })
+            }),
         }
     }
-    Ok(())
+
+    /// The proxy runs (on a first deploy, `setup` starts it after the services).
+    async fn running_proxy(
+        &self,
+        setup: bool,
+        checks: &mut Vec<Check>,
+    ) -> Result<Option<Proxy<'_>>, SimError> {
+        let Some(proxy) = &self.spec.proxy else {
+            return Ok(None);
+        };
+        let info = self.engine.inspect_container(&proxy.container).await?;
+        match info.and_then(|i| i.state).and_then(|s| s.running) {
+            Some(true) => {
+                let detail = format!("{} is running", proxy.container);
+                pass(checks, "proxy", detail, Instant::now());
+                Ok(Some(Proxy { spec: proxy }))
+            }
+            _ if setup => Ok(None),
+            Some(false) => Err(SimError::Refused {
+                problem: format!("the proxy {} is not running", proxy.container),
+                help: format!(
+                    "start it (`docker start {}`) and deploy again",
+                    proxy.container
+                ),
+            }),
+            None => Err(SimError::Refused {
+                problem: format!("the proxy {} does not exist on the target", proxy.container),
+                help: SETUP_HINT.to_owned(),
+            }),
+        }
+    }
 }

@@ -1,0 +1,174 @@
+//! Before the lock: what each service should run (the release resolved against what runs
+//! now), its create request translated (a missing secret stops here), and the images made
+//! present.
+
+use std::collections::{BTreeSet, HashMap};
+
+use bollard::models::{ContainerCreateBody, ContainerInspectResponse};
+use topo_core::spec::{ContainerSpec, ImageRef};
+
+use super::history::{deploy_order, history_of};
+use super::{DeployOptions, Deployment, Release, Wanted};
+use crate::build::ensure_present;
+use crate::error::SimError;
+use crate::progress::{Event, Phase};
+use crate::translate::create_body;
+
+/// One service as resolved before the lock: what runs now, and what should run.
+pub(super) struct Planned<'a> {
+    /// Its spec.
+    pub container: &'a ContainerSpec,
+    /// Its container on the target, if any.
+    pub current: Option<ContainerInspectResponse>,
+    /// That container's labels.
+    pub current_labels: HashMap<String, String>,
+    /// The versions it ran, newest first.
+    pub history: Vec<String>,
+    /// The image it should run and its create request; `None` leaves it out of this deploy.
+    pub wanted: Option<(Wanted, ContainerCreateBody)>,
+}
+
+impl Deployment<'_> {
+    /// Step 1, the release: each service in deploy order with what it should run.
+    pub(super) async fn resolve(
+        &self,
+        release: &Release,
+        options: &DeployOptions,
+    ) -> Result<Vec<Planned<'_>>, SimError> {
+        let order = deploy_order(self.spec);
+        for wanted in &options.services {
+            if !order.iter().any(|c| c.role == *wanted || c.name == *wanted) {
+                return Err(SimError::UnknownService(wanted.clone()));
+            }
+        }
+        let mut planned = Vec::new();
+        for container in order {
+            let current = self.engine.inspect_container(&container.name).await?;
+            let current_labels = current
+                .as_ref()
+                .and_then(|i| i.config.as_ref())
+                .and_then(|c| c.labels.clone())
+                .unwrap_or_default();
+            let history = history_of(&current_labels);
+            let selected = options.services.is_empty()
+                || options
+                    .services
+                    .iter()
+                    .any(|s| *s == container.role || *s == container.name);
+            let wanted = match selected {
+                true => wanted(container, release, &history, current.is_some())?,
+                false => None,
+            };
+            let wanted = match wanted {
+                Some(wanted) => {
+                    let body = self.create_request(container, &wanted)?;
+                    Some((wanted, body))
+                }
+                None => None,
+            };
+            planned.push(Planned {
+                container,
+                current,
+                current_labels,
+                history,
+                wanted,
+            });
+        }
+        Ok(planned)
+    }
+
+    /// The create request of `container` at the image wanted.
+    fn create_request(
+        &self,
+        container: &ContainerSpec,
+        wanted: &Wanted,
+    ) -> Result<ContainerCreateBody, SimError> {
+        let mut pinned = container.clone();
+        pinned.image = ImageRef::parse(&wanted.image).map_err(|error| SimError::Refused {
+            problem: format!("`{}` is not an image reference: {error}", wanted.image),
+            help: "give a plan made by `topo-ci plan`, or a tag".to_owned(),
+        })?;
+        create_body(&pinned, &self.spec.network.name, self.root, self.variables)
+    }
+
+    /// Step 2, the images: a production deploy builds nothing; what is not on the engine is
+    /// pulled. Returns every image the deploy needs.
+    pub(super) async fn images(
+        &self,
+        planned: &[Planned<'_>],
+        setup: bool,
+    ) -> Result<BTreeSet<String>, SimError> {
+        self.progress.event(Event::Phase(Phase::Images));
+        let mut images: BTreeSet<String> = planned
+            .iter()
+            .filter_map(|p| p.wanted.as_ref().map(|(w, _)| w.image.clone()))
+            .collect();
+        if setup {
+            // A first deploy also starts the database and the proxy, whose images are fixed.
+            for container in &self.spec.containers {
+                if container.image.tag_variable().is_none() {
+                    images.insert(container.image.to_string());
+                }
+            }
+        }
+        for image in &images {
+            ensure_present(self.engine, image.clone()).await?;
+        }
+        Ok(images)
+    }
+
+    /// An image on the engine for the lock's container (which is never started).
+    pub(super) fn lock_image(&self, images: &BTreeSet<String>) -> Result<String, SimError> {
+        if let Some(image) = images.iter().next() {
+            return Ok(image.clone());
+        }
+        match self.spec.containers.first() {
+            Some(c) if c.image.tag_variable().is_none() => Ok(c.image.to_string()),
+            Some(_) => Err(SimError::Refused {
+                problem: "nothing to deploy".to_owned(),
+                help: "name a tag, a plan with services to deploy, or services".to_owned(),
+            }),
+            None => Err(SimError::Refused {
+                problem: "the topology has no containers".to_owned(),
+                help: "add services to the topology".to_owned(),
+            }),
+        }
+    }
+}
+
+/// What `container` should run for `release`.
+fn wanted(
+    container: &ContainerSpec,
+    release: &Release,
+    history: &[String],
+    deployed: bool,
+) -> Result<Option<Wanted>, SimError> {
+    Ok(match release {
+        Release::Tag(tag) => Some(Wanted {
+            image: container.image.with_tag(tag).to_string(),
+            fingerprint: None,
+        }),
+        Release::Images(images) => images.get(&container.name).cloned(),
+        Release::Rollback => match history.get(1) {
+            Some(previous) => Some(Wanted {
+                image: container.image.with_tag(previous).to_string(),
+                fingerprint: None,
+            }),
+            None => {
+                return Err(SimError::Refused {
+                    problem: format!(
+                        "{} has no previous version to roll back to{}",
+                        container.name,
+                        if deployed {
+                            ""
+                        } else {
+                            " (it is not deployed)"
+                        }
+                    ),
+                    help: "name the services to roll back (`--rollback SERVICE`), or deploy a tag"
+                        .to_owned(),
+                })
+            }
+        },
+    })
+}

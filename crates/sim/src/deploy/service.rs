@@ -1,0 +1,316 @@
+//! Under the lock, after the checks: each service replaced by its strategy (or left as it
+//! is), then the proxy's routes, then the images no service keeps.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use bollard::models::{ContainerStateStatusEnum, HealthStatusEnum};
+use topo_core::spec::{labels, ContainerKind, ContainerSpec};
+
+use super::history::{kept_images, tag_of};
+use super::resolve::Planned;
+use super::summary::{Check, DeployAction, Replacement, ServiceDeploy};
+use super::switch::{self, Proxy, Replaced, Steps};
+use super::{DeployOptions, Deployment, OnDeployed, Wanted};
+use crate::error::SimError;
+use crate::progress::{Event, Phase};
+use crate::translate::create_body;
+
+/// What the deploy has done so far.
+#[derive(Default)]
+pub(super) struct Progressed {
+    pub checks: Vec<Check>,
+    pub services: Vec<ServiceDeploy>,
+    pub notes: Vec<String>,
+    /// Images no version history keeps any more.
+    pub dropped: BTreeSet<String>,
+    /// A service failed: the ones after it are not attempted.
+    pub failed: bool,
+}
+
+impl Deployment<'_> {
+    /// Step 5, one service: left out, already running what was asked, or replaced.
+    pub(super) async fn service(
+        &self,
+        planned: Planned<'_>,
+        options: &DeployOptions,
+        proxy: Option<&Proxy<'_>>,
+        on_deployed: &mut OnDeployed<'_>,
+        done: &mut Progressed,
+    ) -> Result<(), SimError> {
+        let container = planned.container;
+        let strategy = options
+            .strategies
+            .get(&container.role)
+            .or_else(|| options.strategies.get(&container.name))
+            .or_else(|| options.strategies.get("*"))
+            .copied()
+            .unwrap_or(container.deploy.strategy);
+        let previous_image = planned.current_labels.get(labels::IMAGE).cloned();
+        let mut entry = ServiceDeploy {
+            name: container.role.clone(),
+            container: container.name.clone(),
+            action: DeployAction::Skipped,
+            strategy: Replacement::of(container.kind, strategy),
+            image: previous_image.clone().unwrap_or_default(),
+            previous_image,
+            detail: String::new(),
+            steps: Vec::new(),
+            health_log: Vec::new(),
+            log_tail: Vec::new(),
+        };
+        let Some((wanted, body)) = planned.wanted.clone() else {
+            entry.detail = "not part of this deploy".to_owned();
+            done.services.push(entry);
+            return Ok(());
+        };
+        entry.image = wanted.image.clone();
+        if done.failed {
+            entry.action = DeployAction::NotReached;
+            entry.detail = "not attempted: an earlier service failed".to_owned();
+            done.services.push(entry);
+            return Ok(());
+        }
+        self.progress.event(Event::Phase(Phase::Replacing {
+            container: container.name.clone(),
+            replacement: entry.strategy,
+        }));
+        if runs_already(&planned, &wanted) {
+            entry.action = DeployAction::Unchanged;
+            entry.detail = "already runs this image and configuration: not restarted".to_owned();
+            record(on_deployed, &entry, &wanted, done);
+            done.services.push(entry);
+            return Ok(());
+        }
+        let body = self.labelled(&planned, &wanted, body, done);
+        let mut steps = Steps(Vec::new());
+        let replaced = self
+            .replace(&planned, entry.strategy, body, proxy, &mut steps)
+            .await?;
+        entry.steps = steps.0;
+        match replaced {
+            Replaced::Up => {
+                entry.action = DeployAction::Deployed;
+                entry.detail = match &entry.previous_image {
+                    Some(previous) if *previous != wanted.image => format!("replaced {previous}"),
+                    Some(_) => "configuration changed: replaced".to_owned(),
+                    None => "first deploy".to_owned(),
+                };
+                record(on_deployed, &entry, &wanted, done);
+            }
+            Replaced::Failed {
+                failure,
+                health_log,
+                log_tail,
+                old_serving,
+            } => {
+                done.failed = true;
+                entry.action = if old_serving {
+                    DeployAction::RolledBack
+                } else {
+                    DeployAction::Failed
+                };
+                let serving = match (&entry.previous_image, old_serving) {
+                    (Some(previous), true) => {
+                        format!("; the previous version ({previous}) is serving")
+                    }
+                    (None, true) => "; the previous version is serving".to_owned(),
+                    (_, false) => String::new(),
+                };
+                entry.detail = format!(
+                    "{} ({}){serving}",
+                    failure.reason,
+                    failure.state.unwrap_or_default()
+                );
+                entry.health_log = health_log;
+                entry.log_tail = log_tail;
+            }
+        }
+        done.services.push(entry);
+        Ok(())
+    }
+
+    /// The create request with the version labels: this image, its fingerprint, and the
+    /// history the new container carries (this version first, at most `keep_images`); the
+    /// versions that fall off are dropped.
+    fn labelled(
+        &self,
+        planned: &Planned<'_>,
+        wanted: &Wanted,
+        mut body: bollard::models::ContainerCreateBody,
+        done: &mut Progressed,
+    ) -> bollard::models::ContainerCreateBody {
+        let tag = tag_of(&wanted.image);
+        let mut history = vec![tag.clone()];
+        history.extend(planned.history.iter().filter(|t| **t != tag).cloned());
+        let keep = self.spec.keep_images.max(1) as usize;
+        done.dropped.extend(
+            history
+                .split_off(keep.min(history.len()))
+                .into_iter()
+                .map(|t| planned.container.image.with_tag(&t).to_string()),
+        );
+        let labels = body.labels.get_or_insert_with(Default::default);
+        labels.insert(labels::IMAGE.to_owned(), wanted.image.clone());
+        labels.insert(labels::HISTORY.to_owned(), history.join(","));
+        if let Some(fingerprint) = &wanted.fingerprint {
+            labels.insert(labels::FINGERPRINT.to_owned(), fingerprint.clone());
+        }
+        body
+    }
+
+    /// Replaces the container by `replacement`: a job runs again, blue-green needs the
+    /// running proxy and a running old container, anything else is recreated.
+    async fn replace(
+        &self,
+        planned: &Planned<'_>,
+        replacement: Replacement,
+        body: bollard::models::ContainerCreateBody,
+        proxy: Option<&Proxy<'_>>,
+        steps: &mut Steps,
+    ) -> Result<Replaced, SimError> {
+        let container = planned.container;
+        let engine = self.engine;
+        let running = is_running(planned);
+        let routed = self
+            .spec
+            .proxy
+            .as_ref()
+            .is_some_and(|p| p.routes.iter().any(|r| r.container == container.name));
+        let proxy = proxy.filter(|_| routed);
+        match (replacement, proxy) {
+            (Replacement::Job, _) => switch::job(engine, container, body, steps).await,
+            (Replacement::BlueGreen, Some(proxy)) if running => {
+                switch::blue_green(engine, container, body, proxy, steps).await
+            }
+            _ => {
+                if planned.current.is_some() && !running {
+                    // A stopped leftover (or one a crash left behind): replaced like any other.
+                    switch::remove(engine, &container.name).await?;
+                }
+                switch::recreate(engine, container, body, running, proxy, steps).await
+            }
+        }
+    }
+
+    /// Step 6, the proxy: created on a host's first deploy, its routes rewritten otherwise
+    /// (a changed topology may route other paths).
+    pub(super) async fn proxy(&self, running: bool, done: &mut Progressed) -> Result<(), SimError> {
+        let Some(proxy) = &self.spec.proxy else {
+            return Ok(());
+        };
+        if running {
+            return Proxy { spec: proxy }.canonical(self.engine).await;
+        }
+        if done.failed {
+            return Ok(());
+        }
+        let Some(container) = self.spec.container(&proxy.container) else {
+            return Ok(());
+        };
+        let since = Instant::now();
+        let body = create_body(
+            container,
+            &self.spec.network.name,
+            self.root,
+            self.variables,
+        )?;
+        if self
+            .engine
+            .inspect_container(&proxy.container)
+            .await?
+            .is_some()
+        {
+            switch::remove(self.engine, &proxy.container).await?;
+        }
+        crate::lifecycle::create_container(self.engine, container, &proxy.container, body).await?;
+        switch::start(self.engine, &proxy.container).await?;
+        if let Err(failure) =
+            crate::lifecycle::await_ready(self.engine, container, &proxy.container).await
+        {
+            return Err(SimError::Engine {
+                context: format!("starting the proxy {}", proxy.container),
+                detail: format!(
+                    "{} ({}); see `docker logs {}`",
+                    failure.reason,
+                    failure.state.unwrap_or_default(),
+                    proxy.container
+                ),
+            });
+        }
+        done.notes.push(format!(
+            "started the proxy {} in {:.1} s",
+            proxy.container,
+            since.elapsed().as_secs_f64()
+        ));
+        Ok(())
+    }
+
+    /// Step 7, retention: images no service keeps any more are removed, unless a container
+    /// still names them.
+    pub(super) async fn retention(&self, done: &mut Progressed) -> Result<(), SimError> {
+        if done.dropped.is_empty() {
+            return Ok(());
+        }
+        let kept = kept_images(self.engine, &self.spec.project).await?;
+        for image in done.dropped.difference(&kept) {
+            let options = bollard::query_parameters::RemoveImageOptionsBuilder::default().build();
+            let removed = self
+                .engine
+                .docker()
+                .remove_image(image, Some(options), None)
+                .await;
+            if removed.is_ok() {
+                done.notes.push(format!(
+                    "removed {image}, older than the last {} versions kept",
+                    self.spec.keep_images
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Tells the caller a service reached its version (where markers are written); a failure
+/// is a note, it undoes nothing.
+fn record(
+    on_deployed: &mut OnDeployed<'_>,
+    entry: &ServiceDeploy,
+    wanted: &Wanted,
+    done: &mut Progressed,
+) {
+    if let Err(error) = on_deployed(entry, wanted.fingerprint.as_deref()) {
+        done.notes
+            .push(format!("marker of {}: {error}", entry.container));
+    }
+}
+
+fn is_running(planned: &Planned<'_>) -> bool {
+    planned
+        .current
+        .as_ref()
+        .and_then(|i| i.state.as_ref())
+        .is_some_and(|s| s.running == Some(true))
+}
+
+/// Whether the container already runs the image and configuration wanted, and is where it
+/// should be: a job exited 0, anything else running (and healthy when it has a check).
+fn runs_already(planned: &Planned<'_>, wanted: &Wanted) -> bool {
+    let container: &ContainerSpec = planned.container;
+    let same = planned.current_labels.get(labels::IMAGE) == Some(&wanted.image)
+        && planned.current_labels.get(labels::CONFIG_HASH)
+            == container.labels.get(labels::CONFIG_HASH);
+    let state = planned
+        .current
+        .as_ref()
+        .and_then(|i| i.state.clone())
+        .unwrap_or_default();
+    let up = if container.kind == ContainerKind::Job {
+        state.exit_code == Some(0) && state.status == Some(ContainerStateStatusEnum::EXITED)
+    } else {
+        state.running == Some(true)
+            && (container.health.is_none()
+                || state.health.as_ref().and_then(|h| h.status) == Some(HealthStatusEnum::HEALTHY))
+    };
+    same && up
+}
