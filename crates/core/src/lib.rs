@@ -36,6 +36,7 @@ pub mod diagnostic;
 mod engine;
 pub mod example;
 pub mod import;
+pub mod limit;
 pub mod lint;
 mod load;
 pub mod model;
@@ -44,6 +45,7 @@ pub mod render;
 pub mod schema;
 mod spanned;
 pub mod spec;
+pub mod text;
 pub mod validate;
 
 pub use diagnostic::{Diagnostic, Severity, SourceFile};

@@ -3,6 +3,7 @@
 //! item keeping where it was written.
 
 use super::yaml::{self, Key, Node, Pos, Value};
+use crate::text::LineIndex;
 
 /// A Compose file: its name (as the user gave it), text and parsed tree.
 #[derive(Clone, Debug)]
@@ -13,6 +14,8 @@ pub struct ComposeFile {
     pub text: String,
     /// The parsed document.
     pub root: Node,
+    /// Where its lines start (positions and quoted lines without rescanning the text).
+    lines: LineIndex,
 }
 
 /// Why a file could not be read as Compose.
@@ -75,6 +78,7 @@ impl ComposeFile {
         }
         Ok(ComposeFile {
             name: name.into(),
+            lines: LineIndex::new(&text),
             text,
             root,
         })
@@ -128,12 +132,22 @@ impl ComposeFile {
             .unwrap_or_else(|| key.to_owned())
     }
 
-    /// The 1-based line's text.
+    /// The 1-based line's text (empty past the end).
     pub fn line(&self, line: u32) -> &str {
-        self.text
-            .lines()
-            .nth(line.saturating_sub(1) as usize)
-            .unwrap_or("")
+        self.lines.line(&self.text, line as usize)
+    }
+
+    /// The position of a byte offset: clamped into the text (onto a character boundary),
+    /// with the line and column of that offset. Every position reported about the file goes
+    /// through here, so line, column and offset always agree.
+    pub fn pos_at(&self, offset: usize) -> Pos {
+        let offset = LineIndex::clamp(&self.text, offset);
+        let (line, column) = self.lines.line_col(&self.text, offset);
+        Pos {
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+            offset,
+        }
     }
 }
 
@@ -343,7 +357,7 @@ impl<'a> ServiceView<'a> {
                             name: name.to_owned(),
                             value: Some(value.to_owned()),
                             pos: item.pos,
-                            value_pos: shifted(self.text, item, name.chars().count() as u32 + 1),
+                            value_pos: pos_in_scalar(self.text, item.pos, &text, name.len() + 1),
                         },
                         None => EnvEntry {
                             name: text,
@@ -476,17 +490,27 @@ impl<'a> ServiceView<'a> {
     }
 }
 
-/// A position `columns` characters to the right (the value inside `KEY=VALUE`).
-fn shifted(text: &str, node: &Node, columns: u32) -> Pos {
+/// The position `offset` bytes into a scalar whose value is `value`, written at `at` in
+/// `text`: moved there when the file writes the value literally up to that point (plain or
+/// quoted, on one line), else `at` itself (an alias, a block scalar, an escape sequence).
+pub fn pos_in_scalar(text: &str, at: Pos, value: &str, offset: usize) -> Pos {
+    let Some(raw) = text.get(at.offset..) else {
+        return at;
+    };
     // A quoted scalar's position is its opening quote, one column before its text.
-    let quoted = u32::from(matches!(
-        text.as_bytes().get(node.pos.offset),
-        Some(b'"' | b'\'')
-    ));
+    let quote = usize::from(raw.starts_with(['"', '\'']));
+    let Some(prefix) = value.get(..offset) else {
+        return at;
+    };
+    if prefix.contains(['\n', '\r']) || !raw[quote..].starts_with(prefix) {
+        return at;
+    }
     Pos {
-        line: node.pos.line,
-        column: node.pos.column + columns + quoted,
-        offset: node.pos.offset + columns as usize + quoted as usize,
+        line: at.line,
+        column: at
+            .column
+            .saturating_add(u32::try_from(quote + prefix.chars().count()).unwrap_or(u32::MAX)),
+        offset: at.offset + quote + offset,
     }
 }
 
@@ -628,6 +652,48 @@ mod tests {
         );
         assert_eq!(web.depends_on()[0].condition, "service_started");
         assert_eq!(web.networks()[0].network, "default");
+    }
+
+    /// Every node's line and column are those of its offset (what `pos_at` computes), for
+    /// texts with a BOM, CRLF endings, tabs and multi-byte characters.
+    #[test]
+    fn parser_positions_agree_with_the_line_index() {
+        fn walk(file: &ComposeFile, node: &Node, seen: &mut usize) {
+            assert_eq!(file.pos_at(node.pos.offset), node.pos, "{:?}", node.value);
+            *seen += 1;
+            for (key, value) in node.entries() {
+                assert_eq!(file.pos_at(key.pos.offset), key.pos, "{}", key.text);
+                walk(file, value, seen);
+            }
+            for item in node.items() {
+                walk(file, item, seen);
+            }
+        }
+        for text in [
+            "services:\n  web:\n    image: \"é:1\"\n    environment: [A=ü, B=2]\n",
+            "\u{feff}services:\r\n  web:\r\n    image: x\r\n",
+            "services:\n  wéb:\n    command: ['日本', \"a\\tb\"]\n    labels: {a: b}\n",
+        ] {
+            let file = ComposeFile::read("c.yml", text).expect("compose");
+            let mut seen = 0;
+            walk(&file, &file.root, &mut seen);
+            assert!(seen > 3, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn positions_inside_a_scalar_only_where_it_is_written() {
+        let text = "x-app: &app\n  environment:\n    URL: redis://cache:6379\nservices:\n  web: *app\n  api:\n    environment: [\"URL=redis://cache:6379\"]\n";
+        let file = ComposeFile::read("c.yml", text).expect("compose");
+        let web = file.service("web").expect("web").environment();
+        // Reached through the alias: the value is not written at the alias, so no shift.
+        let at = pos_in_scalar(text, web[0].value_pos, "redis://cache:6379", 8);
+        assert_eq!(at, web[0].value_pos);
+        assert_eq!(file.pos_at(at.offset), at);
+        let api = file.service("api").expect("api").environment();
+        let at = pos_in_scalar(text, api[0].value_pos, "redis://cache:6379", 8);
+        assert_eq!(&text[at.offset..at.offset + 5], "cache");
+        assert_eq!(file.pos_at(at.offset), at);
     }
 
     #[test]

@@ -51,12 +51,10 @@ pub(super) fn apply(files: &[LintFile], raw: Vec<Raw>) -> (Vec<Finding>, usize) 
     for file in files {
         for allow in &allows[file.file.name.as_str()] {
             for ((rule, column), used) in allow.rules.iter().zip(&allow.used) {
-                let place = Place {
-                    file: file.file.name.clone(),
-                    line: allow.at.line,
-                    column: *column,
-                    offset: allow.at.offset,
-                };
+                // The rule's own offset: its line's start plus its (1-based, byte) column.
+                let offset =
+                    allow.at.offset - (allow.at.column as usize - 1) + *column as usize - 1;
+                let place = Place::at(&file.file, Pos { offset, ..allow.at });
                 let message = match rules::find(rule) {
                     None => format!("`{rule}` is not a topo lint rule"),
                     Some(_) if !used => {
@@ -98,12 +96,14 @@ fn allows_of(file: &LintFile) -> Vec<Allow> {
     let text = &file.file.text;
     let lines: Vec<&str> = text.lines().collect();
     let entries = entry_ends(&file.file.root);
+    // Where each line starts (`\r\n` endings included).
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
     let mut out = Vec::new();
-    let mut offset = 0;
     for (index, line) in lines.iter().enumerate() {
         let number = index as u32 + 1;
-        let line_offset = offset;
-        offset += line.len() + 1;
+        let line_offset = starts[index];
         let Some(hash) = comment_start(line) else {
             continue;
         };

@@ -91,5 +91,5 @@ pub fn diagnose(topology: &Topology, options: &ValidateOptions<'_>) -> Vec<Diagn
 }
 
 pub use ci::compile_glob;
-pub(crate) use paths::relative_to_source;
+pub(crate) use paths::{escapes as path_escapes, generated_inside, relative_to_source};
 pub(crate) use values::{looks_secret, parse_duration};

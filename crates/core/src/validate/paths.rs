@@ -105,15 +105,7 @@ fn source_and_generated(service: &Service, out: &mut Vec<Diagnostic>) {
     }
     let mut seen: Vec<&str> = Vec::new();
     for generated in &service.generated {
-        let inside = if generated.starts_with('/') {
-            Path::new(generated.as_str())
-                .strip_prefix(source)
-                .is_ok_and(|rest| rest.components().next().is_some())
-                && !has_parent(generated)
-        } else {
-            !generated.is_empty() && !escapes(generated) && generated.as_str() != "."
-        };
-        if !inside {
+        if !generated_inside(generated, source) {
             out.push(
                 Diagnostic::error("generated-path-outside-source", format!("the generated path `{generated}` of `{}` is not inside its source path `{source}`", service.role))
                     .at(generated.span(), "outside the source path")
@@ -134,6 +126,24 @@ fn source_and_generated(service: &Service, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Whether a generated path names something inside the source path: relative to it (or
+/// absolute below it), with at least one name and no `..` (`./` and `dist/..` are the
+/// source path itself, whose volume would hide the whole source).
+pub(crate) fn generated_inside(generated: &str, source: &str) -> bool {
+    if generated.starts_with('/') && Path::new(generated).strip_prefix(source).is_err() {
+        return false;
+    }
+    let relative = relative_to_source(generated, source);
+    let components = Path::new(relative).components();
+    !relative.starts_with('/')
+        && components
+            .clone()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+        && components
+            .into_iter()
+            .any(|c| matches!(c, Component::Normal(_)))
+}
+
 /// A generated path relative to the source path (`/app/dist` with source `/app` → `dist`).
 pub(crate) fn relative_to_source<'a>(generated: &'a str, source: &str) -> &'a str {
     generated
@@ -149,7 +159,7 @@ fn has_parent(path: &str) -> bool {
 }
 
 /// Is a relative path absolute or does it climb out of its base?
-fn escapes(path: &str) -> bool {
+pub(crate) fn escapes(path: &str) -> bool {
     if path.starts_with('/')
         || path.starts_with('\\')
         || Path::new(path).is_absolute()
@@ -173,7 +183,29 @@ fn escapes(path: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::escapes;
+    use super::{escapes, generated_inside};
+
+    #[test]
+    fn generated_paths_inside_the_source() {
+        for (path, expect) in [
+            ("node_modules", true),
+            ("./dist", true),
+            ("apps/web/.next", true),
+            ("/app/dist", true),
+            ("dist/", true),
+            (".", false),
+            ("./", false),
+            ("", false),
+            ("dist/..", false),
+            ("../x", false),
+            ("/app", false),
+            ("/app/.", false),
+            ("/elsewhere/dist", false),
+            ("/application/dist", false),
+        ] {
+            assert_eq!(generated_inside(path, "/app"), expect, "{path}");
+        }
+    }
 
     #[test]
     fn escaping_paths() {
