@@ -1,5 +1,9 @@
 //! However broken the input, topo answers with diagnostics, never a panic.
 
+mod common;
+#[path = "robustness/reproductions.rs"]
+mod reproductions;
+
 use topo_core::{SourceFile, ValidateOptions};
 
 fn answers(text: &str) {

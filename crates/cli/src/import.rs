@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use topo_core::compose::{self, ComposeFile};
-use topo_core::import::{import, ImportOptions};
+use topo_core::import::{import, ImportError, ImportOptions};
 use topo_core::Mode;
 
 use crate::input::directory_of;
@@ -120,7 +120,11 @@ fn import_files(args: &ImportArgs) -> Result<(), Stop> {
         return Err(Stop::Refused(problems.join("\n")));
     }
     let options = options(args, &directory).map_err(|e| Stop::Refused(format!("error: {e:#}")))?;
-    let imported = import(&files, &options).map_err(|e| Stop::Refused(format!("error: {e}")))?;
+    let imported = import(&files, &options).map_err(|e| match e {
+        // Already `file:line:column: error: …` lines.
+        ImportError::Unrepresentable(_) => Stop::Refused(e.to_string()),
+        _ => Stop::Refused(format!("error: {e}")),
+    })?;
     let output_directory = directory_of(&args.output);
     std::fs::create_dir_all(&output_directory)
         .with_context(|| format!("cannot create {}", output_directory.display()))

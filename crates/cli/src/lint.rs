@@ -189,24 +189,39 @@ fn print(report: &Report, format: LintFormat) {
         LintFormat::Json => print!("{}", lint::report::to_json(report)),
         LintFormat::Sarif => print!("{}", lint::report::to_sarif(report)),
         LintFormat::Short => {
-            for finding in &report.findings {
-                eprintln!("{}", short(finding));
-            }
+            for_shown(report, |finding| eprintln!("{}", short(finding)));
             summary(report);
         }
         LintFormat::Text => {
             let handler = crate::output::report_handler();
-            for finding in &report.findings {
-                let mut text = String::new();
-                if handler
-                    .render_report(&mut text, &Snippet::new(finding))
-                    .is_ok()
-                {
-                    eprint!("{text}");
+            for_shown(report, |finding| {
+                match crate::report::graphical(&handler, &Snippet::new(finding)) {
+                    Some(text) => eprint!("{text}"),
+                    // A place miette cannot draw: the one-line form and the hint.
+                    None => eprintln!("{}\n  help: {}", short(finding), finding.hint),
                 }
-            }
+            });
             summary(report);
         }
+    }
+}
+
+/// Calls `print` on the first findings of each file (`topo_core::limit`), then says how
+/// many of that file's are not shown.
+fn for_shown(report: &Report, mut print: impl FnMut(&Finding)) {
+    let mut start = 0;
+    while start < report.findings.len() {
+        let file = &report.findings[start].place.file;
+        let count = report.findings[start..]
+            .iter()
+            .take_while(|f| f.place.file == *file)
+            .count();
+        let (shown, hidden) = topo_core::limit::shown(&report.findings[start..start + count]);
+        shown.iter().for_each(&mut print);
+        if hidden > 0 {
+            eprintln!("{}", topo_core::limit::more_line(file, hidden));
+        }
+        start += count;
     }
 }
 
@@ -272,7 +287,7 @@ impl Snippet {
 
     fn at(place: &lint::Place, level: Level, label: &str) -> Snippet {
         let text = std::fs::read_to_string(Path::new(&place.file)).unwrap_or_default();
-        let offset = place.offset.min(text.len());
+        let offset = topo_core::text::LineIndex::clamp(&text, place.offset);
         // One character, or the rest of the word, so the label has something to underline.
         let length = text[offset..]
             .find(|c: char| c.is_whitespace() || c == ',' || c == ']')

@@ -8,6 +8,7 @@ mod import;
 mod input;
 mod lint;
 mod output;
+mod report;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

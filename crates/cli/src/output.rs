@@ -58,23 +58,38 @@ pub(crate) fn print_diagnostics(source: &SourceFile, diagnostics: &[Diagnostic],
             );
         }
         Format::Short => {
-            for diagnostic in diagnostics {
+            let (shown, hidden) = topo_core::limit::shown(diagnostics);
+            for diagnostic in shown {
                 eprintln!("{}", diagnostic.in_source(source).short());
+            }
+            if hidden > 0 {
+                eprintln!("{}", topo_core::limit::more_line(source.name(), hidden));
             }
         }
         Format::Human => {
             let handler = report_handler();
-            for diagnostic in diagnostics {
+            let (shown, hidden) = topo_core::limit::shown(diagnostics);
+            for diagnostic in shown {
                 let located = diagnostic.in_source(source);
-                let mut text = String::new();
-                handler
-                    .render_report(&mut text, &located)
-                    .expect("rendering into a String cannot fail");
-                // Without a span miette shows no location: say at least which file.
-                if diagnostic.span.is_none() {
-                    eprintln!("{}", located.short());
+                match crate::report::graphical(&handler, &located) {
+                    Some(text) => {
+                        // Without a span miette shows no location: say at least which file.
+                        if diagnostic.span.is_none() {
+                            eprintln!("{}", located.short());
+                        }
+                        eprint!("{text}");
+                    }
+                    // A span miette cannot draw: the one-line form and the hint.
+                    None => {
+                        eprintln!("{}", located.short());
+                        if let Some(help) = &diagnostic.help {
+                            eprintln!("  help: {help}");
+                        }
+                    }
                 }
-                eprint!("{text}");
+            }
+            if hidden > 0 {
+                eprintln!("{}", topo_core::limit::more_line(source.name(), hidden));
             }
             if !diagnostics.is_empty() {
                 let errors = diagnostics.iter().filter(|d| d.is_error()).count();

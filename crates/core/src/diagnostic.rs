@@ -10,6 +10,8 @@ use std::ops::Range;
 use miette::{LabeledSpan, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 use serde::Serialize;
 
+use crate::text::LineIndex;
+
 /// How bad a problem is: errors make a topology unusable, warnings do not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -118,14 +120,17 @@ pub fn has_errors(diagnostics: &[Diagnostic]) -> bool {
 pub struct SourceFile {
     name: String,
     text: String,
+    lines: LineIndex,
 }
 
 impl SourceFile {
     /// A source with a display name (a path as the user gave it, or `<example vendure>`).
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        let text = text.into();
         SourceFile {
             name: name.into(),
-            text: text.into(),
+            lines: LineIndex::new(&text),
+            text,
         }
     }
 
@@ -139,22 +144,11 @@ impl SourceFile {
         &self.text
     }
 
-    /// The 1-based line and column (in characters) of a byte offset.
+    /// The 1-based line and column (in characters) of a byte offset (clamped to the text,
+    /// and to the start of the character it falls inside).
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
-        let before = &self.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before[line_start..].chars().count() + 1;
-        (line, column)
+        self.lines.line_col(&self.text, offset)
     }
-}
-
-fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    offset
 }
 
 impl SourceCode for SourceFile {

@@ -3,6 +3,7 @@
 //! item keeping where it was written.
 
 use super::yaml::{self, Key, Node, Pos, TextPos, Value};
+use crate::text::LineIndex;
 
 /// A Compose file: its name (as the user gave it), text and parsed tree.
 #[derive(Clone, Debug)]
@@ -13,6 +14,8 @@ pub struct ComposeFile {
     pub text: String,
     /// The parsed document.
     pub root: Node,
+    /// Where its lines start (positions and quoted lines without rescanning the text).
+    lines: LineIndex,
 }
 
 /// Why a file could not be read as Compose.
@@ -75,6 +78,7 @@ impl ComposeFile {
         }
         Ok(ComposeFile {
             name: name.into(),
+            lines: LineIndex::new(&text),
             text,
             root,
         })
@@ -128,12 +132,22 @@ impl ComposeFile {
             .unwrap_or_else(|| key.to_owned())
     }
 
-    /// The 1-based line's text.
+    /// The 1-based line's text (empty past the end).
     pub fn line(&self, line: u32) -> &str {
-        self.text
-            .lines()
-            .nth(line.saturating_sub(1) as usize)
-            .unwrap_or("")
+        self.lines.line(&self.text, line as usize)
+    }
+
+    /// The position of a byte offset: clamped into the text (onto a character boundary),
+    /// with the line and column of that offset. Every position reported about the file goes
+    /// through here, so line, column and offset always agree.
+    pub fn pos_at(&self, offset: usize) -> Pos {
+        let offset = LineIndex::clamp(&self.text, offset);
+        let (line, column) = self.lines.line_col(&self.text, offset);
+        Pos {
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+            offset,
+        }
     }
 }
 
@@ -645,6 +659,48 @@ mod tests {
         );
         assert_eq!(web.depends_on()[0].condition, "service_started");
         assert_eq!(web.networks()[0].network, "default");
+    }
+
+    /// Every node's line and column are those of its offset (what `pos_at` computes), for
+    /// texts with a BOM, CRLF endings, tabs and multi-byte characters.
+    #[test]
+    fn parser_positions_agree_with_the_line_index() {
+        fn walk(file: &ComposeFile, node: &Node, seen: &mut usize) {
+            assert_eq!(file.pos_at(node.pos.offset), node.pos, "{:?}", node.value);
+            *seen += 1;
+            for (key, value) in node.entries() {
+                assert_eq!(file.pos_at(key.pos.offset), key.pos, "{}", key.text);
+                walk(file, value, seen);
+            }
+            for item in node.items() {
+                walk(file, item, seen);
+            }
+        }
+        for text in [
+            "services:\n  web:\n    image: \"é:1\"\n    environment: [A=ü, B=2]\n",
+            "\u{feff}services:\r\n  web:\r\n    image: x\r\n",
+            "services:\n  wéb:\n    command: ['日本', \"a\\tb\"]\n    labels: {a: b}\n",
+        ] {
+            let file = ComposeFile::read("c.yml", text).expect("compose");
+            let mut seen = 0;
+            walk(&file, &file.root, &mut seen);
+            assert!(seen > 3, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn positions_inside_a_scalar_reached_through_an_alias_stay_on_their_line() {
+        let text = "x-app: &app\n  environment:\n    URL: redis://cache:6379\nservices:\n  web: *app\n  api:\n    environment: [\"URL=redis://cache:6379\"]\n";
+        let file = ComposeFile::read("c.yml", text).expect("compose");
+        for service in ["web", "api"] {
+            let entry = &file.service(service).expect("service").environment()[0];
+            let at = entry.pos_in_value(8);
+            // Wherever the value is placed, line and column are those of the offset.
+            assert_eq!(file.pos_at(at.offset), at, "{service}");
+        }
+        let api = &file.service("api").expect("api").environment()[0];
+        let at = api.pos_in_value(8);
+        assert_eq!(&text[at.offset..at.offset + 5], "cache");
     }
 
     #[test]

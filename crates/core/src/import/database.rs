@@ -9,8 +9,8 @@ use crate::{naming, Mode};
 
 use super::document::{Table, Toml};
 use super::settings::Settings;
-use super::values::port_number;
-use super::{env, health, leftovers, Container, Note, Plan};
+use super::values::{literal, port_number};
+use super::{env, health, leftovers, Container, ImportError, Note, Plan};
 
 /// The major pinned when the image names none: the newest PostgreSQL at the time of writing.
 const GUESSED_MAJOR: u32 = 17;
@@ -21,12 +21,13 @@ pub(super) fn import(
     container: &Container<'_>,
     settings: &mut Settings,
     checks: &mut Vec<Note>,
-) -> Table {
+) -> Result<Table, ImportError> {
     let engine = Engine::Postgres;
     let mut table = Table::new(Some("[database]"));
+    table.read_from(container.prod().note_here(""));
     super::service::absent_modes(plan, container, &mut table, checks);
     table.set("engine", Toml::str(engine.as_str()));
-    image_and_major(container, engine, &mut table, checks);
+    image_and_major(container, engine, &mut table, checks)?;
     if container.role != "db" {
         table.set("role", Toml::str(&container.role));
     }
@@ -88,7 +89,7 @@ pub(super) fn import(
         &mut table,
         checks,
     );
-    table
+    Ok(table)
 }
 
 fn image_and_major(
@@ -96,20 +97,47 @@ fn image_and_major(
     engine: Engine,
     table: &mut Table,
     checks: &mut Vec<Note>,
-) {
-    let prod = container.prod();
-    let (image, pos) = prod
-        .view
-        .image()
-        .expect("the database was recognised by its image");
+) -> Result<(), ImportError> {
+    // The most production-like file that names the image (another may leave it out).
+    let named = [Mode::Production, Mode::ProdSim, Mode::Dev]
+        .into_iter()
+        .find_map(|mode| {
+            let seen = container.get(mode)?;
+            let (image, pos) = seen.view.image()?;
+            Some((seen, image, pos))
+        });
+    let Some((prod, written, pos)) = named else {
+        let seen = container.prod();
+        table.note(checks, seen.note_here(format!("the database names no image: guessed {GUESSED_MAJOR}, which runs `{}`; pin the major your data directory was created with", engine.official_image(&GUESSED_MAJOR.to_string()))));
+        table.set("major", Toml::Int(i64::from(GUESSED_MAJOR)));
+        return Ok(());
+    };
+    let image = literal(&written).unwrap_or_else(|raw| {
+        table.note(checks, prod.note(pos, format!("the image `{raw}` reads a variable; topo writes the database's image literally: set the image you run")));
+        raw
+    });
     for seen in &container.seen {
-        if let Some((other, other_pos)) = seen.view.image() {
-            if other != image {
-                table.note(checks, seen.note(other_pos, format!("the database runs `{other}` here but `{image}` in {}: one image in every mode now, `{image}`", prod.file.name)));
+        match seen.view.image() {
+            Some((other, other_pos)) if other != written => {
+                table.note(checks, seen.note(other_pos, format!("the database runs `{other}` here but `{written}` in {}: one image in every mode now, `{image}`", prod.file.name)));
             }
+            Some(_) => {}
+            None => table.note(checks, seen.note_here(format!("the database names no image here; {} runs `{written}`: one image in every mode now, `{image}`", prod.file.name))),
         }
     }
-    match ImageRef::parse(&image).ok().and_then(|i| i.tag_major()) {
+    let parsed = ImageRef::parse(&image).ok();
+    let tag = parsed
+        .as_ref()
+        .and_then(ImageRef::fixed_tag)
+        .unwrap_or_default();
+    match parsed.as_ref().and_then(ImageRef::tag_major) {
+        // Digits no major can be (`postgres:99999999999`): a tag topo cannot pin.
+        None if tag.starts_with(|c: char| c.is_ascii_digit()) => {
+            return Err(ImportError::refused(prod.note(
+                pos,
+                format!("the image `{image}` names the major version `{tag}`, which is no major a topology can pin (a number below 4294967296): tag the database image with its real major (e.g. `{}`)", engine.official_image(&GUESSED_MAJOR.to_string())),
+            )));
+        }
         Some(major) => {
             table.set("major", Toml::Int(i64::from(major)));
             if image != engine.official_image(&major.to_string()).to_string() {
@@ -121,6 +149,7 @@ fn image_and_major(
             table.set("major", Toml::Int(i64::from(GUESSED_MAJOR)));
         }
     }
+    Ok(())
 }
 
 fn credentials(

@@ -65,6 +65,20 @@ impl fmt::Display for Toml {
     }
 }
 
+/// Comment text TOML accepts: control characters (other than tab) are not allowed in a
+/// comment, so each is written as its escape (`\u{8}`), as the value would be spelt.
+fn comment_text(line: &str) -> String {
+    line.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// A key as TOML writes it: bare when it can be, quoted otherwise.
 fn key_text(key: &str) -> String {
     let bare = !key.is_empty()
@@ -84,6 +98,10 @@ fn key_text(key: &str) -> String {
 pub(super) struct Table {
     header: Option<String>,
     lines: Vec<String>,
+    /// For each entry of `lines`: the Compose text its value was read from, when known.
+    origins: Vec<Option<Note>>,
+    /// Where the whole table was read from (the Compose service it describes).
+    origin: Option<Note>,
 }
 
 impl Table {
@@ -92,12 +110,29 @@ impl Table {
         Table {
             header: header.map(str::to_owned),
             lines: Vec::new(),
+            origins: Vec::new(),
+            origin: None,
         }
+    }
+
+    /// The Compose text the table describes (a service's key): where a value of the table
+    /// that a topology cannot hold is reported, when the value has no place of its own.
+    pub(super) fn read_from(&mut self, origin: Note) {
+        self.origin = Some(origin);
     }
 
     /// `key = value`.
     pub(super) fn set(&mut self, key: &str, value: Toml) {
         self.lines.push(format!("{} = {value}", key_text(key)));
+        self.origins.push(None);
+    }
+
+    /// `key = value`, read from the Compose text at `origin`.
+    pub(super) fn set_from(&mut self, key: &str, value: Toml, origin: Note) {
+        self.set(key, value);
+        if let Some(last) = self.origins.last_mut() {
+            *last = Some(origin);
+        }
     }
 
     /// A comment line (`# text`).
@@ -106,8 +141,9 @@ impl Table {
             self.lines.push(if line.is_empty() {
                 "#".to_owned()
             } else {
-                format!("# {line}")
+                format!("# {}", comment_text(line))
             });
+            self.origins.push(None);
         }
     }
 
@@ -140,25 +176,49 @@ impl Document {
     }
 
     /// The TOML text.
+    #[cfg(test)]
     pub(super) fn text(&self) -> String {
+        self.text_and_origins().0
+    }
+
+    /// The TOML text, and for each of its lines (0-based) the Compose text it was read
+    /// from: the value's own place, else its table's.
+    pub(super) fn text_and_origins(&self) -> (String, Vec<Option<&Note>>) {
         let mut out = String::new();
+        let mut origins: Vec<Option<&Note>> = Vec::new();
+        fn push<'a>(
+            out: &mut String,
+            origins: &mut Vec<Option<&'a Note>>,
+            text: &str,
+            origin: Option<&'a Note>,
+        ) {
+            out.push_str(text);
+            out.push('\n');
+            // A value may span lines (a multi-line string).
+            for _ in 0..=text.matches('\n').count() {
+                origins.push(origin);
+            }
+        }
         for table in &self.tables {
             if table.header.is_none() && table.is_empty() {
                 continue;
             }
             if !out.is_empty() {
-                out.push('\n');
+                push(&mut out, &mut origins, "", None);
             }
             if let Some(header) = &table.header {
-                out.push_str(header);
-                out.push('\n');
+                push(&mut out, &mut origins, header, table.origin.as_ref());
             }
-            for line in &table.lines {
-                out.push_str(line);
-                out.push('\n');
+            for (line, origin) in table.lines.iter().zip(&table.origins) {
+                push(
+                    &mut out,
+                    &mut origins,
+                    line,
+                    origin.as_ref().or(table.origin.as_ref()),
+                );
             }
         }
-        out
+        (out, origins)
     }
 }
 
@@ -201,6 +261,22 @@ mod tests {
             let parsed: toml::Table = toml::from_str(&line).expect("valid TOML");
             assert_eq!(parsed["x"].as_str(), Some(text), "{line}");
         }
+    }
+
+    #[test]
+    fn comments_never_hold_control_characters() {
+        let mut table = Table::new(None);
+        table.comment("label=\u{8} and \u{7f}, a\ttab");
+        table.set("project", Toml::str("x"));
+        let mut document = Document::default();
+        document.push(table);
+        let text = document.text();
+        assert!(
+            text.starts_with("# label=\\u{8} and \\u{7f}, a\ttab\n"),
+            "{text}"
+        );
+        let parsed: toml::Table = toml::from_str(&text).expect("valid TOML");
+        assert_eq!(parsed["project"].as_str(), Some("x"));
     }
 
     #[test]

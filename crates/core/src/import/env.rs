@@ -21,6 +21,8 @@ pub(super) struct Variable {
     pub value: EnvValue,
     /// What the user must check about it.
     pub notes: Vec<Note>,
+    /// Where it is written (its name, in the most production-like file).
+    pub at: Note,
 }
 
 /// The environment of `container` as topology values, sorted by name.
@@ -38,6 +40,7 @@ pub(super) fn import(container: &Container<'_>, given: &[Mode]) -> Vec<Variable>
         .map(|name| {
             let mut values: [Option<Interpolated>; 3] = [None, None, None];
             let mut positions: [Option<(usize, Pos)>; 3] = [None, None, None];
+            let mut written: Option<(usize, Pos)> = None;
             for (s, seen) in container.seen.iter().enumerate() {
                 if let Some(entry) = seen.view.environment().into_iter().find(|e| e.name == name) {
                     let slot = mode_slot(seen.mode);
@@ -51,6 +54,7 @@ pub(super) fn import(container: &Container<'_>, given: &[Mode]) -> Vec<Variable>
                         },
                     });
                     positions[slot] = Some((s, entry.value_pos));
+                    written = Some((s, entry.pos));
                 }
             }
             let (value, messages) = combine(&name, &values, given);
@@ -63,7 +67,16 @@ pub(super) fn import(container: &Container<'_>, given: &[Mode]) -> Vec<Variable>
                     container.seen[at.0].note(at.1, message)
                 })
                 .collect();
-            Variable { name, value, notes }
+            let at = written.map_or_else(
+                || container.prod().note_here(""),
+                |(s, pos)| container.seen[s].note(pos, ""),
+            );
+            Variable {
+                name,
+                value,
+                notes,
+                at,
+            }
         })
         .collect()
 }
@@ -247,6 +260,9 @@ fn usable_default(default: &str, name: &str, notes: &mut Vec<(Mode, String)>) ->
 /// `value` with the host `old` (a renamed Compose service) called `new`: the whole value,
 /// or after `//` or `@` and before `:`, `/` or the end.
 pub(super) fn rewrite_host(value: &str, old: &str, new: &str) -> Option<String> {
+    if old.is_empty() {
+        return None; // no host is called nothing (and `find("")` would never advance)
+    }
     if value == old {
         return Some(new.to_owned());
     }
@@ -358,5 +374,7 @@ mod tests {
         );
         assert_eq!(rewrite_host("mydb", "db", "shop-db"), None);
         assert_eq!(rewrite_host("//dbx:1", "db", "shop-db"), None);
+        assert_eq!(rewrite_host("http://x/", "", "shop-web"), None);
+        assert_eq!(rewrite_host("", "", "shop-web"), None);
     }
 }

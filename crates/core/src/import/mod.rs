@@ -99,6 +99,10 @@ pub enum ImportError {
         /// The second.
         second: String,
     },
+    /// Something the files say cannot be held by a topology, and nothing sensible can be
+    /// guessed instead: each place, what it says and what to do.
+    #[error("{}", located_lines(.0))]
+    Unrepresentable(Vec<Note>),
     /// The generated topology does not validate: a bug in the importer.
     #[error("the imported topology does not validate (a bug in topo import, please report it):\n{problems}")]
     Invalid {
@@ -107,6 +111,22 @@ pub enum ImportError {
         /// The text that failed.
         text: String,
     },
+}
+
+impl ImportError {
+    /// A refusal at one place.
+    pub(crate) fn refused(note: Note) -> ImportError {
+        ImportError::Unrepresentable(vec![note])
+    }
+}
+
+/// `file:line:column: error: message`, one line each.
+fn located_lines(notes: &[Note]) -> String {
+    notes
+        .iter()
+        .map(|n| format!("{}: error: {}", n.location(), n.message))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Builds a topology from Compose files, each with the mode it is for.
@@ -134,7 +154,7 @@ pub fn import(
             &plan.containers[index],
             &mut settings,
             &mut checks,
-        ));
+        )?);
     }
     // The routes' notes belong to the proxy's table, written after the services.
     let mut route_notes = Vec::new();
@@ -161,8 +181,8 @@ pub fn import(
     }
     document.push(files_table(&sources));
     document.push(leftovers::not_imported(&plan, &mut checks));
-    let text = document.text();
-    validate(&text)?;
+    let (text, origins) = document.text_and_origins();
+    validate(&text, &origins)?;
     Ok(Imported { text, checks })
 }
 
@@ -193,14 +213,47 @@ fn files_table(sources: &[Source<'_>]) -> Table {
     }
 }
 
-/// Loads the text as `topo check` would: anything but a valid topology is a bug here.
-fn validate(text: &str) -> Result<(), ImportError> {
+/// Loads the text as `topo check` would. An error about a value read from the files is
+/// something they say that a topology cannot hold: refused, at that place. Any other error
+/// is a bug here.
+fn validate(text: &str, origins: &[Option<&Note>]) -> Result<(), ImportError> {
     let source = SourceFile::new("topology.toml", text);
-    match crate::load(&source, &ValidateOptions::default()) {
-        Ok(_) => Ok(()),
-        Err(diagnostics) => Err(ImportError::Invalid {
+    let Err(diagnostics) = crate::load(&source, &ValidateOptions::default()) else {
+        return Ok(());
+    };
+    let errors: Vec<&crate::Diagnostic> = diagnostics.iter().filter(|d| d.is_error()).collect();
+    let located: Option<Vec<Note>> = errors
+        .iter()
+        .map(|diagnostic| {
+            let span = diagnostic.span.as_ref()?;
+            let (line, _) = source.line_col(span.start);
+            let origin = origins.get(line - 1).copied().flatten()?;
+            Some(Note {
+                message: refusal(diagnostic),
+                ..origin.clone()
+            })
+        })
+        .collect();
+    match located {
+        Some(mut notes) if !notes.is_empty() => {
+            notes.dedup();
+            Err(ImportError::Unrepresentable(notes))
+        }
+        _ => Err(ImportError::Invalid {
             problems: crate::diagnostic::error_lines(&diagnostics, &source).join("\n"),
             text: text.to_owned(),
         }),
     }
+}
+
+/// What a refused value means, from `topo check`'s diagnostic of the imported text.
+fn refusal(diagnostic: &crate::Diagnostic) -> String {
+    let help = diagnostic
+        .help
+        .as_deref()
+        .map_or_else(String::new, |help| format!(" ({help})"));
+    format!(
+        "a topology cannot hold what is written here: {}{help}; change it in the Compose file, or leave it out and write it in topology.toml by hand",
+        diagnostic.message
+    )
 }

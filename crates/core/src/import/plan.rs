@@ -48,11 +48,11 @@ pub(crate) struct Seen<'a> {
 }
 
 impl Seen<'_> {
-    /// A note about the text at `pos` of this file.
+    /// A note about the text at `pos` of this file (its line and column those of its offset).
     pub fn note(&self, pos: Pos, message: impl Into<String>) -> Note {
         Note {
             file: self.file.name.clone(),
-            pos,
+            pos: self.file.pos_at(pos.offset),
             message: message.into(),
         }
     }
@@ -79,6 +79,8 @@ pub(crate) struct Container<'a> {
     pub role: String,
     /// In mode order; at most one per mode.
     pub seen: Vec<Seen<'a>>,
+    /// The role it would have had, when another container of the same file had it first.
+    pub renamed_from: Option<String>,
 }
 
 impl<'a> Container<'a> {
@@ -268,7 +270,7 @@ impl<'a> Plan<'a> {
                 let mut old = vec![seen.view.name().to_owned()];
                 old.extend(seen.view.container_name().map(|(n, _)| n));
                 for old in old {
-                    if old != name && !out.iter().any(|(o, _)| *o == old) {
+                    if !old.is_empty() && old != name && !out.iter().any(|(o, _)| *o == old) {
                         out.push((old, name.clone()));
                     }
                 }
@@ -318,21 +320,35 @@ fn gather<'a>(sources: &[Source<'a>], project: &str) -> Vec<Container<'a>> {
     let mut containers: Vec<Container<'a>> = Vec::new();
     for source in sources {
         for view in source.file.services() {
-            let role = role_of(&view, project);
+            let wanted = role_of(&view, project);
             let seen = Seen {
                 mode: source.mode,
                 file: source.file,
                 view,
             };
-            match containers
-                .iter_mut()
-                .find(|c| c.role == role && c.get(source.mode).is_none())
-            {
-                Some(container) => container.seen.push(seen),
-                None => containers.push(Container {
-                    role,
-                    seen: vec![seen],
-                }),
+            // The first container of this role this file has not described yet; when every
+            // one has (two services of one file with one role), the next free `role-N`.
+            let mut role = wanted.clone();
+            let mut n = 1;
+            loop {
+                match containers.iter().position(|c| c.role == role) {
+                    Some(i) if containers[i].get(source.mode).is_none() => {
+                        containers[i].seen.push(seen);
+                        break;
+                    }
+                    Some(_) => {
+                        n += 1;
+                        role = format!("{wanted}-{n}");
+                    }
+                    None => {
+                        containers.push(Container {
+                            renamed_from: (role != wanted).then(|| wanted.clone()),
+                            role,
+                            seen: vec![seen],
+                        });
+                        break;
+                    }
+                }
             }
         }
     }
@@ -380,7 +396,11 @@ fn role_of(view: &ServiceView<'_>, project: &str) -> String {
         .find(|(key, _)| key == labels::SERVICE)
         .and_then(|(_, value)| value);
     let name = label
-        .or_else(|| view.container_name().map(|(name, _)| name))
+        .or_else(|| {
+            view.container_name()
+                .map(|(name, _)| name)
+                .filter(|name| !name.is_empty())
+        })
         .unwrap_or_else(|| view.name().to_owned());
     let role = naming::suggest_name(strip_project(&name, project));
     if role.is_empty() || role == "network" {

@@ -57,6 +57,13 @@ pub(super) fn routes(
             checks.push(seen.note_at("configs", format!("the proxy sends `{path}` to `{host}`, which is not an imported service: dropped")));
             continue;
         };
+        if let Some((first, _)) = routes
+            .iter()
+            .find(|(other, found)| **other != role && found.paths.contains(&path))
+        {
+            checks.push(seen.note_at("configs", format!("the proxy sends `{path}` to `{host}` too, but `{first}` gets it first: kept `{first}`")));
+            continue;
+        }
         let route = routes.entry(role).or_insert_with(|| RouteFound {
             paths: Vec::new(),
             port,
@@ -142,6 +149,7 @@ pub(super) fn import(
     checks: &mut Vec<Note>,
 ) -> Table {
     let mut table = Table::new(Some("[proxy]"));
+    table.read_from(container.prod().note_here(""));
     super::service::absent_modes(plan, container, &mut table, checks);
     for note in route_notes {
         table.note(checks, note);

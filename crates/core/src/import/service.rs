@@ -11,7 +11,7 @@ use crate::{naming, Mode};
 
 use super::document::{Table, Toml};
 use super::settings::Settings;
-use super::values::rebase;
+use super::values::{literal, rebase, written_path};
 use super::{leftovers, wiring, Container, Note, Plan, Seen};
 
 /// A route the proxy's configuration gives a service (by role).
@@ -30,6 +30,9 @@ pub(super) struct Layout {
     pub source_path: Option<String>,
     /// The absolute targets of the generated paths' volumes.
     pub generated: Vec<String>,
+    /// Targets of dev volumes over the source that a topology cannot hold as generated
+    /// paths (noted where they were found): not persistent volumes either.
+    pub dropped: Vec<String>,
 }
 
 /// The service's table and its `[services.env]`.
@@ -43,6 +46,7 @@ pub(super) fn import(
     let container = &plan.containers[index];
     let owner = plan.image_of.get(&index).map(|&o| &plan.containers[o]);
     let mut table = Table::new(Some("[[services]]"));
+    table.read_from(container.prod().note_here(""));
     absent_modes(plan, container, &mut table, checks);
     table.set("role", Toml::str(&container.role));
     let layout = match owner {
@@ -63,14 +67,16 @@ pub(super) fn import(
         }
     };
     if owner.is_none() {
+        // Container paths come back with `$$` read as `$` (a variable is kept as written).
+        let unescaped = |path: &str| literal(path).unwrap_or_else(|raw| raw);
         if let Some(source_path) = layout.source_path.as_deref().filter(|p| *p != "/app") {
-            table.set("source_path", Toml::str(source_path));
+            table.set("source_path", Toml::str(unescaped(source_path)));
         }
         let base = layout.source_path.as_deref().unwrap_or("/app");
         let generated: Vec<String> = layout
             .generated
             .iter()
-            .map(|g| crate::validate::relative_to_source(g, base))
+            .map(|g| unescaped(&crate::validate::relative_to_source(g, base)))
             .collect();
         if !generated.is_empty() {
             table.set("generated", Toml::strings(&generated));
@@ -98,7 +104,7 @@ pub(super) fn import(
         &mut table,
         checks,
     );
-    wiring::aliases(plan, container, &mut table);
+    wiring::aliases(plan, container, &mut table, checks);
     leftovers::container_keys(
         plan,
         container,
@@ -116,13 +122,18 @@ pub(super) fn import(
     tables
 }
 
-/// A note for each mode with a file that does not run this container.
+/// A note for each mode with a file that does not run this container (and, first, one
+/// when its role is not the one its name gives: every table of a container starts here).
 pub(super) fn absent_modes(
     plan: &Plan<'_>,
     container: &Container<'_>,
     table: &mut Table,
     checks: &mut Vec<Note>,
 ) {
+    if let Some(wanted) = &container.renamed_from {
+        let first = &container.seen[0];
+        table.note(checks, first.note_here(format!("`{}` would have the role `{wanted}`, which another service of the file has: it is `{}`; rename it as you wish", first.view.name(), container.role)));
+    }
     for source in &plan.sources {
         if container.get(source.mode).is_none() {
             let first = &container.seen[0];
@@ -172,18 +183,30 @@ fn build(
     };
     // Returned as rebased even when it escapes: the dev bind mount is matched against it.
     let context = rebase(&plan.options.directory, &build.context);
-    if context.starts_with("../") || context == ".." || context.starts_with('/') {
-        table.note(checks, first.note(build.pos, format!("the build context `{}` is `{context}` from the topology's directory, outside it: guessed `.`; write topology.toml at the repository root (`-o`)", build.context)));
+    let written = written_path(&plan.options.directory, &build.context).unwrap_or_else(|raw| {
+        table.note(checks, first.note(build.pos, format!("the build context `{raw}` reads a variable; topo writes paths literally: write the directory it names")));
+        raw
+    });
+    if crate::validate::path_escapes(&written) {
+        table.note(checks, first.note(build.pos, format!("the build context `{}` is `{written}` from the topology's directory, outside it: guessed `.`; write topology.toml at the repository root (`-o`)", build.context)));
         table.set("context", Toml::str("."));
     } else {
-        table.set("context", Toml::str(&context));
+        table.set("context", Toml::str(&written));
     }
     let dockerfile = build
         .dockerfile
         .clone()
         .unwrap_or_else(|| "Dockerfile".to_owned());
     if dockerfile != "Dockerfile" {
-        table.set("dockerfile", Toml::str(&dockerfile));
+        let written = literal(&dockerfile).unwrap_or_else(|raw| {
+            table.note(checks, first.note(build.pos, format!("the Dockerfile `{raw}` reads a variable; topo writes paths literally: write the file it names")));
+            raw
+        });
+        if crate::validate::path_escapes(&written) {
+            table.note(checks, first.note(build.pos, format!("the Dockerfile `{written}` is outside the build context: guessed `Dockerfile`; move it into the context")));
+        } else {
+            table.set("dockerfile", Toml::str(&written));
+        }
     }
     let mut targets = Vec::new();
     for (seen, other) in &builds {
@@ -202,7 +225,13 @@ fn build(
             ("prod", "prod")
         };
         match &other.target {
-            Some(target) if target != default => targets.push((key.to_owned(), Toml::str(target))),
+            Some(target) if target != default => {
+                let target = literal(target).unwrap_or_else(|raw| {
+                    table.note(checks, seen.note(other.target_pos, format!("the target `{raw}` reads a variable; topo writes targets literally: write the stage it names")));
+                    raw
+                });
+                targets.push((key.to_owned(), Toml::str(target)));
+            }
             Some(_) => {}
             None => table.note(checks, seen.note(other.pos, format!("the {} build names no target: topo builds the stage `{default}` (add `FROM … AS {default}` to the Dockerfile, or set targets.{key})", seen.mode))),
         }
@@ -304,7 +333,8 @@ fn layout(
         })
         .map(|m| m.target.trim_end_matches('/').to_owned());
     let in_production = production_targets(container);
-    let mut generated = Vec::new();
+    let mut generated: Vec<String> = Vec::new();
+    let mut dropped = Vec::new();
     for mount in &mounts {
         let under_source = source_path
             .as_deref()
@@ -316,7 +346,15 @@ fn layout(
                 if mount.kind == MountKind::Volume && in_production.is_empty() && !plan.has_mode(Mode::Production) && !plan.has_mode(Mode::ProdSim) {
                     table.note(checks, dev.note(mount.pos, format!("guessed that `{}` is build output (`generated`), not data: no production file says otherwise", mount.target)));
                 }
-                generated.push(mount.target.trim_end_matches('/').to_owned());
+                let target = mount.target.trim_end_matches('/').to_owned();
+                let base = source_path.as_deref().unwrap_or("/app");
+                match generated_problem(&generated, &target, base) {
+                    None => generated.push(target),
+                    Some(problem) => {
+                        table.note(checks, dev.note(mount.pos, format!("the dev volume at `{}` {problem}: dropped", mount.target)));
+                        dropped.push(target);
+                    }
+                }
             }
             _ => {}
         }
@@ -324,6 +362,25 @@ fn layout(
     Layout {
         source_path,
         generated,
+        dropped,
+    }
+}
+
+/// Why `target` cannot be one more generated path under `base`, if it cannot: a topology
+/// names each once, by a path inside the source path, and each gets its own volume name.
+fn generated_problem(generated: &[String], target: &str, base: &str) -> Option<&'static str> {
+    let purpose = naming::purpose_of_path(&crate::validate::relative_to_source(target, base));
+    if !crate::validate::generated_inside(target, base) {
+        Some("is not inside the source path as a generated path must be")
+    } else if generated.iter().any(|g| g == target) {
+        Some("is mounted twice")
+    } else if generated
+        .iter()
+        .any(|g| naming::purpose_of_path(&crate::validate::relative_to_source(g, base)) == purpose)
+    {
+        Some("would get the same volume name as another generated path")
+    } else {
+        None
     }
 }
 
@@ -353,6 +410,7 @@ fn volumes(
         layout
             .generated
             .iter()
+            .chain(&layout.dropped)
             .any(|g| *g == m.target.trim_end_matches('/'))
             || (m.kind == MountKind::Bind
                 && layout.source_path.as_deref() == Some(m.target.trim_end_matches('/')))
@@ -370,6 +428,9 @@ fn volumes(
                 continue;
             }
             match (mount.kind, &mount.source) {
+                (MountKind::Volume, Some(_)) if !mount.target.starts_with('/') => {
+                    table.note(checks, seen.note(mount.pos, format!("the volume's container path `{}` is not absolute (Compose refuses it too): dropped", mount.target)));
+                }
                 (MountKind::Volume, Some(source)) => {
                     if found.iter().any(|(_, target)| *target == mount.target) {
                         continue;
@@ -398,7 +459,9 @@ fn volumes(
             Toml::Inline(
                 found
                     .into_iter()
-                    .map(|(purpose, target)| (purpose, Toml::str(target)))
+                    .map(|(purpose, target)| {
+                        (purpose, Toml::str(literal(&target).unwrap_or(target)))
+                    })
                     .collect(),
             ),
         );

@@ -53,9 +53,9 @@ impl<T: PartialEq + Display> Agreed<T> {
         for note in self.conflicts {
             table.note(checks, note);
         }
-        if let Some((value, _)) = self.value {
+        if let Some((value, origin)) = self.value {
             if default != Some(&value) {
-                table.set(key, toml(&value));
+                table.set_from(key, toml(&value), origin);
             }
         }
     }

@@ -83,6 +83,27 @@ pub(super) fn rebase(directory: &str, path: &str) -> String {
     }
 }
 
+/// A path from a Compose file as the topology writes it: [`rebase`]d, except that beside
+/// the topology (`directory` is `.`) it is kept as written less the `./` the renderer puts
+/// in front, so `apps/web/` or `a/../b` come back as they were; `$$` is read back as `$`
+/// (`Err` with the text as written when it reads a variable).
+pub(super) fn written_path(directory: &str, path: &str) -> Result<String, String> {
+    let path = if directory == "." && !path.starts_with('/') {
+        let mut rest = path;
+        while let Some(shorter) = rest.strip_prefix("./") {
+            rest = shorter;
+        }
+        if rest.is_empty() {
+            ".".to_owned()
+        } else {
+            rest.to_owned()
+        }
+    } else {
+        rebase(directory, path)
+    };
+    literal(&path)
+}
+
 /// A port number from a Compose port field.
 pub(super) fn port_number(text: &str) -> Option<u16> {
     text.parse().ok().filter(|p| *p != 0)
@@ -134,5 +155,11 @@ mod tests {
         assert_eq!(rebase("deploy", "./.env.local"), "deploy/.env.local");
         assert_eq!(rebase(".", "../elsewhere"), "../elsewhere");
         assert_eq!(rebase(".", "/srv/data"), "/srv/data");
+        assert_eq!(written_path(".", "./apps/web/"), Ok("apps/web/".to_owned()));
+        assert_eq!(written_path(".", "././a/../b"), Ok("a/../b".to_owned()));
+        assert_eq!(written_path(".", "./"), Ok(".".to_owned()));
+        assert_eq!(written_path(".", "./a$$b"), Ok("a$b".to_owned()));
+        assert_eq!(written_path("deploy", "../a$$b"), Ok("a$b".to_owned()));
+        assert_eq!(written_path(".", "${DIR}"), Err("${DIR}".to_owned()));
     }
 }

@@ -256,6 +256,16 @@ pub(super) fn depends_on(plan: &Plan<'_>, index: usize, table: &mut Table, check
                 );
                 continue;
             };
+            if target_index == index {
+                table.note(
+                    checks,
+                    seen.note(
+                        dependency.pos,
+                        "waits for itself, which can never happen: dropped",
+                    ),
+                );
+                continue;
+            }
             if Some(target_index) == plan.proxy {
                 table.note(
                     checks,
@@ -328,22 +338,44 @@ pub(super) fn health(container: &Container<'_>, table: &mut Table, checks: &mut 
     }
 }
 
-/// Network aliases beyond the container name and the Compose service name.
-fn alias_list(plan: &Plan<'_>, container: &Container<'_>) -> Vec<String> {
+/// Network aliases beyond the container name and the Compose service name, and those a
+/// topology cannot hold (not a valid name), with where they are written.
+fn alias_lists(plan: &Plan<'_>, container: &Container<'_>) -> (Vec<String>, Vec<(String, Pos)>) {
     let seen = container.prod();
     let name = naming::container_name(&plan.project, &container.role);
     let mut aliases: Vec<String> = Vec::new();
-    for alias in seen.view.networks().into_iter().flat_map(|a| a.aliases) {
-        if alias != name && alias != seen.view.name() && !aliases.contains(&alias) {
-            aliases.push(alias);
+    let mut invalid = Vec::new();
+    for attachment in seen.view.networks() {
+        for alias in attachment.aliases {
+            if alias == name || alias == seen.view.name() || aliases.contains(&alias) {
+                continue;
+            }
+            if naming::is_valid_name(&alias) {
+                aliases.push(alias);
+            } else {
+                invalid.push((alias, attachment.pos));
+            }
         }
     }
-    aliases
+    (aliases, invalid)
 }
 
-/// `aliases = [...]`.
-pub(super) fn aliases(plan: &Plan<'_>, container: &Container<'_>, table: &mut Table) {
-    let aliases = alias_list(plan, container);
+/// Network aliases beyond the container name and the Compose service name.
+fn alias_list(plan: &Plan<'_>, container: &Container<'_>) -> Vec<String> {
+    alias_lists(plan, container).0
+}
+
+/// `aliases = [...]`, with a note on each alias that cannot be written.
+pub(super) fn aliases(
+    plan: &Plan<'_>,
+    container: &Container<'_>,
+    table: &mut Table,
+    checks: &mut Vec<Note>,
+) {
+    let (aliases, invalid) = alias_lists(plan, container);
+    for (alias, pos) in invalid {
+        table.note(checks, container.prod().note(pos, format!("the network alias `{alias}` is not a name a topology can hold (lowercase letters, digits and single dashes): dropped")));
+    }
     if aliases.is_empty() {
         return;
     }
@@ -358,6 +390,7 @@ pub(super) fn env(
     checks: &mut Vec<Note>,
 ) -> Table {
     let mut table = Table::new(Some("[services.env]"));
+    table.read_from(container.prod().note_here(""));
     let own = variables(plan, container);
     let inherited = owner
         .map(|owner| variables(plan, owner))
@@ -377,7 +410,11 @@ pub(super) fn env(
         for note in &variable.notes {
             table.note(checks, note.clone());
         }
-        table.set(&variable.name, env_toml(&variable.value));
+        table.set_from(
+            &variable.name,
+            env_toml(&variable.value),
+            variable.at.clone(),
+        );
     }
     if table.is_empty() {
         Table::new(None)

@@ -26,21 +26,33 @@ pub(super) fn check(lf: &LintFile, all: &[LintFile], out: &mut Vec<Raw>) {
         if networks.is_empty() {
             continue; // network_mode: host / service:x / none: another namespace's names
         }
-        let mut known: BTreeSet<String> = networks
-            .iter()
-            .flat_map(|a| on_network.get(&a.network).into_iter().flatten().cloned())
-            .collect();
-        known.extend(own_names(service));
+        let own = own_names(service);
+        let is_known = |host: &str| {
+            own.iter().any(|name| name == host)
+                || networks
+                    .iter()
+                    .any(|a| on_network.get(&a.network).is_some_and(|n| n.contains(host)))
+        };
+        // Every name the service can reach, gathered only when a finding needs the list
+        // (copying it for every service would cost services² on a large file).
+        let mut known: Option<BTreeSet<String>> = None;
         for entry in service.environment() {
             let Some(value) = entry.value.as_deref() else {
                 continue;
             };
             for (host, offset) in facts::hosts_named(&entry.name, value) {
-                if facts::is_external_host(&host) || known.contains(&host) {
+                if facts::is_external_host(&host) || is_known(&host) {
                     continue;
                 }
+                let known = known.get_or_insert_with(|| {
+                    networks
+                        .iter()
+                        .flat_map(|a| on_network.get(&a.network).into_iter().flatten().cloned())
+                        .chain(own.iter().cloned())
+                        .collect()
+                });
                 let at = entry.pos_in_value(offset);
-                out.push(finding(lf, all, service, &entry.name, &host, at, &known));
+                out.push(finding(lf, all, service, &entry.name, &host, at, known));
             }
         }
     }

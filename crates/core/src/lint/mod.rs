@@ -120,8 +120,9 @@ pub struct Place {
 }
 
 impl Place {
-    /// The place `pos` in `file`.
+    /// The place `pos` in `file`: its byte offset, and that offset's line and column.
     pub fn at(file: &ComposeFile, pos: Pos) -> Place {
+        let pos = file.pos_at(pos.offset);
         Place {
             file: file.name.clone(),
             line: pos.line,

@@ -254,7 +254,12 @@ fn stages(dockerfile: &str) -> Vec<String> {
     dockerfile
         .lines()
         .map(str::trim)
-        .filter(|line| line.len() > 5 && line[..5].eq_ignore_ascii_case("FROM "))
+        .filter(|line| {
+            line.len() > 5
+                && line
+                    .get(..5)
+                    .is_some_and(|w| w.eq_ignore_ascii_case("FROM "))
+        })
         .enumerate()
         .map(|(index, line)| {
             let words: Vec<&str> = line.split_whitespace().collect();
@@ -487,5 +492,7 @@ mod tests {
         let text =
             "FROM node:22 AS base\nRUN x\nfrom base as dev\nFROM base AS prod\nFROM scratch\n";
         assert_eq!(stages(text), ["base", "dev", "prod", "3"]);
+        // A multi-byte character inside the first five bytes is no `FROM `.
+        assert_eq!(stages("FROM node:22 AS prod\nRUN é\nRUNé\n"), ["prod"]);
     }
 }

@@ -51,12 +51,10 @@ pub(super) fn apply(files: &[LintFile], raw: Vec<Raw>) -> (Vec<Finding>, usize) 
     for file in files {
         for allow in &allows[file.file.name.as_str()] {
             for ((rule, column), used) in allow.rules.iter().zip(&allow.used) {
-                let place = Place {
-                    file: file.file.name.clone(),
-                    line: allow.at.line,
-                    column: *column,
-                    offset: allow.at.offset,
-                };
+                // The rule's own offset: its line's start plus its (1-based, byte) column.
+                let offset =
+                    allow.at.offset - (allow.at.column as usize - 1) + *column as usize - 1;
+                let place = Place::at(&file.file, Pos { offset, ..allow.at });
                 let message = match rules::find(rule) {
                     None => format!("`{rule}` is not a topo lint rule"),
                     Some(_) if !used => {

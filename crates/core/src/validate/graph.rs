@@ -7,6 +7,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use crate::diagnostic::Diagnostic;
 use crate::load::did_you_mean;
 use crate::model::{Condition, Service, Topology};
+use crate::Spanned;
 
 pub(super) fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
     let db_role = topology.database.as_ref().map(|d| d.role.as_str());
@@ -184,30 +185,68 @@ fn cycles(topology: &Topology, out: &mut Vec<Diagnostic>) {
         }
         let mut members: Vec<&str> = component.iter().map(|&i| graph[i]).collect();
         members.sort_unstable();
-        let first = topology
-            .service(members[0])
-            .expect("cycle members are services");
-        let next = first
-            .depends_on
-            .keys()
-            .find(|t| members.contains(&t.as_str()))
-            .expect("a cycle member depends on another");
+        members.dedup();
+        // A role may be written twice (reported as a duplicate): every service with a
+        // member's role takes part, and the first edge found is the one pointed at.
+        let edges: Vec<(&Service, &Spanned<String>)> = members
+            .iter()
+            .flat_map(|member| {
+                topology
+                    .services
+                    .iter()
+                    .filter(move |s| s.role.as_str() == *member)
+            })
+            .flat_map(|service| {
+                service
+                    .depends_on
+                    .keys()
+                    .filter(|t| {
+                        members.contains(&t.as_str()) && t.as_str() != service.role.as_str()
+                    })
+                    .map(move |target| (service, target))
+            })
+            .collect();
+        let Some(((first, next), rest)) = edges.split_first() else {
+            continue;
+        };
         let mut diagnostic = Diagnostic::error("dependency-cycle", format!("dependency cycle between {}", members.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")))
             .at(next.span(), format!("`{}` waits for `{next}`", first.role))
             .help("a service cannot (indirectly) wait for itself: remove one of these `depends_on` entries");
-        for member in &members[1..] {
-            let service = topology
-                .service(member)
-                .expect("cycle members are services");
-            for target in service
-                .depends_on
-                .keys()
-                .filter(|t| members.contains(&t.as_str()))
-            {
-                diagnostic =
-                    diagnostic.related(target.span(), format!("`{member}` waits for `{target}`"));
-            }
+        for (service, target) in rest.iter().filter(|(s, _)| !std::ptr::eq(*s, *first)) {
+            diagnostic = diagnostic.related(
+                target.span(),
+                format!("`{}` waits for `{target}`", service.role),
+            );
         }
         out.push(diagnostic);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{Condition, Service, Topology};
+    use crate::Spanned;
+
+    #[test]
+    fn a_cycle_through_a_duplicated_role_is_reported() {
+        let mut topology = Topology::new("p");
+        let wait = |service: &mut Service, on: &str| {
+            service.depends_on.insert(
+                Spanned::new(on.to_owned()),
+                Spanned::new(Condition::Started),
+            );
+        };
+        let first_a = Service::build("a", ".");
+        let mut second_a = Service::build("a", ".");
+        wait(&mut second_a, "b");
+        let mut b = Service::build("b", ".");
+        wait(&mut b, "a");
+        topology.services = vec![first_a, second_a, b];
+        let mut out = Vec::new();
+        super::check(&topology, &mut out);
+        let codes: Vec<&str> = out.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["dependency-cycle"], "{out:#?}");
+        assert_eq!(out[0].message, "dependency cycle between `a`, `b`");
+        assert_eq!(out[0].label.as_deref(), Some("`a` waits for `b`"));
     }
 }

@@ -80,4 +80,4 @@ fn read(topology: &Topology, options: &ValidateOptions<'_>) -> (ValidTopology, V
 }
 
 pub use ci::compile_glob;
-pub(crate) use paths::relative_to_source;
+pub(crate) use paths::{escapes as path_escapes, generated_inside, relative_to_source};

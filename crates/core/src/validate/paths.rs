@@ -145,10 +145,7 @@ fn source_and_generated(service: &Service, out: &mut Vec<Diagnostic>) -> (String
                     .at(generated.span(), "a pattern, not a path")
                     .help("each generated path gets its own named volume in dev: list the directories themselves (\"node_modules\", \"apps/web/.next\")"),
             );
-        } else if normalised.is_empty()
-            || has_parent(generated)
-            || (!generated.starts_with('/') && escapes(generated))
-        {
+        } else if !generated_inside(generated, source) {
             out.push(
                 Diagnostic::error("generated-path-outside-source", format!("the generated path `{generated}` of `{}` is not inside its source path `{source}`", service.role))
                     .at(generated.span(), "outside the source path")
@@ -188,6 +185,15 @@ pub(crate) fn relative_to_source(generated: &str, source: &str) -> String {
         .join("/")
 }
 
+/// Whether a generated path names something inside the source path: relative to it (or
+/// absolute below it), with at least one name and no `..` (`./` is the source path itself,
+/// whose volume would hide the whole source).
+pub(crate) fn generated_inside(generated: &str, source: &str) -> bool {
+    !relative_to_source(generated, source).is_empty()
+        && !has_parent(generated)
+        && (generated.starts_with('/') || !escapes(generated))
+}
+
 fn has_parent(path: &str) -> bool {
     Path::new(path)
         .components()
@@ -195,7 +201,7 @@ fn has_parent(path: &str) -> bool {
 }
 
 /// Is a relative path absolute or does it climb out of its base?
-fn escapes(path: &str) -> bool {
+pub(crate) fn escapes(path: &str) -> bool {
     if path.starts_with('/')
         || path.starts_with('\\')
         || Path::new(path).is_absolute()
@@ -219,7 +225,29 @@ fn escapes(path: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::escapes;
+    use super::{escapes, generated_inside};
+
+    #[test]
+    fn generated_paths_inside_the_source() {
+        for (path, expect) in [
+            ("node_modules", true),
+            ("./dist", true),
+            ("apps/web/.next", true),
+            ("/app/dist", true),
+            ("dist/", true),
+            (".", false),
+            ("./", false),
+            ("", false),
+            ("dist/..", false),
+            ("../x", false),
+            ("/app", false),
+            ("/app/.", false),
+            ("/elsewhere/dist", false),
+            ("/application/dist", false),
+        ] {
+            assert_eq!(generated_inside(path, "/app"), expect, "{path}");
+        }
+    }
 
     #[test]
     fn escaping_paths() {
