@@ -98,7 +98,7 @@ fn generated_files() -> anyhow::Result<Vec<(String, String)>> {
     // The plan document's schema, for CI consumers of `topo-ci plan --format json`.
     files.push((
         "docs/plan.schema.json".to_owned(),
-        topo_ci::cli::plan_schema(),
+        topo_ci::plan::Plan::schema_json(),
     ));
     for file in topo_core::render_all(&validated.topology, &options) {
         files.push((

@@ -3,7 +3,10 @@
 //! - no source file passes [`MAX_FILE_LINES`] lines, no function [`MAX_FN_LINES`];
 //! - no `unwrap()` outside tests (`expect("why")` says what was known);
 //! - a derived name (`format!("{project}-…")`) is made in `crates/core/src/naming.rs` only;
-//! - topo-core depends on nothing that talks to Docker, git or an async runtime.
+//! - topo-core depends on nothing that talks to Docker, git or an async runtime;
+//! - the command line lives in binary code: in topo-ci and topo-sim only their `cli/`
+//!   modules (the `cli` feature) and `main.rs` name clap, and only topo-sim's `cli/` names
+//!   topo-ci (the driver itself needs neither).
 //!
 //! `#[test] fn tidy()` runs the checks, so `cargo test --workspace` fails on a violation;
 //! `cargo xtask tidy --report` prints the figures (files over 500 lines, functions over 80).
@@ -56,6 +59,8 @@ pub struct Findings {
     pub names: Vec<String>,
     /// Forbidden packages topo-core reaches.
     pub core_dependencies: Vec<String>,
+    /// `file: what` where library code names the command line or the other library.
+    pub layering: Vec<String>,
 }
 
 impl Findings {
@@ -79,6 +84,9 @@ impl Findings {
             out.push(format!(
                 "{at}: a derived name formatted outside crates/core/src/naming.rs: add it there"
             ));
+        }
+        for at in &self.layering {
+            out.push(format!("{at}: keep it in the `cli` module (binary code)"));
         }
         for package in &self.core_dependencies {
             out.push(format!(
@@ -301,6 +309,27 @@ fn is_derived_name(format: &str) -> bool {
             .find('}')
             .is_some_and(|close| format[close + 1..].starts_with('-'))
         && !format.contains(' ')
+}
+
+/// What library code of topo-ci or topo-sim names that belongs to the command line.
+fn layering(relative: &str, text: &str) -> Vec<String> {
+    let library = ["crates/ci/src/", "crates/sim/src/"]
+        .iter()
+        .find_map(|prefix| relative.strip_prefix(prefix));
+    let Some(inside) = library else {
+        return Vec::new();
+    };
+    if inside == "main.rs" || inside.starts_with("cli/") {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    if text.contains("clap::") || text.contains("use clap") {
+        out.push(format!("{relative}: names clap"));
+    }
+    if relative.starts_with("crates/sim/") && text.contains("topo_ci") {
+        out.push(format!("{relative}: names topo_ci"));
+    }
+    out
 }
 
 /// The forbidden packages in topo-core's dependency closure, from `Cargo.lock`.

@@ -8,13 +8,16 @@
 //! - [`release`]: which events deploy, and the overrides.
 //! - [`plan`]: per service deploy, build or skip, with a reason.
 //! - [`report`]: the plan as text, Markdown, JSON or GitHub outputs.
-//! - [`cli`]: the flags shared by `topo-ci` and `topo plan`.
+//! - [`load`]: a topology as committed at a revision.
+//! - `cli` (feature `cli`): the flags and runs shared by `topo-ci` and `topo plan`.
 //!
 //! topo-ci knows nothing about Docker, and never runs `git`.
 #![deny(missing_docs)]
 
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod fingerprint;
+pub mod load;
 pub mod markers;
 pub mod plan;
 pub mod release;

@@ -4,7 +4,9 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use topo_ci::cli::{self, CliError, FingerprintArgs, MarkArgs, PlanArgs};
+use topo_ci::cli::{self, FingerprintArgs, MarkArgs, PlanArgs};
+use topo_ci::plan::Plan;
+use topo_core::report::{outcome, Exit};
 
 /// Decide which services to deploy, record what was deployed.
 #[derive(Parser, Debug)]
@@ -27,27 +29,18 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match &cli.command {
-        Command::Plan(args) => cli::run_plan(args, &mut std::io::stdout().lock()),
-        Command::Mark(args) => cli::run_mark(args).map(|lines| {
-            for line in lines {
-                println!("{line}");
-            }
-        }),
-        Command::Fingerprint(args) => cli::run_fingerprint(args).map(|text| print!("{text}")),
+    let result = match &Cli::parse().command {
+        Command::Plan(args) => cli::run_plan(args),
+        Command::Mark(args) => cli::run_mark(args),
+        Command::Fingerprint(args) => cli::run_fingerprint(args),
         Command::Schema => {
-            print!("{}", cli::plan_schema());
-            Ok(())
+            print!("{}", Plan::schema_json());
+            Ok(Exit::Success)
         }
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => report(&error),
+    let (exit, error) = outcome(result);
+    if let Some(error) = error {
+        eprint!("{error}");
     }
-}
-
-fn report(error: &CliError) -> ExitCode {
-    eprintln!("error: {error}");
-    ExitCode::from(error.exit_code())
+    exit.into()
 }

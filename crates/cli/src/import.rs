@@ -3,15 +3,14 @@
 //! Exit codes: 0 written; 1 refused (the output exists without `--force`, a file is not
 //! Compose, two files of one mode, an I/O error); 2 usage.
 
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
-
-use anyhow::Context;
 use clap::Args;
+use std::path::{Path, PathBuf};
 use topo_core::compose::{self, ComposeFile};
-use topo_core::import::{import, ImportError, ImportOptions};
+use topo_core::import::{import, ImportOptions};
+use topo_core::report::Exit;
 use topo_core::Mode;
 
+use crate::error::CommandError;
 use crate::input::directory_of;
 
 /// Flags of `topo import`.
@@ -36,44 +35,20 @@ pub struct ImportArgs {
     #[arg(long)]
     force: bool,
     /// The mode of a file, when its name does not tell: `FILE=dev|prod-sim|production`.
-    #[arg(long = "mode", value_name = "FILE=MODE", value_parser = parse_mode)]
+    #[arg(long = "mode", value_name = "FILE=MODE", value_parser = crate::lint::parse_mode)]
     modes: Vec<(PathBuf, Mode)>,
 }
 
-fn parse_mode(text: &str) -> Result<(PathBuf, Mode), String> {
-    let (file, mode) = text
-        .rsplit_once('=')
-        .ok_or_else(|| format!("`{text}`: write FILE=MODE, e.g. deploy/compose.yml=production"))?;
-    Ok((PathBuf::from(file), mode.parse()?))
-}
-
-/// Why the import stopped, and with which exit code.
-enum Stop {
-    /// Exit 2: the command line is wrong.
-    Usage(String),
-    /// Exit 1: refused or failed; nothing was written.
-    Refused(String),
-}
-
 /// Runs `topo import`.
-pub fn run(args: &ImportArgs) -> ExitCode {
-    match import_files(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Stop::Usage(message)) => {
-            eprintln!("error: {message}");
-            ExitCode::from(2)
-        }
-        Err(Stop::Refused(message)) => {
-            eprintln!("{message}");
-            ExitCode::from(1)
-        }
-    }
+pub fn run(args: &ImportArgs) -> Result<Exit, CommandError> {
+    import_files(args)?;
+    Ok(Exit::Success)
 }
 
-fn import_files(args: &ImportArgs) -> Result<(), Stop> {
+fn import_files(args: &ImportArgs) -> Result<(), CommandError> {
     for (path, _) in &args.modes {
         if !args.files.contains(path) {
-            return Err(Stop::Usage(format!(
+            return Err(CommandError::Usage(format!(
                 "--mode names {}, which is not among the files to import",
                 path.display()
             )));
@@ -81,24 +56,26 @@ fn import_files(args: &ImportArgs) -> Result<(), Stop> {
     }
     let directory = directory_of(&args.files[0]);
     if let Some(other) = args.files.iter().find(|f| directory_of(f) != directory) {
-        return Err(Stop::Usage(format!(
+        return Err(CommandError::Usage(format!(
             "{} and {} are in different directories; the files' relative paths need one: import files that sit together",
             args.files[0].display(),
             other.display()
         )));
     }
     if args.output.exists() && !args.force {
-        return Err(Stop::Refused(format!(
-            "error: {} already exists; pass --force to overwrite it",
-            args.output.display()
-        )));
+        return Err(CommandError::Refused {
+            message: format!(
+                "{} already exists; pass --force to overwrite it",
+                args.output.display()
+            ),
+            help: None,
+        });
     }
     let mut files = Vec::new();
     let mut problems = Vec::new();
     for path in &args.files {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Stop::Refused(format!("error: cannot read {name}: {e}")))?;
+        let text = std::fs::read_to_string(path).map_err(CommandError::io("read", path))?;
         match ComposeFile::read(name.clone(), text) {
             Ok(file) => {
                 let mode = args
@@ -117,19 +94,13 @@ fn import_files(args: &ImportArgs) -> Result<(), Stop> {
         }
     }
     if !problems.is_empty() {
-        return Err(Stop::Refused(problems.join("\n")));
+        return Err(CommandError::Located(problems));
     }
-    let options = options(args, &directory).map_err(|e| Stop::Refused(format!("error: {e:#}")))?;
-    let imported = import(&files, &options).map_err(|e| match e {
-        // Already `file:line:column: error: …` lines.
-        ImportError::Unrepresentable(_) => Stop::Refused(e.to_string()),
-        _ => Stop::Refused(format!("error: {e}")),
-    })?;
+    let imported = import(&files, &options(args, &directory)?)?;
     let output_directory = directory_of(&args.output);
     std::fs::create_dir_all(&output_directory)
-        .with_context(|| format!("cannot create {}", output_directory.display()))
-        .and_then(|()| crate::output::write_atomically(&args.output, imported.text.as_bytes()))
-        .map_err(|e| Stop::Refused(format!("error: {e:#}")))?;
+        .map_err(CommandError::io("create", &output_directory))?;
+    crate::output::write_atomically(&args.output, imported.text.as_bytes())?;
     println!(
         "wrote {} ({} thing{} to check)",
         args.output.display(),
@@ -148,10 +119,8 @@ fn import_files(args: &ImportArgs) -> Result<(), Stop> {
 
 /// Where the files sit as seen from the topology's directory, and the name Compose gives
 /// their project (their directory's).
-fn options(args: &ImportArgs, directory: &Path) -> anyhow::Result<ImportOptions> {
-    let absolute = |p: &Path| {
-        std::path::absolute(p).with_context(|| format!("cannot resolve {}", p.display()))
-    };
+fn options(args: &ImportArgs, directory: &Path) -> Result<ImportOptions, CommandError> {
+    let absolute = |p: &Path| std::path::absolute(p).map_err(CommandError::io("resolve", p));
     let files_directory = absolute(directory)?;
     let topology_directory = absolute(&directory_of(&args.output))?;
     let relative = pathdiff::diff_paths(&files_directory, &topology_directory)

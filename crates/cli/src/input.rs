@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
-use topo_core::{example, SourceFile};
+use topo_core::{example, LoadError, Loaded, SourceFile, ValidateOptions};
+
+use crate::error::CommandError;
 
 /// A topology's origin.
 pub enum Input {
@@ -14,40 +15,37 @@ pub enum Input {
 }
 
 impl Input {
-    /// Reads the source text.
-    pub fn read(&self) -> anyhow::Result<SourceFile> {
+    /// Reads and validates the topology (a file's build contexts are looked for beside it;
+    /// an example has none). An invalid topology is `Err(LoadError::Invalid)` inside `Ok`:
+    /// the caller prints its diagnostics.
+    pub fn load(&self) -> Result<Result<Loaded, LoadError>, CommandError> {
         match self {
-            Input::File(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| {
-                    format!(
-                        "cannot read the topology {}{}",
-                        path.display(),
-                        if path.exists() {
-                            ""
-                        } else {
-                            " (run `topo init` to create one, or pass -t FILE)"
-                        }
-                    )
-                })?;
-                Ok(SourceFile::new(path.display().to_string(), text))
-            }
-            Input::Example(name) => match example::topology(name) {
-                Some(text) => Ok(SourceFile::new(format!("<example {name}>"), text)),
-                None => bail!(
-                    "no built-in example `{name}`; the examples are: {}",
-                    example::NAMES.join(", ")
-                ),
+            Input::File(path) => match topo_core::load_path(path) {
+                Err(error @ LoadError::Read { .. }) => Err(error.into()),
+                loaded => Ok(loaded),
             },
+            Input::Example(name) => {
+                let text = example::topology(name).ok_or_else(|| unknown_example(name))?;
+                let source = SourceFile::new(format!("<example {name}>"), text);
+                Ok(topo_core::load_source(source, &ValidateOptions::default()))
+            }
         }
     }
 
-    /// The repository the topology describes: the file's directory. Examples have none,
-    /// so their build contexts are not looked for.
+    /// The repository the topology describes: the file's directory. Examples have none.
     pub fn repository(&self) -> Option<PathBuf> {
         match self {
             Input::File(path) => Some(directory_of(path)),
             Input::Example(_) => None,
         }
+    }
+}
+
+/// No built-in example of that name.
+pub fn unknown_example(name: &str) -> CommandError {
+    CommandError::Refused {
+        message: format!("no built-in example `{name}`"),
+        help: Some(format!("the examples are: {}", example::NAMES.join(", "))),
     }
 }
 

@@ -2,14 +2,16 @@
 //! (0 clean or warnings only, 1 errors found, 2 usage or unreadable input).
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use miette::{LabeledSpan, NamedSource};
 use topo_core::compose::{self, ComposeFile};
 use topo_core::lint::{self, Finding, LintFile, LintOptions, Report};
 use topo_core::model::Level;
+use topo_core::report::Exit;
 use topo_core::Mode;
+
+use crate::error::CommandError;
 
 use crate::input::{directory_of, Input};
 
@@ -57,53 +59,44 @@ fn rules_help() -> String {
     text + "\nExit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage or unreadable input."
 }
 
-fn parse_mode(text: &str) -> Result<(PathBuf, Mode), String> {
+/// `FILE=MODE` of `--mode` (shared with `topo import`); clap prints the error.
+pub fn parse_mode(text: &str) -> Result<(PathBuf, Mode), String> {
     let (file, mode) = text
         .rsplit_once('=')
         .ok_or_else(|| format!("`{text}`: write FILE=MODE, e.g. deploy/compose.yml=production"))?;
     Ok((PathBuf::from(file), mode.parse()?))
 }
 
-/// Runs `topo lint`.
-pub fn run(args: &LintArgs) -> ExitCode {
-    match lint_files(args) {
-        Ok(report) => {
-            print(&report, args.format);
-            ExitCode::from(u8::from(report.has_errors()))
-        }
-        Err(message) => {
-            eprintln!("{message}");
-            ExitCode::from(2)
-        }
-    }
+/// Runs `topo lint`: exit 0 without errors (warnings allowed), 1 with errors, 2 when the
+/// command line or an input is wrong.
+pub fn run(args: &LintArgs) -> Result<Exit, CommandError> {
+    let report = lint_files(args)?;
+    print(&report, args.format);
+    Ok(Exit::from_ok(!report.has_errors()))
 }
 
-fn lint_files(args: &LintArgs) -> Result<Report, String> {
+fn lint_files(args: &LintArgs) -> Result<Report, CommandError> {
     for (path, _) in &args.modes {
         if !args.files.contains(path) {
-            return Err(format!(
-                "error: --mode names {}, which is not among the files to lint",
+            return Err(CommandError::Usage(format!(
+                "--mode names {}, which is not among the files to lint",
                 path.display()
-            ));
+            )));
         }
     }
     let topology = match &args.topology {
         None => None,
         Some(path) => {
-            // Only errors matter here: a build context missing on this machine does not
-            // change what the topology renders.
             let input = Input::File(path.clone());
-            let source = input.read().map_err(|e| format!("error: {e:#}"))?;
-            match topo_core::load(&source, &topo_core::ValidateOptions::default()) {
-                Ok(validated) => Some((input, validated)),
-                Err(diagnostics) => {
-                    crate::output::print_diagnostics(
-                        &source,
-                        &diagnostics,
-                        crate::output::Format::Human,
-                    );
-                    return Err(format!("error: {} is not a valid topology", path.display()));
+            match crate::output::load(&input, crate::output::Format::Human) {
+                Ok(Some((_, validated))) => Some((input, validated)),
+                Ok(None) => {
+                    return Err(CommandError::Usage(format!(
+                        "{} is not a valid topology",
+                        path.display()
+                    )))
                 }
+                Err(error) => return Err(CommandError::Usage(error.to_string())),
             }
         }
     };
@@ -141,11 +134,7 @@ fn lint_files(args: &LintArgs) -> Result<Report, String> {
             .unwrap_or_else(|| compose::mode_of_file_name(&name));
         let dir = directory_of(path);
         let root = match &topology {
-            Some((input, _)) => {
-                crate::output::render_options(input, &dir)
-                    .map_err(|e| format!("error: {e:#}"))?
-                    .root
-            }
+            Some((input, _)) => crate::output::render_options(input, &dir)?.root,
             None => ".".to_owned(),
         };
         files.push(LintFile {
@@ -156,7 +145,7 @@ fn lint_files(args: &LintArgs) -> Result<Report, String> {
         });
     }
     if !problems.is_empty() {
-        return Err(problems.join("\n"));
+        return Err(CommandError::Unreadable(problems));
     }
     let topology_name = args
         .topology
@@ -195,7 +184,7 @@ fn print(report: &Report, format: LintFormat) {
         LintFormat::Text => {
             let handler = crate::output::report_handler();
             for_shown(report, |finding| {
-                match crate::report::graphical(&handler, &Snippet::new(finding)) {
+                match topo_core::report::graphical(&handler, &Snippet::new(finding)) {
                     Some(text) => eprint!("{text}"),
                     // A place miette cannot draw: the one-line form and the hint.
                     None => eprintln!("{}\n  help: {}", short(finding), finding.hint),

@@ -1,20 +1,24 @@
 //! `topo`: flags, a call into topo-core (topo-ci for `plan`, topo-sim for `sim`), and exit
 //! codes. Nothing else lives here.
 //!
-//! Exit codes: 0 success, 1 invalid topology / stale files / I/O failure / a failed
-//! verdict, 2 usage, 130 an interrupted `sim up`.
+//! Exit codes are `topo_core::report::Exit`'s table, shared with `topo-ci` and `topo-sim`:
+//! 0 success, 1 invalid topology / stale files / I/O failure / a failed verdict, 2 usage,
+//! 130 interrupted.
 
+mod error;
 mod import;
 mod input;
 mod lint;
 mod output;
-mod report;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use topo_core::report::{outcome, Exit};
+use topo_core::Mode;
 
+use error::CommandError;
 use input::Input;
 use output::Format;
 
@@ -124,8 +128,15 @@ enum ModeArg {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
+    let (exit, error) = outcome(run(Cli::parse().command));
+    if let Some(error) = error {
+        eprint!("{error}");
+    }
+    exit.into()
+}
+
+fn run(command: Command) -> Result<Exit, CommandError> {
+    match command {
         Command::Check { input, format } => output::check(&input.input(), format),
         Command::Render {
             input,
@@ -134,58 +145,28 @@ fn main() -> ExitCode {
             check,
         } => {
             let modes = match mode {
-                ModeArg::Dev => vec![topo_core::Mode::Dev],
-                ModeArg::ProdSim => vec![topo_core::Mode::ProdSim],
-                ModeArg::Production => vec![topo_core::Mode::Production],
-                ModeArg::All => topo_core::Mode::ALL.to_vec(),
+                ModeArg::Dev => vec![Mode::Dev],
+                ModeArg::ProdSim => vec![Mode::ProdSim],
+                ModeArg::Production => vec![Mode::Production],
+                ModeArg::All => Mode::ALL.to_vec(),
             };
             output::render(&input.input(), &modes, out.as_deref(), check)
         }
-        Command::Plan(args) => {
-            return match topo_ci::cli::run_plan(&args, &mut std::io::stdout().lock()) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(error) => {
-                    eprintln!("error: {error}");
-                    ExitCode::from(error.exit_code())
-                }
-            };
-        }
-        Command::Sim(command) => {
-            return match topo_sim::cli::run(&command) {
-                Ok(status) => ExitCode::from(status),
-                Err(error) => {
-                    eprintln!("error: {error}");
-                    ExitCode::from(1)
-                }
-            };
-        }
-        Command::Deploy(args) => {
-            return match topo_sim::cli::run(&topo_sim::cli::SimCommand::Deploy(args)) {
-                Ok(status) => ExitCode::from(status),
-                Err(error) => {
-                    eprintln!("error: {error}");
-                    ExitCode::from(1)
-                }
-            };
-        }
-        Command::Lint(args) => return lint::run(&args),
-        Command::Import(args) => return import::run(&args),
+        Command::Plan(args) => Ok(topo_ci::cli::run_plan(&args)?),
+        Command::Sim(command) => Ok(topo_sim::cli::run(&command)?),
+        Command::Deploy(args) => Ok(topo_sim::cli::run(&topo_sim::cli::SimCommand::Deploy(
+            args,
+        ))?),
+        Command::Lint(args) => lint::run(&args),
+        Command::Import(args) => import::run(&args),
         Command::Schema => {
             print!("{}", topo_core::schema::topology_schema_json());
-            Ok(true)
+            Ok(Exit::Success)
         }
         Command::Init {
             example,
             output,
             force,
         } => output::init(&example, &output, force),
-    };
-    match result {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::from(1)
-        }
     }
 }

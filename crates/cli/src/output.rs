@@ -3,12 +3,13 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use clap::ValueEnum;
-use miette::{GraphicalReportHandler, GraphicalTheme};
+use miette::GraphicalReportHandler;
 use topo_core::diagnostic::DiagnosticRecord;
-use topo_core::{Diagnostic, Mode, RenderOptions, SourceFile, ValidateOptions, Validated};
+use topo_core::report::Exit;
+use topo_core::{Diagnostic, LoadError, Loaded, Mode, RenderOptions, SourceFile, Validated};
 
+use crate::error::CommandError;
 use crate::input::{directory_of, Input};
 
 /// How diagnostics are printed.
@@ -26,21 +27,17 @@ pub enum Format {
 pub(crate) fn load(
     input: &Input,
     format: Format,
-) -> anyhow::Result<Option<(SourceFile, Validated)>> {
-    let source = input.read()?;
-    let repository = input.repository();
-    let options = ValidateOptions {
-        repository: repository.as_deref(),
-    };
-    match topo_core::load(&source, &options) {
-        Ok(validated) => {
+) -> Result<Option<(SourceFile, Validated)>, CommandError> {
+    match input.load()? {
+        Ok(Loaded { source, validated }) => {
             print_diagnostics(&source, &validated.warnings, format);
             Ok(Some((source, validated)))
         }
-        Err(diagnostics) => {
-            print_diagnostics(&source, &diagnostics, format);
+        Err(LoadError::Invalid { file, diagnostics }) => {
+            print_diagnostics(&file, &diagnostics, format);
             Ok(None)
         }
+        Err(error) => Err(error.into()),
     }
 }
 
@@ -71,7 +68,7 @@ pub(crate) fn print_diagnostics(source: &SourceFile, diagnostics: &[Diagnostic],
             let (shown, hidden) = topo_core::limit::shown(diagnostics);
             for diagnostic in shown {
                 let located = diagnostic.in_source(source);
-                match crate::report::graphical(&handler, &located) {
+                match topo_core::report::graphical(&handler, &located) {
                     Some(text) => {
                         // Without a span miette shows no location: say at least which file.
                         if diagnostic.span.is_none() {
@@ -107,13 +104,8 @@ pub(crate) fn print_diagnostics(source: &SourceFile, diagnostics: &[Diagnostic],
 
 /// miette's snippet renderer for stderr: colours only on a terminal without `NO_COLOR`.
 pub(crate) fn report_handler() -> GraphicalReportHandler {
-    let stderr = std::io::stderr();
-    let theme = if stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none() {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    GraphicalReportHandler::new_themed(theme).with_width(100)
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    topo_core::report::handler(color)
 }
 
 fn plural(n: usize) -> &'static str {
@@ -125,9 +117,9 @@ fn plural(n: usize) -> &'static str {
 }
 
 /// `topo check`.
-pub fn check(input: &Input, format: Format) -> anyhow::Result<bool> {
+pub fn check(input: &Input, format: Format) -> Result<Exit, CommandError> {
     let Some((source, validated)) = load(input, format)? else {
-        return Ok(false);
+        return Ok(Exit::Failure);
     };
     if !matches!(format, Format::Json) {
         let topology = &validated.topology;
@@ -139,7 +131,7 @@ pub fn check(input: &Input, format: Format) -> anyhow::Result<bool> {
             topo_core::naming::network_name(&topology.project)
         );
     }
-    Ok(true)
+    Ok(Exit::Success)
 }
 
 /// `topo render`.
@@ -148,9 +140,9 @@ pub fn render(
     modes: &[Mode],
     out: Option<&Path>,
     check: bool,
-) -> anyhow::Result<bool> {
+) -> Result<Exit, CommandError> {
     let Some((_, validated)) = load(input, Format::Human)? else {
-        return Ok(false);
+        return Ok(Exit::Failure);
     };
     let out_dir = out
         .map(Path::to_path_buf)
@@ -190,29 +182,27 @@ pub fn render(
                     .join(", ")
             );
         }
-        return Ok(fresh);
+        return Ok(Exit::from_ok(fresh));
     }
-    std::fs::create_dir_all(&out_dir)
-        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    std::fs::create_dir_all(&out_dir).map_err(CommandError::io("create", &out_dir))?;
     for file in &files {
         let path = out_dir.join(&file.file_name);
         write_atomically(&path, file.contents.as_bytes())?;
         println!("wrote {} ({})", path.display(), file.mode);
     }
-    Ok(true)
+    Ok(Exit::Success)
 }
 
 /// How the rendered files name their topology and reach the repository from `out_dir`.
-pub(crate) fn render_options(input: &Input, out_dir: &Path) -> anyhow::Result<RenderOptions> {
+pub(crate) fn render_options(input: &Input, out_dir: &Path) -> Result<RenderOptions, CommandError> {
     match input {
         Input::Example(name) => Ok(RenderOptions {
             source_name: format!("the built-in example `{name}`"),
             root: ".".to_owned(),
         }),
         Input::File(path) => {
-            let absolute = |p: &Path| {
-                std::path::absolute(p).with_context(|| format!("cannot resolve {}", p.display()))
-            };
+            let absolute =
+                |p: &Path| std::path::absolute(p).map_err(CommandError::io("resolve", p));
             let out_abs = absolute(out_dir)?;
             let topology_abs = absolute(path)?;
             let relative = |target: &Path| {
@@ -229,22 +219,20 @@ pub(crate) fn render_options(input: &Input, out_dir: &Path) -> anyhow::Result<Re
 }
 
 /// `topo init`.
-pub fn init(example: &str, output: &Path, force: bool) -> anyhow::Result<bool> {
-    let text = topo_core::example::topology(example).with_context(|| {
-        format!(
-            "no built-in example `{example}`; the examples are: {}",
-            topo_core::example::NAMES.join(", ")
-        )
-    })?;
+pub fn init(example: &str, output: &Path, force: bool) -> Result<Exit, CommandError> {
+    let text = topo_core::example::topology(example)
+        .ok_or_else(|| crate::input::unknown_example(example))?;
     if output.exists() && !force {
-        anyhow::bail!(
-            "{} already exists; pass --force to overwrite it",
-            output.display()
-        );
+        return Err(CommandError::Refused {
+            message: format!(
+                "{} already exists; pass --force to overwrite it",
+                output.display()
+            ),
+            help: None,
+        });
     }
     let directory = directory_of(output);
-    std::fs::create_dir_all(&directory)
-        .with_context(|| format!("cannot create {}", directory.display()))?;
+    std::fs::create_dir_all(&directory).map_err(CommandError::io("create", &directory))?;
     write_atomically(output, text.as_bytes())?;
     let schema = directory.join("topology.schema.json");
     write_atomically(
@@ -261,14 +249,14 @@ pub fn init(example: &str, output: &Path, force: bool) -> anyhow::Result<bool> {
         output.display(),
         output.display()
     );
-    Ok(true)
+    Ok(Exit::Success)
 }
 
 /// Writes a whole file or nothing: a temporary file beside it, synced, then renamed over it.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut file = atomic_write_file::AtomicWriteFile::open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CommandError> {
+    let mut file =
+        atomic_write_file::AtomicWriteFile::open(path).map_err(CommandError::io("write", path))?;
     file.write_all(bytes)
         .and_then(|()| file.commit())
-        .with_context(|| format!("cannot write {}", path.display()))
+        .map_err(CommandError::io("write", path))
 }

@@ -27,14 +27,16 @@
 //! From a file, [`load`] does the first two steps and reports every problem with
 //! its position.
 //!
-//! topo-core knows nothing about Docker, git or async; its only I/O is the
-//! optional existence check of build contexts during validation.
+//! topo-core knows nothing about Docker, git or async; its only I/O is reading a topology
+//! file it is asked to load ([`load_path`]), the optional existence check of build contexts
+//! during validation, and what `lint` reads through its `Host`.
 #![deny(missing_docs)]
 
 pub mod compose;
 pub mod diagnostic;
 mod engine;
 pub mod example;
+mod files;
 pub mod import;
 pub mod limit;
 pub mod lint;
@@ -42,6 +44,7 @@ mod load;
 pub mod model;
 pub mod naming;
 pub mod render;
+pub mod report;
 pub mod schema;
 mod spanned;
 pub mod spec;
@@ -51,6 +54,7 @@ pub mod validate;
 pub mod value;
 
 pub use diagnostic::{Diagnostic, Severity, SourceFile};
+pub use files::{load_path, load_source, LoadError, Loaded};
 pub use load::{parse, repository_of};
 pub use render::{render, render_all, RenderOptions, RenderedFile};
 pub use spanned::Spanned;

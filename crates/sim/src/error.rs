@@ -10,10 +10,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
     /// No engine answers at the address in use.
-    #[error(
-        "no Docker engine answers at {host}: {detail}\n\
-         help: start one (`sudo systemctl start docker`, or `dockerd &`), or point DOCKER_HOST at a running engine"
-    )]
+    #[error("no Docker engine answers at {host}: {detail}")]
     EngineUnreachable {
         /// `DOCKER_HOST`, or the default socket.
         host: String,
@@ -21,10 +18,7 @@ pub enum SimError {
         detail: String,
     },
     /// The engine's disk is full.
-    #[error(
-        "the Docker engine is out of disk space ({context}): {detail}\n\
-         help: see `docker system df`; free space with `docker builder prune` and `docker image prune`"
-    )]
+    #[error("the Docker engine is out of disk space ({context}): {detail}")]
     OutOfDisk {
         /// What was being done.
         context: String,
@@ -32,10 +26,7 @@ pub enum SimError {
         detail: String,
     },
     /// An image the spec runs is not in the engine and could not be pulled.
-    #[error(
-        "image {image} is not in the engine and could not be pulled: {detail}\n\
-         help: load it (`docker load`), build it, or name another image in the topology"
-    )]
+    #[error("image {image} is not in the engine and could not be pulled: {detail}")]
     ImageMissing {
         /// The image reference.
         image: String,
@@ -43,7 +34,7 @@ pub enum SimError {
         detail: String,
     },
     /// A build failed.
-    #[error("building {image} failed at {step}:\n{output}\nhelp: fix the Dockerfile or the sources, then run `topo-sim up` again")]
+    #[error("building {image} failed at {step}:\n{output}")]
     BuildFailed {
         /// The image being built.
         image: String,
@@ -54,8 +45,7 @@ pub enum SimError {
     },
     /// An object with a name topo needs exists and is not topo's.
     #[error(
-        "{kind} {name} exists and does not belong to project {project} ({why}); topo never touches objects it did not create\n\
-         help: {help}"
+        "{kind} {name} exists and does not belong to project {project} ({why}); topo never touches objects it did not create"
     )]
     Foreign {
         /// What it is.
@@ -70,7 +60,7 @@ pub enum SimError {
         help: String,
     },
     /// A variable the spec reads is unset and has no default.
-    #[error("{container} reads ${{{variable}}}, which is unset and has no default\nhelp: export {variable} before running")]
+    #[error("{container} reads ${{{variable}}}, which is unset and has no default")]
     MissingVariable {
         /// The container.
         container: String,
@@ -103,7 +93,7 @@ pub enum SimError {
     #[error("the engine driver runs prod-sim and production; run dev with `docker compose up`")]
     DevMode,
     /// A check made before a deploy failed: nothing was changed.
-    #[error("refusing to deploy: {problem}\nhelp: {help}")]
+    #[error("refusing to deploy: {problem}")]
     Refused {
         /// What is wrong on the target.
         problem: String,
@@ -111,7 +101,7 @@ pub enum SimError {
         help: String,
     },
     /// Another deploy holds the target's deploy lock.
-    #[error("another deploy holds the lock {lock}: {holder}\nhelp: {help}")]
+    #[error("another deploy holds the lock {lock}: {holder}")]
     Locked {
         /// The lock's name.
         lock: String,
@@ -128,6 +118,23 @@ pub enum SimError {
         /// The engine's message.
         detail: String,
     },
+}
+
+impl miette::Diagnostic for SimError {
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        let help = match self {
+            SimError::EngineUnreachable { .. } => "start one (`sudo systemctl start docker`, or `dockerd &`), or point DOCKER_HOST at a running engine".to_owned(),
+            SimError::OutOfDisk { .. } => "see `docker system df`; free space with `docker builder prune` and `docker image prune`".to_owned(),
+            SimError::ImageMissing { .. } => "load it (`docker load`), build it, or name another image in the topology".to_owned(),
+            SimError::BuildFailed { .. } => "fix the Dockerfile or the sources, then run `topo-sim up` again".to_owned(),
+            SimError::MissingVariable { variable, .. } => format!("export {variable} before running"),
+            SimError::Foreign { help, .. }
+            | SimError::Refused { help, .. }
+            | SimError::Locked { help, .. } => help.clone(),
+            _ => return None,
+        };
+        Some(Box::new(help))
+    }
 }
 
 /// The engine's own message inside a bollard error.

@@ -8,7 +8,8 @@
 //!
 //! - [`up`](up::up): build, start from scratch, judge ([`Verdict`](verdict::Verdict));
 //! - [`down`](objects::down), [`status`](status::status), [`logs`](status::logs);
-//! - [`cli`]: the flags shared by `topo-sim` and `topo sim`.
+//! - `cli` (feature `cli`): the flags shared by `topo-sim`, `topo sim` and `topo deploy`,
+//!   and the glue with topo-ci (the source revision, plans in, markers out).
 //!
 //! Everything created carries the labels `topo.project`, `topo.mode`, `topo.service` and
 //! `topo.config-hash` (from the spec); objects without this project's label are never
@@ -16,6 +17,7 @@
 #![deny(missing_docs)]
 
 pub mod build;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod context;
 pub mod deploy;

@@ -1,9 +1,10 @@
-//! `topo-sim`: the production simulation through the Docker Engine API. Flags and exit
-//! codes only; the work is in the `topo_sim` library.
+//! `topo-sim`: the production simulation and production deploys through the Docker Engine
+//! API. Flags and exit codes only; the work is in the `topo_sim` library.
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use topo_core::report::outcome;
 use topo_sim::cli::{self, SimCommand};
 
 /// Build and run a topology's prod-sim stack through the Docker Engine API, with a verdict.
@@ -15,12 +16,9 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli::run(&cli.command) {
-        Ok(status) => ExitCode::from(status),
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::from(1)
-        }
+    let (exit, error) = outcome(cli::run(&Cli::parse().command));
+    if let Some(error) = error {
+        eprint!("{error}");
     }
+    exit.into()
 }

@@ -31,6 +31,37 @@ pub struct Plan {
     pub notes: Vec<String>,
 }
 
+impl Plan {
+    /// Reads a plan document (`topo-ci plan --format json`); the error says where it is
+    /// not one.
+    pub fn parse(text: &str) -> Result<Plan, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// The markers a successful deploy of this plan records: one per service it deploys,
+    /// with the plan's commit, fingerprint and image.
+    pub fn markers(&self) -> Vec<(String, crate::markers::Marker)> {
+        self.services
+            .iter()
+            .filter(|s| s.action == Action::Deploy)
+            .map(|s| {
+                let mut marker = crate::markers::Marker::now(self.head.clone());
+                marker.fingerprint = Some(s.fingerprint.clone());
+                marker.image = Some(s.image.clone());
+                (s.container.clone(), marker)
+            })
+            .collect()
+    }
+
+    /// The JSON Schema of the document ([`docs/plan.schema.json`]).
+    pub fn schema_json() -> String {
+        let schema = schemars::schema_for!(Plan);
+        let mut text = serde_json::to_string_pretty(&schema).expect("a schema serialises");
+        text.push('\n');
+        text
+    }
+}
+
 /// What to do with one service, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

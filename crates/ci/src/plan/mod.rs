@@ -40,6 +40,17 @@ pub struct PlanRequest<'a> {
     pub event: Event,
     /// Services forced to deploy (flags and commit-message token together).
     pub force: Force,
+    /// What forced them, for the plan's notes.
+    pub forced_by: ForcedBy,
+}
+
+/// What forced services to deploy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForcedBy {
+    /// `--force` on the command line.
+    Flags,
+    /// `[topo force …]` in the commit message.
+    CommitMessage,
 }
 
 /// How a plan is made.
@@ -72,6 +83,34 @@ pub enum PlanError {
         /// The name given.
         name: String,
     },
+}
+
+/// Every service's fingerprint at the commit `committed` was read at (container →
+/// fingerprint, in topology order), computed as a plan computes them.
+pub fn fingerprints(
+    committed: &crate::load::Committed,
+) -> Result<Vec<(String, String)>, PlanError> {
+    // A plan against no markers computes every fingerprint.
+    let markers = Markers::default();
+    let request = PlanRequest {
+        topology: &committed.topology,
+        topology_path: &committed.path_in_repo,
+        env: "fingerprint",
+        markers: &markers,
+        head: committed.head,
+        event: Event {
+            kind: crate::release::EventName::Manual,
+            ref_name: None,
+        },
+        force: Force::None,
+        forced_by: ForcedBy::Flags,
+    };
+    let plan = plan(&committed.repo, &request, &PlanOptions::default())?;
+    Ok(plan
+        .services
+        .into_iter()
+        .map(|s| (s.container, s.fingerprint))
+        .collect())
 }
 
 /// Makes the plan.
@@ -151,6 +190,20 @@ pub fn plan(
                 service.reason = Reason::ReleaseGate;
             }
         }
+    }
+    let forced: Vec<&str> = plan
+        .services
+        .iter()
+        .filter(|s| s.reason == Reason::Forced)
+        .map(|s| s.container.as_str())
+        .collect();
+    if !forced.is_empty() {
+        let by = match request.forced_by {
+            ForcedBy::Flags => "--force",
+            ForcedBy::CommitMessage => "the commit message",
+        };
+        plan.notes
+            .push(format!("forced by {by}: {}", forced.join(", ")));
     }
     Ok(plan)
 }

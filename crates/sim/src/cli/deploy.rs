@@ -15,7 +15,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use topo_core::model::Strategy;
 use topo_core::{Mode, RuntimeSpec, SpecOptions};
 
-use super::{load_topology, CliError, TopologyArg, EXIT_INTERRUPTED};
+use super::{load_topology, CliError, TopologyArg};
 use crate::deploy::{
     break_lock, holder, lock_name, DeployOptions, DeploySummary, Deployment, Release,
     ServiceDeploy, Wanted,
@@ -23,6 +23,7 @@ use crate::deploy::{
 use crate::engine::Engine;
 use crate::progress::{for_terminal, Event, Interruption, Phase};
 use crate::translate::ProcessEnv;
+use topo_core::report::Exit;
 
 /// `deploy`.
 #[derive(Args, Debug, Clone)]
@@ -116,7 +117,7 @@ fn production_spec(path: &Path) -> Result<(RuntimeSpec, PathBuf), CliError> {
 }
 
 /// `deploy`.
-pub(super) async fn run_deploy(args: &DeployArgs) -> Result<u8, CliError> {
+pub(super) async fn run_deploy(args: &DeployArgs) -> Result<Exit, CliError> {
     let (spec, root) = production_spec(&args.topology.topology)?;
     let (release, plan_head) = release_of(args, &spec)?;
     let options = DeployOptions {
@@ -170,13 +171,13 @@ pub(super) async fn run_deploy(args: &DeployArgs) -> Result<u8, CliError> {
             progress.finish();
             break_lock(&engine, &spec.project).await?;
             eprintln!("interrupted: the deploy lock is released; the next deploy removes a half-started `-next` container and puts an `-old` one back");
-            return Ok(EXIT_INTERRUPTED);
+            return Ok(Exit::Interrupted);
         }
     };
     progress.finish();
     let summary = result?;
     print_summary(&summary, args.format);
-    Ok(if summary.ok { 0 } else { 1 })
+    Ok(Exit::from_ok(summary.ok))
 }
 
 fn print_summary(summary: &DeploySummary, format: SummaryFormat) {
@@ -212,7 +213,7 @@ fn release_of(
             path: path.clone(),
             source,
         })?;
-        let plan: topo_ci::plan::Plan = serde_json::from_str(&text).map_err(|e| {
+        let plan = topo_ci::plan::Plan::parse(&text).map_err(|e| {
             CliError::Usage(format!(
                 "{}:{}:{}: not a topo-ci plan document: {e}",
                 path.display(),
@@ -260,7 +261,7 @@ fn strategies(flags: &[String]) -> Result<BTreeMap<String, Strategy>, CliError> 
 }
 
 /// `lock status` / `lock release`.
-pub(super) async fn run_lock(args: &LockArgs) -> Result<u8, CliError> {
+pub(super) async fn run_lock(args: &LockArgs) -> Result<Exit, CliError> {
     let target = match &args.action {
         LockAction::Status(t) | LockAction::Release(t) => t,
     };
@@ -277,5 +278,5 @@ pub(super) async fn run_lock(args: &LockArgs) -> Result<u8, CliError> {
             None => println!("{name}: was not held"),
         },
     }
-    Ok(0)
+    Ok(Exit::Success)
 }

@@ -13,7 +13,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
-use topo_core::{Mode, RuntimeSpec, SourceFile, SpecOptions, ValidateOptions};
+use topo_core::report::{Exit, Failure};
+use topo_core::{LoadError, Mode, RuntimeSpec, SpecOptions};
 
 use crate::build::BuildOptions;
 use crate::engine::Engine;
@@ -24,17 +25,14 @@ use crate::status::{find, logs, status, status_text};
 use crate::translate::ProcessEnv;
 use crate::up::{up, UpOptions};
 
-/// Exit status when `up` was interrupted (128 + SIGINT).
-pub const EXIT_INTERRUPTED: u8 = 130;
-
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    /// The topology has errors (each line is `file:line:column: error[code]: message`).
-    #[error("{}\nrun `topo check` for the details", .0.join("\n"))]
-    Topology(Vec<String>),
-    /// The topology file could not be read.
-    #[error("cannot read the topology {}: {source}", path.display())]
+    /// The topology could not be read or is not valid.
+    #[error(transparent)]
+    Topology(#[from] LoadError),
+    /// A file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
@@ -47,6 +45,25 @@ pub enum CliError {
     /// The driver failed.
     #[error(transparent)]
     Sim(#[from] SimError),
+}
+
+impl miette::Diagnostic for CliError {
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        match self {
+            CliError::Topology(error) => error.help(),
+            CliError::Sim(error) => error.help(),
+            _ => None,
+        }
+    }
+}
+
+impl Failure for CliError {
+    fn exit(&self) -> Exit {
+        match self {
+            CliError::Usage(_) => Exit::Usage,
+            _ => Exit::Failure,
+        }
+    }
 }
 
 /// The driver's commands.
@@ -151,7 +168,7 @@ pub struct LogsArgs {
 }
 
 /// Runs one command to completion; the exit status on success.
-pub fn run(command: &SimCommand) -> Result<u8, CliError> {
+pub fn run(command: &SimCommand) -> Result<Exit, CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -162,7 +179,7 @@ pub fn run(command: &SimCommand) -> Result<u8, CliError> {
     runtime.block_on(run_async(command))
 }
 
-async fn run_async(command: &SimCommand) -> Result<u8, CliError> {
+async fn run_async(command: &SimCommand) -> Result<Exit, CliError> {
     let topology = match command {
         SimCommand::Up(a) | SimCommand::Build(a) => &a.topology,
         SimCommand::Down(a) => &a.topology,
@@ -196,7 +213,7 @@ async fn run_async(command: &SimCommand) -> Result<u8, CliError> {
                     }
                 }
             }
-            Ok(0)
+            Ok(Exit::Success)
         }
         SimCommand::Down(args) => {
             let progress = for_terminal();
@@ -212,7 +229,7 @@ async fn run_async(command: &SimCommand) -> Result<u8, CliError> {
                 spec.mode,
                 report.removed.len()
             );
-            Ok(0)
+            Ok(Exit::Success)
         }
         SimCommand::Status(args) => {
             let found = status(&engine, &spec).await?;
@@ -220,13 +237,13 @@ async fn run_async(command: &SimCommand) -> Result<u8, CliError> {
                 Format::Json => println!("{}", to_json(&found)),
                 Format::Text => print!("{}", status_text(&spec, &found)),
             }
-            Ok(0)
+            Ok(Exit::Success)
         }
         SimCommand::Logs(args) => {
             let container = find(&spec, &args.service)?;
             let mut out = std::io::stdout().lock();
             logs(&engine, &container.name, args.tail, args.follow, &mut out).await?;
-            Ok(0)
+            Ok(Exit::Success)
         }
         SimCommand::Deploy(_) | SimCommand::Lock(_) => unreachable!("run above"),
     }
@@ -237,7 +254,7 @@ async fn run_up(
     spec: &RuntimeSpec,
     root: &Path,
     args: &UpArgs,
-) -> Result<u8, CliError> {
+) -> Result<Exit, CliError> {
     let progress: Box<dyn Progress> = for_terminal();
     let options = UpOptions {
         keep_volumes: args.keep_volumes,
@@ -257,7 +274,7 @@ async fn run_up(
             eprintln!(
                 "interrupted: {stopped} containers stopped; `topo-sim down` removes what was created"
             );
-            return Ok(EXIT_INTERRUPTED);
+            return Ok(Exit::Interrupted);
         }
     };
     progress.finish();
@@ -267,7 +284,7 @@ async fn run_up(
         Format::Text => print!("{}", verdict.to_text()),
     }
     let _ = std::io::stdout().flush();
-    Ok(if verdict.ok { 0 } else { 1 })
+    Ok(Exit::from_ok(verdict.ok))
 }
 
 fn build_options(args: &UpArgs, root: &Path) -> BuildOptions {
@@ -302,17 +319,6 @@ pub fn load_spec(path: &Path) -> Result<(RuntimeSpec, PathBuf), CliError> {
 
 /// Reads and validates the topology; the root is the topology's directory.
 fn load_topology(path: &Path) -> Result<(topo_core::Validated, PathBuf), CliError> {
-    let text = std::fs::read_to_string(path).map_err(|source| CliError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let root = topo_core::repository_of(path);
-    let source = SourceFile::new(path.display().to_string(), text);
-    let options = ValidateOptions {
-        repository: Some(&root),
-    };
-    let valid = topo_core::load(&source, &options).map_err(|diagnostics| {
-        CliError::Topology(topo_core::diagnostic::error_lines(&diagnostics, &source))
-    })?;
-    Ok((valid, root))
+    let loaded = topo_core::load_path(path)?;
+    Ok((loaded.validated, topo_core::repository_of(path)))
 }

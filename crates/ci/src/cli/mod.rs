@@ -1,0 +1,270 @@
+//! The command line of planning, shared by `topo-ci` and `topo plan` (the `cli` feature):
+//! flags (clap) and the runs behind them, which call the library, print, and return an
+//! [`Exit`] or a [`CliError`]. Nothing here decides anything the library could.
+
+mod flags;
+
+pub use flags::{EventArg, FingerprintArgs, FingerprintFormat, MarkArgs, PlanArgs, PlanFormat};
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use topo_core::report::{Exit, Failure};
+use topo_core::ValidTopology;
+
+use crate::load::{topology_at, LoadError};
+use crate::markers::{Marker, MarkerError};
+use crate::plan::{fingerprints, plan, ForcedBy, Plan, PlanError, PlanOptions, PlanRequest};
+use crate::release::{force_in_message, Event, EventName, Force};
+use crate::repo::GitError;
+use crate::store::MarkerStore;
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The topology could not be read at the commit.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Git could not answer.
+    #[error(transparent)]
+    Git(#[from] GitError),
+    /// Planning failed.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// Markers could not be read or written.
+    #[error(transparent)]
+    Markers(#[from] MarkerError),
+    /// The flags do not make sense together.
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl miette::Diagnostic for CliError {
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        match self {
+            CliError::Load(error) => error.help(),
+            _ => None,
+        }
+    }
+}
+
+impl Failure for CliError {
+    fn exit(&self) -> Exit {
+        match self {
+            CliError::Usage(_)
+            | CliError::Load(
+                LoadError::NoWorkTree
+                | LoadError::OutsideRepository { .. }
+                | LoadError::NotCommitted { .. }
+                | LoadError::NotText { .. },
+            ) => Exit::Usage,
+            _ => Exit::Failure,
+        }
+    }
+}
+
+/// `plan`: prints the plan in the chosen format, and writes GitHub's files when asked.
+pub fn run_plan(args: &PlanArgs) -> Result<Exit, CliError> {
+    let plan = make_plan(args)?;
+    let text = match args.format {
+        PlanFormat::Text | PlanFormat::Github => crate::report::text(&plan),
+        PlanFormat::Json => crate::report::json(&plan),
+        PlanFormat::Markdown => crate::report::markdown(&plan),
+    };
+    std::io::stdout()
+        .write_all(text.as_bytes())
+        .map_err(|source| CliError::Io {
+            path: "<stdout>".into(),
+            source,
+        })?;
+    if args.format == PlanFormat::Github {
+        append_to_env_file("GITHUB_OUTPUT", &crate::report::github_outputs(&plan))?;
+    }
+    if matches!(args.format, PlanFormat::Markdown | PlanFormat::Github) {
+        append_to_env_file("GITHUB_STEP_SUMMARY", &crate::report::markdown(&plan))?;
+    }
+    Ok(Exit::Success)
+}
+
+/// The plan `args` ask for: the event from the flags (else GitHub Actions' environment,
+/// else manual), forces from `--force` and the commit message.
+pub fn make_plan(args: &PlanArgs) -> Result<Plan, CliError> {
+    if !topo_core::naming::is_valid_name(&args.env) {
+        return Err(CliError::Usage(format!(
+            "invalid environment name `{}`: use lowercase letters, digits and dashes",
+            args.env
+        )));
+    }
+    let committed = topology_at(&args.topology, &args.head)?;
+    let event = match args.event {
+        Some(kind) => Event {
+            kind: kind.into(),
+            ref_name: args.ref_name.clone(),
+        },
+        None => Event::from_github(|key| std::env::var(key).ok()).unwrap_or(Event {
+            kind: EventName::Manual,
+            ref_name: args.ref_name.clone(),
+        }),
+    };
+    let store = MarkerStore::parse(&args.markers, &topo_core::repository_of(&args.topology));
+    let markers = store.load()?;
+    let message = committed.repo.message_of(committed.head)?;
+    let flags = Force::from_flags(&args.force);
+    let request = PlanRequest {
+        topology: &committed.topology,
+        topology_path: &committed.path_in_repo,
+        env: &args.env,
+        markers: &markers,
+        head: committed.head,
+        event,
+        forced_by: if flags == Force::None {
+            ForcedBy::CommitMessage
+        } else {
+            ForcedBy::Flags
+        },
+        force: flags.union(force_in_message(&message)),
+    };
+    Ok(plan(&committed.repo, &request, &PlanOptions::default())?)
+}
+
+/// Appends to the file named by the variable, when it is set.
+fn append_to_env_file(variable: &str, text: &str) -> Result<(), CliError> {
+    let Some(path) = std::env::var_os(variable).filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    let path = PathBuf::from(path);
+    let io = |source| CliError::Io {
+        path: path.clone(),
+        source,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(io)?;
+    file.write_all(text.as_bytes()).map_err(io)
+}
+
+/// `mark`: records successful deploys; prints one line per recorded service.
+pub fn run_mark(args: &MarkArgs) -> Result<Exit, CliError> {
+    let (env, deploys) = match &args.from_plan {
+        Some(path) => marks_of_plan(path, args.env.as_deref())?,
+        None => marks_of_flags(args)?,
+    };
+    let store = MarkerStore::parse(&args.markers, &topo_core::repository_of(&args.topology));
+    for (service, marker) in &deploys {
+        println!(
+            "marked {service} at {} in {env} ({})",
+            crate::repo::short(&marker.commit),
+            store.describe()
+        );
+    }
+    if !deploys.is_empty() {
+        store.record(&env, deploys)?;
+    }
+    Ok(Exit::Success)
+}
+
+/// The environment and markers of a plan document's deploys.
+fn marks_of_plan(
+    path: &std::path::Path,
+    env: Option<&str>,
+) -> Result<(String, Vec<(String, Marker)>), CliError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CliError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let plan = Plan::parse(&text).map_err(|e| {
+        CliError::Usage(format!(
+            "{}:{}:{}: not a plan document: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    })?;
+    if let Some(env) = env.filter(|env| *env != plan.env) {
+        return Err(CliError::Usage(format!(
+            "the plan is for `{}`, not `{env}`",
+            plan.env
+        )));
+    }
+    let markers = plan.markers();
+    Ok((plan.env, markers))
+}
+
+/// The environment and markers `--service`, `--commit`, `--fingerprint` and `--image` say.
+fn marks_of_flags(args: &MarkArgs) -> Result<(String, Vec<(String, Marker)>), CliError> {
+    let env = args
+        .env
+        .clone()
+        .ok_or_else(|| CliError::Usage("--env is required without --from-plan".to_owned()))?;
+    let (Some(commit), false) = (args.commit.as_deref(), args.service.is_empty()) else {
+        return Err(CliError::Usage(
+            "give --from-plan, or --service and --commit".to_owned(),
+        ));
+    };
+    let committed = topology_at(&args.topology, "HEAD")?;
+    let commit = committed.repo.resolve(commit)?.to_string();
+    let mut deploys = Vec::new();
+    for name in &args.service {
+        let container = container_of(&committed.topology, name)?;
+        let mut marker = Marker::now(commit.clone());
+        marker.fingerprint = args.fingerprint.clone();
+        marker.image = args.image.clone();
+        deploys.push((container, marker));
+    }
+    Ok((env, deploys))
+}
+
+/// The container name of a service named by role or container name.
+fn container_of(topology: &ValidTopology, name: &str) -> Result<String, CliError> {
+    topology
+        .service_named(name)
+        .map(|s| topo_core::naming::container_name(&topology.project, &s.role))
+        .ok_or_else(|| CliError::Usage(format!("the topology has no service `{name}`")))
+}
+
+/// `fingerprint`: prints services' fingerprints.
+pub fn run_fingerprint(args: &FingerprintArgs) -> Result<Exit, CliError> {
+    let committed = topology_at(&args.topology, &args.head)?;
+    let only = args
+        .service
+        .as_deref()
+        .map(|name| container_of(&committed.topology, name))
+        .transpose()?;
+    let selected: Vec<(String, String)> = fingerprints(&committed)?
+        .into_iter()
+        .filter(|(container, _)| only.as_deref().is_none_or(|c| c == container))
+        .collect();
+    match args.format {
+        FingerprintFormat::Json => {
+            let map: std::collections::BTreeMap<&str, &str> = selected
+                .iter()
+                .map(|(c, f)| (c.as_str(), f.as_str()))
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&map).expect("a map serialises")
+            );
+        }
+        FingerprintFormat::Text if only.is_some() => {
+            for (_, fingerprint) in &selected {
+                println!("{fingerprint}");
+            }
+        }
+        FingerprintFormat::Text => {
+            for (container, fingerprint) in &selected {
+                println!("{container} {fingerprint}");
+            }
+        }
+    }
+    Ok(Exit::Success)
+}
