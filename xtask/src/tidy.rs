@@ -130,6 +130,7 @@ pub fn check(root: &Path) -> anyhow::Result<Findings> {
         findings
             .files
             .push((text.lines().count(), relative.clone()));
+        findings.layering.extend(layering(&relative, &text));
         let syntax = syn::parse_file(&text).with_context(|| format!("cannot parse {relative}"))?;
         let mut visitor = Visitor {
             file: &relative,
