@@ -332,27 +332,7 @@ impl Planner<'_> {
             return Ok((plan, None));
         };
         let Some(base) = self.repo.has_commit(&marker.commit) else {
-            plan.reason = Reason::MarkerUnknown;
-            let short = short(&marker.commit);
-            let fingerprint = self.fingerprint(service)?;
-            match &marker.fingerprint {
-                Some(recorded) if *recorded == fingerprint => {
-                    plan.action = Action::Skip;
-                    plan.detail = format!("marker commit {short} is not in this clone; the recorded fingerprint equals HEAD's: unchanged");
-                }
-                Some(_) => {
-                    plan.detail = format!("marker commit {short} is not in this clone; the recorded fingerprint differs from HEAD's");
-                }
-                None => {
-                    plan.detail = format!("marker commit {short} is not in this clone and no fingerprint was recorded");
-                }
-            }
-            self.notes.push(format!(
-                "{container}: the marker commit {short} is not in this clone (a shallow clone, or history rewritten since the deploy). \
-                 Fetch it to diff (`git fetch origin {}` or `actions/checkout` with `fetch-depth: 0`); {}.",
-                marker.commit,
-                if marker.fingerprint.is_some() { "the recorded fingerprint decided meanwhile" } else { "without a recorded fingerprint the service deploys" }
-            ));
+            self.marker_unknown(service, marker, &mut plan)?;
             return Ok((plan, None));
         };
         let found = self.diff(base, &scope)?;
@@ -403,6 +383,40 @@ impl Planner<'_> {
             }
         }
         Ok((plan, Some(base)))
+    }
+
+    /// The marker commit is not in this clone: the recorded fingerprint decides, if any.
+    fn marker_unknown(
+        &mut self,
+        service: &Service,
+        marker: &crate::markers::Marker,
+        plan: &mut ServicePlan,
+    ) -> Result<(), PlanError> {
+        plan.reason = Reason::MarkerUnknown;
+        let short = short(&marker.commit);
+        let fingerprint = self.fingerprint(service)?;
+        match &marker.fingerprint {
+            Some(recorded) if *recorded == fingerprint => {
+                plan.action = Action::Skip;
+                plan.detail = format!("marker commit {short} is not in this clone; the recorded fingerprint equals HEAD's: unchanged");
+            }
+            Some(_) => {
+                plan.detail = format!("marker commit {short} is not in this clone; the recorded fingerprint differs from HEAD's");
+            }
+            None => {
+                plan.detail = format!(
+                    "marker commit {short} is not in this clone and no fingerprint was recorded"
+                );
+            }
+        }
+        self.notes.push(format!(
+            "{}: the marker commit {short} is not in this clone (a shallow clone, or history rewritten since the deploy). \
+             Fetch it to diff (`git fetch origin {}` or `actions/checkout` with `fetch-depth: 0`); {}.",
+            plan.container,
+            marker.commit,
+            if marker.fingerprint.is_some() { "the recorded fingerprint decided meanwhile" } else { "without a recorded fingerprint the service deploys" }
+        ));
+        Ok(())
     }
 
     /// The production image repository of the service that builds the image.

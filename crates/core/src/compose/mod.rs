@@ -2,11 +2,12 @@
 //! shapes Compose accepts (short and long syntax alike). `lint` and `import` read them here.
 
 pub mod file;
+pub mod service;
 pub mod yaml;
 
-pub use file::{
-    Attachment, BuildView, ComposeFile, Dependency, EnvEntry, Mount, MountKind, PortEntry,
-    ReadError, ServiceView, Words,
+pub use file::{ComposeFile, ReadError};
+pub use service::{
+    Attachment, BuildView, Dependency, EnvEntry, Mount, MountKind, PortEntry, ServiceView, Words,
 };
 pub use yaml::{Key, Node, Pos, TextPos, Value};
 

@@ -190,9 +190,21 @@ pub(super) fn ports_and_route(
             ),
         );
     }
-    let Some(route) = route else {
-        return;
-    };
+    if let Some(route) = route {
+        route_and_strategy(plan, container, route, &ports, is_job, table, checks);
+    }
+}
+
+/// The route, and `deploy = { strategy = "recreate" }` when blue-green cannot work.
+fn route_and_strategy(
+    plan: &Plan<'_>,
+    container: &Container<'_>,
+    route: &RouteFound,
+    ports: &[(Published, bool)],
+    is_job: bool,
+    table: &mut Table,
+    checks: &mut Vec<Note>,
+) {
     table.set(
         "route",
         Toml::Inline(vec![

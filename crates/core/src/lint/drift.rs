@@ -206,7 +206,6 @@ fn canon_file(file: &ComposeFile) -> Fields {
 
 fn canon_service(file: &ComposeFile, service: &ServiceView<'_>) -> Fields {
     let mut out = Fields::new();
-    let container_name = service.container_name().map(|(n, _)| n);
     for (key, node) in service.node.entries() {
         let value = match key.text.as_str() {
             "image" => Canon::Text(interpolation(&node.scalar().unwrap_or_default())),
@@ -219,18 +218,7 @@ fn canon_service(file: &ComposeFile, service: &ServiceView<'_>) -> Fields {
                 .map(|w| w.words)
                 .unwrap_or_default(),
             ),
-            "environment" => Canon::Map(
-                service
-                    .environment()
-                    .into_iter()
-                    .map(|e| {
-                        let value = e
-                            .value
-                            .map_or_else(|| "(from the shell)".to_owned(), |v| interpolation(&v));
-                        (e.name, (Canon::Text(value), e.value_pos))
-                    })
-                    .collect(),
-            ),
+            "environment" => environment(service),
             "env_file" => Canon::List(
                 node.items()
                     .iter()
@@ -239,41 +227,8 @@ fn canon_service(file: &ComposeFile, service: &ServiceView<'_>) -> Fields {
                     .map(|p| path(&p))
                     .collect(),
             ),
-            "volumes" => Canon::Map(
-                service
-                    .mounts()
-                    .into_iter()
-                    .map(|m| {
-                        let source = match m.kind {
-                            MountKind::Bind => {
-                                format!("bind {}", path(m.source.as_deref().unwrap_or("")))
-                            }
-                            MountKind::Volume => format!("volume {}", m.source.unwrap_or_default()),
-                            MountKind::Anonymous => "anonymous volume".to_owned(),
-                            MountKind::Other => "other".to_owned(),
-                        };
-                        let read_only = if m.read_only { " (read-only)" } else { "" };
-                        (
-                            m.target,
-                            (Canon::Text(format!("{source}{read_only}")), m.pos),
-                        )
-                    })
-                    .collect(),
-            ),
-            "ports" => Canon::Map(
-                service
-                    .ports()
-                    .into_iter()
-                    .map(|p| {
-                        let published = p.published.unwrap_or_else(|| "(any)".to_owned());
-                        let host_ip = p.host_ip.unwrap_or_else(|| "0.0.0.0".to_owned());
-                        (
-                            format!("{}/{}", p.target, p.protocol),
-                            (Canon::Text(format!("{host_ip}:{published}")), p.pos),
-                        )
-                    })
-                    .collect(),
-            ),
+            "volumes" => volumes(service),
+            "ports" => ports(service),
             "depends_on" => Canon::Map(
                 service
                     .depends_on()
@@ -282,23 +237,7 @@ fn canon_service(file: &ComposeFile, service: &ServiceView<'_>) -> Fields {
                     .collect(),
             ),
             "healthcheck" => healthcheck(node),
-            "networks" => Canon::Map(
-                service
-                    .networks()
-                    .into_iter()
-                    .map(|a| {
-                        // The service name and container name answer anyway: not aliases that matter.
-                        let aliases = a
-                            .aliases
-                            .into_iter()
-                            .filter(|alias| {
-                                alias != service.name() && Some(alias) != container_name.as_ref()
-                            })
-                            .collect();
-                        (file.network_name(&a.network), (Canon::List(aliases), a.pos))
-                    })
-                    .collect(),
-            ),
+            "networks" => networks(file, service),
             "labels" => Canon::Map(
                 service
                     .labels()
@@ -314,7 +253,12 @@ fn canon_service(file: &ComposeFile, service: &ServiceView<'_>) -> Fields {
             (value, if node.is_map() { key.pos } else { node.pos }),
         );
     }
-    // Defaults written out by one side and left out by the other mean the same.
+    defaults(service, &mut out);
+    out
+}
+
+/// Defaults written out by one side and left out by the other mean the same.
+fn defaults(service: &ServiceView<'_>, out: &mut Fields) {
     out.entry("restart".to_owned())
         .or_insert((Canon::Text("no".to_owned()), service.key.pos));
     if !out.contains_key("networks") && service.get("network_mode").is_none() {
@@ -332,7 +276,84 @@ fn canon_service(file: &ComposeFile, service: &ServiceView<'_>) -> Fields {
     if matches!(out.get("labels"), Some((Canon::Map(m), _)) if m.is_empty()) {
         out.remove("labels");
     }
-    out
+}
+
+fn environment(service: &ServiceView<'_>) -> Canon {
+    Canon::Map(
+        service
+            .environment()
+            .into_iter()
+            .map(|e| {
+                let value = e
+                    .value
+                    .map_or_else(|| "(from the shell)".to_owned(), |v| interpolation(&v));
+                (e.name, (Canon::Text(value), e.value_pos))
+            })
+            .collect(),
+    )
+}
+
+/// Mounts by target: what is mounted there, and whether read-only.
+fn volumes(service: &ServiceView<'_>) -> Canon {
+    Canon::Map(
+        service
+            .mounts()
+            .into_iter()
+            .map(|m| {
+                let source = match m.kind {
+                    MountKind::Bind => format!("bind {}", path(m.source.as_deref().unwrap_or(""))),
+                    MountKind::Volume => format!("volume {}", m.source.unwrap_or_default()),
+                    MountKind::Anonymous => "anonymous volume".to_owned(),
+                    MountKind::Other => "other".to_owned(),
+                };
+                let read_only = if m.read_only { " (read-only)" } else { "" };
+                (
+                    m.target,
+                    (Canon::Text(format!("{source}{read_only}")), m.pos),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Ports by container port: where each is published.
+fn ports(service: &ServiceView<'_>) -> Canon {
+    Canon::Map(
+        service
+            .ports()
+            .into_iter()
+            .map(|p| {
+                let published = p.published.unwrap_or_else(|| "(any)".to_owned());
+                let host_ip = p.host_ip.unwrap_or_else(|| "0.0.0.0".to_owned());
+                (
+                    format!("{}/{}", p.target, p.protocol),
+                    (Canon::Text(format!("{host_ip}:{published}")), p.pos),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Networks by their name on the engine, with the aliases that matter.
+fn networks(file: &ComposeFile, service: &ServiceView<'_>) -> Canon {
+    let container_name = service.container_name().map(|(n, _)| n);
+    Canon::Map(
+        service
+            .networks()
+            .into_iter()
+            .map(|a| {
+                // The service name and container name answer anyway: not aliases that matter.
+                let aliases = a
+                    .aliases
+                    .into_iter()
+                    .filter(|alias| {
+                        alias != service.name() && Some(alias) != container_name.as_ref()
+                    })
+                    .collect();
+                (file.network_name(&a.network), (Canon::List(aliases), a.pos))
+            })
+            .collect(),
+    )
 }
 
 fn build(service: &ServiceView<'_>) -> Canon {

@@ -8,6 +8,7 @@ use crate::model::{self, Proxy as ProxyRole, Service, Strategy, Topology};
 use crate::naming;
 use crate::valid::{DeployPolicy, Proxy, Route, ServiceKind, ValidTopology};
 use crate::value::ImageRef;
+use crate::Spanned;
 
 /// The `[proxy]`: its port and image.
 pub(super) fn proxy(proxy: &model::Proxy, out: &mut Vec<Diagnostic>) -> Proxy {
@@ -74,130 +75,166 @@ pub(super) fn route(service: &Service) -> Option<Route> {
 
 /// Routes, the proxy's role, and what blue-green cannot do.
 pub(super) fn check(topology: &Topology, valid: &ValidTopology, out: &mut Vec<Diagnostic>) {
-    let project = topology.project.as_str();
     if topology.proxy.is_some() {
-        for service in &topology.services {
-            if service.role.as_str() == ProxyRole::ROLE {
-                out.push(
-                    Diagnostic::error("duplicate-name", "the role `proxy` is the proxy's")
-                        .at(
-                            service.role.span(),
-                            format!(
-                                "`{}` is the `[proxy]`'s container",
-                                naming::container_name(project, ProxyRole::ROLE)
-                            ),
-                        )
-                        .help("choose another role for this service"),
-                );
-            }
-        }
+        proxy_role(topology, out);
     }
     // path prefix → the first service routing it.
     let mut paths: BTreeMap<&str, (&str, Option<Range<usize>>)> = BTreeMap::new();
     for service in &topology.services {
-        let role = service.role.as_str();
         if let Some(route) = &service.route {
-            if topology.proxy.is_none() {
-                out.push(
-                    Diagnostic::error("route-without-proxy", format!("`{role}` has a route but the topology has no proxy"))
-                        .at(route.span(), "the proxy would send these paths to it")
-                        .help("add a `[proxy]` table (e.g. `[proxy]` with `port = 80`), or remove the route"),
-                );
-            }
-            if route.paths.is_empty() {
-                out.push(
-                    Diagnostic::error("invalid-value", "a route needs at least one path")
-                        .at(route.span(), "e.g. `paths = [\"/\"]`"),
-                );
-            }
-            if *route.port == 0 {
-                out.push(
-                    Diagnostic::error("invalid-port", "the proxy cannot call port 0").at(
-                        route.port.span(),
-                        "the container port the service listens on",
-                    ),
-                );
-            }
-            for path in &route.paths {
-                let valid = path.starts_with('/')
-                    && path
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"/-._~".contains(&b));
-                if !valid {
-                    out.push(
-                        Diagnostic::error(
-                            "invalid-value",
-                            format!("`{}` is not a path prefix", path.as_str()),
-                        )
-                        .at(
-                            path.span(),
-                            "a path starting with `/`, of letters, digits and `/-._~`",
-                        )
-                        .help("e.g. \"/\" or \"/shop-api\""),
-                    );
-                } else if let Some((first, first_span)) = paths.get(path.as_str()) {
-                    out.push(
-                        Diagnostic::error(
-                            "duplicate-route",
-                            format!("the path `{}` is routed twice", path.as_str()),
-                        )
-                        .at(path.span(), format!("`{role}` routes it"))
-                        .related(first_span.clone(), format!("`{first}` routes it first"))
-                        .help("each path prefix goes to one service"),
-                    );
-                } else {
-                    paths.insert(path.as_str(), (role, path.span()));
-                }
-            }
+            routes(topology, service, route, &mut paths, out);
         }
-        if service.strategy() != Strategy::BlueGreen {
-            continue;
+        if service.strategy() == Strategy::BlueGreen {
+            blue_green(topology, valid, service, out);
         }
-        let strategy_span = service.deploy.strategy.as_ref().and_then(|s| s.span());
-        if service.route.is_none() {
+    }
+}
+
+/// No service takes the proxy's role.
+fn proxy_role(topology: &Topology, out: &mut Vec<Diagnostic>) {
+    let project = topology.project.as_str();
+    for service in &topology.services {
+        if service.role.as_str() == ProxyRole::ROLE {
             out.push(
-                Diagnostic::error(
-                    "blue-green-without-route",
-                    format!("`{role}` is deployed blue-green but has no route"),
-                )
-                .at(strategy_span.clone(), "the switch happens at the proxy")
-                .help(
-                    "add `route = { paths = [\"/\"], port = … }`, or use `strategy = \"recreate\"`",
-                ),
+                Diagnostic::error("duplicate-name", "the role `proxy` is the proxy's")
+                    .at(
+                        service.role.span(),
+                        format!(
+                            "`{}` is the `[proxy]`'s container",
+                            naming::container_name(project, ProxyRole::ROLE)
+                        ),
+                    )
+                    .help("choose another role for this service"),
             );
         }
-        if let Some(port) = service.ports.iter().find(|p| !p.dev_only) {
-            out.push(
-                Diagnostic::error("blue-green-with-ports", format!("`{role}` is deployed blue-green but publishes host ports"))
-                    .at(port.span(), "the old and the new container would both need this host port")
-                    .help("publish it in dev only (`{ container = 3000, dev_only = true }`) and reach it through the proxy's route, or use `strategy = \"recreate\"`"),
-            );
-        }
-        if let Some(alias) = service.aliases.first() {
+    }
+}
+
+/// A route: a proxy to route through, at least one path, a port, each path a prefix that
+/// no other service routes.
+fn routes<'a>(
+    topology: &Topology,
+    service: &'a Service,
+    route: &'a Spanned<model::Route>,
+    paths: &mut BTreeMap<&'a str, (&'a str, Option<Range<usize>>)>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let role = service.role.as_str();
+    if topology.proxy.is_none() {
+        out.push(
+            Diagnostic::error(
+                "route-without-proxy",
+                format!("`{role}` has a route but the topology has no proxy"),
+            )
+            .at(route.span(), "the proxy would send these paths to it")
+            .help("add a `[proxy]` table (e.g. `[proxy]` with `port = 80`), or remove the route"),
+        );
+    }
+    if route.paths.is_empty() {
+        out.push(
+            Diagnostic::error("invalid-value", "a route needs at least one path")
+                .at(route.span(), "e.g. `paths = [\"/\"]`"),
+        );
+    }
+    if *route.port == 0 {
+        out.push(
+            Diagnostic::error("invalid-port", "the proxy cannot call port 0").at(
+                route.port.span(),
+                "the container port the service listens on",
+            ),
+        );
+    }
+    for path in &route.paths {
+        let valid = path.starts_with('/')
+            && path
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/-._~".contains(&b));
+        if !valid {
             out.push(
                 Diagnostic::error(
-                    "blue-green-with-aliases",
-                    format!("`{role}` is deployed blue-green but has extra network aliases"),
+                    "invalid-value",
+                    format!("`{}` is not a path prefix", path.as_str()),
                 )
                 .at(
-                    alias.span(),
-                    "the container taking over is renamed, and aliases cannot move with it",
+                    path.span(),
+                    "a path starting with `/`, of letters, digits and `/-._~`",
                 )
-                .help(format!(
-                    "call it by its name `{}`, or use `strategy = \"recreate\"`",
-                    naming::container_name(project, role)
-                )),
+                .help("e.g. \"/\" or \"/shop-api\""),
             );
-        }
-        if valid
-            .service(role)
-            .is_some_and(|s| s.kind == ServiceKind::Job)
-        {
+        } else if let Some((first, first_span)) = paths.get(path.as_str()) {
             out.push(
-                Diagnostic::error("blue-green-job", format!("`{role}` is a one-shot job and cannot be deployed blue-green"))
-                    .at(strategy_span.or_else(|| service.role.span()), "others wait for it with `completed`")
-                    .help("remove `strategy`: a job runs to completion before the services that wait for it"),
+                Diagnostic::error(
+                    "duplicate-route",
+                    format!("the path `{}` is routed twice", path.as_str()),
+                )
+                .at(path.span(), format!("`{role}` routes it"))
+                .related(first_span.clone(), format!("`{first}` routes it first"))
+                .help("each path prefix goes to one service"),
             );
+        } else {
+            paths.insert(path.as_str(), (role, path.span()));
         }
+    }
+}
+
+/// A blue-green service is routed, publishes no host port, has no extra alias and is no job.
+fn blue_green(
+    topology: &Topology,
+    valid: &ValidTopology,
+    service: &Service,
+    out: &mut Vec<Diagnostic>,
+) {
+    let role = service.role.as_str();
+    let strategy_span = service.deploy.strategy.as_ref().and_then(|s| s.span());
+    if service.route.is_none() {
+        out.push(
+            Diagnostic::error(
+                "blue-green-without-route",
+                format!("`{role}` is deployed blue-green but has no route"),
+            )
+            .at(strategy_span.clone(), "the switch happens at the proxy")
+            .help("add `route = { paths = [\"/\"], port = … }`, or use `strategy = \"recreate\"`"),
+        );
+    }
+    if let Some(port) = service.ports.iter().find(|p| !p.dev_only) {
+        out.push(
+            Diagnostic::error("blue-green-with-ports", format!("`{role}` is deployed blue-green but publishes host ports"))
+                .at(port.span(), "the old and the new container would both need this host port")
+                .help("publish it in dev only (`{ container = 3000, dev_only = true }`) and reach it through the proxy's route, or use `strategy = \"recreate\"`"),
+        );
+    }
+    if let Some(alias) = service.aliases.first() {
+        out.push(
+            Diagnostic::error(
+                "blue-green-with-aliases",
+                format!("`{role}` is deployed blue-green but has extra network aliases"),
+            )
+            .at(
+                alias.span(),
+                "the container taking over is renamed, and aliases cannot move with it",
+            )
+            .help(format!(
+                "call it by its name `{}`, or use `strategy = \"recreate\"`",
+                naming::container_name(&topology.project, role)
+            )),
+        );
+    }
+    if valid
+        .service(role)
+        .is_some_and(|s| s.kind == ServiceKind::Job)
+    {
+        out.push(
+            Diagnostic::error(
+                "blue-green-job",
+                format!("`{role}` is a one-shot job and cannot be deployed blue-green"),
+            )
+            .at(
+                strategy_span.or_else(|| service.role.span()),
+                "others wait for it with `completed`",
+            )
+            .help(
+                "remove `strategy`: a job runs to completion before the services that wait for it",
+            ),
+        );
     }
 }

@@ -9,10 +9,17 @@ use crate::naming;
 use crate::Spanned;
 
 pub(super) fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
-    let project = topology.project.as_str();
     name_format(&topology.project, "project name", out);
+    roles(topology, out);
+    volumes(topology, out);
+    for alias in topology.services.iter().flat_map(|s| &s.aliases) {
+        name_format(alias, "network alias", out);
+    }
+}
 
-    // Roles share one namespace: each is a container `<project>-<role>`, beside topo's own.
+/// Roles share one namespace: each is a container `<project>-<role>`, beside topo's own.
+fn roles(topology: &Topology, out: &mut Vec<Diagnostic>) {
+    let project = topology.project.as_str();
     let all_roles: Vec<&str> = topology
         .database
         .iter()
@@ -65,8 +72,11 @@ pub(super) fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
     for service in &topology.services {
         role(&service.role, out);
     }
+}
 
-    // Volume names are derived; two different sources must not derive the same one.
+/// Volume names are derived; two different sources must not derive the same one.
+fn volumes(topology: &Topology, out: &mut Vec<Diagnostic>) {
+    let project = topology.project.as_str();
     let mut volumes: BTreeMap<String, Option<Range<usize>>> = BTreeMap::new();
     let mut volume = |role: &str,
                       purpose: &str,
@@ -95,19 +105,14 @@ pub(super) fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
     }
     for service in &topology.services {
         for path in &service.generated {
-            volume(
-                &service.role,
-                &naming::purpose_of_path(path),
-                path.span(),
-                out,
-            );
+            // The volume the spec derives: from the path relative to the source path.
+            let relative = super::relative_to_source(path, service.source_path());
+            let purpose = naming::purpose_of_path(&relative);
+            volume(&service.role, &purpose, path.span(), out);
         }
         for purpose in service.volumes.keys() {
             name_format(purpose, "volume purpose", out);
             volume(&service.role, purpose, purpose.span(), out);
-        }
-        for alias in &service.aliases {
-            name_format(alias, "network alias", out);
         }
     }
 }
