@@ -103,4 +103,9 @@ fn unknown_keys_suggest_the_key_meant() {
         rendered.contains("typo.toml:4:1: error[unknown-key]"),
         "{rendered}"
     );
+    // The unknown key does not hide the rest: with `contex` left out, `web` has no context.
+    assert!(
+        rendered.contains("typo.toml:3:8: error[missing-context]"),
+        "{rendered}"
+    );
 }

@@ -61,11 +61,20 @@ pub use spanned::Spanned;
 pub use spec::{runtime_spec, Mode, RuntimeSpec, SpecOptions};
 pub use validate::{validate, ValidTopology, ValidateOptions, Validated};
 
-/// Parses and validates a topology: `Ok` with its warnings, or every diagnostic.
+/// Parses and validates a topology: `Ok` with its warnings, or every diagnostic. Unknown
+/// keys do not hide the other problems: the rest of the topology is checked in the same
+/// run when the unknown keys can be left out.
 pub fn load(
     source: &SourceFile,
     options: &ValidateOptions<'_>,
 ) -> Result<Validated, Vec<Diagnostic>> {
-    let topology = parse(source)?;
-    validate(topology, options)
+    match load::parse_past_unknown_keys(source) {
+        (Some(topology), shape) if shape.is_empty() => validate(topology, options),
+        (Some(topology), mut shape) => {
+            shape.extend(validate::diagnose(&topology, options));
+            shape.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
+            Err(shape)
+        }
+        (None, shape) => Err(shape),
+    }
 }

@@ -16,27 +16,86 @@ use crate::schema::topology_schema;
 ///
 /// This checks syntax, keys and value types only; [`crate::validate`] checks meaning.
 pub fn parse(source: &SourceFile) -> Result<Topology, Vec<Diagnostic>> {
+    match parse_past_unknown_keys(source) {
+        (Some(topology), diagnostics) if diagnostics.is_empty() => Ok(topology),
+        (_, diagnostics) => Err(diagnostics),
+    }
+}
+
+/// Parses a topology; with unknown keys, also the topology without them when each is a
+/// `key = value` line that can be left out (so its meaning can be checked in the same run).
+pub(crate) fn parse_past_unknown_keys(source: &SourceFile) -> (Option<Topology>, Vec<Diagnostic>) {
+    match parse_shape(source) {
+        Ok(topology) => (Some(topology), Vec::new()),
+        Err(Shape::Unknown(unknown)) => {
+            let without = without_items(source.text(), &unknown.items);
+            let topology = without.and_then(|text| toml::from_str::<Topology>(&text).ok());
+            (topology, unknown.diagnostics)
+        }
+        Err(Shape::Invalid(diagnostics)) => (None, diagnostics),
+    }
+}
+
+/// Why a text is not a topology: unknown keys (each with its item), or anything else.
+enum Shape {
+    Unknown(Unknown),
+    Invalid(Vec<Diagnostic>),
+}
+
+/// Unknown keys: a diagnostic each, and the key and value spans of each.
+#[derive(Default)]
+struct Unknown {
+    diagnostics: Vec<Diagnostic>,
+    items: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
+}
+
+/// `text` with each `key = value` item blanked (spaces, newlines kept: every other span
+/// stays where it was), or `None` when one is not a line of its own (a table header).
+fn without_items(
+    text: &str,
+    items: &[(std::ops::Range<usize>, std::ops::Range<usize>)],
+) -> Option<String> {
+    let mut bytes = text.as_bytes().to_vec();
+    for (key, value) in items {
+        let line_start = text[..key.start].rfind('\n').map_or(0, |i| i + 1);
+        let own_line = text[line_start..key.start].trim().is_empty();
+        if !own_line || value.end <= key.end || value.end > text.len() {
+            return None;
+        }
+        for byte in &mut bytes[key.start..value.end] {
+            if *byte != b'\n' {
+                *byte = b' ';
+            }
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
+fn parse_shape(source: &SourceFile) -> Result<Topology, Shape> {
     let (document, syntax_errors) = DeTable::parse_recoverable(source.text());
     if !syntax_errors.is_empty() {
-        return Err(syntax_errors
-            .iter()
-            .map(|error| {
-                Diagnostic::error(
-                    "syntax",
-                    format!("invalid TOML: {}", first_line(error.message())),
-                )
-                .at(error.span(), "here")
-                .help("fix the TOML syntax; `topo check` reports meaning once the file parses")
-            })
-            .collect());
+        return Err(Shape::Invalid(
+            syntax_errors
+                .iter()
+                .map(|error| {
+                    Diagnostic::error(
+                        "syntax",
+                        format!("invalid TOML: {}", first_line(error.message())),
+                    )
+                    .at(error.span(), "here")
+                    .help("fix the TOML syntax; `topo check` reports meaning once the file parses")
+                })
+                .collect(),
+        ));
     }
     let schema = topology_schema();
-    let mut unknown = Vec::new();
+    let mut unknown = Unknown::default();
     walk_table(document.get_ref(), &schema, &schema, "", &mut unknown);
-    if !unknown.is_empty() {
-        return Err(unknown);
+    if !unknown.diagnostics.is_empty() {
+        return Err(Shape::Unknown(unknown));
     }
-    toml::from_str::<Topology>(source.text()).map_err(|error| vec![value_error(&error)])
+    toml::from_str::<Topology>(source.text())
+        .map_err(|error| Shape::Invalid(vec![value_error(&error)]))
 }
 
 fn first_line(message: &str) -> &str {
@@ -88,13 +147,7 @@ fn items_schema<'a>(schema: &'a Json, root: &'a Json) -> Option<&'a Json> {
     find_schema(schema, root, |s| s.get("items"))
 }
 
-fn walk_value(
-    value: &DeValue<'_>,
-    schema: &Json,
-    root: &Json,
-    path: &str,
-    out: &mut Vec<Diagnostic>,
-) {
+fn walk_value(value: &DeValue<'_>, schema: &Json, root: &Json, path: &str, out: &mut Unknown) {
     match value {
         DeValue::Table(table) => walk_table(table, schema, root, path, out),
         DeValue::Array(items) => {
@@ -108,13 +161,7 @@ fn walk_value(
     }
 }
 
-fn walk_table(
-    table: &DeTable<'_>,
-    schema: &Json,
-    root: &Json,
-    path: &str,
-    out: &mut Vec<Diagnostic>,
-) {
+fn walk_table(table: &DeTable<'_>, schema: &Json, root: &Json, path: &str, out: &mut Unknown) {
     let Some(object) = object_schema(schema, root) else {
         return;
     };
@@ -136,7 +183,9 @@ fn walk_table(
                 let known: Vec<&str> = properties
                     .map(|p| p.keys().map(String::as_str).collect())
                     .unwrap_or_default();
-                out.push(unknown_key(name, &child_path, key.span(), &known));
+                out.diagnostics
+                    .push(unknown_key(name, &child_path, key.span(), &known));
+                out.items.push((key.span(), value.span()));
             }
             Some(value_schema @ Json::Object(_)) => {
                 walk_value(value.get_ref(), value_schema, root, &child_path, out)
