@@ -9,11 +9,15 @@
 //!   files of a generated topology, against `docker compose config -q` on the same files.
 //! - `bench-plan`: `topo-ci plan` against `git diff --name-only --no-renames` plus a glob
 //!   filter on a generated 200,000-file repository, as a ratio, with peak memory.
+//! - `fuzz [--seed N] [--inputs N] [--seconds N] [--target topology|compose|marker|all]`:
+//!   seeded mutation of the examples and fixtures, run in-process (see `fuzz.rs`); exit 1
+//!   with the findings in `target/fuzz-findings/`.
 
 mod bench;
 mod bench_lint;
 mod bench_plan;
 mod bench_sim;
+mod fuzz;
 
 use std::path::{Path, PathBuf};
 
@@ -46,8 +50,9 @@ fn main() -> anyhow::Result<()> {
         Some("bench-lint") => bench_lint::run(services_flag(&args)?),
         Some("bench-plan") => bench_plan::run(&workspace_root()),
         Some("bench-sim") => bench_sim::run(&workspace_root()),
+        Some("fuzz") => fuzz::run(&workspace_root(), &args[1..]),
         _ => bail!(
-            "usage: cargo xtask gen-compose [--check] | bench-render [--services N] | bench-lint [--services N] | bench-plan | bench-sim"
+            "usage: cargo xtask gen-compose [--check] | bench-render [--services N] | bench-lint [--services N] | bench-plan | bench-sim | fuzz [--seed N] [--inputs N] [--seconds N] [--target topology|compose|marker|all]"
         ),
     }
 }

@@ -303,7 +303,9 @@ fn service_container(
         // bind-mounted and every generated path gets a named volume over it.
         let source_path = owner.source_path();
         container.mounts.push(MountSpec {
-            source: MountSource::Bind(context.clone()),
+            // `./x` and `x` are one directory: one spec (and config hash) for both, as the
+            // renderer writes both `./x`.
+            source: MountSource::Bind(bind_source(context)),
             target: source_path.to_owned(),
         });
         for generated in &owner.generated {
@@ -516,6 +518,19 @@ fn health_spec(
 
 /// A hash of everything about a container that a restart would change, its image aside
 /// (the image is compared on its own: same config, new image is a deploy).
+/// A context as a bind mount's source: without the leading `./`s (`.` when nothing is left).
+fn bind_source(context: &str) -> String {
+    let mut rest = context;
+    while let Some(shorter) = rest.strip_prefix("./") {
+        rest = shorter;
+    }
+    if rest.is_empty() {
+        ".".to_owned()
+    } else {
+        rest.to_owned()
+    }
+}
+
 fn config_hash(container: &ContainerSpec) -> String {
     let mut copy = container.clone();
     copy.image.tag = ImageTag::Fixed(String::new());
