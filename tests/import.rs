@@ -2,6 +2,8 @@
 //! a hand-written, drifted Vendure set imports into a valid, commented topology.
 
 mod common;
+#[path = "import/generated.rs"]
+mod generated;
 
 use std::path::{Path, PathBuf};
 

@@ -427,3 +427,58 @@ fn reported_positions_are_inside_their_lines() {
         }
     }
 }
+
+/// The line and column of `offset` by a scan: `\n`, `\r\n` and a lone `\r` end a line.
+fn scanned(text: &str, offset: usize) -> (u32, u32) {
+    let (mut line, mut column) = (1, 1);
+    for (i, c) in text[..offset].char_indices() {
+        if c == '\n' || (c == '\r' && !text[i + 1..].starts_with('\n')) {
+            line += 1;
+            column = 1;
+        } else {
+            column += 1;
+        }
+    }
+    (line, column)
+}
+
+#[test]
+fn positions_count_a_lone_carriage_return_as_a_line_break_like_yaml() {
+    use topo_core::compose::ComposeFile;
+    use topo_core::import::{import, ImportOptions};
+    // Found by `cargo xtask fuzz`: a note at the parser's line 4 whose offset the line
+    // index put on line 3, and a syntax error with the offset 0 at line 4. (A production
+    // file named `docker-compose.yml` also made import write two modes to one file name.)
+    let text = "services:\n  db:\n\r    image: postgres:17\n    restart: always\n";
+    let file = ComposeFile::read("docker-compose.yml", text).expect("Compose");
+    let imported = import(
+        &[(file, topo_core::Mode::Production)],
+        &ImportOptions::default(),
+    )
+    .expect("imported");
+    assert!(!imported.checks.is_empty());
+    for note in &imported.checks {
+        assert_eq!(
+            (note.pos.line, note.pos.column),
+            scanned(text, note.pos.offset),
+            "{}",
+            note.message
+        );
+    }
+    let broken = "services:\n  db:\n\n    image: x\n  db:docker";
+    let error = ComposeFile::read("c.yml", broken).expect_err("invalid");
+    let pos = error.pos.expect("a position");
+    assert!(pos.offset > 0, "{error:?}");
+    assert_eq!((pos.line, pos.column), scanned(broken, pos.offset));
+    // A file of byte-order marks is no Compose file, refused at a position of the text
+    // (the first mark is no column, the others are).
+    let marks = "\u{feff}".repeat(5);
+    let error = ComposeFile::read("c.yml", marks.as_str()).expect_err("not Compose");
+    let pos = error.pos.expect("a position");
+    assert!(pos.offset <= marks.len());
+    let (line, column) = scanned(&marks, pos.offset);
+    assert_eq!(
+        (pos.line, pos.column),
+        (line, column - u32::from(pos.offset > 0))
+    );
+}

@@ -12,11 +12,15 @@
 //!   async); a `#[test]` runs it. `--report` prints the figures.
 //! - `bench-plan`: `topo-ci plan` against `git diff --name-only --no-renames` plus a glob
 //!   filter on a generated 200,000-file repository, as a ratio, with peak memory.
+//! - `fuzz [--seed N] [--inputs N] [--seconds N] [--target topology|compose|marker|all]`:
+//!   seeded mutation of the examples and fixtures, run in-process (see `fuzz.rs`); exit 1
+//!   with the findings in `target/fuzz-findings/`.
 
 mod bench;
 mod bench_lint;
 mod bench_plan;
 mod bench_sim;
+mod fuzz;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -68,8 +72,9 @@ fn main() -> anyhow::Result<()> {
             println!("tidy: no violations");
             Ok(())
         }
+        Some("fuzz") => fuzz::run(&workspace_root(), &args[1..]),
         _ => bail!(
-            "usage: cargo xtask gen-compose [--check] | bench-render [--services N] | bench-lint [--services N] | bench-plan | bench-sim | tidy [--report] [--root DIR]"
+            "usage: cargo xtask gen-compose [--check] | bench-render [--services N] | bench-lint [--services N] | bench-plan | bench-sim | tidy [--report] [--root DIR] | fuzz [--seed N] [--inputs N] [--seconds N] [--target topology|compose|marker|all]"
         ),
     }
 }

@@ -4,6 +4,9 @@
 //! column a count of the characters between the line's start and the offset (constant time
 //! on ASCII lines). Readers build one per file, so reporting N positions costs N·log(lines),
 //! never N times the file.
+//!
+//! A line ends at `\n`, `\r\n` or a lone `\r`, as YAML (and editors) count lines: the
+//! positions the YAML parser reports and the ones computed here agree.
 
 /// Where each line of a text starts, and which lines are pure ASCII.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -17,14 +20,16 @@ pub struct LineIndex {
 }
 
 impl LineIndex {
-    /// The index of `text`: lines end at `\n` (a `\r` before it belongs to the line).
+    /// The index of `text`: lines end at `\n`, `\r\n` or a lone `\r`.
     pub fn new(text: &str) -> Self {
         let mut starts = vec![0];
         let mut ascii = Vec::new();
         let mut line_ascii = true;
-        for (i, byte) in text.bytes().enumerate() {
+        let bytes = text.as_bytes();
+        for (i, &byte) in bytes.iter().enumerate() {
             line_ascii &= byte.is_ascii();
-            if byte == b'\n' {
+            let lone_cr = byte == b'\r' && bytes.get(i + 1) != Some(&b'\n');
+            if byte == b'\n' || lone_cr {
                 starts.push(i + 1);
                 ascii.push(line_ascii);
                 line_ascii = true;
@@ -80,20 +85,35 @@ impl LineIndex {
         (index + 1, column + 1)
     }
 
-    /// The byte range of the 1-based `line`, without its `\n` (nor a `\r` before it), as
-    /// `str::lines` gives it; `None` past the last line.
+    /// The byte offset of a 1-based line and column (in characters) of `text`: clamped to
+    /// the line's end, and to the text's end past its last line.
+    pub fn offset_of(&self, text: &str, line: usize, column: usize) -> usize {
+        let Some(range) = self.line_range(text, line.max(1)) else {
+            return self.len;
+        };
+        let line_text = &text[range.clone()];
+        let bom = usize::from(line <= 1 && line_text.starts_with('\u{feff}'));
+        range.start
+            + line_text
+                .char_indices()
+                .nth(column.saturating_sub(1) + bom)
+                .map_or(line_text.len(), |(i, _)| i)
+    }
+
+    /// The byte range of the 1-based `line`, without its line break; `None` past the
+    /// last line.
     pub fn line_range(&self, text: &str, line: usize) -> Option<std::ops::Range<usize>> {
         let index = line.checked_sub(1)?;
         let start = *self.starts.get(index)?;
         let Some(next) = self.starts.get(index + 1) else {
             return Some(start..self.len);
         };
-        // A line ended by `\r\n` is the text before both.
+        // The break is the byte before the next line: `\n` (maybe after a `\r`) or `\r`.
         let end = next - 1;
-        if end > start && text.as_bytes().get(end - 1) == Some(&b'\r') {
-            return Some(start..end - 1);
-        }
-        Some(start..end)
+        let crlf = text.as_bytes().get(end) == Some(&b'\n')
+            && end > start
+            && text.as_bytes().get(end - 1) == Some(&b'\r');
+        Some(start..if crlf { end - 1 } else { end })
     }
 
     /// The text of the 1-based `line` (see [`LineIndex::line_range`]); empty past the end.
@@ -108,13 +128,19 @@ impl LineIndex {
 mod tests {
     use super::*;
 
+    /// Lines and columns by a scan: every `\n`, and every `\r` not before a `\n`, ends
+    /// a line.
     fn naive(text: &str, offset: usize) -> (usize, usize) {
         let offset = LineIndex::clamp(text, offset);
         let before = &text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let start = before.rfind('\n').map_or(0, |i| i + 1);
+        let breaks: Vec<usize> = before
+            .char_indices()
+            .filter(|&(i, c)| c == '\n' || (c == '\r' && !text[i + 1..].starts_with('\n')))
+            .map(|(i, _)| i)
+            .collect();
+        let start = breaks.last().map_or(0, |i| i + 1);
         let bom = usize::from(start == 0 && before.starts_with('\u{feff}'));
-        (line, before[start..].chars().count() + 1 - bom)
+        (breaks.len() + 1, before[start..].chars().count() + 1 - bom)
     }
 
     #[test]
@@ -128,6 +154,8 @@ mod tests {
             "\n\n\né",
             "日本\n語",
             "\u{feff}a\nb",
+            "a\rb\r\nc\r",
+            "\r\r\n\n\r",
         ] {
             let index = LineIndex::new(text);
             for offset in 0..=text.len() + 2 {
@@ -136,15 +164,24 @@ mod tests {
                     naive(text, offset),
                     "{text:?} at {offset}"
                 );
+                // And back, from every position that is not inside a `\r\n` (nor before a
+                // byte-order mark, which has the column of the character after it).
+                let clamped = LineIndex::clamp(text, offset);
+                let in_bom = text.starts_with('\u{feff}') && clamped < 3;
+                if !text[..clamped].ends_with('\r') && !in_bom {
+                    let (line, column) = index.line_col(text, offset);
+                    assert_eq!(index.offset_of(text, line, column), clamped, "{text:?}");
+                }
             }
         }
     }
 
     #[test]
-    fn lines_read_as_str_lines_reads_them() {
-        for text in ["", "a", "a\n", "a\r\nb\n\nc", "x\ny\r\n", "x\r"] {
+    fn lines_read_as_str_lines_reads_them_and_a_lone_cr_ends_one() {
+        for text in ["", "a", "a\n", "a\r\nb\n\nc", "x\ny\r\n", "x\rz", "x\r"] {
             let index = LineIndex::new(text);
-            let expected: Vec<&str> = text.lines().collect();
+            let lone = text.replace("\r\n", "\n").replace('\r', "\n");
+            let expected: Vec<&str> = lone.lines().collect();
             for (i, line) in expected.iter().enumerate() {
                 assert_eq!(index.line(text, i + 1), *line, "{text:?} line {}", i + 1);
             }

@@ -36,9 +36,22 @@ impl ComposeFile {
     /// Parses `text` and checks it looks like a Compose file (a mapping with `services`).
     pub fn read(name: impl Into<String>, text: impl Into<String>) -> Result<Self, ReadError> {
         let text = text.into();
+        let lines = LineIndex::new(&text);
+        // Every position of an error has the line and column of its offset.
+        let at = |offset: usize| {
+            let (line, column) = lines.line_col(&text, offset);
+            Pos {
+                line: u32::try_from(line).unwrap_or(u32::MAX),
+                column: u32::try_from(column).unwrap_or(u32::MAX),
+                offset: LineIndex::clamp(&text, offset),
+            }
+        };
         let root = yaml::parse(&text).map_err(|e| ReadError {
             message: format!("invalid YAML: {}", e.message),
-            pos: e.pos,
+            // The parser's errors know the line and column, not always the offset.
+            pos: e
+                .pos
+                .map(|p| at(lines.offset_of(&text, p.line as usize, p.column as usize))),
         })?;
         if !root.is_map() {
             return Err(ReadError {
@@ -46,7 +59,7 @@ impl ComposeFile {
                     "not a Compose file: the document is {}, not a mapping with `services:`",
                     root.kind()
                 ),
-                pos: Some(root.pos),
+                pos: Some(at(root.pos.offset)),
             });
         }
         match root.entry("services") {
@@ -62,7 +75,7 @@ impl ComposeFile {
                         ),
                         None => "not a Compose file: no `services:`".to_owned(),
                     },
-                    pos: Some(stray.map_or(root.pos, |(k, _)| k.pos)),
+                    pos: Some(at(stray.map_or(root.pos, |(k, _)| k.pos).offset)),
                 });
             }
             Some((key, services)) if !services.is_map() && services.value != Value::Null => {
@@ -71,14 +84,14 @@ impl ComposeFile {
                         "`services` is {}; Compose wants a mapping of service names",
                         services.kind()
                     ),
-                    pos: Some(key.pos),
+                    pos: Some(at(key.pos.offset)),
                 });
             }
             Some(_) => {}
         }
         Ok(ComposeFile {
             name: name.into(),
-            lines: LineIndex::new(&text),
+            lines,
             text,
             root,
         })
@@ -218,6 +231,7 @@ mod tests {
             "services:\n  web:\n    image: \"é:1\"\n    environment: [A=ü, B=2]\n",
             "\u{feff}services:\r\n  web:\r\n    image: x\r\n",
             "services:\n  wéb:\n    command: ['日本', \"a\\tb\"]\n    labels: {a: b}\n",
+            "services:\r  web:\r    image: x\r    ports: [80]\r",
         ] {
             let file = ComposeFile::read("c.yml", text).expect("compose");
             let mut seen = 0;

@@ -8,7 +8,7 @@ use crate::{naming, Mode};
 
 use super::document::Table;
 use super::settings::Settings;
-use super::values::rebase;
+use super::values::written_path;
 use super::{Container, Note, Plan, Seen};
 
 /// Keys every imported container may have and import reads.
@@ -194,7 +194,11 @@ fn env_file(
     let Some(((path, required, pos), rest)) = entries.split_first() else {
         return;
     };
-    settings.env_file(rebase(&plan.options.directory, path), seen.note(*pos, ""));
+    let written = written_path(&plan.options.directory, path).unwrap_or_else(|raw| {
+        table.note(checks, seen.note(*pos, format!("the env file `{raw}` reads a variable; topo writes paths literally: write the file it names")));
+        raw
+    });
+    settings.env_file(written, seen.note(*pos, ""));
     if *required {
         table.note(checks, seen.note(*pos, format!("`{path}` is required here; topo's dev env file is optional (a missing one is not an error)")));
     }

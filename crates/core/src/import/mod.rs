@@ -186,24 +186,43 @@ pub fn import(
     Ok(Imported { text, checks })
 }
 
-/// `[files]`: the input file names, when they are not the defaults.
+/// `[files]`: the input file names, when they are not the defaults; a mode without a file
+/// whose default name another mode's file took gets `docker-compose.<mode>.yml`.
 fn files_table(sources: &[Source<'_>]) -> Table {
     let mut table = Table::new(Some("[files]"));
     let defaults = crate::model::OutputFiles::default();
-    for source in sources {
-        let name = source
-            .file
-            .name
-            .rsplit(['/', '\\'])
-            .next()
-            .unwrap_or(&source.file.name);
-        let (key, default) = match source.mode {
-            Mode::Dev => ("dev", defaults.dev.as_str()),
-            Mode::ProdSim => ("prod_sim", defaults.prod_sim.as_str()),
-            Mode::Production => ("production", defaults.production.as_str()),
-        };
-        if name != default {
-            table.set(key, Toml::str(name));
+    let key_and_default = |mode: Mode| match mode {
+        Mode::Dev => ("dev", defaults.dev.as_str()),
+        Mode::ProdSim => ("prod_sim", defaults.prod_sim.as_str()),
+        Mode::Production => ("production", defaults.production.as_str()),
+    };
+    let given: Vec<(Mode, &str)> = sources
+        .iter()
+        .map(|source| {
+            let name = &source.file.name;
+            (source.mode, name.rsplit(['/', '\\']).next().unwrap_or(name))
+        })
+        .collect();
+    if let Some(first) = sources.first() {
+        table.read_from(Note {
+            file: first.file.name.clone(),
+            pos: Pos {
+                line: 1,
+                column: 1,
+                offset: 0,
+            },
+            message: String::new(),
+        });
+    }
+    for mode in Mode::ALL {
+        let (key, default) = key_and_default(mode);
+        match given.iter().find(|(m, _)| *m == mode) {
+            Some((_, name)) if name != &default => table.set(key, Toml::str(*name)),
+            Some(_) => {}
+            None if given.iter().any(|(_, name)| *name == default) => {
+                table.set(key, Toml::str(format!("docker-compose.{mode}.yml")));
+            }
+            None => {}
         }
     }
     if table.is_empty() {

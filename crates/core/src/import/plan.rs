@@ -152,9 +152,12 @@ impl<'a> Plan<'a> {
                 .filter_map(|(image, _)| ImageRef::parse(&image).ok())
                 .collect();
             let looks = |what: &str| images.iter().any(|i| i.name().contains(what));
-            if !builds && self.database.is_none() && (looks("postgres") || looks("postgis")) {
+            if !builds && self.database.is_none() && is_database(container) {
                 self.database = Some(index);
-            } else if !builds && self.proxy.is_none() && looks("nginx") {
+            } else if !builds
+                && self.proxy.is_none()
+                && (looks("nginx") || writes_routes(container))
+            {
                 self.proxy = Some(index);
             } else if builds
                 || images.iter().any(|i| {
@@ -303,8 +306,14 @@ fn image_identities(container: &Container<'_>) -> Vec<String> {
             ));
         }
         if let Some(build) = seen.view.build() {
+            // Two builds of one context under different image names are two images.
+            let named = seen
+                .view
+                .image()
+                .map(|(image, _)| ImageRef::parse(&image).map_or(image, |i| i.full_name()))
+                .unwrap_or_default();
             out.push(format!(
-                "{}:build:{}|{}|{}",
+                "{}:build:{}|{}|{}|{named}",
                 seen.mode,
                 build.context,
                 build.dockerfile.unwrap_or_default(),
@@ -357,17 +366,43 @@ fn gather<'a>(sources: &[Source<'a>], project: &str) -> Vec<Container<'a>> {
     containers
 }
 
-fn merge_databases(containers: &mut Vec<Container<'_>>) {
-    let is_database = |c: &Container<'_>| {
-        c.seen.iter().all(|s| s.view.get("build").is_none())
-            && c.seen.iter().any(|s| {
-                s.view.image().is_some_and(|(image, _)| {
-                    ImageRef::parse(&image).is_ok_and(|i| {
-                        i.name().contains("postgres") || i.name().contains("postgis")
-                    })
-                })
+/// A PostgreSQL server: its image is named so, or (another image) it keeps the engine's
+/// data directory or reads the engine's password variable.
+fn is_database(container: &Container<'_>) -> bool {
+    let engine = crate::model::Engine::Postgres;
+    container.seen.iter().any(|s| {
+        s.view.image().is_some_and(|(image, _)| {
+            ImageRef::parse(&image)
+                .is_ok_and(|i| i.name().contains("postgres") || i.name().contains("postgis"))
+        }) || s
+            .view
+            .mounts()
+            .iter()
+            .any(|m| m.target.trim_end_matches('/') == engine.data_dir())
+            || s.view
+                .environment()
+                .iter()
+                .any(|e| e.name == engine.env_names().2)
+    })
+}
+
+/// Whether a container is given the routes file topo writes for its proxy.
+fn writes_routes(container: &Container<'_>) -> bool {
+    container.seen.iter().any(|s| {
+        s.view.get("configs").is_some_and(|configs| {
+            configs.items().iter().any(|item| {
+                item.get("target")
+                    .and_then(crate::compose::Node::scalar)
+                    .as_deref()
+                    == Some(crate::model::Proxy::CONFIG_PATH)
             })
-    };
+        })
+    })
+}
+
+fn merge_databases(containers: &mut Vec<Container<'_>>) {
+    let is_database =
+        |c: &Container<'_>| c.seen.iter().all(|s| s.view.get("build").is_none()) && is_database(c);
     let Some(first) = containers.iter().position(is_database) else {
         return;
     };
@@ -387,20 +422,23 @@ fn merge_databases(containers: &mut Vec<Container<'_>>) {
     }
 }
 
-/// The role of a Compose service: its `topo.service` label, else its container name or
-/// key without the project prefix, made a valid name.
+/// The role of a Compose service: its `topo.service` label (the role itself), else its
+/// container name or key without the project prefix, made a valid name.
 fn role_of(view: &ServiceView<'_>, project: &str) -> String {
     let label = view
         .labels()
         .into_iter()
         .find(|(key, _)| key == labels::SERVICE)
-        .and_then(|(_, value)| value);
-    let name = label
-        .or_else(|| {
-            view.container_name()
-                .map(|(name, _)| name)
-                .filter(|name| !name.is_empty())
-        })
+        .and_then(|(_, value)| value)
+        .map(|role| naming::suggest_name(&role))
+        .filter(|role| !role.is_empty() && role != "network");
+    if let Some(role) = label {
+        return role;
+    }
+    let name = view
+        .container_name()
+        .map(|(name, _)| name)
+        .filter(|name| !name.is_empty())
         .unwrap_or_else(|| view.name().to_owned());
     let role = naming::suggest_name(strip_project(&name, project));
     if role.is_empty() || role == "network" {

@@ -171,7 +171,11 @@ pub(super) fn import(
             }
         }
         if image != Proxy::DEFAULT_IMAGE {
-            table.set("image", Toml::str(&image));
+            let written = super::values::literal(&image).unwrap_or_else(|raw| {
+                table.note(checks, prod.note_at("image", format!("the proxy's image `{raw}` reads a variable; topo writes images literally: set the image you run")));
+                raw
+            });
+            table.set("image", Toml::str(written));
         }
     }
     let mut port: Option<u16> = None;

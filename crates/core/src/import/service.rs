@@ -26,8 +26,10 @@ pub(super) struct RouteFound {
 /// Where a service's source and generated paths are mounted in dev.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Layout {
-    /// The target of the bind mount of the context.
+    /// The target of the bind mount of the context (without a trailing `/`).
     pub source_path: Option<String>,
+    /// That target as written (`/usr/src/app/` stays so).
+    pub source_written: Option<String>,
     /// The absolute targets of the generated paths' volumes.
     pub generated: Vec<String>,
     /// Targets of dev volumes over the source that a topology cannot hold as generated
@@ -69,7 +71,7 @@ pub(super) fn import(
     if owner.is_none() {
         // Container paths come back with `$$` read as `$` (a variable is kept as written).
         let unescaped = |path: &str| literal(path).unwrap_or_else(|raw| raw);
-        if let Some(source_path) = layout.source_path.as_deref().filter(|p| *p != "/app") {
+        if let Some(source_path) = layout.source_written.as_deref().filter(|p| *p != "/app") {
             table.set("source_path", Toml::str(unescaped(source_path)));
         }
         let base = layout.source_path.as_deref().unwrap_or("/app");
@@ -323,15 +325,14 @@ fn layout(
         return Layout::default();
     };
     let mounts = dev.view.mounts();
-    let source_path = mounts
-        .iter()
-        .find(|m| {
-            m.kind == MountKind::Bind
-                && m.source
-                    .as_deref()
-                    .is_some_and(|s| rebase(&plan.options.directory, s) == context)
-        })
-        .map(|m| m.target.trim_end_matches('/').to_owned());
+    let source_mount = mounts.iter().find(|m| {
+        m.kind == MountKind::Bind
+            && m.source
+                .as_deref()
+                .is_some_and(|s| rebase(&plan.options.directory, s) == context)
+    });
+    let source_path = source_mount.map(|m| m.target.trim_end_matches('/').to_owned());
+    let source_written = source_mount.map(|m| m.target.clone());
     let in_production = production_targets(container);
     let mut generated: Vec<String> = Vec::new();
     let mut dropped = Vec::new();
@@ -361,6 +362,7 @@ fn layout(
     }
     Layout {
         source_path,
+        source_written,
         generated,
         dropped,
     }

@@ -118,7 +118,9 @@ fn dev_sources(topology: &ValidTopology, service: &Service, container: &mut Cont
         required: false,
     });
     container.mounts.push(MountSpec {
-        source: MountSource::Bind(build.context.clone()),
+        // `./x` and `x` are one directory: one spec (and config hash) for both, as the
+        // renderer writes both `./x`.
+        source: MountSource::Bind(bind_source(&build.context)),
         target: build.source_path.clone(),
     });
     for relative in &build.generated {
@@ -130,5 +132,18 @@ fn dev_sources(topology: &ValidTopology, service: &Service, container: &mut Cont
             )),
             target: format!("{}/{relative}", build.source_path.trim_end_matches('/')),
         });
+    }
+}
+
+/// A context as a bind mount's source: without the leading `./`s (`.` when nothing is left).
+fn bind_source(context: &str) -> String {
+    let mut rest = context;
+    while let Some(shorter) = rest.strip_prefix("./") {
+        rest = shorter;
+    }
+    if rest.is_empty() {
+        ".".to_owned()
+    } else {
+        rest.to_owned()
     }
 }

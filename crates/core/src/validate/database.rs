@@ -67,13 +67,16 @@ fn checked_image(
     database: &model::Database,
     out: &mut Vec<Diagnostic>,
 ) -> Option<ImageRef> {
-    let parsed = match ImageRef::parse(image) {
+    let parsed = match ImageRef::parse(image)
+        .map_err(|e| e.problem)
+        .and_then(|parsed| parsed.literal_problem().map_or(Ok(parsed), Err))
+    {
         Ok(parsed) => parsed,
-        Err(error) => {
+        Err(problem) => {
             out.push(
                 Diagnostic::error(
                     "invalid-value",
-                    format!("`{image}` is not an image reference: {}", error.problem),
+                    format!("`{image}` is not an image reference: {problem}"),
                 )
                 .at(image.span(), "unreadable")
                 .help(format!("e.g. `{official}`")),

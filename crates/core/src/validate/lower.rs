@@ -80,6 +80,11 @@ fn service(
         .chain(&service.env)
         .map(|(name, value)| (name.to_string(), value.get().clone()))
         .collect();
+    let build = builds
+        .get(image_role)
+        .cloned()
+        .unwrap_or_else(stand_in_build);
+    paths::mount_points(service, &build, out);
     valid::Service {
         role: service.role.to_string(),
         kind: if jobs.contains(service.role.as_str()) {
@@ -88,10 +93,7 @@ fn service(
             ServiceKind::LongRunning
         },
         image_role: image_role.to_owned(),
-        build: builds
-            .get(image_role)
-            .cloned()
-            .unwrap_or_else(stand_in_build),
+        build,
         command: values::command(service.command.as_ref(), out),
         env,
         ports: values::ports(&service.ports, out),

@@ -185,6 +185,33 @@ pub(crate) fn relative_to_source(generated: &str, source: &str) -> String {
         .join("/")
 }
 
+/// One path in the container, one mount: the engine refuses a container with two mounts
+/// at one path (a volume at the source path, or at a generated path, or two volumes). In
+/// dev a service mounts the source and generated paths of the image it runs (`build`).
+pub(super) fn mount_points(service: &Service, build: &Build, out: &mut Vec<Diagnostic>) {
+    let source = build.source_path.trim_end_matches('/');
+    let mut taken: Vec<String> = vec![source.to_owned()];
+    taken.extend(build.generated.iter().map(|g| format!("{source}/{g}")));
+    for (purpose, path) in &service.volumes {
+        let target = path.trim_end_matches('/');
+        if taken.iter().any(|t| t == target) {
+            out.push(
+                Diagnostic::error(
+                    "duplicate-mount",
+                    format!(
+                        "the volume `{purpose}` of `{}` is mounted at `{path}`, where `{}` already mounts something",
+                        service.role, service.role
+                    ),
+                )
+                .at(path.span(), "a second mount at this path")
+                .help("give each volume its own path, away from the source path and the generated paths"),
+            );
+        } else {
+            taken.push(target.to_owned());
+        }
+    }
+}
+
 /// Whether a generated path names something inside the source path: relative to it (or
 /// absolute below it), with at least one name and no `..` (`./` is the source path itself,
 /// whose volume would hide the whole source).
@@ -225,7 +252,33 @@ pub(crate) fn escapes(path: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{escapes, generated_inside};
+    use super::{escapes, generated_inside, mount_points};
+    use crate::model::Service;
+    use crate::Spanned;
+
+    #[test]
+    fn one_mount_per_container_path() {
+        let mut web = Service::build("web", ".");
+        web.generated.push(Spanned::new("dist".to_owned()));
+        for (purpose, path) in [
+            ("a", "/data"),
+            ("b", "/data/"),
+            ("c", "/app/dist"),
+            ("d", "/app"),
+        ] {
+            web.volumes.insert(
+                Spanned::new(purpose.to_owned()),
+                Spanned::new(path.to_owned()),
+            );
+        }
+        let mut out = Vec::new();
+        let build = super::build(&web, None, &mut out).expect("web builds");
+        mount_points(&web, &build, &mut out);
+        let messages: Vec<&str> = out.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(messages.len(), 3, "{messages:#?}");
+        assert!(messages[0].starts_with("the volume `b` of `web` is mounted at `/data/`"));
+        assert!(out.iter().all(|d| d.code == "duplicate-mount"));
+    }
 
     #[test]
     fn generated_paths_inside_the_source() {

@@ -82,7 +82,7 @@ fn is_registry_prefix(prefix: &str) -> bool {
         image.tag.is_none()
             && image.digest.is_none()
             && image.prefix().as_deref() == Some(prefix)
-            && !prefix.contains(['$', ' ', '@'])
+            && image.literal_problem().is_none()
     })
 }
 

@@ -163,6 +163,66 @@ impl ImageRef {
     }
 }
 
+impl ImageRef {
+    /// Why the reference is not one the engine accepts, if it is not (for references
+    /// written literally, as a topology writes them): the registry a host name with an
+    /// optional port, each path component lowercase letters and digits joined by `.`, `_`,
+    /// `__` or `-`, the tag `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`, the digest `algorithm:hex`.
+    pub fn literal_problem(&self) -> Option<&'static str> {
+        let host = |text: &str| {
+            let (name, port) = text.split_once(':').unwrap_or((text, "0"));
+            !name.is_empty()
+                && name.split('.').all(|part| {
+                    !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                })
+                && port.parse::<u16>().is_ok()
+        };
+        let component = |part: &str| {
+            !part.is_empty()
+                && part.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && part.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        };
+        if self.registry.as_deref().is_some_and(|r| !host(r)) {
+            return Some("the registry is not a host name (with an optional port)");
+        }
+        if !self.repository.split('/').all(component) {
+            return Some(
+                "a repository is lowercase letters and digits, joined by `.`, `_`, `-` or `/`",
+            );
+        }
+        let tag_ok = |tag: &str| {
+            (1..=128).contains(&tag.len())
+                && !tag.starts_with(['.', '-'])
+                && tag
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+        };
+        match &self.tag {
+            Some(tag) if !tag.as_literal().is_some_and(tag_ok) => {
+                return Some("a tag is letters, digits, `_`, `.` and `-` (at most 128)")
+            }
+            _ => {}
+        }
+        let digest_ok = |digest: &str| {
+            digest.split_once(':').is_some_and(|(algorithm, hex)| {
+                !algorithm.is_empty()
+                    && algorithm
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                    && !hex.is_empty()
+                    && hex.bytes().all(|b| b.is_ascii_hexdigit())
+            })
+        };
+        match &self.digest {
+            Some(digest) if !digest_ok(digest) => Some("a digest is `algorithm:hex` (`sha256:…`)"),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for ImageRef {
     /// The reference as Compose and the engine read it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -170,6 +170,25 @@ fn image_references() {
 }
 
 #[test]
+fn literal_references_the_engine_accepts() {
+    for (reference, ok) in [
+        ("postgres:17", true),
+        ("registry.local:5000/pg/postgres:16.4-bookworm", true),
+        ("ghcr.io/acme/web@sha256:3e8b2f5a", true),
+        ("my_org/web-app.v2:1.0", true),
+        ("registry.local/p$g:15-alpine", false),
+        ("Postgres:17", false),
+        ("postgres:17$x", false),
+        ("postgres:-17", false),
+        ("reg:port/x:1", false),
+        ("x@sha256:xyz", false),
+    ] {
+        let parsed = ImageRef::parse(reference).expect("parses");
+        assert_eq!(parsed.literal_problem().is_none(), ok, "{reference}");
+    }
+}
+
+#[test]
 fn escaping_and_arguments() {
     assert_eq!(escape("a$b$$"), "a$$b$$$$");
     assert!(fits_in_argument("local pw"));
