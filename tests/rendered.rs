@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use topo_core::spec::{MountSource, RuntimeSpec};
-use topo_core::{runtime_spec, Mode, RenderOptions, SpecOptions};
+use topo_core::{runtime_spec, Mode, RenderOptions, SpecOptions, ValidTopology};
 
 fn specs(name: &str, text: &str) -> Vec<RuntimeSpec> {
     let topology = common::load_valid(name, text);
@@ -85,179 +85,209 @@ fn rendered_files_match_their_snapshots() {
 fn parity_holds_by_construction_in_every_fixture() {
     for (name, text) in common::valid_fixtures() {
         let topology = common::load_valid(&name, &text);
-        let [dev, prod_sim, production] =
-            <[RuntimeSpec; 3]>::try_from(specs(&name, &text)).expect("three modes");
-        let names = |spec: &RuntimeSpec| {
-            spec.containers
-                .iter()
-                .map(|c| c.name.clone())
-                .collect::<Vec<_>>()
-        };
-        let volumes = |spec: &RuntimeSpec| {
-            spec.volumes
-                .iter()
-                .map(|v| v.name.clone())
-                .collect::<BTreeSet<_>>()
-        };
+        let modes = <[RuntimeSpec; 3]>::try_from(specs(&name, &text)).expect("three modes");
+        the_same_containers_network_and_volumes_everywhere(&name, &topology, &modes);
+        the_database_runs_the_pinned_major_everywhere(&name, &topology, &modes);
+        no_generated_path_is_bind_mounted_in_dev(&name, &topology, &modes);
+        prod_modes_mount_nothing_from_the_host_and_build_as_production(&name, &topology, &modes);
+        prod_sim_runs_what_production_runs(&name, &modes);
+    }
+}
 
-        // Same containers, network and runtime volumes everywhere.
-        assert_eq!(names(&dev), names(&prod_sim), "{name}: container names");
-        assert_eq!(
-            names(&prod_sim),
-            names(&production),
-            "{name}: container names"
-        );
-        assert_eq!(dev.network.name, production.network.name, "{name}: network");
-        assert_eq!(
-            prod_sim.network.name, production.network.name,
-            "{name}: network"
-        );
-        assert_eq!(
-            volumes(&prod_sim),
-            volumes(&production),
-            "{name}: runtime volumes"
-        );
+/// Same containers, network and runtime volumes everywhere; every container carries the
+/// project prefix and answers to its own name first.
+fn the_same_containers_network_and_volumes_everywhere(
+    name: &str,
+    topology: &ValidTopology,
+    [dev, prod_sim, production]: &[RuntimeSpec; 3],
+) {
+    let names = |spec: &RuntimeSpec| {
+        spec.containers
+            .iter()
+            .map(|c| c.name.clone())
+            .collect::<Vec<_>>()
+    };
+    let volumes = |spec: &RuntimeSpec| {
+        spec.volumes
+            .iter()
+            .map(|v| v.name.clone())
+            .collect::<BTreeSet<_>>()
+    };
+
+    assert_eq!(names(dev), names(prod_sim), "{name}: container names");
+    assert_eq!(
+        names(prod_sim),
+        names(production),
+        "{name}: container names"
+    );
+    assert_eq!(dev.network.name, production.network.name, "{name}: network");
+    assert_eq!(
+        prod_sim.network.name, production.network.name,
+        "{name}: network"
+    );
+    assert_eq!(
+        volumes(prod_sim),
+        volumes(production),
+        "{name}: runtime volumes"
+    );
+    assert!(
+        volumes(prod_sim).is_subset(&volumes(dev)),
+        "{name}: dev lacks a runtime volume"
+    );
+
+    for spec in [dev, prod_sim, production] {
+        for container in &spec.containers {
+            assert!(
+                container
+                    .name
+                    .starts_with(&format!("{}-", topology.project.as_str())),
+                "{name}: {} lacks the project prefix",
+                container.name
+            );
+            assert_eq!(
+                container.aliases.first(),
+                Some(&container.name),
+                "{name}: the container name is its first alias"
+            );
+        }
+    }
+}
+
+/// The database runs the same pinned major everywhere, published in dev only.
+fn the_database_runs_the_pinned_major_everywhere(
+    name: &str,
+    topology: &ValidTopology,
+    modes: &[RuntimeSpec; 3],
+) {
+    let Some(database) = &topology.database else {
+        return;
+    };
+    let db_name = topo_core::naming::container_name(&topology.project, &database.role);
+    for spec in modes {
+        let image = &spec
+            .container(&db_name)
+            .expect("the database container")
+            .image;
         assert!(
-            volumes(&prod_sim).is_subset(&volumes(&dev)),
-            "{name}: dev lacks a runtime volume"
+            image.fixed_tag().is_some(),
+            "{name}: the database image has a fixed tag"
         );
-
-        for spec in [&dev, &prod_sim, &production] {
-            for container in &spec.containers {
-                assert!(
-                    container
-                        .name
-                        .starts_with(&format!("{}-", topology.project.as_str())),
-                    "{name}: {} lacks the project prefix",
-                    container.name
-                );
-                assert_eq!(
-                    container.aliases.first(),
-                    Some(&container.name),
-                    "{name}: the container name is its first alias"
-                );
-            }
+        assert_eq!(
+            image.tag_major(),
+            Some(database.major),
+            "{name}: {} in {}",
+            image,
+            spec.mode
+        );
+        if spec.mode != Mode::Dev {
+            assert!(
+                spec.container(&db_name).expect("db").ports.is_empty(),
+                "{name}: the database is published in {}",
+                spec.mode
+            );
         }
+    }
+}
 
-        // The database runs the same pinned major everywhere.
-        if let Some(database) = &topology.database {
-            let db_name = topo_core::naming::container_name(&topology.project, &database.role);
-            for spec in [&dev, &prod_sim, &production] {
-                let image = &spec
-                    .container(&db_name)
-                    .expect("the database container")
-                    .image;
-                assert!(
-                    image.fixed_tag().is_some(),
-                    "{name}: the database image has a fixed tag"
-                );
-                assert_eq!(
-                    image.tag_major(),
-                    Some(database.major),
-                    "{name}: {} in {}",
-                    image,
-                    spec.mode
-                );
-                if spec.mode != Mode::Dev {
-                    assert!(
-                        spec.container(&db_name).expect("db").ports.is_empty(),
-                        "{name}: the database is published in {}",
-                        spec.mode
-                    );
-                }
-            }
-        }
-
-        // No generated path is ever bind-mounted; in dev each has a named volume.
-        for container in &dev.containers {
-            let Some(service) = topology.service(&container.role) else {
-                continue;
-            };
-            let build = &service.build;
-            for relative in &build.generated {
-                let target = format!("{}/{relative}", build.source_path.trim_end_matches('/'));
-                let mount = container
-                    .mounts
-                    .iter()
-                    .find(|m| m.target == target)
-                    .unwrap_or_else(|| {
-                        panic!("{name}: {target} has no mount in {}", container.name)
-                    });
-                assert!(
-                    matches!(mount.source, MountSource::Volume(_)),
-                    "{name}: {target} is bind-mounted in {}",
-                    container.name
-                );
-            }
-            for mount in container
+/// No generated path is ever bind-mounted; in dev each has a named volume.
+fn no_generated_path_is_bind_mounted_in_dev(
+    name: &str,
+    topology: &ValidTopology,
+    [dev, ..]: &[RuntimeSpec; 3],
+) {
+    for container in &dev.containers {
+        let Some(service) = topology.service(&container.role) else {
+            continue;
+        };
+        let build = &service.build;
+        for relative in &build.generated {
+            let target = format!("{}/{relative}", build.source_path.trim_end_matches('/'));
+            let mount = container
                 .mounts
                 .iter()
-                .filter(|m| matches!(m.source, MountSource::Bind(_)))
-            {
-                for relative in &build.generated {
-                    assert!(
-                        !mount.target.ends_with(relative.as_str())
-                            || mount.target == build.source_path,
-                        "{name}: a bind mount onto {}",
-                        mount.target
-                    );
-                }
+                .find(|m| m.target == target)
+                .unwrap_or_else(|| panic!("{name}: {target} has no mount in {}", container.name));
+            assert!(
+                matches!(mount.source, MountSource::Volume(_)),
+                "{name}: {target} is bind-mounted in {}",
+                container.name
+            );
+        }
+        for mount in container
+            .mounts
+            .iter()
+            .filter(|m| matches!(m.source, MountSource::Bind(_)))
+        {
+            for relative in &build.generated {
+                assert!(
+                    !mount.target.ends_with(relative.as_str()) || mount.target == build.source_path,
+                    "{name}: a bind mount onto {}",
+                    mount.target
+                );
             }
         }
+    }
+}
 
-        // prod-sim and production: zero bind mounts; prod-sim builds the prod target; production builds nothing.
-        for spec in [&prod_sim, &production] {
-            for container in &spec.containers {
-                assert!(
-                    container
-                        .mounts
-                        .iter()
-                        .all(|m| matches!(m.source, MountSource::Volume(_))),
-                    "{name}: bind mount in {} of {}",
-                    spec.mode,
-                    container.name
-                );
-                assert!(
-                    container.env_files.is_empty(),
-                    "{name}: env file in {}",
-                    spec.mode
-                );
-            }
+/// prod-sim and production: zero bind mounts; prod-sim builds the prod target; production
+/// builds nothing.
+fn prod_modes_mount_nothing_from_the_host_and_build_as_production(
+    name: &str,
+    topology: &ValidTopology,
+    [_, prod_sim, production]: &[RuntimeSpec; 3],
+) {
+    for spec in [prod_sim, production] {
+        for container in &spec.containers {
+            assert!(
+                container
+                    .mounts
+                    .iter()
+                    .all(|m| matches!(m.source, MountSource::Volume(_))),
+                "{name}: bind mount in {} of {}",
+                spec.mode,
+                container.name
+            );
+            assert!(
+                container.env_files.is_empty(),
+                "{name}: env file in {}",
+                spec.mode
+            );
         }
-        for container in &prod_sim.containers {
-            if let (Some(build), Some(service)) =
-                (&container.build, topology.service(&container.role))
-            {
-                assert_eq!(
-                    build.target, service.build.prod_target,
-                    "{name}: prod-sim target of {}",
-                    container.name
-                );
-            }
+    }
+    for container in &prod_sim.containers {
+        if let (Some(build), Some(service)) = (&container.build, topology.service(&container.role))
+        {
+            assert_eq!(
+                build.target, service.build.prod_target,
+                "{name}: prod-sim target of {}",
+                container.name
+            );
         }
-        assert!(
-            production.containers.iter().all(|c| c.build.is_none()),
-            "{name}: production builds"
+    }
+    assert!(
+        production.containers.iter().all(|c| c.build.is_none()),
+        "{name}: production builds"
+    );
+}
+
+/// prod-sim runs what production runs: commands, env keys, health, restart, hardening.
+fn prod_sim_runs_what_production_runs(name: &str, [_, prod_sim, production]: &[RuntimeSpec; 3]) {
+    for (sim, prod) in prod_sim.containers.iter().zip(&production.containers) {
+        assert_eq!(sim.command, prod.command, "{name}: command of {}", sim.name);
+        assert_eq!(
+            sim.env.keys().collect::<Vec<_>>(),
+            prod.env.keys().collect::<Vec<_>>(),
+            "{name}: env keys of {}",
+            sim.name
         );
-
-        // prod-sim runs what production runs: commands, env keys, health, restart, hardening.
-        for (sim, prod) in prod_sim.containers.iter().zip(&production.containers) {
-            assert_eq!(sim.command, prod.command, "{name}: command of {}", sim.name);
-            assert_eq!(
-                sim.env.keys().collect::<Vec<_>>(),
-                prod.env.keys().collect::<Vec<_>>(),
-                "{name}: env keys of {}",
-                sim.name
-            );
-            assert_eq!(sim.health, prod.health, "{name}: health of {}", sim.name);
-            assert_eq!(sim.restart, prod.restart, "{name}: restart of {}", sim.name);
-            assert_eq!(
-                sim.security_opt, prod.security_opt,
-                "{name}: security_opt of {}",
-                sim.name
-            );
-            assert_eq!(sim.mounts, prod.mounts, "{name}: mounts of {}", sim.name);
-        }
+        assert_eq!(sim.health, prod.health, "{name}: health of {}", sim.name);
+        assert_eq!(sim.restart, prod.restart, "{name}: restart of {}", sim.name);
+        assert_eq!(
+            sim.security_opt, prod.security_opt,
+            "{name}: security_opt of {}",
+            sim.name
+        );
+        assert_eq!(sim.mounts, prod.mounts, "{name}: mounts of {}", sim.name);
     }
 }
 

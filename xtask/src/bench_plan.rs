@@ -246,84 +246,12 @@ fn generate(dir: &Path) -> anyhow::Result<PathBuf> {
         .stdin(Stdio::piped())
         .spawn()?;
     {
-        let mut input = std::io::BufWriter::new(child.stdin.take().context("stdin")?);
-        let mut mark = 0usize;
-        let mut commit = |input: &mut dyn std::io::Write,
-                          changes: &[(String, String)],
-                          tag: Option<&str>|
-         -> anyhow::Result<()> {
-            mark += 1;
-            writeln!(input, "commit refs/heads/main\nmark :{mark}\ncommitter Bench <bench@example.com> {} +0000", 1_700_000_000 + mark)?;
-            let message = format!("commit {mark}");
-            writeln!(input, "data {}\n{message}", message.len())?;
-            if mark > 1 {
-                writeln!(input, "from :{}", mark - 1)?;
-            }
-            for (path, content) in changes {
-                writeln!(
-                    input,
-                    "M 100644 inline {path}\ndata {}\n{content}",
-                    content.len()
-                )?;
-            }
-            if let Some(tag) = tag {
-                writeln!(input, "reset refs/tags/{tag}\nfrom :{mark}\n")?;
-            }
-            Ok(())
+        let mut import = FastImport {
+            input: std::io::BufWriter::new(child.stdin.take().context("stdin")?),
+            mark: 0,
         };
-        let file = |s: usize, d: usize, f: usize| format!("apps/svc{s:02}/src/d{d:02}/f{f:03}.ts");
-        let mut initial = vec![
-            ("topology.toml".to_owned(), topology()),
-            ("package-lock.json".to_owned(), "{}\n".to_owned()),
-        ];
-        for s in 0..SERVICES {
-            for d in 0..DIRS {
-                for f in 0..FILES_PER_DIR {
-                    initial.push((
-                        file(s, d, f),
-                        format!("export const v = \"{s}/{d}/{f}\";\n"),
-                    ));
-                }
-            }
-        }
-        commit(&mut input, &initial, Some("bench-base"))?;
-        // 10,000 commits, each changing one file somewhere (a fixed pseudo-random walk).
-        let mut seed: u64 = 42;
-        for n in 0..SPREAD_COMMITS {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let (s, d, f) = (
-                (seed >> 33) as usize % SERVICES,
-                (seed >> 20) as usize % DIRS,
-                (seed >> 8) as usize % FILES_PER_DIR,
-            );
-            let tag = (n == SPREAD_COMMITS - 1).then_some("bench-before-one");
-            commit(
-                &mut input,
-                &[(file(s, d, f), format!("export const v = {n};\n"))],
-                tag,
-            )?;
-        }
-        commit(
-            &mut input,
-            &[
-                (file(0, 1, 2), "// one\n".to_owned()),
-                (file(0, 3, 4), "// one\n".to_owned()),
-                (file(0, 5, 6), "// one\n".to_owned()),
-            ],
-            Some("bench-one"),
-        )?;
-        commit(
-            &mut input,
-            &[("apps/svc00/docs/notes.md".to_owned(), "docs\n".to_owned())],
-            Some("bench-before-all"),
-        )?;
-        let every: Vec<_> = (0..SERVICES)
-            .flat_map(|s| (0..DIRS).map(move |d| (file(s, d, 7), "// all\n".to_owned())))
-            .collect();
-        commit(&mut input, &every, Some("bench-all"))?;
-        input.flush()?;
+        write_history(&mut import)?;
+        import.input.flush()?;
     }
     if !child.wait()?.success() {
         bail!("git fast-import failed");
@@ -333,4 +261,99 @@ fn generate(dir: &Path) -> anyhow::Result<PathBuf> {
     git(&repo, &["gc", "-q"])?;
     std::fs::write(stamp_file, stamp)?;
     Ok(repo)
+}
+
+/// The benchmark's history: every file at `bench-base`, a spread of one-file commits up to
+/// `bench-before-one`, then three files of one service (`bench-one`), a change the globs
+/// exclude (`bench-before-all`) and a file of every service (`bench-all`).
+fn write_history(import: &mut FastImport<impl std::io::Write>) -> anyhow::Result<()> {
+    let mut initial = vec![
+        ("topology.toml".to_owned(), topology()),
+        ("package-lock.json".to_owned(), "{}\n".to_owned()),
+    ];
+    for s in 0..SERVICES {
+        for d in 0..DIRS {
+            for f in 0..FILES_PER_DIR {
+                initial.push((
+                    source_file(s, d, f),
+                    format!("export const v = \"{s}/{d}/{f}\";\n"),
+                ));
+            }
+        }
+    }
+    import.commit(&initial, Some("bench-base"))?;
+    // 10,000 commits, each changing one file somewhere (a fixed pseudo-random walk).
+    let mut seed: u64 = 42;
+    for n in 0..SPREAD_COMMITS {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let (s, d, f) = (
+            (seed >> 33) as usize % SERVICES,
+            (seed >> 20) as usize % DIRS,
+            (seed >> 8) as usize % FILES_PER_DIR,
+        );
+        let tag = (n == SPREAD_COMMITS - 1).then_some("bench-before-one");
+        import.commit(
+            &[(source_file(s, d, f), format!("export const v = {n};\n"))],
+            tag,
+        )?;
+    }
+    import.commit(
+        &[
+            (source_file(0, 1, 2), "// one\n".to_owned()),
+            (source_file(0, 3, 4), "// one\n".to_owned()),
+            (source_file(0, 5, 6), "// one\n".to_owned()),
+        ],
+        Some("bench-one"),
+    )?;
+    import.commit(
+        &[("apps/svc00/docs/notes.md".to_owned(), "docs\n".to_owned())],
+        Some("bench-before-all"),
+    )?;
+    let every: Vec<_> = (0..SERVICES)
+        .flat_map(|s| (0..DIRS).map(move |d| (source_file(s, d, 7), "// all\n".to_owned())))
+        .collect();
+    import.commit(&every, Some("bench-all"))
+}
+
+/// The path of source file `f` in directory `d` of service `s`.
+fn source_file(s: usize, d: usize, f: usize) -> String {
+    format!("apps/svc{s:02}/src/d{d:02}/f{f:03}.ts")
+}
+
+/// A `git fast-import` stream of commits on `main`, each on top of the one before.
+struct FastImport<W> {
+    input: W,
+    /// The mark of the last commit written (0 before the first).
+    mark: usize,
+}
+
+impl<W: std::io::Write> FastImport<W> {
+    /// A commit writing `changes` (path, content), tagged `tag` if there is one.
+    fn commit(&mut self, changes: &[(String, String)], tag: Option<&str>) -> anyhow::Result<()> {
+        self.mark += 1;
+        let (input, mark) = (&mut self.input, self.mark);
+        writeln!(
+            input,
+            "commit refs/heads/main\nmark :{mark}\ncommitter Bench <bench@example.com> {} +0000",
+            1_700_000_000 + mark
+        )?;
+        let message = format!("commit {mark}");
+        writeln!(input, "data {}\n{message}", message.len())?;
+        if mark > 1 {
+            writeln!(input, "from :{}", mark - 1)?;
+        }
+        for (path, content) in changes {
+            writeln!(
+                input,
+                "M 100644 inline {path}\ndata {}\n{content}",
+                content.len()
+            )?;
+        }
+        if let Some(tag) = tag {
+            writeln!(input, "reset refs/tags/{tag}\nfrom :{mark}\n")?;
+        }
+        Ok(())
+    }
 }

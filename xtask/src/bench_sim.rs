@@ -19,6 +19,20 @@ const RUNS: usize = 3;
 const APPS: [&str; 3] = ["api", "web", "admin"];
 
 pub fn run(root: &Path) -> anyhow::Result<()> {
+    let dir = prepare(root)?;
+    let mut times = Times::default();
+    for run in 1..=RUNS {
+        eprintln!("bench-sim: run {run} of {RUNS}");
+        times.measure_once(root, &dir)?;
+    }
+    remove_images()?;
+    times.report();
+    Ok(())
+}
+
+/// Builds the binaries and the offline test images, writes the bench stack and renders its
+/// prod-sim file (what Compose runs); the stack's directory.
+fn prepare(root: &Path) -> anyhow::Result<PathBuf> {
     let status = Command::new("cargo")
         .args([
             "build",
@@ -46,31 +60,44 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
             .arg(dir.join("topology.toml")),
         "rendering the prod-sim file",
     )?;
-    let sim = |args: &[&str]| {
-        let mut command = Command::new(root.join("target/release/topo-sim"));
-        command
-            .args(args)
-            .arg("-t")
-            .arg(dir.join("topology.toml"))
-            .env("CI", "true");
-        command
-    };
-    let compose = |args: &[&str]| {
-        let mut command = Command::new("docker");
-        command
-            .args(["compose", "-f", "docker-compose.prod-sim.yml"])
-            .args(args)
-            .current_dir(&dir);
-        command
-    };
-    let (mut topo_cold, mut topo_warm, mut compose_cold, mut compose_warm) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for run in 1..=RUNS {
-        eprintln!("bench-sim: run {run} of {RUNS}");
+    Ok(dir)
+}
+
+/// The wall times to all-healthy of every run, by contender.
+#[derive(Default)]
+struct Times {
+    topo_cold: Vec<Duration>,
+    topo_warm: Vec<Duration>,
+    compose_cold: Vec<Duration>,
+    compose_warm: Vec<Duration>,
+}
+
+impl Times {
+    /// One run: topo-sim cold then warm, Compose cold then warm, each on fresh volumes.
+    fn measure_once(&mut self, root: &Path, dir: &Path) -> anyhow::Result<()> {
+        let sim = |args: &[&str]| {
+            let mut command = Command::new(root.join("target/release/topo-sim"));
+            command
+                .args(args)
+                .arg("-t")
+                .arg(dir.join("topology.toml"))
+                .env("CI", "true");
+            command
+        };
+        let compose = |args: &[&str]| {
+            let mut command = Command::new("docker");
+            command
+                .args(["compose", "-f", "docker-compose.prod-sim.yml"])
+                .args(args)
+                .current_dir(dir);
+            command
+        };
         remove_images()?;
         check(&mut sim(&["down", "--volumes"]), "topo-sim down")?;
-        topo_cold.push(timed(&mut sim(&["up", "--no-smoke"]), "cold topo-sim up")?);
-        topo_warm.push(timed(&mut sim(&["up", "--no-smoke"]), "warm topo-sim up")?);
+        self.topo_cold
+            .push(timed(&mut sim(&["up", "--no-smoke"]), "cold topo-sim up")?);
+        self.topo_warm
+            .push(timed(&mut sim(&["up", "--no-smoke"]), "warm topo-sim up")?);
         check(&mut sim(&["down", "--volumes"]), "topo-sim down")?;
         remove_images()?;
         // Compose builds with BuildKit, whose cache outlives the images: without a prune its
@@ -80,48 +107,53 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
             "docker builder prune",
         )?;
         let up = ["up", "-d", "--build", "--wait"];
-        compose_cold.push(timed(&mut compose(&up), "cold docker compose up")?);
+        self.compose_cold
+            .push(timed(&mut compose(&up), "cold docker compose up")?);
         check(&mut compose(&["down", "-v"]), "docker compose down")?;
-        compose_warm.push(timed(&mut compose(&up), "warm docker compose up")?);
+        self.compose_warm
+            .push(timed(&mut compose(&up), "warm docker compose up")?);
         check(&mut compose(&["down", "-v"]), "docker compose down")?;
+        Ok(())
     }
-    remove_images()?;
-    let (tc, tw, cc, cw) = (
-        median(&mut topo_cold),
-        median(&mut topo_warm),
-        median(&mut compose_cold),
-        median(&mut compose_warm),
-    );
-    println!(
-        "bench-sim: {} (db + {} built services + worker), median of {RUNS} runs",
-        PROJECT,
-        APPS.len()
-    );
-    println!("{:<44} {:>9}", "to all healthy", "seconds");
-    println!(
-        "{:<44} {:>9.2}",
-        "topo-sim up, cold (images built)",
-        secs(tc)
-    );
-    println!(
-        "{:<44} {:>9.2}",
-        "docker compose up --build --wait, cold",
-        secs(cc)
-    );
-    println!(
-        "{:<44} {:>9.2}",
-        "topo-sim up, warm (images reused)",
-        secs(tw)
-    );
-    println!(
-        "{:<44} {:>9.2}",
-        "docker compose up --build --wait, warm",
-        secs(cw)
-    );
-    println!("ratio cold topo / cold compose: {:.2}", secs(tc) / secs(cc));
-    println!("ratio warm topo / cold topo:    {:.2}", secs(tw) / secs(tc));
-    println!("ratio warm topo / warm compose: {:.2}", secs(tw) / secs(cw));
-    Ok(())
+
+    /// Prints the medians and their ratios.
+    fn report(mut self) {
+        let (tc, tw, cc, cw) = (
+            median(&mut self.topo_cold),
+            median(&mut self.topo_warm),
+            median(&mut self.compose_cold),
+            median(&mut self.compose_warm),
+        );
+        println!(
+            "bench-sim: {} (db + {} built services + worker), median of {RUNS} runs",
+            PROJECT,
+            APPS.len()
+        );
+        println!("{:<44} {:>9}", "to all healthy", "seconds");
+        println!(
+            "{:<44} {:>9.2}",
+            "topo-sim up, cold (images built)",
+            secs(tc)
+        );
+        println!(
+            "{:<44} {:>9.2}",
+            "docker compose up --build --wait, cold",
+            secs(cc)
+        );
+        println!(
+            "{:<44} {:>9.2}",
+            "topo-sim up, warm (images reused)",
+            secs(tw)
+        );
+        println!(
+            "{:<44} {:>9.2}",
+            "docker compose up --build --wait, warm",
+            secs(cw)
+        );
+        println!("ratio cold topo / cold compose: {:.2}", secs(tc) / secs(cc));
+        println!("ratio warm topo / cold topo:    {:.2}", secs(tw) / secs(tc));
+        println!("ratio warm topo / warm compose: {:.2}", secs(tw) / secs(cw));
+    }
 }
 
 /// Writes the bench stack (idempotent): the topology and three app contexts.

@@ -5,6 +5,19 @@ use expect_test::expect;
 
 use super::Cases;
 
+/// The production side of `db-major-drift`'s near misses: two databases of one engine,
+/// `db` (17) and `analytics` (15); each case puts a dev file before it.
+const PROD_WITH_TWO_POSTGRES: &str = r#"
+        //- docker-compose.prod.yml
+        services:
+          db:
+            image: postgres:17
+            healthcheck: { test: [CMD, pg_isready] }
+          analytics:
+            image: postgres:15
+            healthcheck: { test: [CMD, pg_isready] }
+        "#;
+
 pub(super) fn db_major_drift(c: &mut Cases) {
     // Matched by name; the finding sits in the file that strays from production.
     c.fires(
@@ -50,39 +63,20 @@ pub(super) fn db_major_drift(c: &mut Cases) {
     );
     // A service matched by name is that service's counterpart only: it is no stand-in for
     // another production database of the engine (`analytics` has no counterpart here).
-    c.misses(
-        r#"
+    let dev_db = r#"
         //- docker-compose.yml
         services:
           db:
-            image: postgres:17
-        //- docker-compose.prod.yml
-        services:
-          db:
-            image: postgres:17
-            healthcheck: { test: [CMD, pg_isready] }
-          analytics:
-            image: postgres:15
-            healthcheck: { test: [CMD, pg_isready] }
-        "#,
-        expect![[""]],
-    );
+            image: postgres:17"#;
+    c.misses(&[dev_db, PROD_WITH_TWO_POSTGRES].concat(), expect![[""]]);
     // One database here cannot stand in for two there: which one it is cannot be told.
-    c.misses(
-        r#"
+    let dev_postgres = r#"
         //- docker-compose.yml
         services:
           postgres:
-            image: postgres:16
-        //- docker-compose.prod.yml
-        services:
-          db:
-            image: postgres:17
-            healthcheck: { test: [CMD, pg_isready] }
-          analytics:
-            image: postgres:15
-            healthcheck: { test: [CMD, pg_isready] }
-        "#,
+            image: postgres:16"#;
+    c.misses(
+        &[dev_postgres, PROD_WITH_TWO_POSTGRES].concat(),
         expect![[""]],
     );
     // Same major in another spelling; and another engine is not another major.
@@ -248,6 +242,42 @@ pub(super) fn host_reference_unknown(c: &mut Cases) {
             docker-compose.yml:11:20: error[host-reference-unknown]: `CACHE_ADDR` of `api` names the host `postgres`, which is no service, container or alias on its network in this file
         "#]],
     );
+    host_reference_columns(c);
+    // A service, a container name, a hostname, an alias; FQDNs, IPs, localhost, variables
+    // and variables not named like hosts are left alone.
+    c.misses(
+        r#"
+        //- docker-compose.yml
+        services:
+          db:
+            image: postgres:17
+            container_name: shop-db
+          cache:
+            image: redis:7
+            hostname: redis
+            networks:
+              default:
+                aliases: [sessions]
+          api:
+            image: ghcr.io/acme/api:1.0
+            environment:
+              DB_HOST: shop-db
+              DATABASE_URL: postgres://app:${DB_PASSWORD}@db:5432/app
+              REDIS_URL: redis://redis:6379
+              SESSION_SERVERS: sessions:6379, cache:6379
+              SMTP_HOST: smtp.example.com
+              BIND_ADDR: 0.0.0.0
+              OTEL_HOST: localhost
+              QUEUE_HOST: ${QUEUE_HOST}
+              MODE: db
+        "#,
+        expect![[""]],
+    );
+}
+
+/// Where `host-reference-unknown` points: cases of the rule whose findings sit in quoted
+/// values or after a character of two bytes, so their columns are what is checked.
+fn host_reference_columns(c: &mut Cases) {
     // Quoted mapping values: the host is counted from the value's text, not its opening quote
     // (as in the quoted list item).
     c.fires(
@@ -288,36 +318,6 @@ pub(super) fn host_reference_unknown(c: &mut Cases) {
         expect![[r#"
             docker-compose.yml:7:45: error[host-reference-unknown]: `DATABASE_URL` of `api` names the host `database`, which is no service, container or alias on its network in this file
         "#]],
-    );
-    // A service, a container name, a hostname, an alias; FQDNs, IPs, localhost, variables
-    // and variables not named like hosts are left alone.
-    c.misses(
-        r#"
-        //- docker-compose.yml
-        services:
-          db:
-            image: postgres:17
-            container_name: shop-db
-          cache:
-            image: redis:7
-            hostname: redis
-            networks:
-              default:
-                aliases: [sessions]
-          api:
-            image: ghcr.io/acme/api:1.0
-            environment:
-              DB_HOST: shop-db
-              DATABASE_URL: postgres://app:${DB_PASSWORD}@db:5432/app
-              REDIS_URL: redis://redis:6379
-              SESSION_SERVERS: sessions:6379, cache:6379
-              SMTP_HOST: smtp.example.com
-              BIND_ADDR: 0.0.0.0
-              OTEL_HOST: localhost
-              QUEUE_HOST: ${QUEUE_HOST}
-              MODE: db
-        "#,
-        expect![[""]],
     );
 }
 
