@@ -1,6 +1,8 @@
 //! However broken the input, topo answers with diagnostics, never a panic.
 
 mod common;
+#[path = "robustness/import_found.rs"]
+mod import_found;
 #[path = "robustness/reproductions.rs"]
 mod reproductions;
 

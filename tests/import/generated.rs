@@ -160,7 +160,6 @@ fn list(items: impl IntoIterator<Item = String>) -> String {
     format!("[{}]", items.into_iter().collect::<Vec<_>>().join(", "))
 }
 
-#[allow(clippy::too_many_arguments)]
 fn topology_text(
     project: usize,
     database: Option<(u8, bool, bool, bool)>,
@@ -170,155 +169,188 @@ fn topology_text(
 ) -> String {
     let project = PROJECTS[project];
     let mut t = format!("project = {}\n", q(project));
-    if let Some((major, own_image, dev_port, dev_password)) = database {
-        let major = [15, 16, 17][usize::from(major % 3)];
-        t += &format!("\n[database]\nmajor = {major}\n");
-        if own_image {
-            t += &format!(
-                "image = {}\n",
-                q(&format!("registry.local/p$g:{major}-alpine"))
-            );
-        }
-        if dev_port {
-            t += "dev_port = 15432\n";
-        }
-        t += if dev_password {
-            "password = { secret = \"DB_PASSWORD\", dev = \"local\" }\n"
-        } else {
-            "password = { secret = \"DB_PASSWORD\" }\n"
-        };
+    if let Some(database) = database {
+        t += &database_text(database);
     }
     let roles: Vec<&str> = services.iter().map(|s| ROLES[s.role]).collect();
     for (index, svc) in services.iter().enumerate() {
         t += &format!("\n[[services]]\nrole = {}\n", q(roles[index]));
-        match svc.build {
-            Some((context, dockerfile, targets)) => {
-                t += &format!("context = {}\n", q(CONTEXTS[context]));
-                if let Some(d) = dockerfile {
-                    t += &format!("dockerfile = {}\n", q(DOCKERFILES[d]));
-                }
-                if let Some((dev, prod)) = targets {
-                    let names = ["dev", "d$v", "build"];
-                    let prods = ["prod", "runtime", "p$"];
-                    t += &format!(
-                        "targets = {{ dev = {}, prod = {} }}\n",
-                        q(names[dev]),
-                        q(prods[prod])
-                    );
-                }
-                if let Some(s) = svc.source {
-                    t += &format!("source_path = {}\n", q(SOURCES[s]));
-                }
-                if !svc.generated.is_empty() {
-                    t += &format!(
-                        "generated = {}\n",
-                        list(svc.generated.iter().map(|&g| q(GENERATED[g])))
-                    );
-                }
+        t += &build_text(svc, &roles);
+        t += &wiring_text(index, services, &roles);
+        t += &extras_text(index, svc, &roles, proxy.is_some());
+    }
+    t + &settings_text(proxy, settings)
+}
+
+fn database_text((major, own_image, dev_port, dev_password): (u8, bool, bool, bool)) -> String {
+    let mut t = String::new();
+    let major = [15, 16, 17][usize::from(major % 3)];
+    t += &format!("\n[database]\nmajor = {major}\n");
+    if own_image {
+        t += &format!(
+            "image = {}\n",
+            q(&format!("registry.local/p$g:{major}-alpine"))
+        );
+    }
+    if dev_port {
+        t += "dev_port = 15432\n";
+    }
+    t += if dev_password {
+        "password = { secret = \"DB_PASSWORD\", dev = \"local\" }\n"
+    } else {
+        "password = { secret = \"DB_PASSWORD\" }\n"
+    };
+    t
+}
+
+/// How a service's image is made, and its command.
+fn build_text(svc: &Svc, roles: &[&str]) -> String {
+    let mut t = String::new();
+    match svc.build {
+        Some((context, dockerfile, targets)) => {
+            t += &format!("context = {}\n", q(CONTEXTS[context]));
+            if let Some(d) = dockerfile {
+                t += &format!("dockerfile = {}\n", q(DOCKERFILES[d]));
             }
-            None => t += &format!("image_of = {}\n", q(roles[0])),
+            if let Some((dev, prod)) = targets {
+                let names = ["dev", "d$v", "build"];
+                let prods = ["prod", "runtime", "p$"];
+                t += &format!(
+                    "targets = {{ dev = {}, prod = {} }}\n",
+                    q(names[dev]),
+                    q(prods[prod])
+                );
+            }
+            if let Some(s) = svc.source {
+                t += &format!("source_path = {}\n", q(SOURCES[s]));
+            }
+            if !svc.generated.is_empty() {
+                t += &format!(
+                    "generated = {}\n",
+                    list(svc.generated.iter().map(|&g| q(GENERATED[g])))
+                );
+            }
         }
-        if let Some((dev, prod)) = &svc.command {
-            let words = |w: &Vec<usize>| list(w.iter().map(|&i| q(WORDS[i])));
-            t += &match prod {
-                Some(prod) => format!(
-                    "command = {{ dev = {}, prod = {} }}\n",
-                    words(dev),
-                    words(prod)
-                ),
-                None => format!("command = {}\n", words(dev)),
+        None => t += &format!("image_of = {}\n", q(roles[0])),
+    }
+    if let Some((dev, prod)) = &svc.command {
+        let words = |w: &Vec<usize>| list(w.iter().map(|&i| q(WORDS[i])));
+        t += &match prod {
+            Some(prod) => format!(
+                "command = {{ dev = {}, prod = {} }}\n",
+                words(dev),
+                words(prod)
+            ),
+            None => format!("command = {}\n", words(dev)),
+        };
+    }
+    t
+}
+
+/// Ports, dependencies and health of the `index`th service.
+fn wiring_text(index: usize, services: &[Svc], roles: &[&str]) -> String {
+    let svc = &services[index];
+    let mut t = String::new();
+    if !svc.ports.is_empty() {
+        let ports = svc.ports.iter().map(|&(container, host, dev_only, udp)| {
+            let mut parts = vec![format!("container = {container}")];
+            parts.extend(host.map(|h| format!("host = {}", h + 10_000)));
+            if udp {
+                parts.push("protocol = \"udp\"".to_owned());
+            }
+            if dev_only || svc.route {
+                parts.push("dev_only = true".to_owned());
+            }
+            format!("{{ {} }}", parts.join(", "))
+        });
+        t += &format!("ports = {}\n", list(ports));
+    }
+    let depends: Vec<String> = svc
+        .depends
+        .iter()
+        .filter(|(target, _)| *target < index)
+        .map(|&(target, condition)| {
+            let healthy = condition == 1 && services[target].health.is_some();
+            let completed = condition == 2;
+            let condition = if healthy {
+                "healthy"
+            } else if completed {
+                "completed"
+            } else {
+                "started"
             };
-        }
-        if !svc.ports.is_empty() {
-            let ports = svc.ports.iter().map(|&(container, host, dev_only, udp)| {
-                let mut parts = vec![format!("container = {container}")];
-                parts.extend(host.map(|h| format!("host = {}", h + 10_000)));
-                if udp {
-                    parts.push("protocol = \"udp\"".to_owned());
-                }
-                if dev_only || svc.route {
-                    parts.push("dev_only = true".to_owned());
-                }
-                format!("{{ {} }}", parts.join(", "))
-            });
-            t += &format!("ports = {}\n", list(ports));
-        }
-        let depends: Vec<String> = svc
-            .depends
+            format!("{} = {}", q(roles[target]), q(condition))
+        })
+        .collect();
+    if !depends.is_empty() {
+        t += &format!("depends_on = {{ {} }}\n", depends.join(", "));
+    }
+    if let Some((http, port, probe)) = svc.health {
+        t += &match http {
+            Some(path) => format!(
+                "health = {{ http = {}, port = {port}, probe = {}, interval = \"3s\" }}\n",
+                q(HTTP[path]),
+                q(["wget", "curl", "node"][usize::from(probe % 3)])
+            ),
+            None => "health = { command = [\"check\", \"--x=$y\"], retries = 2 }\n".to_owned(),
+        };
+    }
+    t
+}
+
+/// Volumes, aliases, the route and the environment.
+fn extras_text(index: usize, svc: &Svc, roles: &[&str], proxied: bool) -> String {
+    let mut t = String::new();
+    if !svc.volumes.is_empty() {
+        let volumes = svc
+            .volumes
             .iter()
-            .filter(|(target, _)| *target < index)
-            .map(|&(target, condition)| {
-                let healthy = condition == 1 && services[target].health.is_some();
-                let completed = condition == 2;
-                let condition = if healthy {
-                    "healthy"
-                } else if completed {
-                    "completed"
-                } else {
-                    "started"
-                };
-                format!("{} = {}", q(roles[target]), q(condition))
-            })
-            .collect();
-        if !depends.is_empty() {
-            t += &format!("depends_on = {{ {} }}\n", depends.join(", "));
-        }
-        if let Some((http, port, probe)) = svc.health {
-            t += &match http {
-                Some(path) => format!(
-                    "health = {{ http = {}, port = {port}, probe = {}, interval = \"3s\" }}\n",
-                    q(HTTP[path]),
-                    q(["wget", "curl", "node"][usize::from(probe % 3)])
+            .map(|&(p, path)| format!("{} = {}", PURPOSES[p], q(PATHS[path])));
+        t += &format!(
+            "volumes = {{ {} }}\n",
+            volumes.collect::<Vec<_>>().join(", ")
+        );
+    }
+    if !svc.aliases.is_empty() {
+        t += &format!(
+            "aliases = {}\n",
+            list(
+                svc.aliases
+                    .iter()
+                    .map(|&a| q(&format!("{}-alias", ROLES[a])))
+            )
+        );
+    }
+    if svc.route && proxied {
+        t += &format!(
+            "route = {{ paths = [{}], port = 3000 }}\n",
+            q(&format!("/{}", roles[index]))
+        );
+    }
+    if !svc.env.is_empty() {
+        t += "\n[services.env]\n";
+        for (name, value) in &svc.env {
+            let value = match value {
+                Env::Literal(i) => q(LITERALS[*i]),
+                Env::Number(n) => n.to_string(),
+                Env::PerMode(d, p) => format!(
+                    "{{ dev = {}, prod = {} }}",
+                    q(LITERALS[*d]),
+                    q(LITERALS[*p])
                 ),
-                None => "health = { command = [\"check\", \"--x=$y\"], retries = 2 }\n".to_owned(),
+                Env::Secret(None) => "{ secret = \"TOKEN\" }".to_owned(),
+                Env::Secret(Some(d)) => {
+                    format!("{{ secret = \"TOKEN_{d}\", dev = \"local-{d}\" }}")
+                }
             };
-        }
-        if !svc.volumes.is_empty() {
-            let volumes = svc
-                .volumes
-                .iter()
-                .map(|&(p, path)| format!("{} = {}", PURPOSES[p], q(PATHS[path])));
-            t += &format!(
-                "volumes = {{ {} }}\n",
-                volumes.collect::<Vec<_>>().join(", ")
-            );
-        }
-        if !svc.aliases.is_empty() {
-            t += &format!(
-                "aliases = {}\n",
-                list(
-                    svc.aliases
-                        .iter()
-                        .map(|&a| q(&format!("{}-alias", ROLES[a])))
-                )
-            );
-        }
-        if svc.route && proxy.is_some() {
-            t += &format!(
-                "route = {{ paths = [{}], port = 3000 }}\n",
-                q(&format!("/{}", roles[index]))
-            );
-        }
-        if !svc.env.is_empty() {
-            t += "\n[services.env]\n";
-            for (name, value) in &svc.env {
-                let value = match value {
-                    Env::Literal(i) => q(LITERALS[*i]),
-                    Env::Number(n) => n.to_string(),
-                    Env::PerMode(d, p) => format!(
-                        "{{ dev = {}, prod = {} }}",
-                        q(LITERALS[*d]),
-                        q(LITERALS[*p])
-                    ),
-                    Env::Secret(None) => "{ secret = \"TOKEN\" }".to_owned(),
-                    Env::Secret(Some(d)) => {
-                        format!("{{ secret = \"TOKEN_{d}\", dev = \"local-{d}\" }}")
-                    }
-                };
-                t += &format!("{} = {value}\n", ENV_NAMES[*name]);
-            }
+            t += &format!("{} = {value}\n", ENV_NAMES[*name]);
         }
     }
+    t
+}
+
+fn settings_text(proxy: Option<bool>, settings: (bool, bool, bool)) -> String {
+    let mut t = String::new();
     if let Some(own_image) = proxy {
         t += "\n[proxy]\n";
         if own_image {

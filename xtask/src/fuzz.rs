@@ -1,4 +1,4 @@
-//! `cargo xtask fuzz [--seed N] [--inputs N] [--seconds N] [--target topology|compose|marker|all]`:
+//! `cargo xtask fuzz [--seed N] [--inputs N] [--seconds N] [--target topology|compose|marker|all] [--out DIR]`:
 //! seeded havoc mutation of the project's own examples and fixtures, run in-process against
 //! topo-core (load, validate, render, lint, import) and topo-ci (marker and plan documents).
 //!
@@ -14,6 +14,8 @@
 mod corpus;
 mod mutate;
 mod oracles;
+mod positions;
+mod shown;
 
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
@@ -33,6 +35,8 @@ struct Options {
     inputs: u64,
     seconds: Option<u64>,
     targets: Vec<Target>,
+    /// Where findings go (`target/fuzz-findings`; another for runs side by side).
+    out: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,6 +73,7 @@ impl Options {
                 .map(|v| v.parse().context("--seconds takes a number"))
                 .transpose()?,
             targets,
+            out: value("--out").map(PathBuf::from),
         })
     }
 }
@@ -82,6 +87,9 @@ fn time_bound() -> Duration {
     }
 }
 
+/// Each finding once (by oracle and signature): the smallest input that showed it, and its index.
+type Found = BTreeMap<(&'static str, String), (Finding, Input, u64)>;
+
 /// The last panic's message and place, as the hook saw it.
 static PANIC: Mutex<Option<(String, String)>> = Mutex::new(None);
 
@@ -89,7 +97,10 @@ static PANIC: Mutex<Option<(String, String)>> = Mutex::new(None);
 pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let options = Options::parse(args)?;
     let corpus = Corpus::gather(root)?;
-    let out_dir = root.join("target/fuzz-findings");
+    let out_dir = options
+        .out
+        .clone()
+        .unwrap_or_else(|| root.join("target/fuzz-findings"));
     if out_dir.exists() {
         std::fs::remove_dir_all(&out_dir)
             .with_context(|| format!("cannot clear {}", out_dir.display()))?;
@@ -105,27 +116,14 @@ pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
         corpus.dockerfiles.len(),
         corpus.documents.len()
     );
-    std::panic::set_hook(Box::new(|info| {
-        let place = info
-            .location()
-            .map_or_else(String::new, |l| format!("{}:{}", l.file(), l.line()));
-        let message = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        if let Ok(mut slot) = PANIC.lock() {
-            *slot = Some((place, message));
-        }
-    }));
+    keep_panics();
     let current: Arc<Mutex<Option<(Instant, u64, Input)>>> = Arc::new(Mutex::new(None));
     watchdog(Arc::clone(&current), out_dir.clone(), options.seed);
 
     let started = Instant::now();
     let mut rng = Rng::new(options.seed);
     let mut stats = Stats::default();
-    let mut found: BTreeMap<(&'static str, String), (Finding, Input, u64)> = BTreeMap::new();
+    let mut found = Found::new();
     let mut done = 0;
     while done < options.inputs
         && options
@@ -137,38 +135,7 @@ pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
         if let Ok(mut slot) = current.lock() {
             *slot = Some((Instant::now(), done, input.clone()));
         }
-        let clock = Instant::now();
-        let mut findings = Vec::new();
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            oracles::check(&input, &mut stats, &mut findings)
-        }));
-        let took = clock.elapsed();
-        if outcome.is_err() {
-            let (place, message) = PANIC
-                .lock()
-                .ok()
-                .and_then(|mut p| p.take())
-                .unwrap_or_default();
-            findings.push(Finding {
-                oracle: "panic",
-                signature: place.clone(),
-                message: format!(
-                    "panicked at {place}: {}",
-                    message.lines().next().unwrap_or_default()
-                ),
-            });
-        }
-        if took > time_bound() {
-            findings.push(Finding {
-                oracle: "slow",
-                signature: format!("{target:?}"),
-                message: format!(
-                    "took {:.1} s (bound {} s)",
-                    took.as_secs_f64(),
-                    time_bound().as_secs()
-                ),
-            });
-        }
+        let findings = check_one(&input, target, &mut stats);
         for finding in findings {
             let key = (finding.oracle, finding.signature.clone());
             let smaller = found
@@ -191,6 +158,73 @@ pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     for (finding, input, index) in found.values() {
         write_finding(&out_dir, finding, input, options.seed, *index)?;
     }
+    summarise(&options, done, seconds, &stats, &found, &out_dir)
+}
+
+/// Keeps the message and place of each panic for the finding (the hook runs before unwinding).
+fn keep_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let place = info
+            .location()
+            .map_or_else(String::new, |l| format!("{}:{}", l.file(), l.line()));
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        if let Ok(mut slot) = PANIC.lock() {
+            *slot = Some((place, message));
+        }
+    }));
+}
+
+/// Runs the oracles on one input: their findings, and a panic or a slow answer as findings.
+fn check_one(input: &Input, target: Target, stats: &mut Stats) -> Vec<Finding> {
+    let clock = Instant::now();
+    let mut findings = Vec::new();
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        oracles::check(input, stats, &mut findings)
+    }));
+    let took = clock.elapsed();
+    if outcome.is_err() {
+        let (place, message) = PANIC
+            .lock()
+            .ok()
+            .and_then(|mut p| p.take())
+            .unwrap_or_default();
+        findings.push(Finding {
+            oracle: "panic",
+            signature: place.clone(),
+            message: format!(
+                "panicked at {place}: {}",
+                message.lines().next().unwrap_or_default()
+            ),
+        });
+    }
+    if took > time_bound() {
+        findings.push(Finding {
+            oracle: "slow",
+            signature: format!("{target:?}"),
+            message: format!(
+                "took {:.1} s (bound {} s)",
+                took.as_secs_f64(),
+                time_bound().as_secs()
+            ),
+        });
+    }
+    findings
+}
+
+/// Prints the run's figures; an error when anything was found.
+fn summarise(
+    options: &Options,
+    done: u64,
+    seconds: f64,
+    stats: &Stats,
+    found: &Found,
+    out_dir: &Path,
+) -> anyhow::Result<()> {
     println!(
         "fuzz: seed {}, {done} inputs in {seconds:.1} s ({:.0}/s): {} valid topologies, {} exact round trips, {} imports, {} import refusals, {} lint findings; {} findings",
         options.seed,

@@ -107,8 +107,8 @@ fn import_files(args: &ImportArgs) -> Result<(), CommandError> {
         imported.checks.len(),
         if imported.checks.len() == 1 { "" } else { "s" }
     );
-    for note in &imported.checks {
-        println!("{}: check: {}", note.location(), note.message);
+    for line in topo_core::import::note_lines(&imported.checks, "check") {
+        println!("{line}");
     }
     println!(
         "next: `topo check -t {0}`, then `topo render -t {0}` and compare with the files you had",

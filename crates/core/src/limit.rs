@@ -16,6 +16,26 @@ pub fn more_line(file: &str, hidden: usize) -> String {
     format!("{file}: … and {hidden} more not shown (the first {MAX_REPORTED} are: fix them and run again)")
 }
 
+/// The lines of a report whose lines each belong to a file: the first [`MAX_REPORTED`] of
+/// each file in their order, then one [`more_line`] per file that had more.
+pub fn per_file<'a>(lines: impl IntoIterator<Item = (&'a str, String)>) -> Vec<String> {
+    let mut seen: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    let mut shown = Vec::new();
+    for (file, line) in lines {
+        let count = seen.entry(file).or_default();
+        *count += 1;
+        if *count <= MAX_REPORTED {
+            shown.push(line);
+        }
+    }
+    for (file, count) in seen {
+        if count > MAX_REPORTED {
+            shown.push(more_line(file, count - MAX_REPORTED));
+        }
+    }
+    shown
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -28,5 +48,16 @@ mod tests {
         assert_eq!(first[0], 0);
         assert_eq!(shown(&items[..3]), (&items[..3], 0));
         assert!(more_line("t.toml", 7).starts_with("t.toml: … and 7 more"));
+    }
+
+    #[test]
+    fn each_file_shows_its_first_ones() {
+        let lines = (0..MAX_REPORTED + 2)
+            .map(|i| ("a.yml", format!("a{i}")))
+            .chain([("b.yml", "b0".to_owned())]);
+        let shown = per_file(lines);
+        assert_eq!(shown.len(), MAX_REPORTED + 2);
+        assert_eq!(shown[MAX_REPORTED], "b0");
+        assert!(shown[MAX_REPORTED + 1].starts_with("a.yml: … and 2 more"));
     }
 }

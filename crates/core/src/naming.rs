@@ -53,6 +53,12 @@ pub fn image_name(project: &str, role: &str) -> String {
     format!("{project}-{role}")
 }
 
+/// The `n`th of several things wanting one name (`proxy-2`): import's answer to two
+/// containers that would have one role.
+pub fn numbered(name: &str, n: usize) -> String {
+    format!("{name}-{n}")
+}
+
 /// The candidate a blue-green deploy starts beside `container`.
 pub fn next_container_name(container: &str) -> String {
     format!("{container}-next")

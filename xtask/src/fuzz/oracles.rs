@@ -4,15 +4,17 @@
 //! exact round trip: `import(render(t))` renders the same bytes as `t`.
 //! (Panics and time are the driver's: it runs these under `catch_unwind` and a clock.)
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+use miette::{GraphicalReportHandler, GraphicalTheme};
 use topo_core::compose::ComposeFile;
 use topo_core::import::{import, ImportError, ImportOptions, Note};
-use topo_core::lint::{self, Finding as LintFinding, Host, LintFile, LintOptions, Place};
+use topo_core::lint::{self, LintFile, LintOptions};
 use topo_core::{Diagnostic, RenderOptions, SourceFile, ValidTopology, ValidateOptions};
 
 use super::corpus::ComposeSeed;
+use super::positions::position;
+use super::shown::{FuzzHost, Shown};
 
 /// One input of one target.
 #[derive(Clone, Debug)]
@@ -81,7 +83,7 @@ pub struct Finding {
     pub message: String,
 }
 
-fn finding(
+pub(super) fn finding(
     oracle: &'static str,
     signature: impl Into<String>,
     message: impl Into<String>,
@@ -105,7 +107,7 @@ pub struct Stats {
 
 /// Runs `input` through its target, pushing every broken promise.
 pub fn check(input: &Input, stats: &mut Stats, out: &mut Vec<Finding>) {
-    SCANNED.with(|cell| cell.borrow_mut().clear());
+    super::positions::SCANNED.with(|cell| cell.borrow_mut().clear());
     match input {
         Input::Topology(text) => topology(text, stats, out),
         Input::Compose {
@@ -187,27 +189,7 @@ fn round_trip(topology: &ValidTopology, stats: &mut Stats, out: &mut Vec<Finding
             }
         }
     }
-    let lint_files: Vec<LintFile> = files
-        .iter()
-        .map(|(f, m)| LintFile::new(f.clone(), *m))
-        .collect();
-    let report = lint::lint(
-        &lint_files,
-        &LintOptions {
-            topology: Some(topology),
-            ..LintOptions::default()
-        },
-    );
-    if let Some(drift) = report.findings.iter().find(|f| f.rule == "topology-drift") {
-        out.push(finding(
-            "self-drift",
-            "topology-drift",
-            format!(
-                "the lint finds drift between a topology and its own render: {}: {}",
-                drift.place, drift.message
-            ),
-        ));
-    }
+    self_drift(topology, &files, out);
     let imported = match import(&files, &ImportOptions::default()) {
         Ok(imported) => imported,
         Err(error) => {
@@ -272,6 +254,35 @@ fn round_trip(topology: &ValidTopology, stats: &mut Stats, out: &mut Vec<Finding
         }
     }
     stats.round_trips += 1;
+}
+
+/// The lint finds no drift between a topology and its own render.
+fn self_drift(
+    topology: &ValidTopology,
+    files: &[(ComposeFile, topo_core::Mode)],
+    out: &mut Vec<Finding>,
+) {
+    let lint_files: Vec<LintFile> = files
+        .iter()
+        .map(|(f, m)| LintFile::new(f.clone(), *m))
+        .collect();
+    let report = lint::lint(
+        &lint_files,
+        &LintOptions {
+            topology: Some(topology),
+            ..LintOptions::default()
+        },
+    );
+    if let Some(drift) = report.findings.iter().find(|f| f.rule == "topology-drift") {
+        out.push(finding(
+            "self-drift",
+            "topology-drift",
+            format!(
+                "the lint finds drift between a topology and its own render: {}: {}",
+                drift.place, drift.message
+            ),
+        ));
+    }
 }
 
 /// A message without the values in it (quoted text, numbers): repeats of one bug group.
@@ -443,135 +454,6 @@ fn notes(files: &[(ComposeFile, topo_core::Mode)], notes: &[Note], out: &mut Vec
                 format!("a note names `{}`, no input file", note.file),
             )),
         }
-    }
-}
-
-/// `offset` is inside `text`, on a character boundary, and on `line` at `column`.
-fn position(
-    text: &str,
-    offset: usize,
-    line: usize,
-    column: usize,
-    what: &str,
-    out: &mut Vec<Finding>,
-) {
-    if offset > text.len() || !text.is_char_boundary(offset) {
-        out.push(finding(
-            "position",
-            what.to_owned(),
-            format!("{what} at byte {offset} of a {}-byte text", text.len()),
-        ));
-        return;
-    }
-    let expected = scan(text)[offset];
-    if expected != (line, column) {
-        out.push(finding(
-            "position",
-            what.to_owned(),
-            format!(
-                "{what} reported at {line}:{column}, but its offset {offset} is at {}:{}",
-                expected.0, expected.1
-            ),
-        ));
-    }
-}
-
-/// The line and column of every byte offset of one text.
-type Scan = std::rc::Rc<Vec<(usize, usize)>>;
-
-thread_local! {
-    /// The texts of the current input scanned so far, by address and length (they all live
-    /// until the input is done; `check` empties this first).
-    static SCANNED: std::cell::RefCell<std::collections::HashMap<(usize, usize), Scan>> =
-        std::cell::RefCell::default();
-}
-
-/// The line and column of every byte offset of `text` (those inside a character repeat
-/// the character's), found by one scan independent of topo's line index: `\n`, `\r\n` and
-/// a lone `\r` end a line (as YAML counts), a byte-order mark is no column.
-fn scan(text: &str) -> Scan {
-    SCANNED.with(|cell| {
-        let mut cache = cell.borrow_mut();
-        let key = (text.as_ptr() as usize, text.len());
-        if let Some(positions) = cache.get(&key) {
-            return std::rc::Rc::clone(positions);
-        }
-        {
-            let mut positions = Vec::with_capacity(text.len() + 1);
-            let (mut line, mut column) = (1, 1);
-            for (i, c) in text.char_indices() {
-                for _ in 0..c.len_utf8() {
-                    positions.push((line, column));
-                }
-                if c == '\n' || (c == '\r' && !text[i + 1..].starts_with('\n')) {
-                    line += 1;
-                    column = 1;
-                } else if !(i == 0 && c == '\u{feff}') {
-                    column += 1;
-                }
-            }
-            positions.push((line, column));
-            let positions = std::rc::Rc::new(positions);
-            cache.insert(key, std::rc::Rc::clone(&positions));
-            positions
-        }
-    })
-}
-
-/// A lint finding as the CLI draws it (`topo lint --format text`).
-#[derive(Debug)]
-struct Shown {
-    message: String,
-    source: NamedSource<String>,
-    label: LabeledSpan,
-}
-
-impl Shown {
-    fn new(item: &LintFinding, place: &Place, text: &str) -> Shown {
-        let offset = topo_core::text::LineIndex::clamp(text, place.offset);
-        let length = text[offset..]
-            .find(|c: char| c.is_whitespace() || c == ',' || c == ']')
-            .unwrap_or(text.len() - offset)
-            .max(1)
-            .min(text.len().saturating_sub(offset));
-        Shown {
-            message: item.message.clone(),
-            source: NamedSource::new(place.file.clone(), text.to_owned()),
-            label: LabeledSpan::at(offset..offset + length, "here"),
-        }
-    }
-}
-
-impl std::fmt::Display for Shown {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Shown {}
-
-impl miette::Diagnostic for Shown {
-    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.source)
-    }
-    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        Some(Box::new(std::iter::once(self.label.clone())))
-    }
-}
-
-/// The disk the lint sees: every Dockerfile is the (mutated) one of the input.
-struct FuzzHost<'a> {
-    dockerfile: &'a str,
-}
-
-impl Host for FuzzHost<'_> {
-    fn read(&self, path: &Path) -> Option<String> {
-        path.to_string_lossy()
-            .contains("Dockerfile")
-            .then(|| self.dockerfile.to_owned())
-    }
-    fn is_dir(&self, path: &Path) -> bool {
-        path.ends_with("node_modules")
     }
 }
 

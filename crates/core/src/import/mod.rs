@@ -120,13 +120,20 @@ impl ImportError {
     }
 }
 
-/// `file:line:column: error: message`, one line each.
+/// `file:line:column: error: message`, one line each, the first of each file.
 fn located_lines(notes: &[Note]) -> String {
-    notes
-        .iter()
-        .map(|n| format!("{}: error: {}", n.location(), n.message))
-        .collect::<Vec<_>>()
-        .join("\n")
+    note_lines(notes, "error").join("\n")
+}
+
+/// `file:line:column: KIND: message` for the first notes of each file
+/// ([`crate::limit::MAX_REPORTED`]), then a line per file saying how many more it has.
+pub fn note_lines(notes: &[Note], kind: &str) -> Vec<String> {
+    crate::limit::per_file(notes.iter().map(|n| {
+        (
+            n.file.as_str(),
+            format!("{}: {kind}: {}", n.location(), n.message),
+        )
+    }))
 }
 
 /// Builds a topology from Compose files, each with the mode it is for.
@@ -220,7 +227,15 @@ fn files_table(sources: &[Source<'_>]) -> Table {
             Some((_, name)) if name != &default => table.set(key, Toml::str(*name)),
             Some(_) => {}
             None if given.iter().any(|(_, name)| *name == default) => {
-                table.set(key, Toml::str(format!("docker-compose.{mode}.yml")));
+                // A name no given file has (`docker-compose.<mode>.yml`, else `-2`, …).
+                let name = (1..)
+                    .map(|n| match n {
+                        1 => format!("docker-compose.{mode}.yml"),
+                        n => format!("docker-compose.{mode}-{n}.yml"),
+                    })
+                    .find(|candidate| !given.iter().any(|(_, name)| name == candidate))
+                    .expect("an unused name among infinitely many");
+                table.set(key, Toml::str(name));
             }
             None => {}
         }

@@ -139,7 +139,29 @@ impl<'a> Plan<'a> {
             foreign: Vec::new(),
         };
         plan.classify();
+        plan.free_proxy_role();
         plan
+    }
+
+    /// With a proxy, `proxy` is its role: another container called so gets `proxy-N`.
+    fn free_proxy_role(&mut self) {
+        let Some(proxy) = self.proxy else {
+            return;
+        };
+        let reserved = crate::model::Proxy::ROLE;
+        for index in 0..self.containers.len() {
+            if index == proxy || self.containers[index].role != reserved {
+                continue;
+            }
+            let taken = |n: &usize| {
+                let role = naming::numbered(reserved, *n);
+                self.containers.iter().any(|c| c.role == role)
+            };
+            let n = (2..).find(|n| !taken(n)).expect("a free number among infinitely many");
+            let container = &mut self.containers[index];
+            container.renamed_from = Some(reserved.to_owned());
+            container.role = naming::numbered(reserved, n);
+        }
     }
 
     fn classify(&mut self) {
@@ -284,12 +306,10 @@ impl<'a> Plan<'a> {
 
     /// Whether the container at `index` has a health check in topo (the database always does).
     pub fn has_health(&self, index: usize) -> bool {
+        // What `wiring::health` writes: production's check, when it can be read.
         Some(index) == self.database
             || Some(index) == self.proxy
-            || self.containers[index]
-                .seen
-                .iter()
-                .any(|s| s.view.has_healthcheck())
+            || super::health::read(self.containers[index].prod()).is_some()
     }
 }
 
@@ -347,7 +367,7 @@ fn gather<'a>(sources: &[Source<'a>], project: &str) -> Vec<Container<'a>> {
                     }
                     Some(_) => {
                         n += 1;
-                        role = format!("{wanted}-{n}");
+                        role = naming::numbered(&wanted, n);
                     }
                     None => {
                         containers.push(Container {

@@ -134,7 +134,7 @@ pub(super) fn absent_modes(
 ) {
     if let Some(wanted) = &container.renamed_from {
         let first = &container.seen[0];
-        table.note(checks, first.note_here(format!("`{}` would have the role `{wanted}`, which another service of the file has: it is `{}`; rename it as you wish", first.view.name(), container.role)));
+        table.note(checks, first.note_here(format!("`{}` would have the role `{wanted}`, which another container has: it is `{}`; rename it as you wish", first.view.name(), container.role)));
     }
     for source in &plan.sources {
         if container.get(source.mode).is_none() {
