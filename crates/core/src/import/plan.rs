@@ -157,7 +157,9 @@ impl<'a> Plan<'a> {
                 let role = naming::numbered(reserved, *n);
                 self.containers.iter().any(|c| c.role == role)
             };
-            let n = (2..).find(|n| !taken(n)).expect("a free number among infinitely many");
+            let n = (2..)
+                .find(|n| !taken(n))
+                .expect("a free number among infinitely many");
             let container = &mut self.containers[index];
             container.renamed_from = Some(reserved.to_owned());
             container.role = naming::numbered(reserved, n);
