@@ -203,6 +203,24 @@ fn a_topology_in_a_subdirectory_plans_relative_to_it() {
     let topology = ["-t", "deploy/topology.toml"];
     let plan = plan_json(nested.path(), &repo.markers(), &topology);
     assert_eq!(plan.topology, "deploy/topology.toml");
+    // Each image's build, from the repository root: what any build tool needs.
+    let builds: Vec<String> = plan
+        .services
+        .iter()
+        .map(|s| {
+            let b = &s.build;
+            let by = b.built_by.as_deref().unwrap_or("-");
+            format!("{} {} {} {by}", b.context, b.dockerfile, b.target)
+        })
+        .collect();
+    assert_eq!(
+        builds,
+        [
+            "deploy/apps/server Dockerfile prod -",
+            "deploy/apps/server Dockerfile prod shop-server",
+            "deploy/apps/web Dockerfile prod -",
+        ]
+    );
     repo.mark(&plan);
     std::fs::write(to.join("apps/web/src/index.js"), "// nested change\n").expect("write");
     Repo::git_in(nested.path(), &["commit", "-q", "-am", "web"]);

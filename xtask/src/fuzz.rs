@@ -7,8 +7,9 @@
 //! run), every reported position inside its text with the line and column of its offset,
 //! import output `topo check` accepts, an exact round trip for every valid topology
 //! (`import(render(t))` renders the bytes `t` renders), and no drift between a topology and
-//! its own render. Each finding is written to `target/fuzz-findings/<oracle>-<hash>/`: the
-//! smallest input seen for it and a one-line `description.txt`. Exit 1 when there is any.
+//! its own render. Each finding is written, as soon as it is seen, to
+//! `target/fuzz-findings/<oracle>-<hash>/`: the smallest input seen for it and a one-line
+//! `description.txt`. Exit 1 when there is any.
 //! The same seed replays the same inputs.
 
 mod corpus;
@@ -141,7 +142,15 @@ pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
             let smaller = found
                 .get(&key)
                 .is_none_or(|(_, kept, _)| input.len() < kept.len());
+            if !found.contains_key(&key) {
+                println!(
+                    "fuzz: input {done}: {}: {}",
+                    finding.oracle, finding.message
+                );
+            }
             if smaller {
+                // Written now, so a long run that is stopped keeps what it found.
+                write_finding(&out_dir, &finding, &input, options.seed, done)?;
                 found.insert(key, (finding, input.clone(), done));
             }
         }
@@ -155,9 +164,6 @@ pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
         }
     }
     let seconds = started.elapsed().as_secs_f64();
-    for (finding, input, index) in found.values() {
-        write_finding(&out_dir, finding, input, options.seed, *index)?;
-    }
     summarise(&options, done, seconds, &stats, &found, &out_dir)
 }
 
@@ -325,6 +331,10 @@ fn write_finding(
         finding.oracle,
         fnv(&format!("{}\n{}", finding.oracle, finding.signature))
     ));
+    if dir.exists() {
+        // A smaller input for the same finding replaces the last one.
+        std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+    }
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for (name, text) in input.files() {
         std::fs::write(dir.join(&name), text).with_context(|| format!("cannot write {name}"))?;

@@ -168,6 +168,16 @@ fn normalise(path: &str) -> String {
     parts.join("/")
 }
 
+/// A path of the topology's (`prefix` is its directory) from the repository root, `.` for
+/// the root itself.
+pub fn repository_path(prefix: &str, path: &str) -> String {
+    let joined = join(prefix, &normalise(path));
+    match normalise(&joined) {
+        root if root.is_empty() => ".".to_owned(),
+        inside => inside,
+    }
+}
+
 /// The glob, anchored at the repository root (`prefix` is the topology's directory).
 fn anchor(prefix: &str, glob: &str) -> String {
     if prefix.is_empty() {
@@ -232,6 +242,18 @@ mod tests {
 
     fn check(scope: &Scope, path: &str, expect: Match) {
         assert_eq!(scope.classify(path), expect, "{path}");
+    }
+
+    #[test]
+    fn paths_from_the_repository_root() {
+        for (prefix, path, expect) in [
+            ("", ".", "."),
+            ("", "./apps/web/", "apps/web"),
+            ("deploy", ".", "deploy"),
+            ("deploy", "apps//server", "deploy/apps/server"),
+        ] {
+            assert_eq!(repository_path(prefix, path), expect, "{prefix} {path}");
+        }
     }
 
     #[test]

@@ -85,12 +85,31 @@ pub struct ServicePlan {
     pub fingerprint: String,
     /// The image to deploy: `<registry>/<project>-<role>:<fingerprint of the image>`.
     pub image: String,
+    /// How that image is built, for any build tool (`docker build`, `topo build`).
+    pub build: ImageBuild,
     /// Changed files in the scope (the first 100 at most), from the repository root.
     pub changed_files: Vec<String>,
     /// How many files of the scope changed.
     pub changed_count: usize,
     /// How many changed files an exclude glob dropped.
     pub excluded_count: usize,
+}
+
+/// How a production image is built: `docker build -f <context>/<dockerfile> --target
+/// <target> <context>`, run from the repository root.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImageBuild {
+    /// The build context, relative to the repository root (`.` for the root itself).
+    pub context: String,
+    /// The Dockerfile, relative to the context.
+    pub dockerfile: String,
+    /// The stage the production image is (`prod`).
+    pub target: String,
+    /// The container whose image this is, when the service runs another's
+    /// (`vendure-server` for the worker): one build serves both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub built_by: Option<String>,
 }
 
 /// What happens to a service.

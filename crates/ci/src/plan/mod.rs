@@ -22,7 +22,7 @@ use crate::scope::{Match, Scope, ScopeError};
 
 mod document;
 
-pub use document::{Action, Plan, Reason, ServicePlan, PLAN_VERSION};
+pub use document::{Action, ImageBuild, Plan, Reason, ServicePlan, PLAN_VERSION};
 
 /// What a plan is made from.
 pub struct PlanRequest<'a> {
@@ -318,6 +318,7 @@ impl Planner<'_> {
             base: marker.map(|m| m.commit.clone()),
             fingerprint: String::new(),
             image: String::new(),
+            build: self.image_build(service),
             changed_files: Vec::new(),
             changed_count: 0,
             excluded_count: 0,
@@ -420,6 +421,20 @@ impl Planner<'_> {
     }
 
     /// The production image repository of the service that builds the image.
+    /// How the image `service` runs is built, from the repository root.
+    fn image_build(&self, service: &Service) -> ImageBuild {
+        let topology = self.request.topology;
+        let owner = topology.image_owner(service);
+        ImageBuild {
+            context: crate::scope::repository_path(self.prefix, &owner.build.context),
+            dockerfile: owner.build.dockerfile.clone(),
+            target: owner.build.prod_target.clone(),
+            built_by: service
+                .runs_another_image()
+                .then(|| topo_core::naming::container_name(&topology.project, &owner.role)),
+        }
+    }
+
     fn production_image_repository(&self, owner: &Service) -> String {
         let topology = self.request.topology;
         let name = topo_core::naming::image_name(&topology.project, &owner.role);
