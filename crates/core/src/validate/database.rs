@@ -67,10 +67,7 @@ fn checked_image(
     database: &model::Database,
     out: &mut Vec<Diagnostic>,
 ) -> Option<ImageRef> {
-    let parsed = match ImageRef::parse(image)
-        .map_err(|e| e.problem)
-        .and_then(|parsed| parsed.literal_problem().map_or(Ok(parsed), Err))
-    {
+    let parsed = match ImageRef::parse_literal(image) {
         Ok(parsed) => parsed,
         Err(problem) => {
             out.push(

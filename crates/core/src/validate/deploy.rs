@@ -24,13 +24,13 @@ pub(super) fn proxy(proxy: &model::Proxy, out: &mut Vec<Diagnostic>) -> Proxy {
     };
     let image = match &proxy.image {
         None => default(),
-        Some(image) => ImageRef::parse(image)
+        Some(image) => ImageRef::parse_literal(image)
             .map(ImageRef::or_latest)
-            .unwrap_or_else(|error| {
+            .unwrap_or_else(|problem| {
                 out.push(
                     Diagnostic::error(
                         "invalid-value",
-                        format!("`{image}` is not an image reference: {}", error.problem),
+                        format!("`{image}` is not an image reference: {problem}"),
                     )
                     .at(image.span(), "unreadable")
                     .help(format!("e.g. `{}`", model::Proxy::DEFAULT_IMAGE)),

@@ -164,6 +164,13 @@ impl ImageRef {
 }
 
 impl ImageRef {
+    /// A reference written literally, as a topology writes images: read, then held to what
+    /// the engine accepts ([`ImageRef::literal_problem`]); the error says what is wrong.
+    pub fn parse_literal(reference: &str) -> Result<ImageRef, &'static str> {
+        let parsed = ImageRef::parse(reference).map_err(|e| e.problem)?;
+        parsed.literal_problem().map_or(Ok(parsed), Err)
+    }
+
     /// Why the reference is not one the engine accepts, if it is not (for references
     /// written literally, as a topology writes them): the registry a host name with an
     /// optional port, each path component lowercase letters and digits joined by `.`, `_`,
