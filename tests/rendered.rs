@@ -334,6 +334,7 @@ fn output_directory_changes_relative_paths_only() {
     let options = RenderOptions {
         source_name: "../topology.toml".to_owned(),
         root: "..".to_owned(),
+        ..RenderOptions::default()
     };
     let dev = topo_core::render(&topology, Mode::Dev, &options).contents;
     assert!(dev.contains("context: ../apps/server"), "{dev}");

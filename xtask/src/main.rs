@@ -1,8 +1,9 @@
 //! Project automation, run as `cargo xtask <task>`.
 //!
 //! - `gen-compose [--check]`: regenerate `examples/vendure/` (topology, schema, the three
-//!   Compose files) from the built-in example, and `docs/plan.schema.json`; `--check` writes nothing and fails when a
-//!   committed file is stale. A `#[test]` runs the check, so stale files fail CI.
+//!   Compose files) from the built-in example, `docs/plan.schema.json` and
+//!   `docs/build.schema.json`; `--check` writes nothing and fails when a committed file is
+//!   stale. A `#[test]` runs the check, so stale files fail CI.
 //! - `bench-render [--services N]`: time rendering every mode of a generated topology and,
 //!   when Compose v2 is installed, compare with `docker compose config` on the same file.
 //! - `bench-lint [--services N]`: `topo lint` with every rule and topology drift on the three
@@ -104,6 +105,11 @@ fn generated_files() -> anyhow::Result<Vec<(String, String)>> {
     files.push((
         "docs/plan.schema.json".to_owned(),
         topo_ci::plan::Plan::schema_json(),
+    ));
+    // The build report's, for consumers of `topo build --format json`.
+    files.push((
+        "docs/build.schema.json".to_owned(),
+        topo_core::release::BuildReport::schema_json(),
     ));
     for file in topo_core::render_all(&validated.topology, &options) {
         files.push((

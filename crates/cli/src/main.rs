@@ -10,6 +10,7 @@ mod import;
 mod input;
 mod lint;
 mod output;
+mod pinned;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,9 +58,20 @@ enum Command {
         /// Write nothing; exit 1 and print a diff when a file on disk is stale.
         #[arg(long)]
         check: bool,
+        /// A `topo build` report: production runs its images (by digest once pushed, else
+        /// by fingerprint tag) instead of `<image>:${TAG}`.
+        #[arg(long, value_name = "FILE")]
+        images: Option<PathBuf>,
+        /// A `topo-ci plan --format json` document: production runs each service at its
+        /// fingerprint tag (a build report given too wins for its images).
+        #[arg(long, value_name = "FILE")]
+        plan: Option<PathBuf>,
     },
     /// Plan a deploy from CI: per service deploy, build or skip, and why (as `topo-ci plan`).
     Plan(topo_ci::cli::PlanArgs),
+    /// Build the production images of HEAD (or of a plan) in the engine, tagged by their
+    /// fingerprint and the short commit, with OCI labels; a report (text or JSON).
+    Build(topo_sim::cli::ReleaseBuildArgs),
     /// Run the production simulation through the Docker Engine API (as `topo-sim`).
     #[command(subcommand)]
     Sim(topo_sim::cli::SimCommand),
@@ -143,6 +155,8 @@ fn run(command: Command) -> Result<Exit, CommandError> {
             mode,
             out,
             check,
+            images,
+            plan,
         } => {
             let modes = match mode {
                 ModeArg::Dev => vec![Mode::Dev],
@@ -150,9 +164,14 @@ fn run(command: Command) -> Result<Exit, CommandError> {
                 ModeArg::Production => vec![Mode::Production],
                 ModeArg::All => Mode::ALL.to_vec(),
             };
-            output::render(&input.input(), &modes, out.as_deref(), check)
+            let pins = output::Pins {
+                images: images.as_deref(),
+                plan: plan.as_deref(),
+            };
+            output::render(&input.input(), &modes, out.as_deref(), check, &pins)
         }
         Command::Plan(args) => Ok(topo_ci::cli::run_plan(&args)?),
+        Command::Build(args) => Ok(topo_sim::cli::run_release_build(&args)?),
         Command::Sim(command) => Ok(topo_sim::cli::run(&command)?),
         Command::Deploy(args) => Ok(topo_sim::cli::run(&topo_sim::cli::SimCommand::Deploy(
             args,

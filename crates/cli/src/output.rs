@@ -7,7 +7,9 @@ use clap::ValueEnum;
 use miette::GraphicalReportHandler;
 use topo_core::diagnostic::DiagnosticRecord;
 use topo_core::report::Exit;
-use topo_core::{Diagnostic, LoadError, Loaded, Mode, RenderOptions, SourceFile, Validated};
+use topo_core::{
+    Diagnostic, LoadError, Loaded, Mode, RenderOptions, SourceFile, SpecOptions, Validated,
+};
 
 use crate::error::CommandError;
 use crate::input::{directory_of, Input};
@@ -134,12 +136,21 @@ pub fn check(input: &Input, format: Format) -> Result<Exit, CommandError> {
     Ok(Exit::Success)
 }
 
+/// Where `topo render` reads the production images to pin, if anywhere.
+pub struct Pins<'a> {
+    /// A `topo build` report.
+    pub images: Option<&'a Path>,
+    /// A `topo-ci plan` document.
+    pub plan: Option<&'a Path>,
+}
+
 /// `topo render`.
 pub fn render(
     input: &Input,
     modes: &[Mode],
     out: Option<&Path>,
     check: bool,
+    pins: &Pins<'_>,
 ) -> Result<Exit, CommandError> {
     let Some((_, validated)) = load(input, Format::Human)? else {
         return Ok(Exit::Failure);
@@ -148,7 +159,17 @@ pub fn render(
         .map(Path::to_path_buf)
         .or_else(|| input.repository())
         .unwrap_or_else(|| PathBuf::from("."));
-    let options = render_options(input, &out_dir)?;
+    let mut options = render_options(input, &out_dir)?;
+    options.spec.pinned = crate::pinned::pinned(&validated.topology, pins.images, pins.plan)?;
+    let unpinned = (!options.spec.pinned.is_empty()).then(|| {
+        validated
+            .topology
+            .services
+            .iter()
+            .map(|s| topo_core::naming::container_name(&validated.topology.project, &s.role))
+            .filter(|c| !options.spec.pinned.contains_key(c))
+            .collect::<Vec<_>>()
+    });
     let files: Vec<_> = modes
         .iter()
         .map(|&mode| topo_core::render(&validated.topology, mode, &options))
@@ -190,6 +211,15 @@ pub fn render(
         write_atomically(&path, file.contents.as_bytes())?;
         println!("wrote {} ({})", path.display(), file.mode);
     }
+    match unpinned {
+        Some(rest) if rest.is_empty() => println!("production runs the given images"),
+        Some(rest) => println!(
+            "production runs the given images; {} keep the tag variable: {}",
+            rest.len(),
+            rest.join(", ")
+        ),
+        None => {}
+    }
     Ok(Exit::Success)
 }
 
@@ -199,6 +229,7 @@ pub(crate) fn render_options(input: &Input, out_dir: &Path) -> Result<RenderOpti
         Input::Example(name) => Ok(RenderOptions {
             source_name: format!("the built-in example `{name}`"),
             root: ".".to_owned(),
+            spec: SpecOptions::default(),
         }),
         Input::File(path) => {
             let absolute =
@@ -213,7 +244,11 @@ pub(crate) fn render_options(input: &Input, out_dir: &Path) -> Result<RenderOpti
                 .filter(|r| !r.is_empty())
                 .unwrap_or_else(|| ".".to_owned());
             let source_name = relative(&topology_abs).unwrap_or_else(|| path.display().to_string());
-            Ok(RenderOptions { source_name, root })
+            Ok(RenderOptions {
+                source_name,
+                root,
+                spec: SpecOptions::default(),
+            })
         }
     }
 }

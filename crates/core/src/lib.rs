@@ -43,6 +43,7 @@ pub mod lint;
 mod load;
 pub mod model;
 pub mod naming;
+pub mod release;
 pub mod render;
 pub mod report;
 pub mod schema;

@@ -113,13 +113,7 @@ async fn build_one(
 ) -> Result<ImageReport, SimError> {
     let start = Instant::now();
     let image = reference.to_string();
-    let docker = engine.docker();
-    let context_dir = root.join(&build.context);
-    let (dockerfile, target) = (build.dockerfile.clone(), build.target.clone());
-    let context =
-        tokio::task::spawn_blocking(move || Context::read(&context_dir, &dockerfile, &target))
-            .await
-            .expect("reading a context does not panic")?;
+    let context = read_context(root, build).await?;
     let content_tag = reference.with_tag(&context.digest).to_string();
     let cached = !options.rebuild && exists(engine, &content_tag).await?;
     if cached {
@@ -129,48 +123,29 @@ async fn build_one(
             elapsed: start.elapsed(),
         });
     } else {
-        progress.event(Event::BuildStarted {
-            image: image.clone(),
-        });
-        let tar = tokio::task::spawn_blocking(move || context.tar().map(|tar| (tar, context)))
-            .await
-            .expect("writing a tar in memory does not panic");
-        let (tar, _) = tar?;
-        let image_labels: HashMap<&str, String> = options
+        let labels: HashMap<&str, String> = options
             .revision
             .iter()
             .map(|revision| (REVISION_LABEL, revision.clone()))
             .collect();
-        let request = BuildImageOptionsBuilder::default()
-            .dockerfile(&build.dockerfile)
-            .t(&content_tag)
-            .target(&build.target)
-            .labels(&image_labels)
-            .rm(true)
-            .forcerm(true)
-            .build();
-        let stream = docker.build_image(request, None, Some(bollard::body_full(tar.into())));
-        run_build(stream, &image, progress).await?;
+        engine_build(
+            engine,
+            context,
+            build,
+            &content_tag,
+            &labels,
+            &image,
+            progress,
+        )
+        .await?;
         progress.event(Event::BuildFinished {
             image: image.clone(),
             cached: false,
             elapsed: start.elapsed(),
         });
     }
-    let repo = reference.full_name();
     let tag = reference.tag_or_latest().unwrap_or("latest");
-    docker
-        .tag_image(
-            &content_tag,
-            Some(
-                TagImageOptionsBuilder::default()
-                    .repo(&repo)
-                    .tag(tag)
-                    .build(),
-            ),
-        )
-        .await
-        .map_err(|e| explain(format!("tagging {content_tag} as {image}"), &e))?;
+    tag_as(engine, &content_tag, &reference.full_name(), tag).await?;
     Ok(ImageReport {
         image,
         tag: Some(content_tag),
@@ -179,8 +154,65 @@ async fn build_one(
     })
 }
 
+/// The build context of `build` under `root`, read off the async threads.
+pub(crate) async fn read_context(root: &Path, build: &BuildSpec) -> Result<Context, SimError> {
+    let context_dir = root.join(&build.context);
+    let (dockerfile, target) = (build.dockerfile.clone(), build.target.clone());
+    tokio::task::spawn_blocking(move || Context::read(&context_dir, &dockerfile, &target))
+        .await
+        .expect("reading a context does not panic")
+}
+
+/// Builds `context` in the engine as `tag` with `labels`, its output reported as `image`'s.
+pub(crate) async fn engine_build(
+    engine: &Engine,
+    context: Context,
+    build: &BuildSpec,
+    tag: &str,
+    labels: &HashMap<&str, String>,
+    image: &str,
+    progress: &dyn Progress,
+) -> Result<(), SimError> {
+    progress.event(Event::BuildStarted {
+        image: image.to_owned(),
+    });
+    let tar = tokio::task::spawn_blocking(move || context.tar())
+        .await
+        .expect("writing a tar in memory does not panic")?;
+    let request = BuildImageOptionsBuilder::default()
+        .dockerfile(&build.dockerfile)
+        .t(tag)
+        .target(&build.target)
+        .labels(labels)
+        .rm(true)
+        .forcerm(true)
+        .build();
+    let stream = engine
+        .docker()
+        .build_image(request, None, Some(bollard::body_full(tar.into())));
+    run_build(stream, image, progress).await
+}
+
+/// Tags the image `source` as `repository:tag`.
+pub(crate) async fn tag_as(
+    engine: &Engine,
+    source: &str,
+    repository: &str,
+    tag: &str,
+) -> Result<(), SimError> {
+    let options = TagImageOptionsBuilder::default()
+        .repo(repository)
+        .tag(tag)
+        .build();
+    engine
+        .docker()
+        .tag_image(source, Some(options))
+        .await
+        .map_err(|e| explain(format!("tagging {source} as {repository}:{tag}"), &e))
+}
+
 /// Whether an image is tagged `tag`.
-async fn exists(engine: &Engine, tag: &str) -> Result<bool, SimError> {
+pub(crate) async fn exists(engine: &Engine, tag: &str) -> Result<bool, SimError> {
     match engine.docker().inspect_image(tag).await {
         Ok(_) => Ok(true),
         Err(error) if is_not_found(&error) => Ok(false),

@@ -90,7 +90,17 @@ pub enum PlanError {
 pub fn fingerprints(
     committed: &crate::load::Committed,
 ) -> Result<Vec<(String, String)>, PlanError> {
-    // A plan against no markers computes every fingerprint.
+    Ok(everything(committed)?
+        .services
+        .into_iter()
+        .map(|s| (s.container, s.fingerprint))
+        .collect())
+}
+
+/// The plan of a first release at the commit `committed` was read at: every service
+/// deploys, with its fingerprint, image and build (what `topo build` makes without a plan).
+pub fn everything(committed: &crate::load::Committed) -> Result<Plan, PlanError> {
+    // A plan against no markers decides nothing from history.
     let markers = Markers::default();
     let request = PlanRequest {
         topology: &committed.topology,
@@ -105,12 +115,7 @@ pub fn fingerprints(
         force: Force::None,
         forced_by: ForcedBy::Flags,
     };
-    let plan = plan(&committed.repo, &request, &PlanOptions::default())?;
-    Ok(plan
-        .services
-        .into_iter()
-        .map(|s| (s.container, s.fingerprint))
-        .collect())
+    plan(&committed.repo, &request, &PlanOptions::default())
 }
 
 /// Makes the plan.

@@ -273,5 +273,6 @@ pub(crate) fn render_options(file: &LintFile, topology_name: &str) -> RenderOpti
     RenderOptions {
         source_name: topology_name.to_owned(),
         root: file.root.clone(),
+        spec: crate::SpecOptions::default(),
     }
 }

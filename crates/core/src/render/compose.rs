@@ -195,7 +195,12 @@ pub(super) fn to_yaml(spec: &RuntimeSpec, root: &str) -> String {
                 .collect(),
         ),
     };
-    serde_saphyr::to_string(&file).expect("a Compose file of strings and numbers always serialises")
+    // A one-line value stays on its line, never folded into a block: a pinned image
+    // (`repo@sha256:…`) or a long command reads as written (files keep their `|` blocks).
+    let mut options = serde_saphyr::SerializerOptions::default();
+    options.folded_wrap_chars = usize::MAX;
+    serde_saphyr::to_string_with_options(&file, options)
+        .expect("a Compose file of strings and numbers always serialises")
 }
 
 fn service(container: &ContainerSpec, root: &str) -> Service {

@@ -33,6 +33,9 @@ pub struct SpecOptions {
     /// The tag of the images a local mode builds; defaults to the mode's name
     /// (`vendure-server:prod-sim`). The engine driver sets a fingerprint here.
     pub image_tag: Option<String>,
+    /// The images production containers run, by container name, instead of
+    /// `<repository>:${TAG}` (`topo render --images`: a build report's digests or tags).
+    pub pinned: BTreeMap<String, ImageRef>,
 }
 
 /// The runtime spec of `topology` in `mode`.
@@ -72,6 +75,8 @@ pub fn runtime_spec(topology: &ValidTopology, mode: Mode, options: &SpecOptions)
             labels: volume_labels.clone(),
         })
         .collect();
+    // Production reads its tag variable unless every image is pinned (`topo render --images`).
+    let reads_tag = containers.iter().any(|c| c.image.tag_variable().is_some());
     RuntimeSpec {
         project: project.to_owned(),
         mode,
@@ -82,7 +87,8 @@ pub fn runtime_spec(topology: &ValidTopology, mode: Mode, options: &SpecOptions)
         volumes,
         containers,
         proxy,
-        tag_variable: (mode == Mode::Production).then(|| topology.production.tag_variable.clone()),
+        tag_variable: (mode == Mode::Production && reads_tag)
+            .then(|| topology.production.tag_variable.clone()),
         keep_images: topology.production.keep_images,
         database: topology.database.as_ref().map(|database| DatabaseSpec {
             container: naming::container_name(project, &database.role),

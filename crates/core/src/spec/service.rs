@@ -94,6 +94,10 @@ fn image(
             });
         }
         Mode::Production => {
+            if let Some(pinned) = options.pinned.get(&container.name) {
+                container.image = pinned.clone();
+                return;
+            }
             let production = &topology.production;
             let variable = &production.tag_variable;
             container.image = ImageRef::named(

@@ -209,18 +209,7 @@ fn release_of(
         return Ok((Release::Rollback, None));
     }
     if let Some(path) = &args.plan {
-        let text = std::fs::read_to_string(path).map_err(|source| CliError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        let plan = topo_ci::plan::Plan::parse(&text).map_err(|e| {
-            CliError::Usage(format!(
-                "{}:{}:{}: not a topo-ci plan document: {e}",
-                path.display(),
-                e.line(),
-                e.column()
-            ))
-        })?;
+        let plan = super::read_plan(path)?;
         let images = plan
             .services
             .iter()

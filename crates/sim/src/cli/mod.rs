@@ -6,8 +6,10 @@
 //! `--revision`, else `$GITHUB_SHA`, else the repository's `HEAD` as topo-ci reads it.
 
 mod deploy;
+mod release;
 
 pub use deploy::{DeployArgs, LockAction, LockArgs, LockTarget, SummaryFormat};
+pub use release::{run_release_build, ReleaseBuildArgs};
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -39,12 +41,26 @@ pub enum CliError {
         /// Why.
         source: std::io::Error,
     },
+    /// A file could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A flag's value is wrong.
     #[error("{0}")]
     Usage(String),
     /// The driver failed.
     #[error(transparent)]
     Sim(#[from] SimError),
+    /// The topology could not be read from its repository.
+    #[error(transparent)]
+    Committed(#[from] topo_ci::load::LoadError),
+    /// The images could not be planned.
+    #[error(transparent)]
+    Plan(#[from] topo_ci::plan::PlanError),
 }
 
 impl miette::Diagnostic for CliError {
@@ -303,6 +319,22 @@ fn build_options(args: &UpArgs, root: &Path) -> BuildOptions {
 fn head_revision(root: &Path) -> Option<String> {
     let repo = topo_ci::repo::Repo::discover(root).ok()?;
     repo.resolve("HEAD").ok().map(|id| id.to_string())
+}
+
+/// Reads a `topo-ci plan --format json` document; an error says where it is not one.
+fn read_plan(path: &Path) -> Result<topo_ci::plan::Plan, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CliError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    topo_ci::plan::Plan::parse(&text).map_err(|e| {
+        CliError::Usage(format!(
+            "{}:{}:{}: not a topo-ci plan document: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    })
 }
 
 fn to_json(value: &impl serde::Serialize) -> String {
