@@ -4,6 +4,8 @@
 //! production Compose file. Each test has its own project (image names).
 
 mod common;
+#[path = "release/push.rs"]
+mod push;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -66,11 +68,17 @@ impl Repo {
 
     /// `topo ARGS` in the repository.
     fn topo(&self, args: &[&str]) -> Output {
+        self.topo_with(&[], args)
+    }
+
+    /// `topo ARGS` in the repository, with `env` set.
+    fn topo_with(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
         Command::cargo_bin("topo")
             .expect("the topo binary is built")
             .current_dir(self.path())
             .env("NO_COLOR", "1")
             .env_remove("GITHUB_SERVER_URL")
+            .envs(env.iter().copied())
             .args(args)
             .output()
             .expect("topo runs")
@@ -78,9 +86,14 @@ impl Repo {
 
     /// `topo build ARGS --format json`, which must succeed.
     fn build(&self, args: &[&str]) -> BuildReport {
+        self.build_with(&[], args)
+    }
+
+    /// `topo build ARGS --format json` with `env` set, which must succeed.
+    fn build_with(&self, env: &[(&str, &str)], args: &[&str]) -> BuildReport {
         let mut all = vec!["build", "--format", "json"];
         all.extend_from_slice(args);
-        let output = self.topo(&all);
+        let output = self.topo_with(env, &all);
         assert!(
             output.status.success(),
             "topo build: {}",
@@ -89,7 +102,6 @@ impl Repo {
         BuildReport::parse(&text(&output.stdout)).expect("a build report")
     }
 
-    /// Removes this project's images (quietly: also where no engine answers).
     /// `topo render --mode production ARGS`, which must succeed: the production file.
     fn production(&self, args: &[&str]) -> String {
         let mut all = vec!["render", "--mode", "production"];
@@ -99,14 +111,19 @@ impl Repo {
         std::fs::read_to_string(self.path().join("docker-compose.prod.yml")).expect("rendered")
     }
 
+    /// Removes this project's images, with or without a registry in their name (quietly:
+    /// also where no engine answers).
     fn remove_images(&self) {
         let listed = Command::new("docker")
             .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
-            .arg(format!("{}-web", self.project))
             .output();
         let Ok(listed) = listed else { return };
-        for image in text(&listed.stdout).lines().filter(|l| !l.is_empty()) {
-            let _ = Command::new("docker").args(["rmi", "-f", image]).output();
+        let name = format!("{}-web", self.project);
+        for image in text(&listed.stdout).lines() {
+            let repository = image.rsplit_once(':').map_or(image, |(r, _)| r);
+            if repository == name || repository.ends_with(&format!("/{name}")) {
+                let _ = Command::new("docker").args(["rmi", "-f", image]).output();
+            }
         }
     }
 }
@@ -159,7 +176,10 @@ fn build_tags_labels_and_reuses_the_production_image() {
     let short = &head[..10];
     assert_eq!(image.tags, [image.fingerprint.as_str(), short]);
     let by_commit = common::inspect("image", &format!("relbuild-web:{short}"));
-    assert_eq!(by_commit["Id"], image.id.as_str());
+    assert_eq!(
+        Some(by_commit["Id"].as_str().expect("id")),
+        image.id.as_deref()
+    );
     let labels = labels_of(&image.image);
     assert_eq!(labels["org.opencontainers.image.revision"], head.as_str());
     assert_eq!(labels["topo.fingerprint"], image.fingerprint.as_str());

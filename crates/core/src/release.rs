@@ -35,13 +35,18 @@ pub struct BuiltImage {
     pub fingerprint: String,
     /// Every tag it was given (the fingerprint's, then the short commit's).
     pub tags: Vec<String>,
-    /// The engine's image id (`sha256:…`).
-    pub id: String,
+    /// The engine's image id (`sha256:…`); none when the registry had it already and
+    /// nothing was built.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// The registry's digest (`sha256:…`), once pushed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
     /// What happened to it.
     pub outcome: BuildOutcome,
+    /// Whether it was pushed by this run.
+    #[serde(default)]
+    pub pushed: bool,
     /// Seconds spent on it.
     pub seconds: f64,
     /// Bytes sent to the registry (0 when nothing was pushed).
@@ -57,14 +62,17 @@ pub enum BuildOutcome {
     Built,
     /// Found in the engine under its fingerprint tag: not built again.
     Reused,
+    /// Found in the registry under its fingerprint tag: neither built nor pushed.
+    AlreadyPushed,
 }
 
 impl BuildOutcome {
-    /// `built`, `reused`.
+    /// `built`, `reused`, `already-pushed`.
     pub fn as_str(self) -> &'static str {
         match self {
             BuildOutcome::Built => "built",
             BuildOutcome::Reused => "reused",
+            BuildOutcome::AlreadyPushed => "already-pushed",
         }
     }
 }
@@ -120,9 +128,10 @@ mod tests {
                 containers: vec!["shop-web".to_owned(), "shop-worker".to_owned()],
                 fingerprint: "3f2a".to_owned(),
                 tags: vec!["3f2a".to_owned(), "aaaaaaa".to_owned()],
-                id: "sha256:1".to_owned(),
+                id: Some("sha256:1".to_owned()),
                 digest: digest.map(str::to_owned),
                 outcome: BuildOutcome::Built,
+                pushed: digest.is_some(),
                 seconds: 1.5,
                 bytes_pushed: 0,
             }],

@@ -110,6 +110,20 @@ pub enum SimError {
         /// What to do.
         help: String,
     },
+    /// The registry refused, or could not be reached, while an image was checked or pushed.
+    #[error("{doing} {image} in the registry {registry} failed: {detail}")]
+    Registry {
+        /// `checking` or `pushing`.
+        doing: &'static str,
+        /// The image reference.
+        image: String,
+        /// The registry's host (`docker.io` for Docker Hub).
+        registry: String,
+        /// What the engine or the registry said.
+        detail: String,
+        /// What to do.
+        help: String,
+    },
     /// Any other engine error, with what was being done.
     #[error("{context}: {detail}")]
     Engine {
@@ -130,7 +144,8 @@ impl miette::Diagnostic for SimError {
             SimError::MissingVariable { variable, .. } => format!("export {variable} before running"),
             SimError::Foreign { help, .. }
             | SimError::Refused { help, .. }
-            | SimError::Locked { help, .. } => help.clone(),
+            | SimError::Locked { help, .. }
+            | SimError::Registry { help, .. } => help.clone(),
             _ => return None,
         };
         Some(Box::new(help))

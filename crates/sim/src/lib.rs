@@ -26,6 +26,7 @@ pub mod error;
 mod lifecycle;
 pub mod objects;
 pub mod progress;
+pub mod registry;
 pub mod release;
 pub mod smoke;
 pub mod status;

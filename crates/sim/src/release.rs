@@ -4,7 +4,8 @@
 //! is given (the fingerprint of the sources in git), not computed from the context.
 //!
 //! An image already tagged with its fingerprint in the engine is not built again: the
-//! fingerprint covers everything the build reads.
+//! fingerprint covers everything the build reads. With a push, an image whose fingerprint
+//! tag the registry has is neither built nor pushed.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -18,6 +19,7 @@ use crate::build::{engine_build, exists, read_context, tag_as, REVISION_LABEL};
 use crate::engine::Engine;
 use crate::error::{explain, SimError};
 use crate::progress::{Event, Progress};
+use crate::registry::{push, remote_digest, Credentials};
 
 /// The OCI label holding the source repository's address.
 pub const SOURCE_LABEL: &str = "org.opencontainers.image.source";
@@ -59,6 +61,8 @@ pub struct ReleaseOptions {
     pub revision: Option<String>,
     /// The source repository's address (the source label), when known.
     pub source: Option<String>,
+    /// Push each image with these credentials (and skip what the registry has).
+    pub push: Option<Credentials>,
 }
 
 impl Default for ReleaseOptions {
@@ -68,6 +72,7 @@ impl Default for ReleaseOptions {
             rebuild: false,
             revision: None,
             source: None,
+            push: None,
         }
     }
 }
@@ -105,14 +110,81 @@ async fn build_one(
 ) -> Result<BuiltImage, SimError> {
     let start = Instant::now();
     let reference = image.reference();
-    let reused = !options.rebuild && exists(engine, &reference).await?;
-    if reused {
-        progress.event(Event::BuildFinished {
+    let mut built = BuiltImage {
+        image: reference.clone(),
+        containers: image.containers.clone(),
+        fingerprint: image.fingerprint.clone(),
+        tags: std::iter::once(image.fingerprint.clone())
+            .chain(image.extra_tags.iter().cloned())
+            .collect(),
+        id: None,
+        digest: None,
+        outcome: BuildOutcome::Reused,
+        pushed: false,
+        seconds: 0.0,
+        bytes_pushed: 0,
+    };
+    // The fingerprint tag in the registry means the whole image is there (it is pushed
+    // last): nothing to build or push.
+    if let (Some(credentials), false) = (&options.push, options.rebuild) {
+        if let Some(digest) = remote_digest(engine, &reference, credentials).await? {
+            progress.event(Event::BuildOutput {
+                image: reference.clone(),
+                line: format!("already pushed ({digest})"),
+            });
+            built.outcome = BuildOutcome::AlreadyPushed;
+            built.digest = Some(digest);
+            built.seconds = seconds(start);
+            return Ok(built);
+        }
+    }
+    built.outcome = build_locally(engine, image, root, options, progress).await?;
+    for tag in &image.extra_tags {
+        tag_as(engine, &reference, &image.repository, tag).await?;
+    }
+    built.id = engine
+        .docker()
+        .inspect_image(&reference)
+        .await
+        .map_err(|e| explain(format!("inspecting image {reference}"), &e))?
+        .id;
+    if let Some(credentials) = &options.push {
+        // The short-commit tag first, the fingerprint tag last: its presence is what
+        // "already pushed" trusts.
+        for tag in image.extra_tags.iter().chain([&image.fingerprint]) {
+            let pushed = push(engine, &image.repository, tag, credentials).await?;
+            built.bytes_pushed += pushed.bytes;
+            built.digest = pushed.digest.or(built.digest);
+        }
+        if built.digest.is_none() {
+            built.digest = remote_digest(engine, &reference, credentials).await?;
+        }
+        built.pushed = true;
+        progress.event(Event::BuildOutput {
             image: reference.clone(),
-            cached: true,
-            elapsed: start.elapsed(),
+            line: format!(
+                "pushed {} ({} bytes)",
+                built.digest.as_deref().unwrap_or("no digest reported"),
+                built.bytes_pushed
+            ),
         });
-    } else {
+    }
+    built.seconds = seconds(start);
+    Ok(built)
+}
+
+/// Builds the image in the engine unless its fingerprint tag is there already.
+async fn build_locally(
+    engine: &Engine,
+    image: &ReleaseImage,
+    root: &Path,
+    options: &ReleaseOptions,
+    progress: &dyn Progress,
+) -> Result<BuildOutcome, SimError> {
+    let start = Instant::now();
+    let reference = image.reference();
+    let reused = !options.rebuild && exists(engine, &reference).await?;
+    if !reused {
         let context = read_context(root, &image.build).await?;
         let labels = labels(image, options);
         engine_build(
@@ -125,40 +197,22 @@ async fn build_one(
             progress,
         )
         .await?;
-        progress.event(Event::BuildFinished {
-            image: reference.clone(),
-            cached: false,
-            elapsed: start.elapsed(),
-        });
     }
-    for tag in &image.extra_tags {
-        tag_as(engine, &reference, &image.repository, tag).await?;
-    }
-    let id = engine
-        .docker()
-        .inspect_image(&reference)
-        .await
-        .map_err(|e| explain(format!("inspecting image {reference}"), &e))?
-        .id
-        .unwrap_or_default();
-    Ok(BuiltImage {
+    progress.event(Event::BuildFinished {
         image: reference,
-        containers: image.containers.clone(),
-        fingerprint: image.fingerprint.clone(),
-        tags: std::iter::once(image.fingerprint.clone())
-            .chain(image.extra_tags.iter().cloned())
-            .collect(),
-        id,
-        digest: None,
-        outcome: if reused {
-            BuildOutcome::Reused
-        } else {
-            BuildOutcome::Built
-        },
-        // Milliseconds are plenty, and keep reports short.
-        seconds: (start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
-        bytes_pushed: 0,
+        cached: reused,
+        elapsed: start.elapsed(),
+    });
+    Ok(if reused {
+        BuildOutcome::Reused
+    } else {
+        BuildOutcome::Built
     })
+}
+
+/// Seconds since `start`, to the millisecond (plenty, and reports stay short).
+fn seconds(start: Instant) -> f64 {
+    (start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0
 }
 
 /// The OCI labels (revision, source, created) and the fingerprint.

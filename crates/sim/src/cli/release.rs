@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::Args;
-use topo_core::release::BuildReport;
+use topo_core::release::{BuildOutcome, BuildReport};
 use topo_core::report::Exit;
 use topo_core::spec::BuildSpec;
 use topo_core::value::ImageRef;
@@ -18,6 +18,7 @@ use topo_core::value::ImageRef;
 use super::{read_plan, CliError, Format, TopologyArg};
 use crate::engine::Engine;
 use crate::progress::for_terminal;
+use crate::registry::Credentials;
 use crate::release::{build_release, ReleaseImage, ReleaseOptions};
 
 /// `topo build`.
@@ -38,6 +39,14 @@ pub struct ReleaseBuildArgs {
     /// Images built at once.
     #[arg(long, default_value_t = 2)]
     pub jobs: usize,
+    /// Push each image to its registry (fingerprint tag last); an image whose fingerprint
+    /// tag the registry has is neither built nor pushed. Credentials: the docker CLI's
+    /// (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`), or --registry-user.
+    #[arg(long)]
+    pub push: bool,
+    /// The registry user; the password is read from REGISTRY_PASSWORD.
+    #[arg(long, value_name = "USER", requires = "push")]
+    pub registry_user: Option<String>,
     /// The output format of the report.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -72,6 +81,11 @@ pub fn run_release_build(args: &ReleaseBuildArgs) -> Result<Exit, CliError> {
         rebuild: args.rebuild,
         source: source_address(),
         revision: Some(head),
+        push: if args.push {
+            Some(credentials(args, &images)?)
+        } else {
+            None
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -160,6 +174,55 @@ fn release_images(
         .collect())
 }
 
+/// The docker CLI's stored credentials, and `--registry-user` with `REGISTRY_PASSWORD` for
+/// the images' registry over them.
+fn credentials(args: &ReleaseBuildArgs, images: &[ReleaseImage]) -> Result<Credentials, CliError> {
+    let path = match std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
+        Some(directory) => Some(PathBuf::from(directory).join("config.json")),
+        None => {
+            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".docker/config.json"))
+        }
+    };
+    let mut credentials = match path.filter(|p| p.exists()) {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path).map_err(|source| CliError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            Credentials::from_docker_config(&text).map_err(|e| {
+                CliError::Usage(format!(
+                    "{}:{}:{}: not a docker CLI config: {e}",
+                    path.display(),
+                    e.line(),
+                    e.column()
+                ))
+            })?
+        }
+        None => Credentials::default(),
+    };
+    if let Some(user) = &args.registry_user {
+        let password = std::env::var("REGISTRY_PASSWORD")
+            .ok()
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| {
+                CliError::Usage("--registry-user needs the password in REGISTRY_PASSWORD".into())
+            })?;
+        let registries: std::collections::BTreeSet<String> = images
+            .iter()
+            .map(|i| {
+                ImageRef::parse(&i.repository)
+                    .ok()
+                    .and_then(|r| r.registry)
+                    .unwrap_or_else(|| "docker.io".to_owned())
+            })
+            .collect();
+        for registry in registries {
+            credentials = credentials.with(&registry, user.clone(), password.clone());
+        }
+    }
+    Ok(credentials)
+}
+
 /// Where the source lives, as GitHub Actions says (`$GITHUB_SERVER_URL/$GITHUB_REPOSITORY`).
 fn source_address() -> Option<String> {
     let server = std::env::var("GITHUB_SERVER_URL")
@@ -176,23 +239,33 @@ fn report_text(report: &BuildReport) -> String {
     let mut text = String::new();
     for image in &report.images {
         text += &format!(
-            "{} {} ({:.1} s) for {}\n",
+            "{} {}{} ({:.1} s) for {}\n",
             image.image,
             image.outcome.as_str(),
+            image
+                .digest
+                .as_ref()
+                .map_or(String::new(), |d| format!(" {d}")),
             image.seconds,
             image.containers.join(", ")
         );
     }
-    let built = report
-        .images
-        .iter()
-        .filter(|i| i.outcome == topo_core::release::BuildOutcome::Built)
-        .count();
-    let count = report.images.len();
+    let count = |outcome| {
+        report
+            .images
+            .iter()
+            .filter(|i| i.outcome == outcome)
+            .count()
+    };
+    let total = report.images.len();
     text += &format!(
-        "{count} image{}: {built} built, {} reused\n",
-        if count == 1 { "" } else { "s" },
-        count - built
+        "{total} image{}: {} built, {} reused, {} already pushed; {} pushed ({} bytes)\n",
+        if total == 1 { "" } else { "s" },
+        count(BuildOutcome::Built),
+        count(BuildOutcome::Reused),
+        count(BuildOutcome::AlreadyPushed),
+        report.images.iter().filter(|i| i.pushed).count(),
+        report.images.iter().map(|i| i.bytes_pushed).sum::<u64>()
     );
     text
 }

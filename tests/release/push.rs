@@ -1,0 +1,205 @@
+//! `topo build --push` against a real registry (Debian's `docker-registry`, started by the
+//! test on a loopback port with basic auth): pushed by fingerprint and short commit, the
+//! registry's digest in the report, "already pushed" on the next run, and refusals that
+//! name the registry and change nothing.
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use topo_core::release::BuildOutcome;
+
+use super::{text, Repo};
+use crate::common;
+
+/// A registry of the test's own: `docker-registry serve` with an htpasswd file.
+pub struct Registry {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Child,
+}
+
+impl Registry {
+    /// Starts one whose only user is `ci` / `secret`; `None` (after saying why) when the
+    /// registry is not installed outside CI.
+    pub fn start(test: &str) -> Option<Registry> {
+        let installed = Command::new("docker-registry").arg("--version").output();
+        if !installed.is_ok_and(|o| o.status.success()) {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "{test}: docker-registry is required in CI (.ci/run installs Debian's docker-registry)"
+            );
+            eprintln!("SKIPPED {test}: no docker-registry (apt-get install docker-registry apache2-utils)");
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let htpasswd = Command::new("htpasswd")
+            .args(["-Bbn", "ci", "secret"])
+            .output()
+            .expect("htpasswd runs (apache2-utils)");
+        assert!(
+            htpasswd.status.success(),
+            "htpasswd: {}",
+            text(&htpasswd.stderr)
+        );
+        std::fs::write(dir.path().join("htpasswd"), &htpasswd.stdout).expect("write");
+        let port = common::free_port();
+        let config = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {data}\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: topo-test\nauth:\n  htpasswd:\n    realm: topo-test\n    path: {htpasswd}\n",
+            data = dir.path().join("data").display(),
+            htpasswd = dir.path().join("htpasswd").display(),
+        );
+        std::fs::write(dir.path().join("config.yml"), config).expect("write");
+        let log = std::fs::File::create(dir.path().join("registry.log")).expect("log");
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(dir.path().join("config.yml"))
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("docker-registry starts");
+        let registry = Registry { dir, port, child };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the registry did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // The docker CLI's config, as `docker login` writes it.
+        std::fs::write(
+            registry.dir.path().join("config.json"),
+            format!(
+                "{{\"auths\": {{\"{}\": {{\"auth\": \"Y2k6c2VjcmV0\"}}}}}}",
+                registry.host()
+            ),
+        )
+        .expect("write");
+        Some(registry)
+    }
+
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// A `DOCKER_CONFIG` directory holding the registry's credentials.
+    pub fn docker_config(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Whether the registry has `repository:tag` (asked through the engine, logged in).
+    pub fn has(&self, repository: &str, tag: &str) -> bool {
+        Command::new("docker")
+            .env("DOCKER_CONFIG", self.docker_config())
+            .args(["manifest", "inspect", "--insecure"])
+            .arg(format!("{}/{repository}:{tag}", self.host()))
+            .output()
+            .expect("docker runs")
+            .status
+            .success()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The deploy fixture publishing to `registry`.
+fn repo_for(registry: &Registry, project: &str) -> Repo {
+    let repo = Repo::new(project);
+    let path: PathBuf = repo.path().join("topology.toml");
+    let topology = std::fs::read_to_string(&path).expect("topology").replace(
+        "[production]\n",
+        &format!("[production]\nregistry = \"{}/acme\"\n", registry.host()),
+    );
+    std::fs::write(&path, topology).expect("write");
+    repo.commit("registry");
+    repo
+}
+
+#[test]
+fn push_sends_each_image_once_and_names_its_digest() {
+    let test = "push_sends_each_image_once_and_names_its_digest";
+    if !common::docker_available(test) {
+        return;
+    }
+    let Some(registry) = Registry::start(test) else {
+        return;
+    };
+    common::ensure_test_images();
+    let repo = repo_for(&registry, "relpush");
+    let config = registry.docker_config().display().to_string();
+    let report = repo.build_with(&[("DOCKER_CONFIG", config.as_str())], &["--push"]);
+    let image = &report.images[0];
+    assert_eq!(image.outcome, BuildOutcome::Built);
+    assert!(image.pushed);
+    let digest = image.digest.clone().expect("the registry's digest");
+    assert!(digest.starts_with("sha256:"), "{digest}");
+    // The engine agrees on the digest it pushed.
+    let repo_digests = common::inspect("image", &image.image)["RepoDigests"].to_string();
+    assert!(repo_digests.contains(&digest), "{repo_digests}");
+    // Both tags are in the registry: the short commit's and the fingerprint's.
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    assert!(registry.has("acme/relpush-web", &image.fingerprint));
+    assert!(registry.has("acme/relpush-web", &head[..10]));
+    // The next run finds the fingerprint tag in the registry: neither built nor pushed.
+    let again = repo.build_with(&[("DOCKER_CONFIG", config.as_str())], &["--push"]);
+    assert_eq!(again.images[0].outcome, BuildOutcome::AlreadyPushed);
+    assert!(!again.images[0].pushed);
+    assert_eq!(again.images[0].digest.as_deref(), Some(digest.as_str()));
+    assert_eq!(again.images[0].bytes_pushed, 0);
+}
+
+#[test]
+fn registry_refusals_name_the_registry_and_push_nothing() {
+    let test = "registry_refusals_name_the_registry_and_push_nothing";
+    if !common::docker_available(test) {
+        return;
+    }
+    let Some(registry) = Registry::start(test) else {
+        return;
+    };
+    common::ensure_test_images();
+    let repo = repo_for(&registry, "relrefuse");
+    let empty = tempfile::tempdir().expect("tempdir");
+    let empty = empty.path().display().to_string();
+    // A wrong password: refused before anything is built or pushed.
+    let output = repo.topo_with(
+        &[
+            ("DOCKER_CONFIG", empty.as_str()),
+            ("REGISTRY_PASSWORD", "wrong"),
+        ],
+        &["build", "--push", "--registry-user", "ci"],
+    );
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&registry.host()), "{stderr}");
+    assert!(stderr.contains("refused the credentials"), "{stderr}");
+    assert!(!registry.has(
+        "acme/relrefuse-web",
+        &repo.git(&["rev-parse", "HEAD"])[..10]
+    ));
+    // No credentials at all.
+    let output = repo.topo_with(&[("DOCKER_CONFIG", empty.as_str())], &["build", "--push"]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("docker login"), "{stderr}");
+    // --registry-user without its password is a usage error.
+    let output = repo.topo_with(
+        &[("DOCKER_CONFIG", empty.as_str()), ("REGISTRY_PASSWORD", "")],
+        &["build", "--push", "--registry-user", "ci"],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    // A registry nobody answers at.
+    let gone = registry.host();
+    drop(registry);
+    let output = repo.topo_with(&[("DOCKER_CONFIG", empty.as_str())], &["build", "--push"]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&gone) && stderr.contains("cannot reach"),
+        "{stderr}"
+    );
+}
