@@ -4,6 +4,8 @@
 //! production Compose file. Each test has its own project (image names).
 
 mod common;
+#[path = "release/digest.rs"]
+mod digest;
 #[path = "release/push.rs"]
 mod push;
 

@@ -106,14 +106,17 @@ impl Drop for Registry {
     }
 }
 
-/// The deploy fixture publishing to `registry`.
-fn repo_for(registry: &Registry, project: &str) -> Repo {
+/// The deploy fixture publishing to `registry` (its proxy on a free port).
+pub fn repo_for(registry: &Registry, project: &str) -> Repo {
     let repo = Repo::new(project);
     let path: PathBuf = repo.path().join("topology.toml");
-    let topology = std::fs::read_to_string(&path).expect("topology").replace(
-        "[production]\n",
-        &format!("[production]\nregistry = \"{}/acme\"\n", registry.host()),
-    );
+    let topology = std::fs::read_to_string(&path)
+        .expect("topology")
+        .replace(
+            "[production]\n",
+            &format!("[production]\nregistry = \"{}/acme\"\n", registry.host()),
+        )
+        .replace("18090", &common::free_port().to_string());
     std::fs::write(&path, topology).expect("write");
     repo.commit("registry");
     repo

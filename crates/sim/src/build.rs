@@ -94,7 +94,7 @@ pub async fn prepare_images(
         .buffer_unordered(options.jobs.max(1))
         .try_collect::<Vec<_>>();
     let pulled = futures_util::stream::iter(pulls)
-        .map(|image| ensure_present(engine, image))
+        .map(|image| ensure_present(engine, image, None))
         .buffer_unordered(4)
         .try_collect::<Vec<_>>();
     let (mut built, pulled) = futures_util::try_join!(built, pulled)?;
@@ -290,6 +290,7 @@ async fn run_build(
 pub(crate) async fn ensure_present(
     engine: &Engine,
     image: String,
+    credentials: Option<&crate::registry::Credentials>,
 ) -> Result<ImageReport, SimError> {
     let start = Instant::now();
     let docker = engine.docker();
@@ -308,7 +309,11 @@ pub(crate) async fn ensure_present(
     let options = CreateImageOptionsBuilder::default()
         .from_image(&image)
         .build();
-    let mut pull = docker.create_image(Some(options), None, None);
+    let auth = credentials.and_then(|c| {
+        let registry = ImageRef::parse(&image).ok().and_then(|i| i.registry);
+        c.for_registry(registry.as_deref())
+    });
+    let mut pull = docker.create_image(Some(options), None, auth);
     while let Some(item) = pull.next().await {
         let detail = match item {
             Ok(info) => info.error_detail.and_then(|d| d.message),

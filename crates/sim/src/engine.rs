@@ -96,6 +96,15 @@ impl Engine {
         }
     }
 
+    /// The id (`sha256:…`) of the image `reference` names on this engine, if it is there.
+    pub async fn image_id(&self, reference: &str) -> Result<Option<String>, SimError> {
+        match self.docker.inspect_image(reference).await {
+            Ok(found) => Ok(found.id),
+            Err(error) if is_not_found(&error) => Ok(None),
+            Err(error) => Err(explain(format!("inspecting image {reference}"), &error)),
+        }
+    }
+
     /// The last `lines` lines a container wrote (stdout and stderr, interleaved).
     pub async fn log_tail(&self, name: &str, lines: usize) -> Vec<String> {
         let options = LogsOptionsBuilder::default()

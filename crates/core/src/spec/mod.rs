@@ -436,4 +436,7 @@ pub mod labels {
     pub const FINGERPRINT: &str = "topo.fingerprint";
     /// The tags deployed before, newest first: what a rollback returns to.
     pub const HISTORY: &str = "topo.history";
+    /// The registry digest the container was created from (`sha256:…`), when a build
+    /// report gave one.
+    pub const DIGEST: &str = "topo.digest";
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use topo_core::model::Strategy;
+use topo_core::release::BuildReport;
 use topo_core::{Mode, RuntimeSpec, SpecOptions};
 
 use super::{load_topology, CliError, TopologyArg};
@@ -43,6 +44,10 @@ pub struct DeployArgs {
     /// A `topo-ci plan --format json` document: deploy its `deploy` services at its images.
     #[arg(long, value_name = "FILE", conflicts_with = "rollback")]
     pub plan: Option<PathBuf>,
+    /// A `topo build` report: deploy its images, by digest when pushed (with --plan, the
+    /// plan's `deploy` services, by the report's digests).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["rollback", "tag"])]
+    pub images: Option<PathBuf>,
     /// Return each service (or those named) to the version it ran before.
     #[arg(long)]
     pub rollback: bool,
@@ -157,12 +162,14 @@ pub(super) async fn run_deploy(args: &DeployArgs) -> Result<Exit, CliError> {
     };
     let engine = Engine::connect_to(args.host.as_deref()).await?;
     let progress = for_terminal();
+    let credentials = super::release::docker_credentials()?;
     let deployment = Deployment {
         engine: &engine,
         spec: &spec,
         root: &root,
         variables: &ProcessEnv,
         progress: progress.as_ref(),
+        credentials: &credentials,
     };
     let result = tokio::select! {
         result = deployment.run(&release, &options, &mut on_deployed) => result,
@@ -200,6 +207,31 @@ fn print_summary(summary: &DeploySummary, format: SummaryFormat) {
     let _ = std::io::stdout().flush();
 }
 
+/// Reads a `topo build` report; an error says where it is not one.
+fn read_report(path: &Path) -> Result<BuildReport, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CliError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    BuildReport::parse(&text).map_err(|e| {
+        CliError::Usage(format!(
+            "{}:{}:{}: not a topo build report: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// The report's digest for `container`, when the report built the very image the plan names.
+fn report_digest(report: &BuildReport, container: &str, image: &str) -> Option<String> {
+    report
+        .images
+        .iter()
+        .find(|i| i.image == image && i.containers.iter().any(|c| c == container))
+        .and_then(|i| i.digest.clone())
+}
+
 /// What to deploy, and the plan's commit when a plan says.
 fn release_of(
     args: &DeployArgs,
@@ -208,23 +240,39 @@ fn release_of(
     if args.rollback {
         return Ok((Release::Rollback, None));
     }
+    let report = args.images.as_deref().map(read_report).transpose()?;
     if let Some(path) = &args.plan {
         let plan = super::read_plan(path)?;
-        let images = plan
+        let mut images: BTreeMap<String, Wanted> = plan
             .services
             .iter()
             .filter(|s| plan.deploys && s.action == topo_ci::plan::Action::Deploy)
             .map(|s| {
-                (
-                    s.container.clone(),
-                    Wanted {
-                        image: s.image.clone(),
-                        fingerprint: Some(s.fingerprint.clone()),
-                    },
-                )
+                let wanted = Wanted::tagged(s.image.clone(), Some(s.fingerprint.clone()));
+                (s.container.clone(), wanted)
             })
             .collect();
+        if let Some(report) = &report {
+            for (container, wanted) in &mut images {
+                wanted.digest = report_digest(report, container, &wanted.image);
+            }
+        }
         return Ok((Release::Images(images), Some(plan.head)));
+    }
+    if let Some(report) = report {
+        let images = report
+            .images
+            .iter()
+            .flat_map(|image| {
+                image.containers.iter().map(|container| {
+                    let mut wanted =
+                        Wanted::tagged(image.image.clone(), Some(image.fingerprint.clone()));
+                    wanted.digest = image.digest.clone();
+                    (container.clone(), wanted)
+                })
+            })
+            .collect();
+        return Ok((Release::Images(images), report.revision));
     }
     if let Some(tag) = &args.tag {
         return Ok((Release::Tag(tag.clone()), None));
@@ -233,7 +281,7 @@ fn release_of(
     match std::env::var(variable).ok().filter(|t| !t.is_empty()) {
         Some(tag) => Ok((Release::Tag(tag), None)),
         None => Err(CliError::Usage(format!(
-            "nothing says what to deploy: give --tag TAG, set ${variable}, give --plan FILE, or --rollback"
+            "nothing says what to deploy: give --tag TAG, set ${variable}, give --plan FILE or --images FILE, or --rollback"
         ))),
     }
 }

@@ -174,16 +174,16 @@ fn release_images(
         .collect())
 }
 
-/// The docker CLI's stored credentials, and `--registry-user` with `REGISTRY_PASSWORD` for
-/// the images' registry over them.
-fn credentials(args: &ReleaseBuildArgs, images: &[ReleaseImage]) -> Result<Credentials, CliError> {
+/// The docker CLI's stored credentials (`$DOCKER_CONFIG/config.json`, else
+/// `~/.docker/config.json`; none when there is no such file).
+pub(super) fn docker_credentials() -> Result<Credentials, CliError> {
     let path = match std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
         Some(directory) => Some(PathBuf::from(directory).join("config.json")),
         None => {
             std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".docker/config.json"))
         }
     };
-    let mut credentials = match path.filter(|p| p.exists()) {
+    let credentials = match path.filter(|p| p.exists()) {
         Some(path) => {
             let text = std::fs::read_to_string(&path).map_err(|source| CliError::Read {
                 path: path.clone(),
@@ -200,6 +200,13 @@ fn credentials(args: &ReleaseBuildArgs, images: &[ReleaseImage]) -> Result<Crede
         }
         None => Credentials::default(),
     };
+    Ok(credentials)
+}
+
+/// The docker CLI's stored credentials, and `--registry-user` with `REGISTRY_PASSWORD` for
+/// the images' registry over them.
+fn credentials(args: &ReleaseBuildArgs, images: &[ReleaseImage]) -> Result<Credentials, CliError> {
+    let mut credentials = docker_credentials()?;
     if let Some(user) = &args.registry_user {
         let password = std::env::var("REGISTRY_PASSWORD")
             .ok()

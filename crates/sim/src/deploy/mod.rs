@@ -22,7 +22,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use topo_core::model::Strategy;
-use topo_core::spec::RuntimeSpec;
+use topo_core::spec::{ImageRef, RuntimeSpec};
 use topo_core::Mode;
 
 pub use lock::{break_lock, holder, lock_name, Lock, LockHolder};
@@ -59,6 +59,30 @@ pub struct Wanted {
     pub image: String,
     /// The fingerprint of that version, when a plan computed one.
     pub fingerprint: Option<String>,
+    /// The registry's digest of that image (`sha256:…`), when a build report gave one: the
+    /// container is then created from `<repository>@<digest>`, so a tag pushed again
+    /// cannot change what runs.
+    pub digest: Option<String>,
+}
+
+impl Wanted {
+    /// An image by its tag, digest unknown.
+    pub fn tagged(image: impl Into<String>, fingerprint: Option<String>) -> Wanted {
+        Wanted {
+            image: image.into(),
+            fingerprint,
+            digest: None,
+        }
+    }
+
+    /// What the container is created from: `<repository>@<digest>` when the digest is
+    /// known, else the tagged image.
+    pub fn reference(&self) -> String {
+        match (&self.digest, ImageRef::parse(&self.image)) {
+            (Some(digest), Ok(image)) => format!("{}@{digest}", image.full_name()),
+            _ => self.image.clone(),
+        }
+    }
 }
 
 /// Options of a deploy (the inputs being the spec, the release and the variables).
@@ -102,6 +126,8 @@ pub struct Deployment<'a> {
     pub variables: &'a dyn Variables,
     /// Where progress goes.
     pub progress: &'a dyn Progress,
+    /// What the target's engine is given to pull from a private registry.
+    pub credentials: &'a crate::registry::Credentials,
 }
 
 impl Deployment<'_> {
@@ -122,8 +148,8 @@ impl Deployment<'_> {
                 help: "use `topo-sim up` for prod-sim".to_owned(),
             });
         }
-        let planned = self.resolve(release, options).await?;
-        let images = self.images(&planned, options.setup).await?;
+        let mut planned = self.resolve(release, options).await?;
+        let images = self.images(&mut planned, options.setup).await?;
         self.progress.event(Event::Phase(Phase::Lock));
         let lock = Lock::acquire(
             self.engine,

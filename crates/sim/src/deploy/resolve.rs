@@ -26,6 +26,9 @@ pub(super) struct Planned<'a> {
     pub history: Vec<String>,
     /// The image it should run and its create request; `None` leaves it out of this deploy.
     pub wanted: Option<(Wanted, ContainerCreateBody)>,
+    /// The engine's id of that image, once it is present: what "already runs it" compares
+    /// with the running container's image (a tag string proves nothing).
+    pub wanted_id: Option<String>,
 }
 
 impl Deployment<'_> {
@@ -72,6 +75,7 @@ impl Deployment<'_> {
                 current_labels,
                 history,
                 wanted,
+                wanted_id: None,
             });
         }
         Ok(planned)
@@ -84,24 +88,27 @@ impl Deployment<'_> {
         wanted: &Wanted,
     ) -> Result<ContainerCreateBody, SimError> {
         let mut pinned = container.clone();
-        pinned.image = ImageRef::parse(&wanted.image).map_err(|error| SimError::Refused {
-            problem: format!("`{}` is not an image reference: {error}", wanted.image),
-            help: "give a plan made by `topo-ci plan`, or a tag".to_owned(),
+        let reference = wanted.reference();
+        pinned.image = ImageRef::parse(&reference).map_err(|error| SimError::Refused {
+            problem: format!("`{reference}` is not an image reference: {error}"),
+            help: "give a plan made by `topo-ci plan`, a build report, or a tag".to_owned(),
         })?;
         create_body(&pinned, &self.spec.network.name, self.root, self.variables)
     }
 
     /// Step 2, the images: a production deploy builds nothing; what is not on the engine is
-    /// pulled. Returns every image the deploy needs.
+    /// pulled (by digest when the release names one). Every image that cannot be had is
+    /// listed in one refusal, before any change. Returns every image the deploy needs, and
+    /// notes each service's image id.
     pub(super) async fn images(
         &self,
-        planned: &[Planned<'_>],
+        planned: &mut [Planned<'_>],
         setup: bool,
     ) -> Result<BTreeSet<String>, SimError> {
         self.progress.event(Event::Phase(Phase::Images));
         let mut images: BTreeSet<String> = planned
             .iter()
-            .filter_map(|p| p.wanted.as_ref().map(|(w, _)| w.image.clone()))
+            .filter_map(|p| p.wanted.as_ref().map(|(w, _)| w.reference()))
             .collect();
         if setup {
             // A first deploy also starts the database and the proxy, whose images are fixed.
@@ -111,8 +118,31 @@ impl Deployment<'_> {
                 }
             }
         }
+        let mut missing = Vec::new();
         for image in &images {
-            ensure_present(self.engine, image.clone()).await?;
+            match ensure_present(self.engine, image.clone(), Some(self.credentials)).await {
+                Ok(_) => {}
+                Err(SimError::ImageMissing { image, detail }) => {
+                    missing.push(format!("{image} ({detail})"))
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(SimError::Refused {
+                problem: format!(
+                    "{} image{} cannot be had, nothing was changed: {}",
+                    missing.len(),
+                    if missing.len() == 1 { "" } else { "s" },
+                    missing.join("; ")
+                ),
+                help: "push them first (`topo build --push`), or check the tags and the registry's credentials on the target".to_owned(),
+            });
+        }
+        for service in planned.iter_mut() {
+            if let Some((wanted, _)) = &service.wanted {
+                service.wanted_id = self.engine.image_id(&wanted.reference()).await?;
+            }
         }
         Ok(images)
     }
@@ -144,16 +174,16 @@ fn wanted(
     deployed: bool,
 ) -> Result<Option<Wanted>, SimError> {
     Ok(match release {
-        Release::Tag(tag) => Some(Wanted {
-            image: container.image.with_tag(tag).to_string(),
-            fingerprint: None,
-        }),
+        Release::Tag(tag) => Some(Wanted::tagged(
+            container.image.with_tag(tag).to_string(),
+            None,
+        )),
         Release::Images(images) => images.get(&container.name).cloned(),
         Release::Rollback => match history.get(1) {
-            Some(previous) => Some(Wanted {
-                image: container.image.with_tag(previous).to_string(),
-                fingerprint: None,
-            }),
+            Some(previous) => Some(Wanted::tagged(
+                container.image.with_tag(previous).to_string(),
+                None,
+            )),
             None => {
                 return Err(SimError::Refused {
                     problem: format!(

@@ -156,6 +156,9 @@ impl Deployment<'_> {
         if let Some(fingerprint) = &wanted.fingerprint {
             labels.insert(labels::FINGERPRINT.to_owned(), fingerprint.clone());
         }
+        if let Some(digest) = &wanted.digest {
+            labels.insert(labels::DIGEST.to_owned(), digest.clone());
+        }
         body
     }
 
@@ -297,7 +300,14 @@ fn is_running(planned: &Planned<'_>) -> bool {
 /// should be: a job exited 0, anything else running (and healthy when it has a check).
 fn runs_already(planned: &Planned<'_>, wanted: &Wanted) -> bool {
     let container: &ContainerSpec = planned.container;
-    let same = planned.current_labels.get(labels::IMAGE) == Some(&wanted.image)
+    // The image by its id (what a digest or a tag resolved to on the target), not by the
+    // tag string: a tag pushed again is another image.
+    let running_image = planned.current.as_ref().and_then(|c| c.image.as_ref());
+    let same_image = match (&planned.wanted_id, running_image) {
+        (Some(wanted_id), Some(running)) => wanted_id == running,
+        _ => planned.current_labels.get(labels::IMAGE) == Some(&wanted.image),
+    };
+    let same = same_image
         && planned.current_labels.get(labels::CONFIG_HASH)
             == container.labels.get(labels::CONFIG_HASH);
     let state = planned
