@@ -8,6 +8,8 @@ mod common;
 mod digest;
 #[path = "release/push.rs"]
 mod push;
+#[path = "release/remote.rs"]
+mod remote;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -137,7 +137,7 @@ pub enum SimError {
 impl miette::Diagnostic for SimError {
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
         let help = match self {
-            SimError::EngineUnreachable { .. } => "start one (`sudo systemctl start docker`, or `dockerd &`), or point DOCKER_HOST at a running engine".to_owned(),
+            SimError::EngineUnreachable { host, detail } => unreachable_help(host, detail),
             SimError::OutOfDisk { .. } => "see `docker system df`; free space with `docker builder prune` and `docker image prune`".to_owned(),
             SimError::ImageMissing { .. } => "load it (`docker load`), build it, or name another image in the topology".to_owned(),
             SimError::BuildFailed { .. } => "fix the Dockerfile or the sources, then run `topo-sim up` again".to_owned(),
@@ -158,7 +158,55 @@ pub fn engine_message(error: &bollard::errors::Error) -> String {
     match error {
         E::DockerResponseServerError { message, .. } => message.clone(),
         E::DockerStreamError { error } => error.clone(),
-        other => other.to_string(),
+        other => {
+            // Connection errors keep their cause (a TLS or SSH failure) in the source chain.
+            let mut text = other.to_string();
+            let mut source = std::error::Error::source(other);
+            while let Some(cause) = source {
+                let cause_text = cause.to_string();
+                if !text.contains(&cause_text) {
+                    text = format!("{text}: {cause_text}");
+                }
+                source = cause.source();
+            }
+            text
+        }
+    }
+}
+
+/// What to do when no engine answers at `host`, from what the attempt said.
+fn unreachable_help(host: &str, detail: &str) -> String {
+    let lower = detail.to_lowercase();
+    if lower.contains("http request to an https server") {
+        format!("the engine at {host} wants TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the directory holding ca.pem, cert.pem and key.pem")
+    } else if lower.contains("certificate with path") {
+        "DOCKER_CERT_PATH must hold ca.pem (the engine's CA), cert.pem and key.pem (this client's)"
+            .to_owned()
+    } else if lower.contains("expired") || lower.contains("notvalidyet") {
+        format!("a certificate is outside its validity period (the engine's, or this client's in DOCKER_CERT_PATH): renew it; {host} was not changed")
+    } else if lower.contains("badcertificate")
+        || lower.contains("certificate required")
+        || lower.contains("unknownca")
+    {
+        format!("{host} refused this client's certificate (DOCKER_CERT_PATH/cert.pem): expired, or not signed by a CA the engine trusts; nothing was changed")
+    } else if lower.contains("unknownissuer")
+        || lower.contains("certificate")
+        || lower.contains("tls")
+    {
+        format!("the TLS handshake with {host} failed: the engine's certificate must be signed by DOCKER_CERT_PATH/ca.pem and name the address you use, and the engine must trust cert.pem's CA; nothing was changed")
+    } else if lower.contains("host key verification failed") || lower.contains("host key") {
+        format!("the SSH host key of {host} is not trusted: check its fingerprint, then add it to ~/.ssh/known_hosts (`ssh-keyscan`); nothing was changed")
+    } else if lower.contains("permission denied") {
+        format!("{host} refused the SSH login: load the deploy key into an agent or ~/.ssh, and authorise it for that user")
+    } else if host.starts_with("ssh://") {
+        format!(
+            "check `ssh {}` works and that `docker` runs there for that user",
+            host.trim_start_matches("ssh://")
+        )
+    } else if host.starts_with("tcp://") || host.starts_with("https://") {
+        format!("check the address and port of {host}, that the engine listens there, and the network between")
+    } else {
+        "start one (`sudo systemctl start docker`, or `dockerd &`), or point DOCKER_HOST at a running engine".to_owned()
     }
 }
 
@@ -197,4 +245,67 @@ pub fn explain(context: impl Into<String>, error: &bollard::errors::Error) -> Si
 /// Where the driver looks for the engine: `DOCKER_HOST` or the default socket.
 pub fn engine_host() -> String {
     std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unreachable_help;
+
+    /// What a failed connection says, and the start of the advice it gets.
+    fn check(host: &str, detail: &str, expect: &str) {
+        let help = unreachable_help(host, detail);
+        assert!(help.starts_with(expect), "{detail}: {help}");
+    }
+
+    #[test]
+    fn each_failed_connection_gets_its_own_advice() {
+        let tcp = "tcp://10.0.0.2:2376";
+        check(
+            tcp,
+            "Client sent an HTTP request to an HTTPS server.",
+            "the engine at tcp://10.0.0.2:2376 wants TLS",
+        );
+        check(
+            tcp,
+            "Cannot open/read certificate with path: /x/ca.pem",
+            "DOCKER_CERT_PATH must hold",
+        );
+        check(
+            tcp,
+            "client error (Connect): invalid peer certificate: Expired",
+            "a certificate is outside its validity",
+        );
+        check(
+            tcp,
+            "client error (Connect): invalid peer certificate: UnknownIssuer",
+            "the TLS handshake with",
+        );
+        check(
+            tcp,
+            "connection error: received fatal alert: BadCertificate",
+            "tcp://10.0.0.2:2376 refused this client's certificate",
+        );
+        check(
+            tcp,
+            "client error (Connect): Connection refused (os error 111)",
+            "check the address and port",
+        );
+        let ssh = "ssh://deploy@shop.example";
+        check(ssh, "Host key verification failed.", "the SSH host key of");
+        check(
+            ssh,
+            "deploy@shop.example: Permission denied (publickey).",
+            "ssh://deploy@shop.example refused the SSH login",
+        );
+        check(
+            ssh,
+            "ssh exited with 255",
+            "check `ssh deploy@shop.example` works",
+        );
+        check(
+            "unix:///var/run/docker.sock",
+            "No such file or directory",
+            "start one",
+        );
+    }
 }

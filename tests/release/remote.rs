@@ -1,0 +1,454 @@
+//! Deploys to a remote engine over TCP with mutual TLS: a second Docker engine in a network
+//! namespace the test creates (its own data root, reachable only on the namespace's
+//! address), certificates made by the test with openssl, the images carried over with
+//! `docker save | docker load`. Refusals (no TLS, another CA, an expired client
+//! certificate) change nothing there.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use super::{text, Repo};
+use crate::common;
+
+/// A Docker engine in a network namespace of its own, serving TLS on `address:2376`.
+pub struct RemoteEngine {
+    dir: tempfile::TempDir,
+    netns: String,
+    host_link: String,
+    address: String,
+}
+
+fn run(program: &str, args: &[&str]) -> Output {
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} runs: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}",
+        text(&output.stderr)
+    );
+    output
+}
+
+impl RemoteEngine {
+    /// Starts one; `None` (after saying why) where this machine cannot (not root, no `ip`),
+    /// which fails the test in CI.
+    pub fn start(test: &str) -> Option<RemoteEngine> {
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| text(&o.stdout).trim() == "0");
+        let tools = ["ip", "nsenter", "openssl", "dockerd"].iter().all(|t| {
+            Command::new("sh")
+                .args(["-c", &format!("command -v {t}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+        if !root || !tools {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "{test}: a namespaced engine needs root, ip, nsenter, openssl and dockerd in CI"
+            );
+            eprintln!("SKIPPED {test}: not root, or no ip/nsenter/openssl/dockerd");
+            return None;
+        }
+        static COUNT: AtomicU32 = AtomicU32::new(0);
+        let n = COUNT.fetch_add(1, Ordering::SeqCst);
+        let pid = std::process::id();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let subnet = format!("10.{}.{}", 240 + n % 10, pid % 250);
+        let remote = RemoteEngine {
+            dir,
+            netns: format!("topo-{pid}-{n}"),
+            host_link: format!("tp{}{n}h", pid % 100_000),
+            address: format!("{subnet}.2"),
+        };
+        remote.certificates();
+        let peer = format!("tp{}{n}n", pid % 100_000);
+        run("ip", &["netns", "add", &remote.netns]);
+        run(
+            "ip",
+            &[
+                "link",
+                "add",
+                &remote.host_link,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &peer,
+            ],
+        );
+        run("ip", &["link", "set", &peer, "netns", &remote.netns]);
+        run(
+            "ip",
+            &[
+                "addr",
+                "add",
+                &format!("{subnet}.1/24"),
+                "dev",
+                &remote.host_link,
+            ],
+        );
+        run("ip", &["link", "set", &remote.host_link, "up"]);
+        let inside = |args: &[&str]| {
+            let mut all = vec!["netns", "exec", remote.netns.as_str()];
+            all.extend_from_slice(args);
+            run("ip", &all);
+        };
+        inside(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{}/24", remote.address),
+            "dev",
+            &peer,
+        ]);
+        inside(&["ip", "link", "set", &peer, "up"]);
+        inside(&["ip", "link", "set", "lo", "up"]);
+        remote.start_engine();
+        Some(remote)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// A CA, the engine's certificate for its address, and a client certificate in
+    /// `client/` (what DOCKER_CERT_PATH names), plus `other/` (another CA) and `expired/`.
+    fn certificates(&self) {
+        let dir = self.dir.path();
+        let ssl = |args: &[&str]| {
+            let output = Command::new("openssl")
+                .current_dir(dir)
+                .args(args)
+                .output()
+                .expect("openssl runs");
+            assert!(
+                output.status.success(),
+                "openssl {args:?}: {}",
+                text(&output.stderr)
+            );
+        };
+        for sub in ["client", "other", "expired"] {
+            std::fs::create_dir_all(dir.join(sub)).expect("mkdir");
+        }
+        ssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=topo test CA",
+            "-keyout",
+            "ca-key.pem",
+            "-out",
+            "client/ca.pem",
+        ]);
+        std::fs::write(
+            dir.join("server.ext"),
+            format!(
+                "subjectAltName=IP:{}\nextendedKeyUsage=serverAuth\n",
+                self.address
+            ),
+        )
+        .expect("write");
+        std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").expect("write");
+        ssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=engine",
+            "-keyout",
+            "server-key.pem",
+            "-out",
+            "server.csr",
+        ]);
+        ssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "client/ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server-cert.pem",
+        ]);
+        for (sub, days) in [("client", "2"), ("expired", "0")] {
+            ssl(&[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=deployer",
+                "-keyout",
+                &format!("{sub}/key.pem"),
+                "-out",
+                "client.csr",
+            ]);
+            ssl(&[
+                "x509",
+                "-req",
+                "-in",
+                "client.csr",
+                "-CA",
+                "client/ca.pem",
+                "-CAkey",
+                "ca-key.pem",
+                "-CAcreateserial",
+                "-days",
+                days,
+                "-extfile",
+                "client.ext",
+                "-out",
+                &format!("{sub}/cert.pem"),
+            ]);
+        }
+        std::fs::copy(dir.join("client/ca.pem"), dir.join("expired/ca.pem")).expect("copy");
+        // Another CA, with the right client certificate: the engine's is not signed by it.
+        ssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=another CA",
+            "-keyout",
+            "other-key.pem",
+            "-out",
+            "other/ca.pem",
+        ]);
+        for file in ["cert.pem", "key.pem"] {
+            std::fs::copy(dir.join("client").join(file), dir.join("other").join(file))
+                .expect("copy");
+        }
+    }
+
+    fn start_engine(&self) {
+        std::fs::write(self.path("daemon.json"), "{}").expect("write");
+        let log = std::fs::File::create(self.path("dockerd.log")).expect("log");
+        let p = |name: &str| self.path(name).display().to_string();
+        Command::new("nsenter")
+            .arg(format!("--net=/var/run/netns/{}", self.netns))
+            .args([
+                "dockerd",
+                "--config-file",
+                &p("daemon.json"),
+                "--data-root",
+                &p("data"),
+                "--exec-root",
+                &p("exec"),
+                "--pidfile",
+                &p("dockerd.pid"),
+            ])
+            .args([
+                "-H",
+                &format!("unix://{}", p("docker.sock")),
+                "-H",
+                &format!("tcp://{}:2376", self.address),
+            ])
+            .args([
+                "--tlsverify",
+                "--tlscacert",
+                &p("client/ca.pem"),
+                "--tlscert",
+                &p("server-cert.pem"),
+                "--tlskey",
+                &p("server-key.pem"),
+            ])
+            .args([
+                "--storage-driver",
+                "vfs",
+                "--bridge",
+                "none",
+                "--iptables=false",
+            ])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("dockerd starts");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self.docker(&["info"]).status.success() {
+            assert!(
+                Instant::now() < deadline,
+                "the namespaced engine did not start: {}",
+                std::fs::read_to_string(self.path("dockerd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// `tcp://ADDRESS:2376`.
+    pub fn host(&self) -> String {
+        format!("tcp://{}:2376", self.address)
+    }
+
+    /// `DOCKER_CERT_PATH` for the client certificates of `which` (`client`, `other`, `expired`).
+    pub fn cert_path(&self, which: &str) -> PathBuf {
+        self.path(which)
+    }
+
+    /// `docker ARGS` against the engine's own socket (outside TLS, for checks).
+    pub fn docker(&self, args: &[&str]) -> Output {
+        Command::new("docker")
+            .arg("-H")
+            .arg(format!("unix://{}", self.path("docker.sock").display()))
+            .args(args)
+            .output()
+            .expect("docker runs")
+    }
+
+    /// Carries `images` over from the local engine.
+    pub fn load(&self, images: &[&str]) {
+        let save = Command::new("docker")
+            .arg("save")
+            .args(images)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("docker save");
+        let load = Command::new("docker")
+            .arg("-H")
+            .arg(format!("unix://{}", self.path("docker.sock").display()))
+            .arg("load")
+            .stdin(save.stdout.expect("piped"))
+            .output()
+            .expect("docker load");
+        assert!(load.status.success(), "docker load: {}", text(&load.stderr));
+    }
+}
+
+impl Drop for RemoteEngine {
+    fn drop(&mut self) {
+        let ids = self.docker(&["ps", "-aq"]);
+        for id in text(&ids.stdout).lines() {
+            let _ = self.docker(&["rm", "-f", id]);
+        }
+        if let Ok(pid) = std::fs::read_to_string(self.path("dockerd.pid")) {
+            let _ = Command::new("kill").arg(pid.trim()).output();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Path::new(&format!("/proc/{}", pid.trim())).exists() && Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        // Whatever the engine left mounted under its directories goes before they do.
+        let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+        let root = self.dir.path().display().to_string();
+        let mut inside: Vec<&str> = mounts
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(1))
+            .filter(|m| m.starts_with(&root))
+            .collect();
+        inside.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        for mount in inside {
+            let _ = Command::new("umount").args(["-l", mount]).output();
+        }
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.host_link])
+            .output();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.netns])
+            .output();
+    }
+}
+
+#[test]
+fn deploy_over_mutual_tls_changes_the_remote_engine_only() {
+    let test = "deploy_over_mutual_tls_changes_the_remote_engine_only";
+    if !common::docker_available(test) {
+        return;
+    }
+    let Some(remote) = RemoteEngine::start(test) else {
+        return;
+    };
+    common::ensure_test_images();
+    let repo = Repo::new("relremote");
+    let topology = repo.path().join("topology.toml");
+    let text_of = std::fs::read_to_string(&topology).expect("topology");
+    std::fs::write(
+        &topology,
+        text_of.replace("18090", &common::free_port().to_string()),
+    )
+    .expect("write");
+    repo.commit("port");
+    let report = repo.build(&[]);
+    let image = report.images[0].image.clone();
+    remote.load(&["topo-test/postgres:17", "topo-test/nginx:latest", &image]);
+    let tag = report.images[0].fingerprint.clone();
+    let certs = remote.cert_path("client").display().to_string();
+    let host = remote.host();
+    let deploy = |cert_path: Option<&str>, extra: &[&str]| {
+        let mut env = vec![("SHOP_DB_PASSWORD", "production-secret")];
+        if let Some(path) = cert_path {
+            env.extend([("DOCKER_TLS_VERIFY", "1"), ("DOCKER_CERT_PATH", path)]);
+        }
+        let mut args = vec!["deploy", "--host", host.as_str(), "--tag", tag.as_str()];
+        args.extend_from_slice(extra);
+        repo.topo_with(&env, &args)
+    };
+    let output = deploy(Some(&certs), &["--setup"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let names = text(&remote.docker(&["ps", "--format", "{{.Names}}"]).stdout);
+    for name in [
+        "relremote-db",
+        "relremote-web",
+        "relremote-worker",
+        "relremote-proxy",
+    ] {
+        assert!(
+            names.lines().any(|n| n == name),
+            "{name} not on the remote: {names}"
+        );
+    }
+    let local = common::docker(&["ps", "-aq", "--filter", "label=topo.project=relremote"]);
+    assert!(
+        local.trim().is_empty(),
+        "the local engine got containers: {local}"
+    );
+    let web_id = || {
+        text(
+            &remote
+                .docker(&["inspect", "-f", "{{.Id}}", "relremote-web"])
+                .stdout,
+        )
+    };
+    let before = web_id();
+
+    // Refusals: each exit 1, one paragraph naming the target and what to do.
+    let other = remote.cert_path("other").display().to_string();
+    let expired = remote.cert_path("expired").display().to_string();
+    for (cert_path, expect) in [
+        (None, "wants TLS: set DOCKER_TLS_VERIFY=1"),
+        (Some(other.as_str()), "TLS handshake with"),
+        (Some(expired.as_str()), "refused this client's certificate"),
+    ] {
+        let output = deploy(cert_path, &[]);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&host) && stderr.contains(expect),
+            "{cert_path:?}: {stderr}"
+        );
+    }
+    assert_eq!(web_id(), before, "a refused deploy changed nothing");
+}
