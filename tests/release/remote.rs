@@ -4,7 +4,7 @@
 //! `docker save | docker load`. Refusals (no TLS, another CA, an expired client
 //! certificate) change nothing there.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -15,6 +15,7 @@ use crate::common;
 /// A Docker engine in a network namespace of its own, serving TLS on `address:2376`.
 pub struct RemoteEngine {
     dir: tempfile::TempDir,
+    engine: Option<std::process::Child>,
     netns: String,
     host_link: String,
     address: String,
@@ -60,8 +61,9 @@ impl RemoteEngine {
         let pid = std::process::id();
         let dir = tempfile::tempdir().expect("tempdir");
         let subnet = format!("10.{}.{}", 240 + n % 10, pid % 250);
-        let remote = RemoteEngine {
+        let mut remote = RemoteEngine {
             dir,
+            engine: None,
             netns: format!("topo-{pid}-{n}"),
             host_link: format!("tp{}{n}h", pid % 100_000),
             address: format!("{subnet}.2"),
@@ -120,134 +122,41 @@ impl RemoteEngine {
     /// A CA, the engine's certificate for its address, and a client certificate in
     /// `client/` (what DOCKER_CERT_PATH names), plus `other/` (another CA) and `expired/`.
     fn certificates(&self) {
-        let dir = self.dir.path();
-        let ssl = |args: &[&str]| {
-            let output = Command::new("openssl")
-                .current_dir(dir)
-                .args(args)
-                .output()
-                .expect("openssl runs");
-            assert!(
-                output.status.success(),
-                "openssl {args:?}: {}",
-                text(&output.stderr)
-            );
-        };
-        for sub in ["client", "other", "expired"] {
-            std::fs::create_dir_all(dir.join(sub)).expect("mkdir");
-        }
-        ssl(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=topo test CA",
-            "-keyout",
-            "ca-key.pem",
-            "-out",
-            "client/ca.pem",
-        ]);
-        std::fs::write(
-            dir.join("server.ext"),
-            format!(
-                "subjectAltName=IP:{}\nextendedKeyUsage=serverAuth\n",
-                self.address
-            ),
-        )
-        .expect("write");
-        std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").expect("write");
-        ssl(&[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=engine",
-            "-keyout",
-            "server-key.pem",
-            "-out",
-            "server.csr",
-        ]);
-        ssl(&[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "client/ca.pem",
-            "-CAkey",
-            "ca-key.pem",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            "server.ext",
-            "-out",
-            "server-cert.pem",
-        ]);
-        for (sub, days) in [("client", "2"), ("expired", "0")] {
-            ssl(&[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-subj",
-                "/CN=deployer",
-                "-keyout",
-                &format!("{sub}/key.pem"),
-                "-out",
-                "client.csr",
-            ]);
-            ssl(&[
-                "x509",
-                "-req",
-                "-in",
-                "client.csr",
-                "-CA",
-                "client/ca.pem",
-                "-CAkey",
-                "ca-key.pem",
-                "-CAcreateserial",
-                "-days",
-                days,
-                "-extfile",
-                "client.ext",
-                "-out",
-                &format!("{sub}/cert.pem"),
-            ]);
-        }
-        std::fs::copy(dir.join("client/ca.pem"), dir.join("expired/ca.pem")).expect("copy");
-        // Another CA, with the right client certificate: the engine's is not signed by it.
-        ssl(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=another CA",
-            "-keyout",
-            "other-key.pem",
-            "-out",
-            "other/ca.pem",
-        ]);
-        for file in ["cert.pem", "key.pem"] {
-            std::fs::copy(dir.join("client").join(file), dir.join("other").join(file))
-                .expect("copy");
-        }
+        const SCRIPT: &str = r#"
+            req() { openssl req -newkey rsa:2048 -nodes -subj "/CN=$1" -keyout "$2" -out "$3" 2>/dev/null; }
+            sign() { openssl x509 -req -in "$1" -CA client/ca.pem -CAkey ca-key.pem -CAcreateserial -days "$2" -extfile "$3" -out "$4" 2>/dev/null; }
+            mkdir -p client other expired
+            openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=topo test CA" -keyout ca-key.pem -out client/ca.pem 2>/dev/null
+            printf 'subjectAltName=IP:%s
+extendedKeyUsage=serverAuth
+' "$ADDRESS" > server.ext
+            printf 'extendedKeyUsage=clientAuth
+' > client.ext
+            req engine server-key.pem server.csr && sign server.csr 2 server.ext server-cert.pem
+            req deployer client/key.pem client.csr && sign client.csr 2 client.ext client/cert.pem
+            req deployer expired/key.pem expired.csr && sign expired.csr 0 client.ext expired/cert.pem
+            cp client/ca.pem expired/ca.pem
+            openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=another CA" -keyout other-key.pem -out other/ca.pem 2>/dev/null
+            cp client/cert.pem client/key.pem other/
+        "#;
+        let output = Command::new("sh")
+            .args(["-ec", SCRIPT])
+            .current_dir(self.dir.path())
+            .env("ADDRESS", &self.address)
+            .output()
+            .expect("sh runs");
+        assert!(
+            output.status.success(),
+            "certificates: {}",
+            text(&output.stderr)
+        );
     }
 
-    fn start_engine(&self) {
+    fn start_engine(&mut self) {
         std::fs::write(self.path("daemon.json"), "{}").expect("write");
         let log = std::fs::File::create(self.path("dockerd.log")).expect("log");
         let p = |name: &str| self.path(name).display().to_string();
-        Command::new("nsenter")
+        let engine = Command::new("nsenter")
             .arg(format!("--net=/var/run/netns/{}", self.netns))
             .args([
                 "dockerd",
@@ -287,6 +196,7 @@ impl RemoteEngine {
             .stderr(log)
             .spawn()
             .expect("dockerd starts");
+        self.engine = Some(engine);
         let deadline = Instant::now() + Duration::from_secs(60);
         while !self.docker(&["info"]).status.success() {
             assert!(
@@ -320,7 +230,7 @@ impl RemoteEngine {
 
     /// Carries `images` over from the local engine.
     pub fn load(&self, images: &[&str]) {
-        let save = Command::new("docker")
+        let mut save = Command::new("docker")
             .arg("save")
             .args(images)
             .stdout(Stdio::piped())
@@ -330,10 +240,15 @@ impl RemoteEngine {
             .arg("-H")
             .arg(format!("unix://{}", self.path("docker.sock").display()))
             .arg("load")
-            .stdin(save.stdout.expect("piped"))
+            .stdin(save.stdout.take().expect("piped"))
             .output()
             .expect("docker load");
-        assert!(load.status.success(), "docker load: {}", text(&load.stderr));
+        let saved = save.wait().expect("docker save ends");
+        assert!(
+            saved.success() && load.status.success(),
+            "docker load: {}",
+            text(&load.stderr)
+        );
     }
 }
 
@@ -345,11 +260,15 @@ impl Drop for RemoteEngine {
         }
         if let Ok(pid) = std::fs::read_to_string(self.path("dockerd.pid")) {
             let _ = Command::new("kill").arg(pid.trim()).output();
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while Path::new(&format!("/proc/{}", pid.trim())).exists() && Instant::now() < deadline
-            {
+        }
+        if let Some(mut engine) = self.engine.take() {
+            // nsenter waits for dockerd, which stops its containers and exits on TERM.
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while engine.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(100));
             }
+            let _ = engine.kill();
+            let _ = engine.wait();
         }
         // Whatever the engine left mounted under its directories goes before they do.
         let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
