@@ -10,6 +10,8 @@ mod digest;
 mod push;
 #[path = "release/remote.rs"]
 mod remote;
+#[path = "release/ssh.rs"]
+mod ssh;
 
 use std::path::Path;
 use std::process::{Command, Output};

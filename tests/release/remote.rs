@@ -115,7 +115,12 @@ impl RemoteEngine {
         Some(remote)
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    /// The namespace's name and the engine's address in it.
+    pub fn namespace(&self) -> (&str, &str) {
+        (&self.netns, &self.address)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
