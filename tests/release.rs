@@ -6,6 +6,8 @@
 mod common;
 #[path = "release/digest.rs"]
 mod digest;
+#[path = "release/pull.rs"]
+mod pull;
 #[path = "release/push.rs"]
 mod push;
 #[path = "release/remote.rs"]

@@ -16,14 +16,30 @@ use crate::common;
 /// A registry of the test's own: `docker-registry serve` with an htpasswd file.
 pub struct Registry {
     dir: tempfile::TempDir,
+    address: String,
     port: u16,
     child: Child,
+    /// `/etc/docker/certs.d/HOST:PORT`, written for a TLS registry and removed after.
+    trusted: Option<PathBuf>,
+}
+
+/// A certificate and key the registry serves, and the CA that signed them.
+pub struct Tls {
+    pub certificate: PathBuf,
+    pub key: PathBuf,
+    pub ca: PathBuf,
 }
 
 impl Registry {
     /// Starts one whose only user is `ci` / `secret`; `None` (after saying why) when the
     /// registry is not installed outside CI.
     pub fn start(test: &str) -> Option<Registry> {
+        Registry::start_on(test, "127.0.0.1", None)
+    }
+
+    /// One listening on `address`, serving `tls` when given (the engines of this machine
+    /// then trust its CA through `/etc/docker/certs.d`, read per request).
+    pub fn start_on(test: &str, address: &str, tls: Option<Tls>) -> Option<Registry> {
         let installed = Command::new("docker-registry").arg("--version").output();
         if !installed.is_ok_and(|o| o.status.success()) {
             assert!(
@@ -45,8 +61,15 @@ impl Registry {
         );
         std::fs::write(dir.path().join("htpasswd"), &htpasswd.stdout).expect("write");
         let port = common::free_port();
+        let served = tls.as_ref().map_or(String::new(), |tls| {
+            format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                tls.certificate.display(),
+                tls.key.display()
+            )
+        });
         let config = format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {data}\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: topo-test\nauth:\n  htpasswd:\n    realm: topo-test\n    path: {htpasswd}\n",
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {data}\nhttp:\n  addr: {address}:{port}\n  secret: topo-test\n{served}auth:\n  htpasswd:\n    realm: topo-test\n    path: {htpasswd}\n",
             data = dir.path().join("data").display(),
             htpasswd = dir.path().join("htpasswd").display(),
         );
@@ -59,9 +82,21 @@ impl Registry {
             .stderr(log)
             .spawn()
             .expect("docker-registry starts");
-        let registry = Registry { dir, port, child };
+        let trusted = tls.map(|tls| {
+            let trusted = PathBuf::from(format!("/etc/docker/certs.d/{address}:{port}"));
+            std::fs::create_dir_all(&trusted).expect("certs.d");
+            std::fs::copy(&tls.ca, trusted.join("ca.crt")).expect("the registry's CA");
+            trusted
+        });
+        let registry = Registry {
+            dir,
+            address: address.to_owned(),
+            port,
+            child,
+            trusted,
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while TcpStream::connect((address, port)).is_err() {
             assert!(Instant::now() < deadline, "the registry did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -78,7 +113,7 @@ impl Registry {
     }
 
     pub fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        format!("{}:{}", self.address, self.port)
     }
 
     /// A `DOCKER_CONFIG` directory holding the registry's credentials.
@@ -103,6 +138,9 @@ impl Drop for Registry {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(trusted) = &self.trusted {
+            let _ = std::fs::remove_dir_all(trusted);
+        }
     }
 }
 

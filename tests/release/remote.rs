@@ -115,6 +115,36 @@ impl RemoteEngine {
         Some(remote)
     }
 
+    /// The address of this machine's end of the namespace's link (what the engine reaches
+    /// it by).
+    pub fn host_address(&self) -> String {
+        let (subnet, _) = self.address.rsplit_once('.').expect("an IPv4 address");
+        format!("{subnet}.1")
+    }
+
+    /// A server certificate for `ip`, signed by the test's CA (which the engine's TLS uses).
+    pub fn sign_for(&self, ip: &str) -> super::push::Tls {
+        const SCRIPT: &str = r#"
+            openssl req -newkey rsa:2048 -nodes -subj "/CN=$IP" -keyout "$IP-key.pem" -out "$IP.csr" 2>/dev/null
+            printf 'subjectAltName=IP:%s
+extendedKeyUsage=serverAuth
+' "$IP" > "$IP.ext"
+            openssl x509 -req -in "$IP.csr" -CA client/ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 -extfile "$IP.ext" -out "$IP-cert.pem" 2>/dev/null
+        "#;
+        let output = Command::new("sh")
+            .args(["-ec", SCRIPT])
+            .current_dir(self.dir.path())
+            .env("IP", ip)
+            .output()
+            .expect("sh runs");
+        assert!(output.status.success(), "sign: {}", text(&output.stderr));
+        super::push::Tls {
+            certificate: self.path(&format!("{ip}-cert.pem")),
+            key: self.path(&format!("{ip}-key.pem")),
+            ca: self.path("client/ca.pem"),
+        }
+    }
+
     /// The namespace's name and the engine's address in it.
     pub fn namespace(&self) -> (&str, &str) {
         (&self.netns, &self.address)
