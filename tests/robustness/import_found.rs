@@ -95,3 +95,32 @@ fn import_prints_the_first_checks_of_each_file() {
         "{stdout}"
     );
 }
+
+/// A long run of suppression comments (found by a long fuzz run: each comment line looked
+/// for the next line of YAML by scanning to the end, and each rule's column was counted
+/// from its line's start): 100,000 of them are read in linear time, and each is reported.
+#[test]
+fn a_long_run_of_suppression_comments_is_read_in_linear_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = format!(
+        "services:\n  web:\n    build: ./web\n{}",
+        "# topo-lint: allow-file no-such-rule\n".repeat(100_000)
+    );
+    std::fs::write(dir.path().join("docker-compose.yml"), text).expect("write");
+    let output = Command::cargo_bin("topo")
+        .expect("the topo binary is built")
+        .current_dir(dir.path())
+        .args(["lint", "docker-compose.yml", "--format", "json"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .expect("topo runs");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+    let unknown = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule"] == "unused-suppression")
+        .count();
+    assert_eq!(unknown, 100_000);
+}
