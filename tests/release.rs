@@ -226,6 +226,24 @@ fn build_tags_labels_and_reuses_the_production_image() {
     let changed = repo.build(&[]);
     assert_eq!(changed.images[0].outcome, BuildOutcome::Built);
     assert_ne!(changed.images[0].fingerprint, image.fingerprint);
+    // A failing build names the services, the step and its output.
+    let dockerfile = repo.path().join("apps/web/Dockerfile");
+    let text_of = std::fs::read_to_string(&dockerfile).expect("Dockerfile");
+    std::fs::write(
+        &dockerfile,
+        text_of.replace("RUN echo", "RUN echo broken >&2 && false && echo"),
+    )
+    .expect("write");
+    repo.commit("broken");
+    let output = repo.topo(&["build"]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the image of relbuild-web, relbuild-migrate, relbuild-worker")
+            && stderr.contains("RUN echo broken")
+            && stderr.contains("broken"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -138,7 +138,9 @@ async fn build_one(
             return Ok(built);
         }
     }
-    built.outcome = build_locally(engine, image, root, options, progress).await?;
+    built.outcome = build_locally(engine, image, root, options, progress)
+        .await
+        .map_err(|error| naming_services(error, image))?;
     for tag in &image.extra_tags {
         tag_as(engine, &reference, &image.repository, tag).await?;
     }
@@ -152,7 +154,9 @@ async fn build_one(
         // The short-commit tag first, the fingerprint tag last: its presence is what
         // "already pushed" trusts.
         for tag in image.extra_tags.iter().chain([&image.fingerprint]) {
-            let pushed = push(engine, &image.repository, tag, credentials).await?;
+            let pushed = push(engine, &image.repository, tag, credentials)
+                .await
+                .map_err(|error| naming_services(error, image))?;
             built.bytes_pushed += pushed.bytes;
             built.digest = pushed.digest.or(built.digest);
         }
@@ -208,6 +212,36 @@ async fn build_locally(
     } else {
         BuildOutcome::Built
     })
+}
+
+/// A build or push error that names the services whose image it is.
+fn naming_services(error: SimError, image: &ReleaseImage) -> SimError {
+    let of = |name: String| format!("{name} (the image of {})", image.containers.join(", "));
+    match error {
+        SimError::BuildFailed {
+            image: name,
+            step,
+            output,
+        } => SimError::BuildFailed {
+            image: of(name),
+            step,
+            output,
+        },
+        SimError::Registry {
+            doing,
+            image: name,
+            registry,
+            detail,
+            help,
+        } => SimError::Registry {
+            doing,
+            image: of(name),
+            registry,
+            detail,
+            help,
+        },
+        other => other,
+    }
 }
 
 /// Seconds since `start`, to the millisecond (plenty, and reports stay short).
