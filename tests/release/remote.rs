@@ -263,6 +263,26 @@ extendedKeyUsage=serverAuth
             .expect("docker runs")
     }
 
+    /// The deploy fixture as `project` (its proxy on a free port), its image built locally
+    /// and carried over with the database's and the proxy's: the repository and the tag to
+    /// deploy.
+    pub fn stack(&self, project: &str) -> (Repo, String) {
+        let repo = Repo::new(project);
+        let topology = repo.path().join("topology.toml");
+        let text_of = std::fs::read_to_string(&topology).expect("topology");
+        let port = common::free_port().to_string();
+        std::fs::write(&topology, text_of.replace("18090", &port)).expect("write");
+        repo.commit("port");
+        let report = repo.build(&[]);
+        let image = &report.images[0];
+        self.load(&[
+            "topo-test/postgres:17",
+            "topo-test/nginx:latest",
+            &image.image,
+        ]);
+        (repo, image.fingerprint.clone())
+    }
+
     /// Carries `images` over from the local engine.
     pub fn load(&self, images: &[&str]) {
         let mut save = Command::new("docker")
@@ -336,19 +356,7 @@ fn deploy_over_mutual_tls_changes_the_remote_engine_only() {
         return;
     };
     common::ensure_test_images();
-    let repo = Repo::new("relremote");
-    let topology = repo.path().join("topology.toml");
-    let text_of = std::fs::read_to_string(&topology).expect("topology");
-    std::fs::write(
-        &topology,
-        text_of.replace("18090", &common::free_port().to_string()),
-    )
-    .expect("write");
-    repo.commit("port");
-    let report = repo.build(&[]);
-    let image = report.images[0].image.clone();
-    remote.load(&["topo-test/postgres:17", "topo-test/nginx:latest", &image]);
-    let tag = report.images[0].fingerprint.clone();
+    let (repo, tag) = remote.stack("relremote");
     let certs = remote.cert_path("client").display().to_string();
     let host = remote.host();
     let deploy = |cert_path: Option<&str>, extra: &[&str]| {

@@ -145,19 +145,7 @@ fn deploy_over_ssh_reaches_the_remote_engine_and_refuses_strangers() {
     }
     common::ensure_test_images();
     let sshd = Sshd::start(&remote);
-    let repo = Repo::new("relssh");
-    let topology = repo.path().join("topology.toml");
-    let text_of = std::fs::read_to_string(&topology).expect("topology");
-    std::fs::write(
-        &topology,
-        text_of.replace("18090", &common::free_port().to_string()),
-    )
-    .expect("write");
-    repo.commit("port");
-    let report = repo.build(&[]);
-    let image = report.images[0].image.clone();
-    remote.load(&["topo-test/postgres:17", "topo-test/nginx:latest", &image]);
-    let tag = report.images[0].fingerprint.clone();
+    let (repo, tag) = remote.stack("relssh");
     let host = format!("ssh://root@{}", remote.namespace().1);
     let deploy = |key: &str, known: &str, extra: &[&str]| {
         let mut args = vec!["deploy", "--host", host.as_str(), "--tag", tag.as_str()];

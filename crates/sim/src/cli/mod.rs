@@ -185,14 +185,18 @@ pub struct LogsArgs {
 
 /// Runs one command to completion; the exit status on success.
 pub fn run(command: &SimCommand) -> Result<Exit, CliError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    runtime()?.block_on(run_async(command))
+}
+
+/// The runtime a command's engine calls run on.
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|source| CliError::Read {
             path: "<tokio runtime>".into(),
             source,
-        })?;
-    runtime.block_on(run_async(command))
+        })
 }
 
 async fn run_async(command: &SimCommand) -> Result<Exit, CliError> {

@@ -87,14 +87,7 @@ pub fn run_release_build(args: &ReleaseBuildArgs) -> Result<Exit, CliError> {
             None
         },
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| CliError::Read {
-            path: "<tokio runtime>".into(),
-            source,
-        })?;
-    let report = runtime.block_on(async {
+    let report = super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let progress = for_terminal();
         let report = build_release(&engine, &images, &root, &options, progress.as_ref()).await;
