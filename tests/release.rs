@@ -199,16 +199,8 @@ fn build_tags_labels_and_reuses_the_production_image() {
     );
     assert_eq!(labels["topo.test.stage"], "prod", "the production target");
     // The report follows its published schema.
-    let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(common::root().join("docs/build.schema.json")).expect("schema"),
-    )
-    .expect("schema json");
     let document: Value = serde_json::from_str(&report.to_json()).expect("json");
-    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
-    let errors: Vec<String> = validator
-        .iter_errors(&document)
-        .map(|e| e.to_string())
-        .collect();
+    let errors = common::schema_errors("docs/build.schema.json", &document);
     assert!(errors.is_empty(), "{errors:?}");
     // The same commit again: found by its fingerprint tag, not built.
     let again = repo.build(&[]);

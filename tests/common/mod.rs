@@ -170,3 +170,17 @@ pub fn inspect(kind: &str, name: &str) -> Value {
     let all: Value = serde_json::from_str(&text).expect("inspect is JSON");
     all[0].clone()
 }
+
+/// What keeps `document` from following the JSON Schema at `schema` (a path from the
+/// workspace root): one line per error, none when it follows it.
+pub fn schema_errors(schema: &str, document: &Value) -> Vec<String> {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join(schema)).expect("the schema is readable"),
+    )
+    .expect("the schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    validator
+        .iter_errors(document)
+        .map(|e| e.to_string())
+        .collect()
+}

@@ -24,15 +24,7 @@ fn the_json_plan_follows_its_published_schema() {
         .output()
         .expect("runs");
     let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(common::root().join("docs/plan.schema.json")).expect("schema"),
-    )
-    .expect("schema json");
-    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
-    let errors: Vec<String> = validator
-        .iter_errors(&document)
-        .map(|e| e.to_string())
-        .collect();
+    let errors = common::schema_errors("docs/plan.schema.json", &document);
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(document["version"], 1);
 }
