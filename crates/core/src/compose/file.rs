@@ -46,13 +46,16 @@ impl ComposeFile {
                 offset: LineIndex::clamp(&text, offset),
             }
         };
-        let root = yaml::parse(&text).map_err(|e| ReadError {
+        let mut root = yaml::parse(&text).map_err(|e| ReadError {
             message: format!("invalid YAML: {}", e.message),
             // The parser's errors know the line and column, not always the offset.
             pos: e
                 .pos
                 .map(|p| at(lines.offset_of(&text, p.line as usize, p.column as usize))),
         })?;
+        // Every node's line and column are those of its offset, as the line index counts
+        // them, wherever the parser counts otherwise (a byte-order mark inside the file).
+        reposition(&mut root, &at);
         if !root.is_map() {
             return Err(ReadError {
                 message: format!(
@@ -170,6 +173,21 @@ fn top_level<'a>(root: &'a Node, key: &str) -> Vec<(&'a Key, &'a Node)> {
         .unwrap_or_default()
 }
 
+/// Sets every node's and key's line and column from its offset.
+fn reposition(node: &mut Node, at: &dyn Fn(usize) -> Pos) {
+    node.pos = at(node.pos.offset);
+    match &mut node.value {
+        Value::Seq(items) => items.iter_mut().for_each(|item| reposition(item, at)),
+        Value::Map(entries) => {
+            for (key, value) in entries {
+                key.pos = at(key.pos.offset);
+                reposition(value, at);
+            }
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,6 +250,8 @@ mod tests {
             "\u{feff}services:\r\n  web:\r\n    image: x\r\n",
             "services:\n  wéb:\n    command: ['日本', \"a\\tb\"]\n    labels: {a: b}\n",
             "services:\r  web:\r    image: x\r    ports: [80]\r",
+            // A byte-order mark inside the file is a character (found by cargo xtask fuzz).
+            "\n\u{feff}5432:\nservices:\n  db:",
         ] {
             let file = ComposeFile::read("c.yml", text).expect("compose");
             let mut seen = 0;
