@@ -189,6 +189,15 @@ fn unreachable_help(host: &str, detail: &str) -> String {
         || lower.contains("unknownca")
     {
         format!("{host} refused this client's certificate (DOCKER_CERT_PATH/cert.pem): expired, or not signed by a CA the engine trusts; nothing was changed")
+    } else if host.starts_with("tcp://")
+        && (lower.contains("connection was not ready")
+            || lower.contains("canceled")
+            || lower.contains("connection closed")
+            || lower.contains("reset by peer"))
+    {
+        // TLS 1.3 checks the client's certificate after the handshake: the engine's alert
+        // may be lost, leaving only a closed connection.
+        format!("{host} closed the connection: with TLS it likely refused this client's certificate (DOCKER_CERT_PATH/cert.pem: expired, or not signed by a CA the engine trusts); otherwise check the address, the port and the network; nothing was changed")
     } else if lower.contains("unknownissuer")
         || lower.contains("certificate")
         || lower.contains("tls")
@@ -284,6 +293,11 @@ mod tests {
             tcp,
             "connection error: received fatal alert: BadCertificate",
             "tcp://10.0.0.2:2376 refused this client's certificate",
+        );
+        check(
+            tcp,
+            "client error (Canceled): operation was canceled: connection was not ready",
+            "tcp://10.0.0.2:2376 closed the connection: with TLS it likely refused this client's certificate",
         );
         check(
             tcp,
