@@ -209,18 +209,7 @@ fn print_summary(summary: &DeploySummary, format: SummaryFormat) {
 
 /// Reads a `topo build` report; an error says where it is not one.
 fn read_report(path: &Path) -> Result<BuildReport, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|source| CliError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    BuildReport::parse(&text).map_err(|e| {
-        CliError::Usage(format!(
-            "{}:{}:{}: not a topo build report: {e}",
-            path.display(),
-            e.line(),
-            e.column()
-        ))
-    })
+    super::read_json(path, "topo build report", BuildReport::parse)
 }
 
 /// The report's digest for `container`, when the report built the very image the plan names.

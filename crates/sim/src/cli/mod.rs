@@ -327,13 +327,23 @@ fn head_revision(root: &Path) -> Option<String> {
 
 /// Reads a `topo-ci plan --format json` document; an error says where it is not one.
 fn read_plan(path: &Path) -> Result<topo_ci::plan::Plan, CliError> {
+    read_json(path, "topo-ci plan document", topo_ci::plan::Plan::parse)
+}
+
+/// Reads the JSON document `path` with `parse`; a parse error says where, and that the
+/// file is not `what`.
+fn read_json<T>(
+    path: &Path,
+    what: &str,
+    parse: impl FnOnce(&str) -> Result<T, serde_json::Error>,
+) -> Result<T, CliError> {
     let text = std::fs::read_to_string(path).map_err(|source| CliError::Read {
         path: path.to_owned(),
         source,
     })?;
-    topo_ci::plan::Plan::parse(&text).map_err(|e| {
+    parse(&text).map_err(|e| {
         CliError::Usage(format!(
-            "{}:{}:{}: not a topo-ci plan document: {e}",
+            "{}:{}:{}: not a {what}: {e}",
             path.display(),
             e.line(),
             e.column()

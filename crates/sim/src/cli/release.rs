@@ -178,18 +178,7 @@ pub(super) fn docker_credentials() -> Result<Credentials, CliError> {
     };
     let credentials = match path.filter(|p| p.exists()) {
         Some(path) => {
-            let text = std::fs::read_to_string(&path).map_err(|source| CliError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            Credentials::from_docker_config(&text).map_err(|e| {
-                CliError::Usage(format!(
-                    "{}:{}:{}: not a docker CLI config: {e}",
-                    path.display(),
-                    e.line(),
-                    e.column()
-                ))
-            })?
+            super::read_json(&path, "docker CLI config", Credentials::from_docker_config)?
         }
         None => Credentials::default(),
     };
