@@ -163,27 +163,7 @@ impl Target {
     }
 
     fn remove_everything(&self) {
-        let filter = format!("label=topo.project={}", self.project);
-        let listed = |args: &[&str]| -> Vec<String> {
-            Command::new("docker")
-                .args(args)
-                .output()
-                .map(|o| text_of(&o.stdout).lines().map(str::to_owned).collect())
-                .unwrap_or_default()
-        };
-        for name in listed(&["ps", "-aq", "--filter", &filter]) {
-            let _ = Command::new("docker").args(["rm", "-f", &name]).output();
-        }
-        for name in listed(&["network", "ls", "-q", "--filter", &filter]) {
-            let _ = Command::new("docker")
-                .args(["network", "rm", &name])
-                .output();
-        }
-        for name in listed(&["volume", "ls", "-q", "--filter", &filter]) {
-            let _ = Command::new("docker")
-                .args(["volume", "rm", "-f", &name])
-                .output();
-        }
+        common::remove_project(&self.project);
     }
 }
 

@@ -184,3 +184,32 @@ pub fn schema_errors(schema: &str, document: &Value) -> Vec<String> {
         .map(|e| e.to_string())
         .collect()
 }
+
+/// Removes what an engine holds of `project` (its containers, networks and volumes, by
+/// label), quietly: also where no engine answers.
+pub fn remove_project(project: &str) {
+    let filter = format!("label=topo.project={project}");
+    let listed = |args: &[&str]| -> Vec<String> {
+        Command::new("docker")
+            .args(args)
+            .output()
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for id in listed(&["ps", "-aq", "--filter", &filter]) {
+        let _ = Command::new("docker").args(["rm", "-f", &id]).output();
+    }
+    for id in listed(&["network", "ls", "-q", "--filter", &filter]) {
+        let _ = Command::new("docker").args(["network", "rm", &id]).output();
+    }
+    for id in listed(&["volume", "ls", "-q", "--filter", &filter]) {
+        let _ = Command::new("docker")
+            .args(["volume", "rm", "-f", &id])
+            .output();
+    }
+}

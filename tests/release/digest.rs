@@ -16,25 +16,7 @@ struct Stack(String);
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        let filter = format!("label=topo.project={}", self.0);
-        let list = |args: &[&str]| -> Vec<String> {
-            Command::new("docker")
-                .args(args)
-                .output()
-                .map(|o| text(&o.stdout).lines().map(str::to_owned).collect())
-                .unwrap_or_default()
-        };
-        for id in list(&["ps", "-aq", "--filter", &filter]) {
-            let _ = Command::new("docker").args(["rm", "-f", &id]).output();
-        }
-        for id in list(&["network", "ls", "-q", "--filter", &filter]) {
-            let _ = Command::new("docker").args(["network", "rm", &id]).output();
-        }
-        for id in list(&["volume", "ls", "-q", "--filter", &filter]) {
-            let _ = Command::new("docker")
-                .args(["volume", "rm", "-f", &id])
-                .output();
-        }
+        common::remove_project(&self.0);
     }
 }
 
