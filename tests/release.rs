@@ -6,6 +6,8 @@
 mod common;
 #[path = "release/digest.rs"]
 mod digest;
+#[path = "release/markers.rs"]
+mod markers;
 #[path = "release/pull.rs"]
 mod pull;
 #[path = "release/push.rs"]

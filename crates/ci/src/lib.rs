@@ -4,14 +4,16 @@
 //!   global files).
 //! - [`repo`]: the repository through gix: trees, tree diffs with renames off.
 //! - [`fingerprint`]: a content hash per service that needs no history.
-//! - [`markers`] and [`store`]: what was deployed, in a directory or a git ref.
+//! - [`markers`] and [`store`]: what was deployed, in a directory, a git ref or the registry
+//!   ([`registry`]: a small OCI distribution client and the docker CLI's credentials).
 //! - [`release`]: which events deploy, and the overrides.
 //! - [`plan`]: per service deploy, build or skip, with a reason.
 //! - [`report`]: the plan as text, Markdown, JSON or GitHub outputs.
 //! - [`load`]: a topology as committed at a revision.
 //! - `cli` (feature `cli`): the flags and runs shared by `topo-ci` and `topo plan`.
 //!
-//! topo-ci knows nothing about Docker, and never runs `git`.
+//! topo-ci knows nothing about the Docker engine (it speaks to registries, over HTTP, only
+//! for registry markers), and never runs `git`.
 #![deny(missing_docs)]
 
 #[cfg(feature = "cli")]
@@ -20,6 +22,7 @@ pub mod fingerprint;
 pub mod load;
 pub mod markers;
 pub mod plan;
+pub mod registry;
 pub mod release;
 pub mod repo;
 pub mod report;

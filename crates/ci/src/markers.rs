@@ -33,7 +33,7 @@ pub struct Marker {
     /// The image reference that was deployed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
-    /// When, RFC 3339 in UTC.
+    /// When, RFC 3339 in UTC; empty when unknown (a registry tag does not say when it moved).
     pub deployed_at: String,
 }
 
@@ -118,6 +118,16 @@ pub enum MarkerError {
     /// An environment name that cannot be used.
     #[error("invalid environment name `{0}`: use lowercase letters, digits and dashes")]
     InvalidEnvironment(String),
+    /// A marker names a service or an image that cannot be marked.
+    #[error("{0}")]
+    InvalidService(String),
+    /// The registry holding the markers refused or could not be reached; nothing was
+    /// marked by the failing step.
+    #[error("registry markers: {0}")]
+    Registry(crate::registry::RegistryError),
+    /// The docker CLI's credentials (for the registry holding the markers) are unreadable.
+    #[error(transparent)]
+    Credentials(#[from] crate::registry::CredentialsError),
     /// The new document could not be written; the previous one is untouched.
     #[error("cannot write the markers {path}: {source}")]
     Write {
@@ -126,6 +136,12 @@ pub enum MarkerError {
         /// The I/O error.
         source: std::io::Error,
     },
+}
+
+impl From<crate::registry::RegistryError> for MarkerError {
+    fn from(error: crate::registry::RegistryError) -> Self {
+        MarkerError::Registry(error)
+    }
 }
 
 /// Markers kept as one JSON document in a directory.

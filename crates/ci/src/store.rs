@@ -1,6 +1,7 @@
-//! Where markers are kept: a directory (a CI artifact) or a git ref (pushable).
+//! Where markers are kept: a directory (a CI artifact), a git ref (pushable) or the registry.
 //!
-//! `--markers DIR` names a [`FileStore`]; `--markers git:REF` a [`GitRefStore`], a ref
+//! `--markers DIR` names a [`FileStore`]; `--markers registry` a [`RegistryStore`] (tags in
+//! the images' repositories, see [`crate::registry`]); `--markers git:REF` a [`GitRefStore`], a ref
 //! pointing at a commit whose tree holds the same JSON document. Every update of the ref is
 //! a new commit whose parent is the previous one, and the ref moves only if it still points
 //! at that parent: two concurrent writers cannot lose each other's marker silently.
@@ -13,6 +14,10 @@ use crate::markers::{
     check_environments, parse_markers, serialise, FileStore, Marker, MarkerError, Markers,
     FILE_NAME,
 };
+use crate::registry::RegistryStore;
+
+/// `--markers registry`: the markers are tags in the registry.
+pub const REGISTRY: &str = "registry";
 
 /// A marker store named on the command line.
 pub enum MarkerStore {
@@ -20,43 +25,69 @@ pub enum MarkerStore {
     File(FileStore),
     /// A git ref in the repository.
     GitRef(GitRefStore),
+    /// Tags in the registry.
+    Registry(RegistryStore),
 }
 
 impl MarkerStore {
-    /// `git:REF` (in the repository holding `repository`), otherwise a directory.
-    pub fn parse(spec: &str, repository: &Path) -> MarkerStore {
-        match spec.strip_prefix("git:") {
+    /// `registry` (the store `registry` makes: only then is the topology and its
+    /// credentials needed), `git:REF` (in the repository holding `repository`), otherwise a
+    /// directory.
+    pub fn parse<E>(
+        spec: &str,
+        repository: &Path,
+        registry: impl FnOnce() -> Result<RegistryStore, E>,
+    ) -> Result<MarkerStore, E> {
+        if spec == REGISTRY {
+            return registry().map(MarkerStore::Registry);
+        }
+        Ok(match spec.strip_prefix("git:") {
             Some(name) => MarkerStore::GitRef(GitRefStore::new(repository, name)),
             None => MarkerStore::File(FileStore::new(spec)),
-        }
+        })
     }
 
-    /// Every marker; an empty set when nothing was ever recorded.
-    pub fn load(&self) -> Result<Markers, MarkerError> {
+    /// The markers of `env` (a file or ref store reads them all), and notes on services the
+    /// store has no marker for when it can say why; an empty set when nothing was ever
+    /// recorded.
+    pub fn load(&self, env: &str) -> Result<(Markers, Vec<String>), MarkerError> {
         match self {
-            MarkerStore::File(store) => store.load(),
-            MarkerStore::GitRef(store) => store.load().map(|(markers, _)| markers),
+            MarkerStore::File(store) => Ok((store.load()?, Vec::new())),
+            MarkerStore::GitRef(store) => store.load().map(|(markers, _)| (markers, Vec::new())),
+            MarkerStore::Registry(store) => store.load(env),
         }
     }
 
-    /// Records successful deploys of several services in one environment, in one write.
+    /// Records successful deploys of several services in one environment, in one write;
+    /// the markers known afterwards (a registry store knows only those it just wrote).
     pub fn record(
         &self,
         env: &str,
         deploys: Vec<(String, Marker)>,
     ) -> Result<Markers, MarkerError> {
-        let (mut markers, previous) = match self {
-            MarkerStore::File(store) => (store.load()?, None),
-            MarkerStore::GitRef(store) => store.load()?,
+        let set_all = |mut markers: Markers, deploys: Vec<(String, Marker)>| {
+            for (service, marker) in deploys {
+                markers.set(env, &service, marker);
+            }
+            markers
         };
-        for (service, marker) in deploys {
-            markers.set(env, &service, marker);
-        }
         match self {
-            MarkerStore::File(store) => store.save(&markers)?,
-            MarkerStore::GitRef(store) => store.save(&markers, previous)?,
+            MarkerStore::File(store) => {
+                let markers = set_all(store.load()?, deploys);
+                store.save(&markers)?;
+                Ok(markers)
+            }
+            MarkerStore::GitRef(store) => {
+                let (markers, previous) = store.load()?;
+                let markers = set_all(markers, deploys);
+                store.save(&markers, previous)?;
+                Ok(markers)
+            }
+            MarkerStore::Registry(store) => {
+                store.record(env, &deploys)?;
+                Ok(set_all(Markers::default(), deploys))
+            }
         }
-        Ok(markers)
     }
 
     /// How the store is named in messages.
@@ -64,6 +95,7 @@ impl MarkerStore {
         match self {
             MarkerStore::File(store) => store.path().display().to_string(),
             MarkerStore::GitRef(store) => format!("git:{}", store.reference),
+            MarkerStore::Registry(_) => REGISTRY.to_owned(),
         }
     }
 }

@@ -77,7 +77,7 @@ enum Command {
     Sim(topo_sim::cli::SimCommand),
     /// Deploy the production spec to an engine: verify, skip unchanged, blue-green behind
     /// the proxy, roll back on failure, lock, markers (as `topo-sim deploy`).
-    Deploy(topo_sim::cli::DeployArgs),
+    Deploy(Box<topo_sim::cli::DeployArgs>),
     /// Find parity drift in hand-written Compose files: across environments, per file,
     /// and (with -t) against what the topology renders.
     Lint(lint::LintArgs),

@@ -53,6 +53,26 @@ pub fn image_name(project: &str, role: &str) -> String {
     format!("{project}-{role}")
 }
 
+/// `<registry>/<project>-<role>`: the repository a production image is pushed to, under
+/// `production.registry` (a registry and namespace such as `ghcr.io/acme`), if any.
+pub fn production_repository(registry: Option<&str>, project: &str, role: &str) -> String {
+    let name = image_name(project, role);
+    match registry {
+        Some(prefix) => format!("{prefix}/{name}"),
+        None => name,
+    }
+}
+
+/// The registry tag that marks what is deployed to `env`: `<env>` in the service's own
+/// image repository, `<env>.<role>` for a service that runs another service's image (one
+/// repository then holds the markers of several services).
+pub fn marker_tag(env: &str, role_running_another_image: Option<&str>) -> String {
+    match role_running_another_image {
+        Some(role) => format!("{env}.{role}"),
+        None => env.to_owned(),
+    }
+}
+
 /// The `n`th of several things wanting one name (`proxy-2`): import's answer to two
 /// containers that would have one role.
 pub fn numbered(name: &str, n: usize) -> String {

@@ -311,7 +311,7 @@ pub(crate) async fn ensure_present(
         .build();
     let auth = credentials.and_then(|c| {
         let registry = ImageRef::parse(&image).ok().and_then(|i| i.registry);
-        c.for_registry(registry.as_deref())
+        crate::registry::engine_auth(c, registry.as_deref())
     });
     let mut pull = docker.create_image(Some(options), None, auth);
     while let Some(item) = pull.next().await {

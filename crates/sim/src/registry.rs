@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine as _;
 use bollard::auth::DockerCredentials;
 use bollard::query_parameters::PushImageOptionsBuilder;
 use futures_util::StreamExt as _;
@@ -17,85 +16,18 @@ use topo_core::value::ImageRef;
 use crate::engine::Engine;
 use crate::error::{engine_message, is_not_found, SimError};
 
-/// The registry Docker Hub images live in, as the docker CLI keys its credentials.
-const DOCKER_HUB: &str = "docker.io";
+use topo_ci::registry::credentials::DOCKER_HUB;
+pub use topo_ci::registry::Credentials;
 
-/// Registry credentials, by registry host (`ghcr.io`, `localhost:5000`, `docker.io`).
-#[derive(Clone, Debug, Default)]
-pub struct Credentials {
-    by_host: BTreeMap<String, (String, String)>,
-}
-
-impl Credentials {
-    /// The `auths` of a docker CLI `config.json` (`{"auths": {"HOST": {"auth":
-    /// "base64(user:password)"}}}`); entries it cannot read are skipped, and credential
-    /// helpers (`credsStore`, `credHelpers`) are not consulted.
-    pub fn from_docker_config(text: &str) -> Result<Credentials, serde_json::Error> {
-        #[derive(serde::Deserialize)]
-        struct Config {
-            #[serde(default)]
-            auths: BTreeMap<String, Auth>,
-        }
-        #[derive(serde::Deserialize)]
-        struct Auth {
-            auth: Option<String>,
-            username: Option<String>,
-            password: Option<String>,
-        }
-        let config: Config = serde_json::from_str(text)?;
-        let mut credentials = Credentials::default();
-        for (key, auth) in config.auths {
-            let pair = match (auth.auth, auth.username, auth.password) {
-                (Some(encoded), _, _) => base64::engine::general_purpose::STANDARD
-                    .decode(encoded.trim())
-                    .ok()
-                    .and_then(|bytes| String::from_utf8(bytes).ok())
-                    .and_then(|text| {
-                        text.split_once(':')
-                            .map(|(u, p)| (u.to_owned(), p.to_owned()))
-                    }),
-                (None, Some(user), Some(password)) => Some((user, password)),
-                _ => None,
-            };
-            if let Some(pair) = pair {
-                credentials.by_host.insert(host_of_key(&key), pair);
-            }
-        }
-        Ok(credentials)
-    }
-
-    /// `user` and `password` for `host`, over whatever was known for it.
-    pub fn with(mut self, host: &str, user: String, password: String) -> Credentials {
-        self.by_host.insert(host_of_key(host), (user, password));
-        self
-    }
-
-    /// What the engine is given for an image in `registry` (`None`: Docker Hub).
-    pub fn for_registry(&self, registry: Option<&str>) -> Option<DockerCredentials> {
-        let host = registry.map_or(DOCKER_HUB, |r| r);
-        let (user, password) = self.by_host.get(&host_of_key(host))?;
-        Some(DockerCredentials {
-            username: Some(user.clone()),
-            password: Some(password.clone()),
-            serveraddress: Some(host.to_owned()),
-            ..DockerCredentials::default()
-        })
-    }
-}
-
-/// The host a credentials key names: `https://index.docker.io/v1/` is Docker Hub,
-/// `https://ghcr.io` is `ghcr.io`.
-fn host_of_key(key: &str) -> String {
-    let bare = key
-        .trim_start_matches("https://")
-        .trim_start_matches("http://");
-    let host = bare.split('/').next().unwrap_or(bare);
-    match host {
-        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
-            DOCKER_HUB.to_owned()
-        }
-        other => other.to_owned(),
-    }
+/// What the engine is given for an image in `registry` (`None`: Docker Hub).
+pub fn engine_auth(credentials: &Credentials, registry: Option<&str>) -> Option<DockerCredentials> {
+    let (user, password) = credentials.for_registry(registry)?;
+    Some(DockerCredentials {
+        username: Some(user.to_owned()),
+        password: Some(password.to_owned()),
+        serveraddress: Some(registry.unwrap_or(DOCKER_HUB).to_owned()),
+        ..DockerCredentials::default()
+    })
 }
 
 /// The registry's digest of `reference` (`repo:tag`), or `None` when the registry does
@@ -108,7 +40,7 @@ pub async fn remote_digest(
     let registry = ImageRef::parse(reference)
         .ok()
         .and_then(|image| image.registry);
-    let auth = credentials.for_registry(registry.as_deref());
+    let auth = engine_auth(credentials, registry.as_deref());
     match engine
         .docker()
         .inspect_registry_image(reference, auth.clone())
@@ -147,7 +79,7 @@ pub async fn push(
     let registry = ImageRef::parse(&reference)
         .ok()
         .and_then(|image| image.registry);
-    let auth = credentials.for_registry(registry.as_deref());
+    let auth = engine_auth(credentials, registry.as_deref());
     let options = PushImageOptionsBuilder::default().tag(tag).build();
     let mut stream = engine
         .docker()
@@ -254,35 +186,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn credentials_come_from_the_docker_cli_config() {
-        let config = r#"{"auths": {
-            "127.0.0.1:5000": {"auth": "Y2k6c2VjcmV0"},
-            "https://index.docker.io/v1/": {"auth": "aHViOnB3"},
-            "https://ghcr.io": {"username": "me", "password": "tok"},
-            "broken.example": {"auth": "%%%"}
-        }, "credsStore": "desktop"}"#;
-        let credentials = Credentials::from_docker_config(config).expect("a config");
-        let user = |registry: Option<&str>| {
-            credentials.for_registry(registry).map(|c| {
-                (
-                    c.username.unwrap_or_default(),
-                    c.password.unwrap_or_default(),
-                )
-            })
-        };
-        assert_eq!(
-            user(Some("127.0.0.1:5000")),
-            Some(("ci".into(), "secret".into()))
-        );
-        assert_eq!(user(None), Some(("hub".into(), "pw".into())));
-        assert_eq!(user(Some("ghcr.io")), Some(("me".into(), "tok".into())));
-        assert_eq!(user(Some("broken.example")), None);
-        assert_eq!(user(Some("quay.io")), None);
-        let given = credentials.with("quay.io", "u".into(), "p".into());
-        assert_eq!(
-            given.for_registry(Some("quay.io")).and_then(|c| c.password),
-            Some("p".into())
-        );
-        assert!(Credentials::from_docker_config("{").is_err());
+    fn the_engine_is_given_the_registry_s_credentials() {
+        let credentials =
+            Credentials::default().with("127.0.0.1:5000", "ci".into(), "secret".into());
+        let auth = engine_auth(&credentials, Some("127.0.0.1:5000")).expect("credentials");
+        assert_eq!(auth.username.as_deref(), Some("ci"));
+        assert_eq!(auth.password.as_deref(), Some("secret"));
+        assert_eq!(auth.serveraddress.as_deref(), Some("127.0.0.1:5000"));
+        assert!(engine_auth(&credentials, None).is_none());
     }
 }

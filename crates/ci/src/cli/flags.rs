@@ -29,9 +29,14 @@ pub struct PlanArgs {
     /// The environment whose markers are compared (`production`).
     #[arg(long)]
     pub env: String,
-    /// Where markers are kept: a directory, or `git:REF` (e.g. `git:refs/topo/deployed`).
+    /// Where markers are kept: a directory, `git:REF` (e.g. `git:refs/topo/deployed`), or
+    /// `registry` (a tag per environment in each image's repository).
     #[arg(long)]
     pub markers: String,
+    /// The registry user for `--markers registry` (its password in REGISTRY_PASSWORD);
+    /// default the docker CLI's stored credentials.
+    #[arg(long, value_name = "USER")]
+    pub registry_user: Option<String>,
     /// The commit to plan for.
     #[arg(long, default_value = "HEAD")]
     pub head: String,
@@ -76,9 +81,12 @@ pub struct MarkArgs {
     /// The environment deployed to; defaults to the plan's.
     #[arg(long)]
     pub env: Option<String>,
-    /// Where markers are kept: a directory, or `git:REF`.
+    /// Where markers are kept: a directory, `git:REF`, or `registry`.
     #[arg(long)]
     pub markers: String,
+    /// The registry user for `--markers registry` (its password in REGISTRY_PASSWORD).
+    #[arg(long, value_name = "USER")]
+    pub registry_user: Option<String>,
     /// Record every service the plan deployed (its `deploy` entries).
     #[arg(long, value_name = "PLAN_JSON", conflicts_with_all = ["service", "commit"])]
     pub from_plan: Option<PathBuf>,

@@ -15,6 +15,7 @@ use topo_core::ValidTopology;
 use crate::load::{topology_at, LoadError};
 use crate::markers::{Marker, MarkerError};
 use crate::plan::{fingerprints, plan, ForcedBy, Plan, PlanError, PlanOptions, PlanRequest};
+use crate::registry::{registry_of, Credentials, RegistryStore};
 use crate::release::{force_in_message, Event, EventName, Force};
 use crate::repo::GitError;
 use crate::store::MarkerStore;
@@ -114,8 +115,13 @@ pub fn make_plan(args: &PlanArgs) -> Result<Plan, CliError> {
             ref_name: args.ref_name.clone(),
         }),
     };
-    let store = MarkerStore::parse(&args.markers, &topo_core::repository_of(&args.topology));
-    let markers = store.load()?;
+    let store = open_store(
+        &args.markers,
+        &args.topology,
+        || Ok(committed.topology.clone()),
+        args.registry_user.as_deref(),
+    )?;
+    let (markers, store_notes) = store.load(&args.env)?;
     let message = committed.repo.message_of(committed.head)?;
     let flags = Force::from_flags(&args.force);
     let request = PlanRequest {
@@ -132,7 +138,29 @@ pub fn make_plan(args: &PlanArgs) -> Result<Plan, CliError> {
         },
         force: flags.union(force_in_message(&message)),
     };
-    Ok(plan(&committed.repo, &request, &PlanOptions::default())?)
+    let mut plan = plan(&committed.repo, &request, &PlanOptions::default())?;
+    plan.notes.extend(store_notes);
+    Ok(plan)
+}
+
+/// The marker store `--markers` names; for `registry`, the topology's image repositories
+/// reached with the docker CLI's credentials (and `--registry-user`).
+pub fn open_store(
+    markers: &str,
+    topology_path: &std::path::Path,
+    topology: impl FnOnce() -> Result<ValidTopology, CliError>,
+    registry_user: Option<&str>,
+) -> Result<MarkerStore, CliError> {
+    MarkerStore::parse(
+        markers,
+        &topo_core::repository_of(topology_path),
+        || -> Result<RegistryStore, CliError> {
+            let topology = topology()?;
+            let credentials = Credentials::for_registries([registry_of(&topology)], registry_user)
+                .map_err(MarkerError::from)?;
+            Ok(RegistryStore::for_topology(&topology, credentials))
+        },
+    )
 }
 
 /// Appends to the file named by the variable, when it is set.
@@ -159,7 +187,12 @@ pub fn run_mark(args: &MarkArgs) -> Result<Exit, CliError> {
         Some(path) => marks_of_plan(path, args.env.as_deref())?,
         None => marks_of_flags(args)?,
     };
-    let store = MarkerStore::parse(&args.markers, &topo_core::repository_of(&args.topology));
+    let store = open_store(
+        &args.markers,
+        &args.topology,
+        || Ok(topology_at(&args.topology, "HEAD")?.topology),
+        args.registry_user.as_deref(),
+    )?;
     for (service, marker) in &deploys {
         println!(
             "marked {service} at {} in {env} ({})",

@@ -11,7 +11,6 @@ use std::rc::Rc;
 
 use topo_core::spec::container_spec;
 use topo_core::valid::Service;
-use topo_core::value::{ImageRef, Interpolated};
 use topo_core::{Mode, SourceFile, SpecOptions, ValidTopology, ValidateOptions};
 
 use crate::fingerprint::{config_key, fingerprint};
@@ -442,13 +441,11 @@ impl Planner<'_> {
 
     fn production_image_repository(&self, owner: &Service) -> String {
         let topology = self.request.topology;
-        let name = topo_core::naming::image_name(&topology.project, &owner.role);
-        ImageRef::named(
+        topo_core::naming::production_repository(
             topology.production.registry.as_deref(),
-            &name,
-            Interpolated::default(),
+            &topology.project,
+            &owner.role,
         )
-        .full_name()
     }
 
     fn fingerprint(&mut self, service: &Service) -> Result<String, PlanError> {

@@ -60,10 +60,14 @@ pub struct DeployArgs {
     /// A host's first deploy: create the network, volumes, database and proxy if missing.
     #[arg(long)]
     pub setup: bool,
-    /// A topo-ci marker store (a directory, or `git:REF`): each service's marker is written
-    /// after it deploys.
+    /// A topo-ci marker store (a directory, `git:REF`, or `registry`: the tag `:<env>` of
+    /// each image's repository): each service's marker is written after it deploys.
     #[arg(long, value_name = "STORE")]
     pub markers: Option<String>,
+    /// The registry user for pulls and registry markers (its password in
+    /// REGISTRY_PASSWORD); default the docker CLI's stored credentials.
+    #[arg(long, value_name = "USER")]
+    pub registry_user: Option<String>,
     /// The environment the markers are written for.
     #[arg(long, default_value = "production")]
     pub env: String,
@@ -116,15 +120,26 @@ pub struct LockTarget {
 
 /// Loads the production spec.
 fn production_spec(path: &Path) -> Result<(RuntimeSpec, PathBuf), CliError> {
+    let (spec, root, _) = production_spec_of(path)?;
+    Ok((spec, root))
+}
+
+/// Loads the production spec, with the topology it came from.
+fn production_spec_of(
+    path: &Path,
+) -> Result<(RuntimeSpec, PathBuf, topo_core::ValidTopology), CliError> {
     let (valid, root) = load_topology(path)?;
     let spec = topo_core::runtime_spec(&valid.topology, Mode::Production, &SpecOptions::default());
-    Ok((spec, root))
+    Ok((spec, root, valid.topology))
 }
 
 /// `deploy`.
 pub(super) async fn run_deploy(args: &DeployArgs) -> Result<Exit, CliError> {
-    let (spec, root) = production_spec(&args.topology.topology)?;
+    let (spec, root, topology) = production_spec_of(&args.topology.topology)?;
     let (release, plan_head) = release_of(args, &spec)?;
+    let registry = topo_ci::registry::registry_of(&topology);
+    let credentials =
+        topo_ci::registry::Credentials::for_registries([registry], args.registry_user.as_deref())?;
     let options = DeployOptions {
         services: args.services.clone(),
         strategies: strategies(&args.strategy)?,
@@ -142,19 +157,28 @@ pub(super) async fn run_deploy(args: &DeployArgs) -> Result<Exit, CliError> {
         .or(plan_head)
         .or_else(|| std::env::var("GITHUB_SHA").ok().filter(|s| !s.is_empty()))
         .or_else(|| super::head_revision(&root));
-    let store = args
-        .markers
-        .as_deref()
-        .map(|s| topo_ci::store::MarkerStore::parse(s, &root));
+    let store = match args.markers.as_deref() {
+        Some(spec) => Some(topo_ci::store::MarkerStore::parse(spec, &root, || {
+            Ok::<_, CliError>(topo_ci::registry::RegistryStore::for_topology(
+                &topology,
+                credentials.clone(),
+            ))
+        })?),
+        None => None,
+    };
     let env = args.env.clone();
-    let mut on_deployed = |service: &ServiceDeploy, fingerprint: Option<&str>| {
+    let mut on_deployed = |service: &ServiceDeploy, wanted: &Wanted| {
         let Some(store) = &store else { return Ok(()) };
         let Some(commit) = &revision else {
             return Err("no commit to record (give --revision)".into());
         };
         let mut marker = topo_ci::markers::Marker::now(commit.clone());
-        marker.fingerprint = fingerprint.map(str::to_owned);
-        marker.image = Some(service.image.clone());
+        marker.fingerprint = wanted.fingerprint.clone();
+        // A registry marker points at exactly what runs: the digest, when known.
+        marker.image = Some(match store {
+            topo_ci::store::MarkerStore::Registry(_) => wanted.reference(),
+            _ => service.image.clone(),
+        });
         store
             .record(&env, vec![(service.container.clone(), marker)])
             .map(|_| ())
@@ -162,7 +186,6 @@ pub(super) async fn run_deploy(args: &DeployArgs) -> Result<Exit, CliError> {
     };
     let engine = Engine::connect_to(args.host.as_deref()).await?;
     let progress = for_terminal();
-    let credentials = super::release::docker_credentials()?;
     let deployment = Deployment {
         engine: &engine,
         spec: &spec,

@@ -61,6 +61,12 @@ pub enum CliError {
     /// The images could not be planned.
     #[error(transparent)]
     Plan(#[from] topo_ci::plan::PlanError),
+    /// The docker CLI's credentials could not be read.
+    #[error(transparent)]
+    Credentials(#[from] topo_ci::registry::CredentialsError),
+    /// The markers could not be opened.
+    #[error(transparent)]
+    Markers(#[from] topo_ci::markers::MarkerError),
 }
 
 impl miette::Diagnostic for CliError {
@@ -76,7 +82,8 @@ impl miette::Diagnostic for CliError {
 impl Failure for CliError {
     fn exit(&self) -> Exit {
         match self {
-            CliError::Usage(_) => Exit::Usage,
+            CliError::Usage(_)
+            | CliError::Credentials(topo_ci::registry::CredentialsError::NoPassword) => Exit::Usage,
             _ => Exit::Failure,
         }
     }
@@ -97,7 +104,7 @@ pub enum SimCommand {
     Logs(LogsArgs),
     /// Deploy the production spec to an engine: verify first, skip what is unchanged,
     /// blue-green behind the proxy, roll back what fails, write markers; a summary.
-    Deploy(DeployArgs),
+    Deploy(Box<DeployArgs>),
     /// Show or break the deploy lock of the target engine.
     Lock(LockArgs),
 }

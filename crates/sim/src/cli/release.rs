@@ -167,49 +167,17 @@ fn release_images(
         .collect())
 }
 
-/// The docker CLI's stored credentials (`$DOCKER_CONFIG/config.json`, else
-/// `~/.docker/config.json`; none when there is no such file).
-pub(super) fn docker_credentials() -> Result<Credentials, CliError> {
-    let path = match std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
-        Some(directory) => Some(PathBuf::from(directory).join("config.json")),
-        None => {
-            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".docker/config.json"))
-        }
-    };
-    let credentials = match path.filter(|p| p.exists()) {
-        Some(path) => {
-            super::read_json(&path, "docker CLI config", Credentials::from_docker_config)?
-        }
-        None => Credentials::default(),
-    };
-    Ok(credentials)
-}
-
 /// The docker CLI's stored credentials, and `--registry-user` with `REGISTRY_PASSWORD` for
 /// the images' registry over them.
 fn credentials(args: &ReleaseBuildArgs, images: &[ReleaseImage]) -> Result<Credentials, CliError> {
-    let mut credentials = docker_credentials()?;
-    if let Some(user) = &args.registry_user {
-        let password = std::env::var("REGISTRY_PASSWORD")
-            .ok()
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| {
-                CliError::Usage("--registry-user needs the password in REGISTRY_PASSWORD".into())
-            })?;
-        let registries: std::collections::BTreeSet<String> = images
-            .iter()
-            .map(|i| {
-                ImageRef::parse(&i.repository)
-                    .ok()
-                    .and_then(|r| r.registry)
-                    .unwrap_or_else(|| "docker.io".to_owned())
-            })
-            .collect();
-        for registry in registries {
-            credentials = credentials.with(&registry, user.clone(), password.clone());
-        }
-    }
-    Ok(credentials)
+    let registries: std::collections::BTreeSet<Option<String>> = images
+        .iter()
+        .map(|i| ImageRef::parse(&i.repository).ok().and_then(|r| r.registry))
+        .collect();
+    Ok(Credentials::for_registries(
+        registries,
+        args.registry_user.as_deref(),
+    )?)
 }
 
 /// Where the source lives, as GitHub Actions says (`$GITHUB_SERVER_URL/$GITHUB_REPOSITORY`).

@@ -35,11 +35,11 @@ use crate::progress::{Event, Phase, Progress};
 use crate::translate::Variables;
 use service::Progressed;
 
-/// Called after each service reached its version (or already ran it), with the version's
-/// fingerprint when a plan gave one: where markers are written. An error is noted in the
-/// summary; it does not undo the deploy.
+/// Called after each service reached its version (or already ran it), with what it runs
+/// (image, fingerprint when a plan gave one, digest when a build report did): where markers
+/// are written. An error is noted in the summary; it does not undo the deploy.
 pub type OnDeployed<'a> =
-    dyn FnMut(&ServiceDeploy, Option<&str>) -> Result<(), Box<dyn std::error::Error>> + 'a;
+    dyn FnMut(&ServiceDeploy, &Wanted) -> Result<(), Box<dyn std::error::Error>> + 'a;
 
 /// What each service should run.
 #[derive(Clone, Debug)]

@@ -282,7 +282,7 @@ fn record(
     wanted: &Wanted,
     done: &mut Progressed,
 ) {
-    if let Err(error) = on_deployed(entry, wanted.fingerprint.as_deref()) {
+    if let Err(error) = on_deployed(entry, wanted) {
         done.notes
             .push(format!("marker of {}: {error}", entry.container));
     }
