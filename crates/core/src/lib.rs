@@ -33,6 +33,7 @@
 #![deny(missing_docs)]
 
 pub mod compose;
+pub mod credentials;
 pub mod diagnostic;
 mod engine;
 pub mod example;

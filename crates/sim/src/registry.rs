@@ -3,8 +3,10 @@
 //! The client is the engine itself (`GET /distribution/{ref}/json`, `POST
 //! /images/{name}/push`): it already speaks the registry's token (bearer) and basic auth
 //! flows, trusts the registries its host trusts (`/etc/docker/certs.d`) and reaches them
-//! from where the images are — so topo adds no HTTP or TLS stack of its own. Credentials
-//! are the docker CLI's: the `auths` of its `config.json`, or a user and password given.
+//! from where the images are — so the driver adds no HTTP or TLS stack of its own (only
+//! registry markers, in topo-ci, talk to a registry directly: they move a tag, which the
+//! engine API cannot do without pulling). Credentials are the docker CLI's
+//! ([`topo_core::credentials`]).
 
 use std::collections::BTreeMap;
 
@@ -16,8 +18,8 @@ use topo_core::value::ImageRef;
 use crate::engine::Engine;
 use crate::error::{engine_message, is_not_found, SimError};
 
-use topo_ci::registry::credentials::DOCKER_HUB;
-pub use topo_ci::registry::Credentials;
+pub use topo_core::credentials::Credentials;
+use topo_core::credentials::DOCKER_HUB;
 
 /// What the engine is given for an image in `registry` (`None`: Docker Hub).
 pub fn engine_auth(credentials: &Credentials, registry: Option<&str>) -> Option<DockerCredentials> {

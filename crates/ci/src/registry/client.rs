@@ -12,7 +12,7 @@ use std::time::Duration;
 use sha2::Digest as _;
 use topo_core::value::ImageRef;
 
-use super::credentials::{Credentials, DOCKER_HUB};
+use topo_core::credentials::{Credentials, DOCKER_HUB};
 
 /// The media types of manifests this client asks for (single images first).
 const MANIFEST_TYPES: &str = "application/vnd.oci.image.manifest.v1+json, \

@@ -8,8 +8,8 @@ use topo_core::ValidTopology as Topology;
 use sha2::Digest as _;
 
 use super::client::{Client, Manifest, Repository};
-use super::credentials::Credentials;
 use crate::markers::{Marker, MarkerError, Markers};
+use topo_core::credentials::Credentials;
 
 /// The label holding the commit an image was built from.
 pub const REVISION_LABEL: &str = "org.opencontainers.image.revision";

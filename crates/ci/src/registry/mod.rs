@@ -15,9 +15,8 @@
 //! authentication.
 
 mod client;
-pub mod credentials;
 mod markers;
 
 pub use client::{Client, Manifest, RegistryError, Repository};
-pub use credentials::{Credentials, CredentialsError};
 pub use markers::{registry_of, RegistryStore, Target, FINGERPRINT_LABEL, REVISION_LABEL};
+pub use topo_core::credentials::{self, Credentials, CredentialsError};

@@ -63,7 +63,7 @@ pub enum CliError {
     Plan(#[from] topo_ci::plan::PlanError),
     /// The docker CLI's credentials could not be read.
     #[error(transparent)]
-    Credentials(#[from] topo_ci::registry::CredentialsError),
+    Credentials(#[from] topo_core::credentials::CredentialsError),
     /// The markers could not be opened.
     #[error(transparent)]
     Markers(#[from] topo_ci::markers::MarkerError),
@@ -83,7 +83,9 @@ impl Failure for CliError {
     fn exit(&self) -> Exit {
         match self {
             CliError::Usage(_)
-            | CliError::Credentials(topo_ci::registry::CredentialsError::NoPassword) => Exit::Usage,
+            | CliError::Credentials(topo_core::credentials::CredentialsError::NoPassword) => {
+                Exit::Usage
+            }
             _ => Exit::Failure,
         }
     }

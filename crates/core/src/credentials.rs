@@ -1,5 +1,6 @@
 //! Registry credentials as the docker CLI keeps them: the `auths` of its `config.json`, or a
-//! user and password given on the command line.
+//! user and password given on the command line. Shared by the driver (pushes and pulls
+//! through the engine) and topo-ci (registry markers); a file format, no Docker.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
