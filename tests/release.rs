@@ -3,6 +3,8 @@
 //! fingerprint and short commit, labelled, reused when present, and pinned into the
 //! production Compose file. Each test has its own project (image names).
 
+#[path = "release/actions.rs"]
+mod actions;
 mod common;
 #[path = "release/digest.rs"]
 mod digest;
@@ -16,6 +18,8 @@ mod push;
 mod remote;
 #[path = "release/ssh.rs"]
 mod ssh;
+#[path = "release/workflow.rs"]
+mod workflow;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,8 +1,6 @@
 //! What topo-ci hands on: the JSON plan and its schema, GitHub outputs and the step
 //! summary, the same plan through `topo plan`, fingerprints, and the documented workflow.
 
-use std::process::Command as Process;
-
 use assert_cmd::Command;
 
 use crate::{common, topo_ci, Repo};
@@ -143,10 +141,10 @@ fn fingerprints_ignore_excluded_files_and_history() {
     );
 }
 
-/// The workflow in docs/ci.md is the committed example, and its `topo-ci` steps work: the
-/// plan job's script, then the deploy job's `mark`, run by bash in a real repository.
+/// The workflow in docs/ci.md is the committed example (tests/release/workflow.rs runs its
+/// steps against a registry and a production engine).
 #[test]
-fn the_documented_github_workflow_runs() {
+fn the_documented_github_workflow_is_the_example() {
     let root = common::root();
     let example =
         std::fs::read_to_string(root.join("examples/github-actions/deploy.yml")).expect("example");
@@ -160,52 +158,6 @@ fn the_documented_github_workflow_runs() {
         docs.contains(&body),
         "docs/ci.md and examples/github-actions/deploy.yml differ"
     );
-
     let workflow: serde_json::Value = serde_saphyr::from_str(&example).expect("valid YAML");
-    let scripts: Vec<String> = ["plan", "deploy"]
-        .iter()
-        .flat_map(|job| {
-            workflow["jobs"][job]["steps"]
-                .as_array()
-                .expect("steps")
-                .iter()
-                .filter_map(|step| step["run"].as_str())
-                .filter(|run| run.contains("topo-ci"))
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    assert_eq!(scripts.len(), 2, "{scripts:?}");
-    let repo = Repo::new();
-    let bin = assert_cmd::cargo::cargo_bin("topo-ci");
-    let path = format!(
-        "{}:{}",
-        bin.parent().expect("bin dir").display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let outputs = repo.markers.path().join("github_output");
-    for script in &scripts {
-        let status = Process::new("bash")
-            .args(["-e", "-c", script])
-            .current_dir(repo.path())
-            .env("PATH", &path)
-            .env("GITHUB_OUTPUT", &outputs)
-            .env("GITHUB_EVENT_NAME", "push")
-            .env("GITHUB_REF_TYPE", "tag")
-            .env("GITHUB_REF_NAME", "v1.0.0")
-            .env_remove("GITHUB_STEP_SUMMARY")
-            .status()
-            .expect("bash runs");
-        assert!(status.success(), "{script}");
-    }
-    let outputs = std::fs::read_to_string(outputs).expect("outputs");
-    assert!(
-        outputs.contains(r#"deploy=["shop-server","shop-worker","shop-web"]"#),
-        "{outputs}"
-    );
-    let markers = std::fs::read_to_string(repo.path().join(".topo-markers/topo-markers.json"))
-        .expect("the deploy job recorded markers");
-    for container in ["shop-server", "shop-worker", "shop-web"] {
-        assert!(markers.contains(container), "{markers}");
-    }
+    assert!(workflow["jobs"]["deploy"].is_object(), "{workflow}");
 }
