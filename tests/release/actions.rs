@@ -167,45 +167,7 @@ impl Context<'_> {
                 };
                 env.insert(key.clone(), value);
             }
-            let file = self.temp.join(format!("step-{index}.sh"));
-            std::fs::write(&file, &script).expect("script");
-            let trigger = self.trigger;
-            let output = Command::new("bash")
-                .args(["--noprofile", "--norc", "-eo", "pipefail"])
-                .arg(&file)
-                .current_dir(&workspace)
-                .env_clear()
-                .env(
-                    "PATH",
-                    format!(
-                        "{}:{}",
-                        self.runner.path,
-                        std::env::var("PATH").unwrap_or_default()
-                    ),
-                )
-                .env("HOME", &self.temp)
-                .env("DOCKER_CONFIG", &docker_config)
-                .env("NO_COLOR", "1")
-                .env("CI", "true")
-                .env("GITHUB_ACTIONS", "true")
-                .env("GITHUB_EVENT_NAME", "push")
-                .env("GITHUB_REF_TYPE", trigger.ref_type)
-                .env("GITHUB_REF_NAME", &trigger.ref_name)
-                .env(
-                    "GITHUB_REF",
-                    match trigger.ref_type {
-                        "tag" => format!("refs/tags/{}", trigger.ref_name),
-                        _ => format!("refs/heads/{}", trigger.ref_name),
-                    },
-                )
-                .env("GITHUB_SHA", &self.sha)
-                .env("GITHUB_WORKSPACE", &workspace)
-                .env("GITHUB_OUTPUT", &outputs)
-                .env("GITHUB_STEP_SUMMARY", &summary)
-                .env("RUNNER_TEMP", &self.temp)
-                .envs(&env)
-                .output()
-                .expect("bash runs");
+            let output = self.bash(index, &script, &env, &workspace, &outputs, &summary);
             log.push_str(&text(&output.stdout));
             log.push_str(&text(&output.stderr));
             let written = std::fs::read_to_string(&outputs).unwrap_or_default();
@@ -235,6 +197,59 @@ impl Context<'_> {
             .collect();
         let summary = std::fs::read_to_string(&summary).unwrap_or_default();
         (failure.is_none(), outputs, summary, failure, log)
+    }
+
+    /// Runs one step's script with the runner's environment (GitHub's variables, then the
+    /// workflow's, job's and step's `env`).
+    fn bash(
+        &self,
+        index: usize,
+        script: &str,
+        env: &BTreeMap<String, String>,
+        workspace: &Path,
+        outputs: &Path,
+        summary: &Path,
+    ) -> std::process::Output {
+        let docker_config = self.temp.join("docker-config");
+        let file = self.temp.join(format!("step-{index}.sh"));
+        std::fs::write(&file, script).expect("script");
+        let trigger = self.trigger;
+        Command::new("bash")
+            .args(["--noprofile", "--norc", "-eo", "pipefail"])
+            .arg(&file)
+            .current_dir(workspace)
+            .env_clear()
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    self.runner.path,
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .env("HOME", &self.temp)
+            .env("DOCKER_CONFIG", &docker_config)
+            .env("NO_COLOR", "1")
+            .env("CI", "true")
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_EVENT_NAME", "push")
+            .env("GITHUB_REF_TYPE", trigger.ref_type)
+            .env("GITHUB_REF_NAME", &trigger.ref_name)
+            .env(
+                "GITHUB_REF",
+                match trigger.ref_type {
+                    "tag" => format!("refs/tags/{}", trigger.ref_name),
+                    _ => format!("refs/heads/{}", trigger.ref_name),
+                },
+            )
+            .env("GITHUB_SHA", &self.sha)
+            .env("GITHUB_WORKSPACE", workspace)
+            .env("GITHUB_OUTPUT", outputs)
+            .env("GITHUB_STEP_SUMMARY", summary)
+            .env("RUNNER_TEMP", &self.temp)
+            .envs(env)
+            .output()
+            .expect("bash runs")
     }
 
     /// The actions a runner must have: checkout, and artifacts between jobs.

@@ -64,6 +64,19 @@ fn decisions(plan: &Value) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// The plan in a depth-1 clone of the repository's HEAD.
+fn plan_in_shallow_clone(repo: &Repo, env: &[(&str, &str)]) -> Value {
+    let clone = tempfile::tempdir().expect("tempdir");
+    let cloned = Command::new("git")
+        .args(["clone", "-q", "--depth", "1"])
+        .arg(format!("file://{}", repo.path().display()))
+        .arg(clone.path())
+        .output()
+        .expect("git runs");
+    assert!(cloned.status.success(), "{}", text(&cloned.stderr));
+    plan(clone.path(), env)
+}
+
 fn all(plan: &Value, action: &str) -> bool {
     decisions(plan).iter().all(|(_, a, _)| a == action)
 }
@@ -123,15 +136,7 @@ fn registry_markers_record_deploys_and_decide_in_a_shallow_clone() {
     // in the clone, the labels' fingerprints decide: nothing deploys.
     std::fs::write(repo.path().join("NOTES.md"), "release notes\n").expect("write");
     repo.commit("notes");
-    let clone = tempfile::tempdir().expect("tempdir");
-    let cloned = Command::new("git")
-        .args(["clone", "-q", "--depth", "1"])
-        .arg(format!("file://{}", repo.path().display()))
-        .arg(clone.path())
-        .output()
-        .expect("git runs");
-    assert!(cloned.status.success(), "{}", text(&cloned.stderr));
-    let shallow = plan(clone.path(), &env);
+    let shallow = plan_in_shallow_clone(&repo, &env);
     assert!(all(&shallow, "skip"), "{:?}", decisions(&shallow));
     assert!(
         decisions(&shallow)
@@ -145,18 +150,15 @@ fn registry_markers_record_deploys_and_decide_in_a_shallow_clone() {
     // service running that image deploys.
     std::fs::write(repo.path().join("apps/web/changed.txt"), "x\n").expect("write");
     repo.commit("change web");
-    let clone = tempfile::tempdir().expect("tempdir");
-    let cloned = Command::new("git")
-        .args(["clone", "-q", "--depth", "1"])
-        .arg(format!("file://{}", repo.path().display()))
-        .arg(clone.path())
-        .output()
-        .expect("git runs");
-    assert!(cloned.status.success(), "{}", text(&cloned.stderr));
-    let changed = plan(clone.path(), &env);
+    let changed = plan_in_shallow_clone(&repo, &env);
     assert!(all(&changed, "deploy"), "{:?}", decisions(&changed));
 
-    // Refusals: no credentials, wrong ones, an image never pushed, no registry.
+    refusals_move_no_tag(&repo, registry, &env);
+}
+
+/// Refusals: no credentials, wrong ones, an image never pushed, no registry (it is stopped
+/// last). Each names the registry and what to do, and moves no tag.
+fn refusals_move_no_tag(repo: &Repo, registry: Registry, env: &[(&str, &str)]) {
     let empty = tempfile::tempdir().expect("tempdir");
     let empty = empty.path().display().to_string();
     let planned = |env: &[(&str, &str)]| {
@@ -202,7 +204,7 @@ fn registry_markers_record_deploys_and_decide_in_a_shallow_clone() {
     assert!(stderr.contains("refused the credentials"), "{stderr}");
     let never = topo_ci(
         repo.path(),
-        &env,
+        env,
         &[
             "mark",
             "--markers",
@@ -225,7 +227,7 @@ fn registry_markers_record_deploys_and_decide_in_a_shallow_clone() {
     drop(registry);
     let output = topo_ci(
         repo.path(),
-        &env,
+        env,
         &["plan", "--env", "production", "--markers", "registry"],
     );
     let stderr = text(&output.stderr);

@@ -12,7 +12,7 @@ use std::process::Command;
 use super::actions::{RunResult, Runner, Trigger};
 use super::push::{repo_for, Registry};
 use super::remote::RemoteEngine;
-use super::text;
+use super::{text, Repo};
 use crate::common;
 
 const PROJECT: &str = "relflow";
@@ -93,54 +93,12 @@ fn the_example_workflow_builds_pushes_and_deploys_what_changed() {
     };
     common::ensure_test_images();
     common::remove_project(PROJECT);
-    // The team's repository: the deploy fixture with a second service of its own image,
-    // publishing to the test's registry, its database secret named as the workflow's.
-    let repo = repo_for(&registry, PROJECT);
-    common::copy_dir(&repo.path().join("apps/web"), &repo.path().join("apps/api"));
-    let topology = repo.path().join("topology.toml");
-    let text_of = std::fs::read_to_string(&topology).expect("topology");
-    std::fs::write(
-        &topology,
-        format!(
-            "{}{API}",
-            text_of.replace("SHOP_DB_PASSWORD", "DB_PASSWORD")
-        ),
-    )
-    .expect("write");
-    repo.commit("an api service");
-    repo.git(&["tag", "v1.0.0"]);
+    let repo = team_repository(&registry);
     // The production host has the fixed images (database, proxy); the application's come
     // from the registry.
     remote.load(&["topo-test/postgres:17", "topo-test/nginx:latest"]);
 
-    let read = |which: &str| {
-        std::fs::read_to_string(remote.cert_path("client").join(which)).expect("certificate")
-    };
-    let secrets: BTreeMap<String, String> = [
-        ("REGISTRY_USER", "ci".to_owned()),
-        ("REGISTRY_PASSWORD", "secret".to_owned()),
-        ("DEPLOY_HOST", remote.host()),
-        ("DEPLOY_CA", read("ca.pem")),
-        ("DEPLOY_CERT", read("cert.pem")),
-        ("DEPLOY_KEY", read("key.pem")),
-        ("DB_PASSWORD", "production-secret".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    let bin = assert_cmd::cargo::cargo_bin("topo");
-    let example =
-        std::fs::read_to_string(common::root().join("examples/github-actions/deploy.yml"))
-            .expect("the example workflow");
-    let runner = Runner {
-        workflow: serde_saphyr::from_str(&example).expect("valid YAML"),
-        repository: repo.path(),
-        secrets,
-        vars: [("REGISTRY".to_owned(), registry.host())]
-            .into_iter()
-            .collect(),
-        path: bin.parent().expect("bin dir").display().to_string(),
-    };
+    let runner = example_runner(&repo, &remote, &registry);
     let config = registry.docker_config().display().to_string();
     let tag = |name: &str| Trigger {
         ref_type: "tag",
@@ -150,26 +108,7 @@ fn the_example_workflow_builds_pushes_and_deploys_what_changed() {
     // 1. The first release: everything is built, pushed and deployed; the tags record it.
     let first = runner.run(&tag("v1.0.0"));
     assert_succeeded(&first, &["plan", "build", "deploy"]);
-    let deployed = containers(&remote);
-    for name in ["db", "proxy", "web", "api", "worker", "migrate"] {
-        assert!(
-            deployed.contains_key(&format!("{PROJECT}-{name}")),
-            "{name} is not on the host: {deployed:?}"
-        );
-    }
-    for (repository, tag) in [
-        ("acme/relflow-web", "production"),
-        ("acme/relflow-web", "production.worker"),
-        ("acme/relflow-web", "production.migrate"),
-        ("acme/relflow-api", "production"),
-    ] {
-        assert!(registry.has(repository, tag), "{repository}:{tag}");
-    }
-    assert!(
-        first.summaries["deploy"].contains("relflow-api"),
-        "the deploy summary is on the run's page: {}",
-        first.summaries["deploy"]
-    );
+    let deployed = assert_everything_deployed(&first, &remote, &registry);
     let web_production = registry_digest(&registry, &config, "acme/relflow-web", "production");
     let api_production = registry_digest(&registry, &config, "acme/relflow-api", "production");
 
@@ -237,4 +176,92 @@ fn the_example_workflow_builds_pushes_and_deploys_what_changed() {
     assert_eq!(noop.results["deploy"], "skipped", "{:?}", noop.results);
     assert_eq!(containers(&remote), after);
     common::remove_project(PROJECT);
+}
+
+/// The team's repository: the deploy fixture with a second service of its own image,
+/// publishing to the test's registry, its database secret named as the workflow's, tagged
+/// `v1.0.0`.
+fn team_repository(registry: &Registry) -> Repo {
+    let repo = repo_for(registry, PROJECT);
+    common::copy_dir(&repo.path().join("apps/web"), &repo.path().join("apps/api"));
+    let topology = repo.path().join("topology.toml");
+    let text_of = std::fs::read_to_string(&topology).expect("topology");
+    std::fs::write(
+        &topology,
+        format!(
+            "{}{API}",
+            text_of.replace("SHOP_DB_PASSWORD", "DB_PASSWORD")
+        ),
+    )
+    .expect("write");
+    repo.commit("an api service");
+    repo.git(&["tag", "v1.0.0"]);
+    repo
+}
+
+/// The repository's secrets the workflow reads: the registry's user, the production engine's
+/// address and certificates, the database password.
+fn secrets_of(remote: &RemoteEngine) -> BTreeMap<String, String> {
+    let read = |which: &str| {
+        std::fs::read_to_string(remote.cert_path("client").join(which)).expect("certificate")
+    };
+    [
+        ("REGISTRY_USER", "ci".to_owned()),
+        ("REGISTRY_PASSWORD", "secret".to_owned()),
+        ("DEPLOY_HOST", remote.host()),
+        ("DEPLOY_CA", read("ca.pem")),
+        ("DEPLOY_CERT", read("cert.pem")),
+        ("DEPLOY_KEY", read("key.pem")),
+        ("DB_PASSWORD", "production-secret".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// After the first release: every container is on the host, every service's production tag
+/// is in the registry, the deploy's summary on the run's page. The containers' states.
+fn assert_everything_deployed(
+    first: &RunResult,
+    remote: &RemoteEngine,
+    registry: &Registry,
+) -> BTreeMap<String, String> {
+    let deployed = containers(remote);
+    for name in ["db", "proxy", "web", "api", "worker", "migrate"] {
+        assert!(
+            deployed.contains_key(&format!("{PROJECT}-{name}")),
+            "{name} is not on the host: {deployed:?}"
+        );
+    }
+    for (repository, tag) in [
+        ("acme/relflow-web", "production"),
+        ("acme/relflow-web", "production.worker"),
+        ("acme/relflow-web", "production.migrate"),
+        ("acme/relflow-api", "production"),
+    ] {
+        assert!(registry.has(repository, tag), "{repository}:{tag}");
+    }
+    assert!(
+        first.summaries["deploy"].contains("relflow-api"),
+        "the deploy summary is on the run's page: {}",
+        first.summaries["deploy"]
+    );
+    deployed
+}
+
+/// The example workflow, run against `repo` with the secrets and variables of this setup.
+fn example_runner<'a>(repo: &'a Repo, remote: &RemoteEngine, registry: &Registry) -> Runner<'a> {
+    let bin = assert_cmd::cargo::cargo_bin("topo");
+    let example =
+        std::fs::read_to_string(common::root().join("examples/github-actions/deploy.yml"))
+            .expect("the example workflow");
+    Runner {
+        workflow: serde_saphyr::from_str(&example).expect("valid YAML"),
+        repository: repo.path(),
+        secrets: secrets_of(remote),
+        vars: [("REGISTRY".to_owned(), registry.host())]
+            .into_iter()
+            .collect(),
+        path: bin.parent().expect("bin dir").display().to_string(),
+    }
 }

@@ -13,6 +13,9 @@
 //!   async); a `#[test]` runs it. `--report` prints the figures.
 //! - `bench-plan`: `topo-ci plan` against `git diff --name-only --no-renames` plus a glob
 //!   filter on a generated 200,000-file repository, as a ratio, with peak memory.
+//! - `bench-release`: the example workflow's commands (plan with registry markers, build
+//!   and push the plan's images, deploy by digest) for a first release, a one-service change
+//!   and a no-op: seconds, images built, bytes pushed, containers restarted.
 //! - `fuzz [--seed N] [--inputs N] [--seconds N] [--target topology|compose|marker|all]`:
 //!   seeded mutation of the examples and fixtures, run in-process (see `fuzz.rs`); exit 1
 //!   with the findings in `target/fuzz-findings/`.
@@ -20,6 +23,7 @@
 mod bench;
 mod bench_lint;
 mod bench_plan;
+mod bench_release;
 mod bench_sim;
 mod fuzz;
 mod tidy;
@@ -55,6 +59,7 @@ fn main() -> anyhow::Result<()> {
         Some("bench-lint") => bench_lint::run(services_flag(&args)?),
         Some("bench-plan") => bench_plan::run(&workspace_root()),
         Some("bench-sim") => bench_sim::run(&workspace_root()),
+        Some("bench-release") => bench_release::run(&workspace_root()),
         Some("tidy") => {
             // `--root DIR` measures another checkout (a figure before a change).
             let root = args
@@ -75,7 +80,7 @@ fn main() -> anyhow::Result<()> {
         }
         Some("fuzz") => fuzz::run(&workspace_root(), &args[1..]),
         _ => bail!(
-            "usage: cargo xtask gen-compose [--check] | bench-render [--services N] | bench-lint [--services N] | bench-plan | bench-sim | tidy [--report] [--root DIR] | fuzz [--seed N] [--inputs N] [--seconds N] [--target topology|compose|marker|all]"
+            "usage: cargo xtask gen-compose [--check] | bench-render [--services N] | bench-lint [--services N] | bench-plan | bench-sim | bench-release | tidy [--report] [--root DIR] | fuzz [--seed N] [--inputs N] [--seconds N] [--target topology|compose|marker|all]"
         ),
     }
 }

@@ -14,6 +14,9 @@ use topo_core::value::ImageRef;
 
 use topo_core::credentials::{Credentials, DOCKER_HUB};
 
+use super::auth::{basic, parse_challenge, unauthorized};
+use super::trust::{is_loopback, tls_for};
+
 /// The media types of manifests this client asks for (single images first).
 const MANIFEST_TYPES: &str = "application/vnd.oci.image.manifest.v1+json, \
     application/vnd.docker.distribution.manifest.v2+json, \
@@ -71,9 +74,6 @@ pub struct Manifest {
     /// `sha256:` of the bytes.
     pub digest: String,
 }
-
-/// A manifest's digest and the labels (and annotations) of the image it names.
-pub type Labelled = (String, BTreeMap<String, String>);
 
 /// A registry refused or could not be reached.
 #[derive(Debug, thiserror::Error)]
@@ -219,63 +219,6 @@ impl Client {
                 &answer,
             )),
         }
-    }
-
-    /// The labels of the image `reference` names (for an index, its linux/amd64 image or
-    /// its first), with the manifest's own annotations over them, and the manifest's digest;
-    /// `None` when there is no such tag.
-    pub fn labels(
-        &self,
-        repository: &Repository,
-        reference: &str,
-    ) -> Result<Option<Labelled>, RegistryError> {
-        let Some(manifest) = self.manifest(repository, reference)? else {
-            return Ok(None);
-        };
-        let what = format!("{}:{reference}", repository.display());
-        let invalid = |detail: String| RegistryError {
-            doing: "reading",
-            image: what.clone(),
-            detail,
-            help: "the tag does not name an image topo can read".to_owned(),
-        };
-        let parsed: ManifestDocument = serde_json::from_slice(&manifest.bytes)
-            .map_err(|e| invalid(format!("the manifest is not valid: {e}")))?;
-        let annotations = parsed.annotations.clone().unwrap_or_default();
-        let image = match (parsed.config, parsed.manifests) {
-            (Some(config), _) => (manifest.digest.clone(), config),
-            (None, Some(entries)) => {
-                let chosen = entries
-                    .iter()
-                    .find(|e| {
-                        e.platform
-                            .as_ref()
-                            .is_some_and(|p| p.os == "linux" && p.architecture == "amd64")
-                    })
-                    .or(entries.first())
-                    .ok_or_else(|| invalid("an empty image index".to_owned()))?;
-                let inner = self.manifest(repository, &chosen.digest)?.ok_or_else(|| {
-                    invalid(format!(
-                        "the index names {}, which is missing",
-                        chosen.digest
-                    ))
-                })?;
-                let parsed: ManifestDocument = serde_json::from_slice(&inner.bytes)
-                    .map_err(|e| invalid(format!("the manifest is not valid: {e}")))?;
-                let config = parsed
-                    .config
-                    .ok_or_else(|| invalid("a manifest without a config".to_owned()))?;
-                (manifest.digest.clone(), config)
-            }
-            (None, None) => return Err(invalid("a manifest without a config".to_owned())),
-        };
-        let (digest, config) = image;
-        let blob = self.blob(repository, &config.digest)?;
-        let config: ImageConfig = serde_json::from_slice(&blob)
-            .map_err(|e| invalid(format!("the image config is not valid: {e}")))?;
-        let mut labels = config.config.and_then(|c| c.labels).unwrap_or_default();
-        labels.extend(annotations);
-        Ok(Some((digest, labels)))
     }
 
     /// Sends one request, answering the registry's authentication challenge once.
@@ -533,77 +476,7 @@ impl Client {
     }
 }
 
-/// The system's roots, the registry's CAs from the engine's `certs.d`, and its client
-/// certificate there if any.
-fn tls_for(host: &str) -> ureq::tls::TlsConfig {
-    let mut roots: Vec<ureq::tls::Certificate<'static>> = rustls_native_certs::load_native_certs()
-        .certs
-        .into_iter()
-        .map(|der| ureq::tls::Certificate::from_der(der.as_ref()).to_owned())
-        .collect();
-    let mut client = None;
-    for directory in certs_directories(host) {
-        let Ok(entries) = std::fs::read_dir(&directory) else {
-            continue;
-        };
-        let mut files: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-        files.sort();
-        for file in &files {
-            let name = file
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
-            if name.ends_with(".crt") {
-                if let Ok(pem) = std::fs::read(file) {
-                    roots.extend(
-                        ureq::tls::parse_pem(&pem)
-                            .filter_map(Result::ok)
-                            .filter_map(|item| match item {
-                                ureq::tls::PemItem::Certificate(c) => Some(c),
-                                _ => None,
-                            }),
-                    );
-                }
-            } else if name.ends_with(".cert") {
-                let key = file.with_extension("key");
-                if let (Ok(cert), Ok(key)) = (std::fs::read(file), std::fs::read(&key)) {
-                    let chain: Vec<_> = ureq::tls::parse_pem(&cert)
-                        .filter_map(Result::ok)
-                        .filter_map(|item| match item {
-                            ureq::tls::PemItem::Certificate(c) => Some(c),
-                            _ => None,
-                        })
-                        .collect();
-                    if let Ok(key) = ureq::tls::PrivateKey::from_pem(&key) {
-                        client = Some(ureq::tls::ClientCert::new_with_certs(&chain, key));
-                    }
-                }
-            }
-        }
-    }
-    let roots = if roots.is_empty() {
-        ureq::tls::RootCerts::WebPki
-    } else {
-        roots.into()
-    };
-    ureq::tls::TlsConfig::builder()
-        .root_certs(roots)
-        .client_cert(client)
-        .build()
-}
-
-/// Where the engine looks for a registry's certificates.
-fn certs_directories(host: &str) -> Vec<std::path::PathBuf> {
-    let mut directories = vec![std::path::PathBuf::from("/etc/docker/certs.d").join(host)];
-    let config = std::env::var_os("XDG_CONFIG_HOME")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".config")));
-    if let Some(config) = config {
-        directories.push(config.join("docker/certs.d").join(host));
-    }
-    directories
-}
-
+/// A transport error in its own words (an I/O error without ureq's prefix).
 fn describe(error: ureq::Error) -> String {
     match error {
         ureq::Error::Io(io) => io.to_string(),
@@ -611,83 +484,11 @@ fn describe(error: ureq::Error) -> String {
     }
 }
 
-fn is_loopback(host: &str) -> bool {
-    let name = match host.rsplit_once(':') {
-        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
-        _ => host,
-    };
-    let name = name.trim_start_matches('[').trim_end_matches(']');
-    name == "localhost"
-        || name
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-fn basic((user, password): (&str, &str)) -> String {
-    use base64::Engine as _;
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-    )
-}
-
-/// `Bearer realm="…",service="…"` → (`Bearer`, {realm, service}).
-fn parse_challenge(challenge: &str) -> (String, BTreeMap<String, String>) {
-    let (scheme, rest) = challenge
-        .trim()
-        .split_once(' ')
-        .unwrap_or((challenge.trim(), ""));
-    let mut parameters = BTreeMap::new();
-    let mut rest = rest.trim();
-    while let Some((name, after)) = rest.split_once('=') {
-        let name = name
-            .trim()
-            .trim_start_matches(',')
-            .trim()
-            .to_ascii_lowercase();
-        let after = after.trim_start();
-        let (value, remainder) = match after.strip_prefix('"') {
-            Some(quoted) => {
-                let end = quoted.find('"').unwrap_or(quoted.len());
-                (&quoted[..end], quoted.get(end + 1..).unwrap_or(""))
-            }
-            None => {
-                let end = after.find(',').unwrap_or(after.len());
-                (after[..end].trim_end(), &after[end..])
-            }
-        };
-        parameters.insert(name, value.to_owned());
-        rest = remainder.trim_start().trim_start_matches(',');
-    }
-    (scheme.to_owned(), parameters)
-}
-
 fn unreachable_help(repository: &Repository) -> String {
     let registry = repository.registry_name();
     format!(
         "check that {registry} is up and reachable from here; for a registry with its own CA, put the CA in /etc/docker/certs.d/{registry}/ca.crt (as for the engine)"
     )
-}
-
-fn unauthorized(
-    doing: &'static str,
-    what: &str,
-    repository: &Repository,
-    with_credentials: bool,
-    detail: String,
-) -> RegistryError {
-    let registry = repository.registry_name();
-    let help = if with_credentials {
-        format!("the registry refused the credentials for {registry}: check the user and password (`docker login {registry}`, or --registry-user and REGISTRY_PASSWORD)")
-    } else {
-        format!("no credentials for {registry}: `docker login {registry}` (topo reads the docker CLI's config.json), or give --registry-user and REGISTRY_PASSWORD")
-    };
-    RegistryError {
-        doing,
-        image: what.to_owned(),
-        detail,
-        help,
-    }
 }
 
 /// A refusal, with the registry's own error text.
@@ -745,76 +546,9 @@ fn registry_errors(body: &[u8]) -> Option<String> {
     (!said.is_empty()).then(|| said.join("; "))
 }
 
-#[derive(serde::Deserialize)]
-struct ManifestDocument {
-    annotations: Option<BTreeMap<String, String>>,
-    config: Option<Descriptor>,
-    manifests: Option<Vec<Descriptor>>,
-}
-
-#[derive(serde::Deserialize)]
-struct Descriptor {
-    digest: String,
-    platform: Option<Platform>,
-}
-
-#[derive(serde::Deserialize)]
-struct Platform {
-    os: String,
-    architecture: String,
-}
-
-#[derive(serde::Deserialize)]
-struct ImageConfig {
-    config: Option<ContainerConfig>,
-}
-
-#[derive(serde::Deserialize)]
-struct ContainerConfig {
-    #[serde(rename = "Labels")]
-    labels: Option<BTreeMap<String, String>>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn challenges_are_read() {
-        let check = |challenge: &str, scheme: &str, expect: &[(&str, &str)]| {
-            let (found, parameters) = parse_challenge(challenge);
-            assert_eq!(found, scheme, "{challenge}");
-            let expect: BTreeMap<String, String> = expect
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect();
-            assert_eq!(parameters, expect, "{challenge}");
-        };
-        check(
-            r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/redis:pull""#,
-            "Bearer",
-            &[
-                ("realm", "https://auth.docker.io/token"),
-                ("service", "registry.docker.io"),
-                ("scope", "repository:library/redis:pull"),
-            ],
-        );
-        check(
-            r#"Basic realm="Registry Realm""#,
-            "Basic",
-            &[("realm", "Registry Realm")],
-        );
-        check(
-            r#"Bearer realm="https://ghcr.io/token", service=ghcr.io ,scope="repository:a/b:pull,push""#,
-            "Bearer",
-            &[
-                ("realm", "https://ghcr.io/token"),
-                ("service", "ghcr.io"),
-                ("scope", "repository:a/b:pull,push"),
-            ],
-        );
-        check("Basic", "Basic", &[]);
-    }
 
     #[test]
     fn repositories_are_named_as_the_registry_knows_them() {
@@ -836,21 +570,5 @@ mod tests {
             Some("ghcr.io"),
             "acme/shop-web",
         );
-    }
-
-    #[test]
-    fn loopback_registries_are_recognised() {
-        for host in [
-            "localhost:5000",
-            "127.0.0.1:5000",
-            "127.1.2.3",
-            "[::1]:5000",
-            "localhost",
-        ] {
-            assert!(is_loopback(host), "{host}");
-        }
-        for host in ["ghcr.io", "10.0.0.1:5000", "registry.local:443"] {
-            assert!(!is_loopback(host), "{host}");
-        }
     }
 }

@@ -14,9 +14,13 @@
 //! by tag or digest, a manifest put under a tag, a config blob; basic and token (bearer)
 //! authentication.
 
+mod auth;
 mod client;
+mod image;
 mod markers;
+mod trust;
 
 pub use client::{Client, Manifest, RegistryError, Repository};
+pub use image::Labelled;
 pub use markers::{registry_of, RegistryStore, Target, FINGERPRINT_LABEL, REVISION_LABEL};
 pub use topo_core::credentials::{self, Credentials, CredentialsError};
