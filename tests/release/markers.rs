@@ -235,3 +235,55 @@ fn refusals_move_no_tag(repo: &Repo, registry: Registry, env: &[(&str, &str)]) {
     assert!(stderr.contains(&host), "{stderr}");
     assert!(stderr.contains("reachable"), "{stderr}");
 }
+
+/// The token (bearer) flow, as hosted registries speak it: the engine pushes with it, and
+/// registry markers are read and written through it (pull, and pull-and-push scopes).
+#[test]
+fn registry_markers_speak_the_token_flow() {
+    let test = "registry_markers_speak_the_token_flow";
+    if !common::docker_available(test) {
+        return;
+    }
+    let Some(registry) = Registry::start_token(test) else {
+        return;
+    };
+    common::ensure_test_images();
+    let repo: Repo = repo_for(&registry, "reltoken");
+    let config = registry.docker_config().display().to_string();
+    let env = [("DOCKER_CONFIG", config.as_str())];
+    let report = repo.build_with(&env, &["--push"]);
+    assert!(report.images[0].pushed, "{report:?}");
+    let first = plan(repo.path(), &env);
+    assert!(all(&first, "deploy"), "{:?}", decisions(&first));
+    std::fs::write(repo.path().join("plan.json"), first.to_string()).expect("write");
+    let marked = topo_ci(
+        repo.path(),
+        &env,
+        &["mark", "--markers", "registry", "--from-plan", "plan.json"],
+    );
+    assert!(marked.status.success(), "mark: {}", text(&marked.stderr));
+    let second = plan(repo.path(), &env);
+    assert!(all(&second, "skip"), "{:?}", decisions(&second));
+    // The token service refuses a wrong password: explained, exit 1.
+    let empty = tempfile::tempdir().expect("tempdir");
+    let output = topo_ci(
+        repo.path(),
+        &[
+            ("DOCKER_CONFIG", &empty.path().display().to_string()),
+            ("REGISTRY_PASSWORD", "wrong"),
+        ],
+        &[
+            "plan",
+            "--env",
+            "production",
+            "--markers",
+            "registry",
+            "--registry-user",
+            "ci",
+        ],
+    );
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("token service"), "{stderr}");
+    assert!(stderr.contains("refused the credentials"), "{stderr}");
+}

@@ -13,12 +13,14 @@ use topo_core::release::BuildOutcome;
 use super::{text, Repo};
 use crate::common;
 
-/// A registry of the test's own: `docker-registry serve` with an htpasswd file.
+/// A registry of the test's own: `docker-registry serve` with an htpasswd file, or with
+/// the token (bearer) flow of a token service the test runs (tests/release/token_server.py).
 pub struct Registry {
     dir: tempfile::TempDir,
     address: String,
     port: u16,
     child: Child,
+    token_service: Option<Child>,
     /// `/etc/docker/certs.d/HOST:PORT`, written for a TLS registry and removed after.
     trusted: Option<PathBuf>,
 }
@@ -40,6 +42,16 @@ impl Registry {
     /// One listening on `address`, serving `tls` when given (the engines of this machine
     /// then trust its CA through `/etc/docker/certs.d`, read per request).
     pub fn start_on(test: &str, address: &str, tls: Option<Tls>) -> Option<Registry> {
+        Registry::start_with(test, address, tls, false)
+    }
+
+    /// One on loopback whose clients get a bearer token from the test's token service
+    /// (user `ci` / `secret`), as Docker Hub, GHCR and most hosted registries work.
+    pub fn start_token(test: &str) -> Option<Registry> {
+        Registry::start_with(test, "127.0.0.1", None, true)
+    }
+
+    fn start_with(test: &str, address: &str, tls: Option<Tls>, token: bool) -> Option<Registry> {
         let installed = Command::new("docker-registry").arg("--version").output();
         if !installed.is_ok_and(|o| o.status.success()) {
             assert!(
@@ -68,10 +80,27 @@ impl Registry {
                 tls.key.display()
             )
         });
+        let (auth, token_service) = if token {
+            let (realm, child) = start_token_service(dir.path());
+            (
+                format!(
+                    "  token:\n    realm: {realm}\n    service: topo-test-registry\n    issuer: topo-test-issuer\n    rootcertbundle: {}\n",
+                    dir.path().join("token.crt").display()
+                ),
+                Some(child),
+            )
+        } else {
+            (
+                format!(
+                    "  htpasswd:\n    realm: topo-test\n    path: {}\n",
+                    dir.path().join("htpasswd").display()
+                ),
+                None,
+            )
+        };
         let config = format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {data}\nhttp:\n  addr: {address}:{port}\n  secret: topo-test\n{served}auth:\n  htpasswd:\n    realm: topo-test\n    path: {htpasswd}\n",
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {data}\nhttp:\n  addr: {address}:{port}\n  secret: topo-test\n{served}auth:\n{auth}",
             data = dir.path().join("data").display(),
-            htpasswd = dir.path().join("htpasswd").display(),
         );
         std::fs::write(dir.path().join("config.yml"), config).expect("write");
         let log = std::fs::File::create(dir.path().join("registry.log")).expect("log");
@@ -93,6 +122,7 @@ impl Registry {
             address: address.to_owned(),
             port,
             child,
+            token_service,
             trusted,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -138,10 +168,68 @@ impl Drop for Registry {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(token_service) = &mut self.token_service {
+            let _ = token_service.kill();
+            let _ = token_service.wait();
+        }
         if let Some(trusted) = &self.trusted {
             let _ = std::fs::remove_dir_all(trusted);
         }
     }
+}
+
+/// Starts tests/release/token_server.py on a free loopback port with a key and certificate
+/// made in `dir` (`token.crt`, the registry's `rootcertbundle`): its realm, and the process.
+fn start_token_service(dir: &Path) -> (String, Child) {
+    let key = dir.join("token.key");
+    let certificate = dir.join("token.crt");
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=topo-test-token"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&certificate)
+        .output()
+        .expect("openssl runs");
+    assert!(made.status.success(), "openssl: {}", text(&made.stderr));
+    // x5c holds the certificate's DER in standard base64.
+    for args in [
+        vec![
+            "x509",
+            "-outform",
+            "DER",
+            "-in",
+            "token.crt",
+            "-out",
+            "token.der",
+        ],
+        vec!["base64", "-A", "-in", "token.der", "-out", "token.x5c"],
+    ] {
+        let done = Command::new("openssl")
+            .args(&args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs");
+        assert!(done.status.success(), "openssl: {}", text(&done.stderr));
+    }
+    let port = common::free_port();
+    let child = Command::new("python3")
+        .arg(common::root().join("tests/release/token_server.py"))
+        .arg(&key)
+        .arg(dir.join("token.x5c"))
+        .arg(port.to_string())
+        .args(["topo-test-issuer", "topo-test-registry"])
+        .spawn()
+        .expect("python3 runs the token service");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the token service did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (format!("http://127.0.0.1:{port}/token"), child)
 }
 
 /// The deploy fixture publishing to `registry` (its proxy on a free port).
