@@ -4,6 +4,8 @@
 //! name and port, so they run side by side. Without an engine the tests say they are
 //! skipped; with `CI=true` a missing engine fails them.
 
+#[path = "sim/buildkit.rs"]
+mod buildkit;
 mod common;
 #[path = "sim/failures.rs"]
 mod failures;
@@ -61,8 +63,14 @@ impl Stack {
 
     /// `topo-sim ARGS -t topology`, in CI mode (plain progress lines).
     fn sim(&self, args: &[&str]) -> Output {
+        self.sim_with(&[], args)
+    }
+
+    /// `topo-sim ARGS -t TOPOLOGY` in CI mode with `env` set.
+    fn sim_with(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
         let mut command = Command::cargo_bin("topo-sim").expect("the topo-sim binary is built");
         command
+            .envs(env.iter().copied())
             .args(args)
             .arg("-t")
             .arg(self.topology())

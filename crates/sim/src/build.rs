@@ -21,6 +21,7 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 use serde::Serialize;
 use topo_core::spec::{BuildSpec, ImageRef, RuntimeSpec};
 
+use crate::buildkit::{needs_buildkit, Builder};
 use crate::context::Context;
 use crate::engine::Engine;
 use crate::error::{engine_message, explain, is_not_found, SimError};
@@ -128,16 +129,14 @@ async fn build_one(
             .iter()
             .map(|revision| (REVISION_LABEL, revision.clone()))
             .collect();
-        engine_build(
-            engine,
-            context,
+        let request = BuildRequest {
             build,
-            &content_tag,
-            &labels,
-            &image,
-            progress,
-        )
-        .await?;
+            tag: &content_tag,
+            labels: &labels,
+            image: &image,
+            fresh: options.rebuild,
+        };
+        engine_build(engine, context, &request, progress).await?;
         progress.event(Event::BuildFinished {
             image: image.clone(),
             cached: false,
@@ -163,34 +162,70 @@ pub(crate) async fn read_context(root: &Path, build: &BuildSpec) -> Result<Conte
         .expect("reading a context does not panic")
 }
 
-/// Builds `context` in the engine as `tag` with `labels`, its output reported as `image`'s.
+/// One image to build: from which build section, under which tag, with which labels.
+pub(crate) struct BuildRequest<'a> {
+    /// The Dockerfile, target and context.
+    pub build: &'a BuildSpec,
+    /// The tag the image gets.
+    pub tag: &'a str,
+    /// Its labels.
+    pub labels: &'a HashMap<&'a str, String>,
+    /// The image its output is reported as.
+    pub image: &'a str,
+    /// Ignore the builder's cache (`--rebuild`).
+    pub fresh: bool,
+}
+
+/// Builds `context` in the engine as `request` says: through BuildKit where the engine offers
+/// it, else with the classic builder (said once; a Dockerfile that needs BuildKit is then
+/// refused naming its line).
 pub(crate) async fn engine_build(
     engine: &Engine,
     context: Context,
-    build: &BuildSpec,
-    tag: &str,
-    labels: &HashMap<&str, String>,
-    image: &str,
+    request: &BuildRequest<'_>,
     progress: &dyn Progress,
 ) -> Result<(), SimError> {
     progress.event(Event::BuildStarted {
-        image: image.to_owned(),
+        image: request.image.to_owned(),
     });
+    let dockerfile = context.dockerfile_text();
     let tar = tokio::task::spawn_blocking(move || context.tar())
         .await
         .expect("writing a tar in memory does not panic")?;
-    let request = BuildImageOptionsBuilder::default()
-        .dockerfile(&build.dockerfile)
-        .t(tag)
-        .target(&build.target)
-        .labels(labels)
+    let why_classic = match engine.builder().await {
+        Builder::BuildKit => return crate::buildkit::build(engine, tar, request, progress).await,
+        Builder::Classic(why) => why.clone(),
+    };
+    if engine.first_classic_build() {
+        progress.event(Event::BuildOutput {
+            image: request.image.to_owned(),
+            line: format!("the classic builder builds: no BuildKit ({why_classic})"),
+        });
+    }
+    let options = BuildImageOptionsBuilder::default()
+        .dockerfile(&request.build.dockerfile)
+        .t(request.tag)
+        .target(&request.build.target)
+        .labels(request.labels)
+        .nocache(request.fresh)
         .rm(true)
         .forcerm(true)
         .build();
     let stream = engine
         .docker()
-        .build_image(request, None, Some(bollard::body_full(tar.into())));
-    run_build(stream, image, progress).await
+        .build_image(options, None, Some(bollard::body_full(tar.into())));
+    run_build(stream, request.image, progress)
+        .await
+        .map_err(|error| match (error, dockerfile.as_deref().and_then(needs_buildkit)) {
+            (SimError::BuildFailed { image, .. }, Some((line, what))) => SimError::BuildFailed {
+                image,
+                step: format!("{}:{line}", request.build.dockerfile),
+                output: format!(
+                    "{what} needs BuildKit, and this engine builds without it ({why_classic}): use an engine with BuildKit (Docker 18.09 or later, DOCKER_BUILDKIT unset), or rewrite the line"
+                ),
+            },
+            (error, _) => error,
+        })
 }
 
 /// Tags the image `source` as `repository:tag`.

@@ -27,6 +27,7 @@ pub struct Context {
     /// A sha256 of what the build sees (plus the Dockerfile and target), 16 hex digits.
     pub digest: String,
     root: PathBuf,
+    dockerfile: String,
 }
 
 impl Context {
@@ -108,7 +109,13 @@ impl Context {
             entries,
             digest: digest[..8].iter().map(|b| format!("{b:02x}")).collect(),
             root: root.to_owned(),
+            dockerfile: normalise(dockerfile),
         })
+    }
+
+    /// The Dockerfile's text, when it can be read (for explaining a refused build).
+    pub fn dockerfile_text(&self) -> Option<String> {
+        std::fs::read_to_string(self.root.join(&self.dockerfile)).ok()
     }
 
     /// The context as an uncompressed tar archive (the body of a build request).

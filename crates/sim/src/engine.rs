@@ -23,6 +23,10 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
 pub struct Engine {
     docker: Docker,
     address: String,
+    /// The builder, chosen at the first build.
+    builder: std::sync::Arc<tokio::sync::OnceCell<crate::buildkit::Builder>>,
+    /// Whether the classic builder's use was said already (it is said once).
+    classic_said: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Engine {
@@ -49,6 +53,8 @@ impl Engine {
             Ok(Ok(_)) => Ok(Engine {
                 docker: docker.with_timeout(REQUEST_TIMEOUT),
                 address: shown,
+                builder: Default::default(),
+                classic_said: Default::default(),
             }),
             Ok(Err(error)) => Err(unreachable(crate::error::engine_message(&error))),
             Err(_) => Err(unreachable(format!(
@@ -61,6 +67,20 @@ impl Engine {
     /// Where the engine was reached (`unix:///var/run/docker.sock`, `ssh://deploy@host`).
     pub fn address(&self) -> &str {
         &self.address
+    }
+
+    /// The builder images are built with: BuildKit where the engine offers it (asked once).
+    pub async fn builder(&self) -> &crate::buildkit::Builder {
+        self.builder
+            .get_or_init(|| crate::buildkit::choose(self))
+            .await
+    }
+
+    /// True the first time it is asked: whether to say that the classic builder builds.
+    pub(crate) fn first_classic_build(&self) -> bool {
+        !self
+            .classic_said
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The bollard client.

@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 
 pub mod build;
+pub mod buildkit;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod context;

@@ -15,7 +15,7 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 use topo_core::release::{BuildOutcome, BuildReport, BuiltImage, BUILD_REPORT_VERSION};
 use topo_core::spec::BuildSpec;
 
-use crate::build::{engine_build, exists, read_context, tag_as, REVISION_LABEL};
+use crate::build::{engine_build, exists, read_context, tag_as, BuildRequest, REVISION_LABEL};
 use crate::engine::Engine;
 use crate::error::{explain, SimError};
 use crate::progress::{Event, Progress};
@@ -191,16 +191,14 @@ async fn build_locally(
     if !reused {
         let context = read_context(root, &image.build).await?;
         let labels = labels(image, options);
-        engine_build(
-            engine,
-            context,
-            &image.build,
-            &reference,
-            &labels,
-            &reference,
-            progress,
-        )
-        .await?;
+        let request = BuildRequest {
+            build: &image.build,
+            tag: &reference,
+            labels: &labels,
+            image: &reference,
+            fresh: options.rebuild,
+        };
+        engine_build(engine, context, &request, progress).await?;
     }
     progress.event(Event::BuildFinished {
         image: reference,

@@ -1,0 +1,87 @@
+//! Dockerfiles only BuildKit builds, as Compose builds them: a cache mount that persists
+//! across runs of the project, a bind mount from another stage, an independent stage. The
+//! classic builder (`DOCKER_BUILDKIT=0`) refuses them naming the line.
+
+use super::{text, Stack};
+
+/// The fixture's prod target, rewritten to need BuildKit.
+const DOCKERFILE: &str = r#"FROM topo-test/busybox:latest AS base
+WORKDIR /srv
+
+FROM base AS dev
+CMD ["httpd", "-f", "-p", "8080", "-h", "/srv/www"]
+
+FROM base AS assets
+RUN mkdir -p /out && echo "assets built in their own stage" > /out/assets.txt
+
+FROM base AS prod
+COPY www /srv/www
+RUN --mount=type=cache,target=/cache sh -c 'echo run >> /cache/runs && wc -l < /cache/runs | tr -d " " > /srv/www/cache-runs.txt'
+RUN --mount=type=bind,from=assets,source=/out,target=/assets cp /assets/assets.txt /srv/www/
+CMD ["httpd", "-f", "-p", "8080", "-h", "/srv/www"]
+"#;
+
+#[test]
+fn buildkit_only_dockerfiles_build_and_cache_mounts_persist() {
+    let Some(stack) = Stack::new("BuildKit-only Dockerfile", "simkit", |t| t) else {
+        return;
+    };
+    let web = stack.dir.path().join("apps/web");
+    std::fs::write(web.join("Dockerfile"), DOCKERFILE).expect("write");
+    // Sources no earlier run built (images outlive a test run; a reused image would not
+    // run the cache step).
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_nanos();
+    std::fs::write(web.join("www/run.html"), nanos.to_string()).expect("write");
+    let read = |file: &str| {
+        text(&common_docker(&[
+            "exec",
+            &stack.container("web"),
+            "cat",
+            &format!("/srv/www/{file}"),
+        ]))
+        .trim()
+        .to_owned()
+    };
+
+    let first = stack.sim(&["up"]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert_eq!(read("assets.txt"), "assets built in their own stage");
+    let runs: u32 = read("cache-runs.txt").parse().expect("a count");
+    // A source change rebuilds the step; the cache mount still holds the earlier run's file.
+    std::fs::write(web.join("www/changed.html"), "changed\n").expect("write");
+    let second = stack.sim(&["up"]);
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    let progress = text(&second.stderr);
+    assert!(
+        progress.contains("[prod 2/3] RUN --mount=type=cache"),
+        "{progress}"
+    );
+    assert!(
+        !progress.contains("[dev "),
+        "the dev stage is not built for prod: {progress}"
+    );
+    assert_eq!(read("cache-runs.txt"), (runs + 1).to_string());
+
+    // The classic builder cannot: refused at the line, nothing started.
+    stack.sim(&["down", "--volumes"]);
+    std::fs::write(web.join("www/changed.html"), "again\n").expect("write");
+    let classic = stack.sim_with(&[("DOCKER_BUILDKIT", "0")], &["up"]);
+    let stderr = text(&classic.stderr);
+    assert_eq!(classic.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("failed at Dockerfile:12"), "{stderr}");
+    assert!(stderr.contains("`RUN --mount`"), "{stderr}");
+    assert!(stderr.contains("needs BuildKit"), "{stderr}");
+    assert!(stderr.contains("the classic builder builds"), "{stderr}");
+    assert_eq!(stack.leftovers(), Vec::<String>::new());
+}
+
+fn common_docker(args: &[&str]) -> Vec<u8> {
+    std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker runs")
+        .stdout
+}
