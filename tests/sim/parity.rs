@@ -1,4 +1,5 @@
-//! topo-sim creates the containers Compose creates from the rendered prod-sim file.
+//! topo-sim creates the containers Compose creates from the rendered prod-sim file, from a
+//! prod target only BuildKit builds (a cache mount): both must build it.
 
 use std::process::Command;
 
@@ -88,6 +89,16 @@ fn parity_with_compose_on_the_rendered_prod_sim_file() {
     if !common::compose_v2_available("parity with compose") {
         return;
     }
+    let dockerfile = stack.dir.path().join("apps/web/Dockerfile");
+    let original = std::fs::read_to_string(&dockerfile).expect("Dockerfile");
+    std::fs::write(
+        &dockerfile,
+        original.replace(
+            "COPY www /srv/www",
+            "COPY www /srv/www\nRUN --mount=type=cache,target=/cache echo built >> /cache/log && cp /cache/log /srv/www/builds.txt",
+        ),
+    )
+    .expect("write");
     let render = Command::cargo_bin("topo")
         .expect("topo")
         .args(["render", "--mode", "prod-sim", "-t"])
