@@ -15,7 +15,9 @@ FROM base AS assets
 RUN mkdir -p /out && echo "assets built in their own stage" > /out/assets.txt
 
 FROM base AS prod
+ARG GREETING=unset
 COPY www /srv/www
+RUN echo "$GREETING" > /srv/www/greeting.txt
 RUN --mount=type=cache,target=/cache sh -c 'echo run >> /cache/runs && wc -l < /cache/runs | tr -d " " > /srv/www/cache-runs.txt'
 RUN --mount=type=bind,from=assets,source=/out,target=/assets cp /assets/assets.txt /srv/www/
 CMD ["httpd", "-f", "-p", "8080", "-h", "/srv/www"]
@@ -23,7 +25,14 @@ CMD ["httpd", "-f", "-p", "8080", "-h", "/srv/www"]
 
 #[test]
 fn buildkit_only_dockerfiles_build_and_cache_mounts_persist() {
-    let Some(stack) = Stack::new("BuildKit-only Dockerfile", "simkit", |t| t) else {
+    let with_args = |t: String| {
+        t.replacen(
+            "context = \"apps/web\"\n",
+            "context = \"apps/web\"\nbuild_args = { GREETING = { dev = \"hello dev\", prod = \"hello prod\" } }\n",
+            1,
+        )
+    };
+    let Some(stack) = Stack::new("BuildKit-only Dockerfile", "simkit", with_args) else {
         return;
     };
     let web = stack.dir.path().join("apps/web");
@@ -49,6 +58,8 @@ fn buildkit_only_dockerfiles_build_and_cache_mounts_persist() {
     let first = stack.sim(&["up"]);
     assert!(first.status.success(), "{}", text(&first.stderr));
     assert_eq!(read("assets.txt"), "assets built in their own stage");
+    // The topology's build arguments, the prod value for prod-sim.
+    assert_eq!(read("greeting.txt"), "hello prod");
     let runs: u32 = read("cache-runs.txt").parse().expect("a count");
     // A source change rebuilds the step; the cache mount still holds the earlier run's file.
     std::fs::write(web.join("www/changed.html"), "changed\n").expect("write");
@@ -56,7 +67,7 @@ fn buildkit_only_dockerfiles_build_and_cache_mounts_persist() {
     assert!(second.status.success(), "{}", text(&second.stderr));
     let progress = text(&second.stderr);
     assert!(
-        progress.contains("[prod 2/3] RUN --mount=type=cache"),
+        progress.contains("[prod 3/4] RUN --mount=type=cache"),
         "{progress}"
     );
     assert!(
@@ -64,6 +75,16 @@ fn buildkit_only_dockerfiles_build_and_cache_mounts_persist() {
         "the dev stage is not built for prod: {progress}"
     );
     assert_eq!(read("cache-runs.txt"), (runs + 1).to_string());
+    // Other build arguments are another image: rebuilt, not reused.
+    let topology = std::fs::read_to_string(stack.topology()).expect("topology");
+    std::fs::write(
+        stack.topology(),
+        topology.replace("hello prod", "hello again"),
+    )
+    .expect("write");
+    let third = stack.sim(&["up"]);
+    assert!(third.status.success(), "{}", text(&third.stderr));
+    assert_eq!(read("greeting.txt"), "hello again");
 
     // The classic builder cannot: refused at the line, nothing started.
     stack.sim(&["down", "--volumes"]);
@@ -71,7 +92,7 @@ fn buildkit_only_dockerfiles_build_and_cache_mounts_persist() {
     let classic = stack.sim_with(&[("DOCKER_BUILDKIT", "0")], &["up"]);
     let stderr = text(&classic.stderr);
     assert_eq!(classic.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("failed at Dockerfile:12"), "{stderr}");
+    assert!(stderr.contains("failed at Dockerfile:14"), "{stderr}");
     assert!(stderr.contains("`RUN --mount`"), "{stderr}");
     assert!(stderr.contains("needs BuildKit"), "{stderr}");
     assert!(stderr.contains("the classic builder builds"), "{stderr}");

@@ -3,10 +3,12 @@
 //! topology, in the same run, and a warm `topo-sim up` (images of the same sources exist).
 //!
 //! The stack, generated under `target/bench-sim/`: PostgreSQL 17 (the offline test image),
-//! three HTTP services with their own build contexts, each with a two-second "compile"
-//! step, and a worker on one of their images. "Cold" means the stack's images (and so
-//! the classic builder's layers) are removed first, and BuildKit's cache is pruned before
-//! Compose's cold run; every run starts on fresh volumes. Medians are reported.
+//! three HTTP services with their own build contexts, each built from two independent
+//! stages of two seconds each (dependencies installed under a cache mount, assets
+//! compiled), and a worker on one of their images. "Cold" means the stack's images are
+//! removed and BuildKit's cache pruned first (both builders share the engine's BuildKit);
+//! "changed" is the run after a one-line source change in one service. Every run starts on
+//! fresh volumes. Medians are reported.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -68,12 +70,15 @@ fn prepare(root: &Path) -> anyhow::Result<PathBuf> {
 struct Times {
     topo_cold: Vec<Duration>,
     topo_warm: Vec<Duration>,
+    topo_changed: Vec<Duration>,
     compose_cold: Vec<Duration>,
     compose_warm: Vec<Duration>,
+    compose_changed: Vec<Duration>,
 }
 
 impl Times {
-    /// One run: topo-sim cold then warm, Compose cold then warm, each on fresh volumes.
+    /// One run: topo-sim cold, warm, changed; Compose cold, warm, changed; each on fresh
+    /// volumes.
     fn measure_once(&mut self, root: &Path, dir: &Path) -> anyhow::Result<()> {
         let sim = |args: &[&str]| {
             let mut command = Command::new(root.join("target/release/topo-sim"));
@@ -92,26 +97,34 @@ impl Times {
                 .current_dir(dir);
             command
         };
-        remove_images()?;
+        let source = dir.join("apps/api/www/index.html");
+        let original = std::fs::read_to_string(&source)?;
+        let change = |source: &Path| std::fs::write(source, format!("{original}<p>changed</p>\n"));
+        cold_start()?;
         check(&mut sim(&["down", "--volumes"]), "topo-sim down")?;
         self.topo_cold
             .push(timed(&mut sim(&["up", "--no-smoke"]), "cold topo-sim up")?);
         self.topo_warm
             .push(timed(&mut sim(&["up", "--no-smoke"]), "warm topo-sim up")?);
+        change(&source)?;
+        self.topo_changed.push(timed(
+            &mut sim(&["up", "--no-smoke"]),
+            "changed topo-sim up",
+        )?);
+        std::fs::write(&source, &original)?;
         check(&mut sim(&["down", "--volumes"]), "topo-sim down")?;
-        remove_images()?;
-        // Compose builds with BuildKit, whose cache outlives the images: without a prune its
-        // "cold" build would be all cache hits.
-        check(
-            Command::new("docker").args(["builder", "prune", "-af"]),
-            "docker builder prune",
-        )?;
+        cold_start()?;
         let up = ["up", "-d", "--build", "--wait"];
         self.compose_cold
             .push(timed(&mut compose(&up), "cold docker compose up")?);
         check(&mut compose(&["down", "-v"]), "docker compose down")?;
         self.compose_warm
             .push(timed(&mut compose(&up), "warm docker compose up")?);
+        check(&mut compose(&["down", "-v"]), "docker compose down")?;
+        change(&source)?;
+        self.compose_changed
+            .push(timed(&mut compose(&up), "changed docker compose up")?);
+        std::fs::write(&source, &original)?;
         check(&mut compose(&["down", "-v"]), "docker compose down")?;
         Ok(())
     }
@@ -123,6 +136,10 @@ impl Times {
             median(&mut self.topo_warm),
             median(&mut self.compose_cold),
             median(&mut self.compose_warm),
+        );
+        let (tx, cx) = (
+            median(&mut self.topo_changed),
+            median(&mut self.compose_changed),
         );
         println!(
             "bench-sim: {} (db + {} built services + worker), median of {RUNS} runs",
@@ -150,7 +167,21 @@ impl Times {
             "docker compose up --build --wait, warm",
             secs(cw)
         );
+        println!(
+            "{:<44} {:>9.2}",
+            "topo-sim up, one source line changed",
+            secs(tx)
+        );
+        println!(
+            "{:<44} {:>9.2}",
+            "docker compose up --build --wait, changed",
+            secs(cx)
+        );
         println!("ratio cold topo / cold compose: {:.2}", secs(tc) / secs(cc));
+        println!(
+            "ratio changed topo / changed compose: {:.2}",
+            secs(tx) / secs(cx)
+        );
         println!("ratio warm topo / cold topo:    {:.2}", secs(tw) / secs(tc));
         println!("ratio warm topo / warm compose: {:.2}", secs(tw) / secs(cw));
     }
@@ -175,9 +206,15 @@ fn generate(root: &Path) -> anyhow::Result<PathBuf> {
                 context.join("www").join(file),
             )?;
         }
-        let dockerfile = std::fs::read_to_string(fixture.join("Dockerfile"))?.replace(
-            "COPY www /srv/www",
-            &format!("COPY www /srv/www\nRUN echo compiling {app} && sleep 2"),
+        let dockerfile = format!(
+            "FROM topo-test/busybox:latest AS base\nWORKDIR /srv\n\n\
+             FROM base AS dev\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/srv/www\"]\n\n\
+             FROM base AS deps\n\
+             RUN --mount=type=cache,target=/cache sh -c 'echo installing the dependencies of {app}; sleep 2; mkdir -p /deps; echo ok > /deps/installed'\n\n\
+             FROM base AS assets\nCOPY www /assets-src\n\
+             RUN echo compiling the assets of {app} && sleep 2 && mkdir -p /assets && cp -r /assets-src/. /assets/\n\n\
+             FROM base AS prod\nCOPY --from=deps /deps /srv/deps\nCOPY --from=assets /assets /srv/www\n\
+             CMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/srv/www\"]\n"
         );
         std::fs::write(context.join("Dockerfile"), dockerfile)?;
         let port = 18_180 + index;
@@ -203,6 +240,15 @@ fn generate(root: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// Removes every image of the bench project, so the next build is cold.
+/// No image of the stack and an empty BuildKit cache: a cold start for either contender.
+fn cold_start() -> anyhow::Result<()> {
+    remove_images()?;
+    check(
+        Command::new("docker").args(["builder", "prune", "-af"]),
+        "docker builder prune",
+    )
+}
+
 fn remove_images() -> anyhow::Result<()> {
     let output = Command::new("docker")
         .args([

@@ -157,9 +157,12 @@ async fn build_one(
 pub(crate) async fn read_context(root: &Path, build: &BuildSpec) -> Result<Context, SimError> {
     let context_dir = root.join(&build.context);
     let (dockerfile, target) = (build.dockerfile.clone(), build.target.clone());
-    tokio::task::spawn_blocking(move || Context::read(&context_dir, &dockerfile, &target))
-        .await
-        .expect("reading a context does not panic")
+    let args = build.args.clone();
+    tokio::task::spawn_blocking(move || {
+        Context::read(&context_dir, &dockerfile, &target).map(|c| c.with_build_args(&args))
+    })
+    .await
+    .expect("reading a context does not panic")
 }
 
 /// One image to build: from which build section, under which tag, with which labels.
@@ -207,6 +210,7 @@ pub(crate) async fn engine_build(
         .t(request.tag)
         .target(&request.build.target)
         .labels(request.labels)
+        .buildargs(&request.build.args.iter().collect::<HashMap<_, _>>())
         .nocache(request.fresh)
         .rm(true)
         .forcerm(true)

@@ -78,6 +78,7 @@ pub(crate) async fn build(
         .t(request.tag)
         .target(&request.build.target)
         .labels(request.labels)
+        .buildargs(&request.build.args.iter().collect::<HashMap<_, _>>())
         .nocache(request.fresh)
         .version(BuilderVersion::BuilderBuildKit)
         .session(&session)
@@ -212,8 +213,9 @@ pub fn needs_buildkit(dockerfile: &str) -> Option<(usize, &'static str)> {
         let instruction = words.first().map(|w| w.to_ascii_uppercase());
         let flags = || words.iter().skip(1).take_while(|w| w.starts_with("--"));
         let why = match instruction.as_deref() {
-            Some("#") | None => None,
-            Some(first) if first.starts_with("#") => line
+            None => None,
+            Some(first) if first.starts_with('#') => line
+                .trim_start()
                 .trim_start_matches('#')
                 .trim()
                 .to_ascii_lowercase()

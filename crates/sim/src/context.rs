@@ -113,6 +113,22 @@ impl Context {
         })
     }
 
+    /// The context with build arguments: they enter the digest (other arguments, another
+    /// image); none leaves it as it was.
+    pub fn with_build_args(mut self, args: &std::collections::BTreeMap<String, String>) -> Context {
+        if !args.is_empty() {
+            use sha2::Digest as _;
+            let mut hasher = sha2::Sha256::new();
+            hasher.update(self.digest.as_bytes());
+            for (name, value) in args {
+                hasher.update(format!("\0arg {name}={value}").as_bytes());
+            }
+            let digest = hasher.finalize();
+            self.digest = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        }
+        self
+    }
+
     /// The Dockerfile's text, when it can be read (for explaining a refused build).
     pub fn dockerfile_text(&self) -> Option<String> {
         std::fs::read_to_string(self.root.join(&self.dockerfile)).ok()

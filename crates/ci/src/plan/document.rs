@@ -106,6 +106,9 @@ pub struct ImageBuild {
     pub dockerfile: String,
     /// The stage the production image is (`prod`).
     pub target: String,
+    /// The production build's arguments (`--build-arg KEY=VALUE`), when it has any.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub args: std::collections::BTreeMap<String, String>,
     /// The container whose image this is, when the service runs another's
     /// (`vendure-server` for the worker): one build serves both.
     #[serde(default, skip_serializing_if = "Option::is_none")]

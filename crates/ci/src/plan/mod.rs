@@ -433,6 +433,7 @@ impl Planner<'_> {
             context: crate::scope::repository_path(self.prefix, &owner.build.context),
             dockerfile: owner.build.dockerfile.clone(),
             target: owner.build.prod_target.clone(),
+            args: owner.build.prod_args.clone(),
             built_by: service
                 .runs_another_image()
                 .then(|| topo_core::naming::container_name(&topology.project, &owner.role)),

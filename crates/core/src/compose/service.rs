@@ -122,6 +122,8 @@ pub struct BuildView {
     pub target_pos: Pos,
     /// Where `build` is written.
     pub pos: Pos,
+    /// `build.args`, as written.
+    pub args: Vec<EnvEntry>,
 }
 
 /// A command or entrypoint as words, and how it was written.
@@ -171,6 +173,7 @@ impl<'a> ServiceView<'a> {
                 target: None,
                 target_pos: pos,
                 pos,
+                args: Vec::new(),
             });
         }
         let target = node.get("target");
@@ -183,6 +186,9 @@ impl<'a> ServiceView<'a> {
             target: target.and_then(Node::scalar),
             target_pos: target.map_or(pos, |t| t.pos),
             pos,
+            args: node
+                .get("args")
+                .map_or_else(Vec::new, |args| self.entries(args)),
         })
     }
 
@@ -198,9 +204,13 @@ impl<'a> ServiceView<'a> {
 
     /// `environment:` in list or mapping form.
     pub fn environment(&self) -> Vec<EnvEntry> {
-        let Some(node) = self.get("environment") else {
-            return Vec::new();
-        };
+        self.get("environment")
+            .map_or_else(Vec::new, |node| self.entries(node))
+    }
+
+    /// `KEY: value` entries of a mapping, or `KEY=value` items of a list (`environment:`,
+    /// `build.args:`).
+    fn entries(&self, node: &Node) -> Vec<EnvEntry> {
         match &node.value {
             Value::Map(entries) => entries
                 .iter()

@@ -239,7 +239,7 @@ fn build(
         }
         if let Some(node) = seen.view.get("build") {
             for (key, _) in node.entries() {
-                if !["context", "dockerfile", "target"].contains(&key.text.as_str()) {
+                if !["context", "dockerfile", "target", "args"].contains(&key.text.as_str()) {
                     table.note(
                         checks,
                         seen.note(
@@ -257,7 +257,48 @@ fn build(
     if !targets.is_empty() {
         table.set("targets", Toml::Inline(targets));
     }
+    build_args(&builds, table, checks);
     context
+}
+
+/// `build_args` from the builds' `args`: one value, or `{ dev, prod }` where the dev and
+/// prod-sim files differ. A value that reads a variable is dropped with a note: topo refuses
+/// secrets in build arguments (they stay in the image's history).
+fn build_args(
+    builds: &[(&Seen<'_>, crate::compose::BuildView)],
+    table: &mut Table,
+    checks: &mut Vec<Note>,
+) {
+    let mut names: BTreeMap<&str, [Option<super::values::Interpolated>; 3]> = BTreeMap::new();
+    for (seen, build) in builds {
+        let slot = usize::from(seen.mode != Mode::Dev);
+        for arg in &build.args {
+            let value = arg.value.as_deref().map(super::values::Interpolated::parse);
+            names.entry(arg.name.as_str()).or_default()[slot] = value;
+        }
+    }
+    let given: Vec<Mode> = builds.iter().map(|(seen, _)| seen.mode).collect();
+    let mut entries = Vec::new();
+    for (name, values) in names {
+        let (first, build) = &builds[0];
+        let (value, notes) = super::env::combine(name, &values, &given);
+        for (_, message) in notes {
+            table.note(
+                checks,
+                first.note(build.pos, format!("build argument {message}")),
+            );
+        }
+        let plain = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !name.starts_with(|c: char| c.is_ascii_digit());
+        if matches!(value, crate::model::EnvValue::Secret { .. }) || !plain {
+            table.note(checks, first.note(build.pos, format!("the build argument `{name}` reads a variable or is not a plain name: dropped (a build argument stays in the image's history; read secrets at run time)")));
+            continue;
+        }
+        entries.push((name.to_owned(), wiring::env_toml(&value)));
+    }
+    if !entries.is_empty() {
+        table.set("build_args", Toml::Inline(entries));
+    }
 }
 
 /// The registry and tag variable of the production image, and whether its name is topo's.

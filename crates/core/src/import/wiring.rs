@@ -467,7 +467,7 @@ fn variables(plan: &Plan<'_>, container: &Container<'_>) -> Vec<env::Variable> {
         .collect()
 }
 
-fn env_toml(value: &EnvValue) -> Toml {
+pub(super) fn env_toml(value: &EnvValue) -> Toml {
     match value {
         EnvValue::Literal(text) => match (text.parse::<i64>(), text.as_str()) {
             (Ok(number), _) if number.to_string() == *text => Toml::Int(number),

@@ -24,6 +24,11 @@ pub struct Service {
     /// The build targets of the dev and production images.
     #[serde(default)]
     pub targets: Targets,
+    /// Build arguments (the Dockerfile's `ARG`s): one value for every mode, or `{ dev =
+    /// "...", prod = "..." }` (prod for prod-sim and production). Never secrets: a build
+    /// argument stays readable in the image's history.
+    #[serde(default)]
+    pub build_args: BTreeMap<Spanned<String>, Spanned<EnvValue>>,
     /// Run the image of another service (by role) instead of building one, usually with
     /// another command: the worker runs the server's image. Such a service inherits the
     /// other's environment (its own `env` adds to it) and, in dev, its source mount and
@@ -96,6 +101,7 @@ impl Service {
             context: None,
             dockerfile: None,
             targets: Targets::default(),
+            build_args: BTreeMap::new(),
             image_of: None,
             source_path: None,
             generated: Vec::new(),

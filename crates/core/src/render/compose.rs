@@ -97,6 +97,8 @@ struct Build {
     context: String,
     dockerfile: String,
     target: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    args: BTreeMap<String, String>,
 }
 
 #[derive(Serialize)]
@@ -212,6 +214,7 @@ fn service(container: &ContainerSpec, root: &str) -> Service {
             context: path(&b.context),
             dockerfile: lit(&b.dockerfile),
             target: lit(&b.target),
+            args: b.args.iter().map(|(k, v)| (k.clone(), lit(v))).collect(),
         }),
         command: container
             .command

@@ -285,6 +285,10 @@ pub struct BuildSpec {
     pub dockerfile: String,
     /// The multi-stage target.
     pub target: String,
+    /// Build arguments (`ARG`s) of this mode. Left out when empty, so the build of a service
+    /// without arguments serialises (and fingerprints) as before they existed.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub args: BTreeMap<String, String>,
 }
 
 /// One environment value.

@@ -91,6 +91,11 @@ fn image(
                 } else {
                     build.prod_target.clone()
                 },
+                args: if mode == Mode::Dev {
+                    build.dev_args.clone()
+                } else {
+                    build.prod_args.clone()
+                },
             });
         }
         Mode::Production => {

@@ -68,6 +68,10 @@ pub struct Build {
     pub dev_target: String,
     /// The production image's target.
     pub prod_target: String,
+    /// The dev image's build arguments.
+    pub dev_args: BTreeMap<String, String>,
+    /// The prod-sim and production images' build arguments.
+    pub prod_args: BTreeMap<String, String>,
     /// Where dev mounts the context (absolute).
     pub source_path: String,
     /// Container-owned paths, relative to the source path, normalised (`node_modules`).

@@ -118,6 +118,8 @@ fn stand_in_build() -> Build {
         dockerfile: "Dockerfile".to_owned(),
         dev_target: "dev".to_owned(),
         prod_target: "prod".to_owned(),
+        dev_args: BTreeMap::new(),
+        prod_args: BTreeMap::new(),
         source_path: "/app".to_owned(),
         generated: Vec::new(),
     }

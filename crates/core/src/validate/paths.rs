@@ -28,11 +28,14 @@ pub(super) fn build(
         on_disk(service, context, root, out);
     }
     let (source_path, generated) = source_and_generated(service, out);
+    let (dev_args, prod_args) = super::values::build_args(service, out);
     Some(Build {
         context: context.to_string(),
         dockerfile: service.dockerfile().to_owned(),
         dev_target: service.targets.dev.to_string(),
         prod_target: service.targets.prod.to_string(),
+        dev_args,
+        prod_args,
         source_path,
         generated,
     })

@@ -60,6 +60,58 @@ pub(super) fn env_entry(
     }
 }
 
+/// A service's build arguments, per mode: (dev, prod). A secret is refused: a build
+/// argument stays readable in the image's history.
+pub(super) fn build_args(
+    service: &model::Service,
+    out: &mut Vec<Diagnostic>,
+) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let (mut dev, mut prod) = (BTreeMap::new(), BTreeMap::new());
+    for (name, value) in &service.build_args {
+        if !is_env_name(name) {
+            out.push(
+                Diagnostic::error(
+                    "invalid-build-arg-name",
+                    format!("`{name}` is not a valid build argument name"),
+                )
+                .at(
+                    name.span(),
+                    "letters, digits and underscores, not starting with a digit",
+                )
+                .help("name it as the Dockerfile's `ARG` does, e.g. NODE_VERSION"),
+            );
+        }
+        let (for_dev, for_prod) = match value.get() {
+            EnvValue::Literal(text) => (text, text),
+            EnvValue::PerMode { dev, prod } => (dev, prod),
+            EnvValue::Secret { .. } => {
+                out.push(
+                    Diagnostic::error(
+                        "secret-build-arg",
+                        format!("the build argument `{name}` of `{}` refers to a secret", service.role),
+                    )
+                    .at(value.span(), "a build argument stays readable in the image's history (`docker history`)")
+                    .help("read the secret at run time from `env` instead (build secrets, `RUN --mount=type=secret`, are not supported yet)"),
+                );
+                continue;
+            }
+        };
+        if is_secret_name(name) && !for_prod.is_empty() {
+            out.push(
+                Diagnostic::error(
+                    "literal-secret",
+                    format!("the build argument `{name}` looks like a secret but has a literal value"),
+                )
+                .at(value.span(), "a build argument stays readable in the image's history, and in every rendered file")
+                .help("keep secrets out of build arguments; read them at run time from `env`"),
+            );
+        }
+        dev.insert(name.to_string(), for_dev.clone());
+        prod.insert(name.to_string(), for_prod.clone());
+    }
+    (dev, prod)
+}
+
 /// A variable name: letters, digits and `_`, not starting with a digit.
 pub(super) fn is_env_name(name: &str) -> bool {
     let mut bytes = name.bytes();

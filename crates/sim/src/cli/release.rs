@@ -157,6 +157,7 @@ fn release_images(
                     context: service.build.context.clone(),
                     dockerfile: service.build.dockerfile.clone(),
                     target: service.build.target.clone(),
+                    args: service.build.args.clone(),
                 },
             },
         );
