@@ -106,3 +106,91 @@ fn common_docker(args: &[&str]) -> Vec<u8> {
         .expect("docker runs")
         .stdout
 }
+
+/// A build secret reaches the step that mounts it, from the environment of the process that
+/// builds, and is nowhere in the image: not in its history, labels, environment or layers.
+#[test]
+fn build_secrets_reach_the_build_and_stay_out_of_the_image() {
+    const VALUE: &str = "s3cr3t-7f1c-topo-test-value";
+    let with_secret = |t: String| {
+        t.replacen(
+            "context = \"apps/web\"\n",
+            "context = \"apps/web\"\nbuild_secrets = [\"TOPO_TEST_TOKEN\"]\n",
+            1,
+        )
+    };
+    let Some(stack) = Stack::new("build secrets", "simsecret", with_secret) else {
+        return;
+    };
+    let web = stack.dir.path().join("apps/web");
+    let dockerfile = std::fs::read_to_string(web.join("Dockerfile")).expect("Dockerfile");
+    std::fs::write(
+        web.join("Dockerfile"),
+        dockerfile.replace(
+            "COPY www /srv/www",
+            "COPY www /srv/www\nRUN --mount=type=secret,id=TOPO_TEST_TOKEN sha256sum /run/secrets/TOPO_TEST_TOKEN | cut -d' ' -f1 > /srv/www/secret.txt",
+        ),
+    )
+    .expect("write");
+    // Without the variable: refused before building, the variable named.
+    let unset = stack.sim(&["build"]);
+    let stderr = text(&unset.stderr);
+    assert_eq!(unset.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("TOPO_TEST_TOKEN") && stderr.contains("not set"),
+        "{stderr}"
+    );
+
+    let built = stack.sim_with(&[("TOPO_TEST_TOKEN", VALUE)], &["up"]);
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let read = common_docker(&[
+        "exec",
+        &stack.container("web"),
+        "cat",
+        "/srv/www/secret.txt",
+    ]);
+    let expected = std::process::Command::new("sh")
+        .args([
+            "-c",
+            &format!("printf %s '{VALUE}' | sha256sum | cut -d' ' -f1"),
+        ])
+        .output()
+        .expect("sha256sum runs");
+    assert_eq!(
+        text(&read).trim(),
+        text(&expected.stdout).trim(),
+        "the step read the secret's value"
+    );
+    let image = format!("{}-web:prod-sim", stack.project);
+    let history = text(&common_docker(&["history", "--no-trunc", &image]));
+    assert!(!history.contains(VALUE), "{history}");
+    let inspected = text(&common_docker(&["image", "inspect", &image]));
+    assert!(!inspected.contains(VALUE), "{inspected}");
+    let saved = std::process::Command::new("docker")
+        .args(["save", &image])
+        .output()
+        .expect("docker save");
+    assert!(saved.status.success());
+    // `docker save` writes each layer as an uncompressed tar inside the archive.
+    assert!(
+        !saved
+            .stdout
+            .windows(VALUE.len())
+            .any(|w| w == VALUE.as_bytes()),
+        "the secret is in a layer"
+    );
+    // The rendered prod-sim file passes the secret by name, never by value.
+    let render = std::process::Command::new(assert_cmd::cargo::cargo_bin("topo"))
+        .args(["render", "--mode", "prod-sim", "-t"])
+        .arg(stack.topology())
+        .output()
+        .expect("topo runs");
+    assert!(render.status.success(), "{}", text(&render.stderr));
+    let rendered = std::fs::read_to_string(stack.dir.path().join("docker-compose.prod-sim.yml"))
+        .expect("rendered");
+    assert!(
+        rendered.contains("environment: TOPO_TEST_TOKEN"),
+        "{rendered}"
+    );
+    assert!(!rendered.contains(VALUE));
+}

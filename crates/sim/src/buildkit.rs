@@ -72,6 +72,9 @@ pub(crate) async fn build(
     request: &BuildRequest<'_>,
     progress: &dyn Progress,
 ) -> Result<(), SimError> {
+    if !request.build.secrets.is_empty() {
+        return build_with_secrets(engine, tar, request, progress).await;
+    }
     let session = session_id(request.tag);
     let options = BuildImageOptionsBuilder::default()
         .dockerfile(&request.build.dockerfile)
@@ -87,6 +90,76 @@ pub(crate) async fn build(
         .docker()
         .build_image(options, None, Some(bollard::body_full(tar.into())));
     follow(stream, request.image, progress).await
+}
+
+/// Builds through BuildKit's solve with the build's secrets served from this process's
+/// environment (`RUN --mount=type=secret,id=NAME` reads the variable NAME): a secret is
+/// never in the context, a layer, a label or an argument. bollard's build session serves
+/// registry auth only, so builds with secrets go through its BuildKit driver, which reports
+/// no step progress: the output is the solve's result.
+async fn build_with_secrets(
+    engine: &Engine,
+    tar: Vec<u8>,
+    request: &BuildRequest<'_>,
+    progress: &dyn Progress,
+) -> Result<(), SimError> {
+    use bollard::grpc::build::{ImageBuildFrontendOptions, ImageBuildLoadInput, SecretSource};
+    let secrets = &request.build.secrets;
+    let unset: Vec<&str> = secrets
+        .iter()
+        .filter(|name| std::env::var_os(name).is_none_or(|v| v.is_empty()))
+        .map(String::as_str)
+        .collect();
+    if !unset.is_empty() {
+        return Err(SimError::BuildFailed {
+            image: request.image.to_owned(),
+            step: "its build secrets".to_owned(),
+            output: format!(
+                "the build reads the secret{} {} from the environment, and {} not set: set {} (in CI, from the repository's secrets)",
+                if secrets.len() == 1 { "" } else { "s" },
+                secrets.join(", "),
+                if unset.len() == 1 { "it is" } else { "these are" },
+                unset.join(", ")
+            ),
+        });
+    }
+    progress.event(Event::BuildOutput {
+        image: request.image.to_owned(),
+        line: format!(
+            "building with the secret{} {} (BuildKit's solve: no step progress)",
+            if secrets.len() == 1 { "" } else { "s" },
+            secrets.join(", ")
+        ),
+    });
+    let mut options = ImageBuildFrontendOptions::builder()
+        .dockerfile(std::path::Path::new(&request.build.dockerfile))
+        .target(&request.build.target)
+        .nocache(request.fresh);
+    for (name, value) in &request.build.args {
+        options = options.buildarg(name, value);
+    }
+    for (name, value) in request.labels {
+        options = options.label(name, value);
+    }
+    for name in secrets {
+        options = options.set_secret(name, &SecretSource::Env(name.clone()));
+    }
+    let driver = bollard::grpc::driver::moby::Moby::new(engine.docker());
+    let load = ImageBuildLoadInput::Upload(bytes::Bytes::from(tar));
+    bollard::grpc::driver::Build::docker_build(
+        driver,
+        request.tag,
+        options.build(),
+        load,
+        None,
+        None,
+    )
+    .await
+    .map_err(|error| SimError::BuildFailed {
+        image: request.image.to_owned(),
+        step: "the build (with secrets)".to_owned(),
+        output: error.to_string(),
+    })
 }
 
 /// A session id no other build of this process shares.

@@ -109,6 +109,9 @@ pub struct ImageBuild {
     /// The production build's arguments (`--build-arg KEY=VALUE`), when it has any.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub args: std::collections::BTreeMap<String, String>,
+    /// The variables holding the build's secrets (`--secret id=NAME,env=NAME`), if any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
     /// The container whose image this is, when the service runs another's
     /// (`vendure-server` for the worker): one build serves both.
     #[serde(default, skip_serializing_if = "Option::is_none")]

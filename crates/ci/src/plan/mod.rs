@@ -434,6 +434,7 @@ impl Planner<'_> {
             dockerfile: owner.build.dockerfile.clone(),
             target: owner.build.prod_target.clone(),
             args: owner.build.prod_args.clone(),
+            secrets: owner.build.secrets.clone(),
             built_by: service
                 .runs_another_image()
                 .then(|| topo_core::naming::container_name(&topology.project, &owner.role)),

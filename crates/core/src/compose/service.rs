@@ -124,6 +124,8 @@ pub struct BuildView {
     pub pos: Pos,
     /// `build.args`, as written.
     pub args: Vec<EnvEntry>,
+    /// The secrets the build reads (`build.secrets`: names, or long syntax's `source`).
+    pub secrets: Vec<String>,
 }
 
 /// A command or entrypoint as words, and how it was written.
@@ -174,6 +176,7 @@ impl<'a> ServiceView<'a> {
                 target_pos: pos,
                 pos,
                 args: Vec::new(),
+                secrets: Vec::new(),
             });
         }
         let target = node.get("target");
@@ -189,6 +192,19 @@ impl<'a> ServiceView<'a> {
             args: node
                 .get("args")
                 .map_or_else(Vec::new, |args| self.entries(args)),
+            secrets: node
+                .get("secrets")
+                .map(|secrets| {
+                    secrets
+                        .items()
+                        .iter()
+                        .filter_map(|item| {
+                            item.scalar()
+                                .or_else(|| item.get("source").and_then(Node::scalar))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 

@@ -275,6 +275,8 @@ pub(super) fn not_imported(plan: &Plan<'_>, checks: &mut Vec<Note>) -> Table {
             };
             match key.text.as_str() {
                 "name" | "services" | "version" | "configs" => {}
+                // Build secrets read from the variable of their own name are `build_secrets`.
+                "secrets" => secret_sources(value, &mut table, checks, &seen_note),
                 "networks" => {
                     for (network, definition) in value.entries() {
                         let expected = naming::network_name(&plan.project);
@@ -331,5 +333,31 @@ pub(super) fn not_imported(plan: &Plan<'_>, checks: &mut Vec<Note>) -> Table {
         Table::new(None)
     } else {
         table
+    }
+}
+
+/// Top-level `secrets:` that are not a build secret read from the variable of its own name
+/// get a note: they are dropped.
+fn secret_sources(
+    value: &crate::compose::Node,
+    table: &mut Table,
+    checks: &mut Vec<Note>,
+    seen_note: &dyn Fn(String) -> Note,
+) {
+    for (secret, definition) in value.entries() {
+        let from_own_variable = definition.entries().len() == 1
+            && definition
+                .get("environment")
+                .and_then(crate::compose::Node::scalar)
+                .is_some_and(|variable| variable == secret.text);
+        if !from_own_variable {
+            table.note(
+                checks,
+                Note {
+                    pos: secret.pos,
+                    ..seen_note(format!("the secret `{}`: topo passes build secrets from the variable of their own name (`build_secrets`), and runtime secrets as `{{ secret = \"VAR\" }}` in `env`: dropped", secret.text))
+                },
+            );
+        }
     }
 }

@@ -239,7 +239,9 @@ fn build(
         }
         if let Some(node) = seen.view.get("build") {
             for (key, _) in node.entries() {
-                if !["context", "dockerfile", "target", "args"].contains(&key.text.as_str()) {
+                if !["context", "dockerfile", "target", "args", "secrets"]
+                    .contains(&key.text.as_str())
+                {
                     table.note(
                         checks,
                         seen.note(
@@ -258,7 +260,22 @@ fn build(
         table.set("targets", Toml::Inline(targets));
     }
     build_args(&builds, table, checks);
+    build_secrets(&builds, table);
     context
+}
+
+/// `build_secrets` from the builds' `secrets`.
+fn build_secrets(builds: &[(&Seen<'_>, crate::compose::BuildView)], table: &mut Table) {
+    let secrets: BTreeSet<&str> = builds
+        .iter()
+        .flat_map(|(_, build)| build.secrets.iter().map(String::as_str))
+        .collect();
+    if !secrets.is_empty() {
+        table.set(
+            "build_secrets",
+            Toml::strings(&secrets.into_iter().collect::<Vec<_>>()),
+        );
+    }
 }
 
 /// `build_args` from the builds' `args`: one value, or `{ dev, prod }` where the dev and

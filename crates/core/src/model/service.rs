@@ -29,6 +29,10 @@ pub struct Service {
     /// argument stays readable in the image's history.
     #[serde(default)]
     pub build_args: BTreeMap<Spanned<String>, Spanned<EnvValue>>,
+    /// Secrets the build reads (`RUN --mount=type=secret,id=NPM_TOKEN`), by the variable
+    /// holding each: never written into a layer, a label or a rendered file.
+    #[serde(default)]
+    pub build_secrets: Vec<Spanned<String>>,
     /// Run the image of another service (by role) instead of building one, usually with
     /// another command: the worker runs the server's image. Such a service inherits the
     /// other's environment (its own `env` adds to it) and, in dev, its source mount and
@@ -102,6 +106,7 @@ impl Service {
             dockerfile: None,
             targets: Targets::default(),
             build_args: BTreeMap::new(),
+            build_secrets: Vec::new(),
             image_of: None,
             source_path: None,
             generated: Vec::new(),

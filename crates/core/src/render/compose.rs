@@ -34,6 +34,15 @@ struct ComposeFile {
     volumes: Ordered<Named>,
     #[serde(skip_serializing_if = "Ordered::is_empty")]
     configs: Ordered<Content>,
+    /// Build secrets, each read from the variable of its name.
+    #[serde(skip_serializing_if = "Ordered::is_empty")]
+    secrets: Ordered<SecretSource>,
+}
+
+/// A top-level `secrets:` entry read from an environment variable.
+#[derive(Serialize)]
+struct SecretSource {
+    environment: String,
 }
 
 /// A file's contents, as a top-level `configs:` entry.
@@ -99,6 +108,8 @@ struct Build {
     target: String,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     args: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    secrets: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -196,6 +207,23 @@ pub(super) fn to_yaml(spec: &RuntimeSpec, root: &str) -> String {
                 })
                 .collect(),
         ),
+        secrets: Ordered(
+            spec.containers
+                .iter()
+                .filter_map(|c| c.build.as_ref())
+                .flat_map(|b| &b.secrets)
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .map(|name| {
+                    (
+                        name.clone(),
+                        SecretSource {
+                            environment: name.clone(),
+                        },
+                    )
+                })
+                .collect(),
+        ),
     };
     // A one-line value stays on its line, never folded into a block: a pinned image
     // (`repo@sha256:…`) or a long command reads as written (files keep their `|` blocks).
@@ -215,6 +243,7 @@ fn service(container: &ContainerSpec, root: &str) -> Service {
             dockerfile: lit(&b.dockerfile),
             target: lit(&b.target),
             args: b.args.iter().map(|(k, v)| (k.clone(), lit(v))).collect(),
+            secrets: b.secrets.clone(),
         }),
         command: container
             .command

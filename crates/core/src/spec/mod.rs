@@ -289,6 +289,10 @@ pub struct BuildSpec {
     /// without arguments serialises (and fingerprints) as before they existed.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub args: BTreeMap<String, String>,
+    /// The variables holding the build's secrets (their names only; the values are read
+    /// from the building process's environment when the build runs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
 }
 
 /// One environment value.

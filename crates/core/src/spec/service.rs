@@ -96,6 +96,7 @@ fn image(
                 } else {
                     build.prod_args.clone()
                 },
+                secrets: build.secrets.clone(),
             });
         }
         Mode::Production => {

@@ -72,6 +72,8 @@ pub struct Build {
     pub dev_args: BTreeMap<String, String>,
     /// The prod-sim and production images' build arguments.
     pub prod_args: BTreeMap<String, String>,
+    /// The variables holding the secrets the build reads, sorted.
+    pub secrets: Vec<String>,
     /// Where dev mounts the context (absolute).
     pub source_path: String,
     /// Container-owned paths, relative to the source path, normalised (`node_modules`).

@@ -120,6 +120,7 @@ fn stand_in_build() -> Build {
         prod_target: "prod".to_owned(),
         dev_args: BTreeMap::new(),
         prod_args: BTreeMap::new(),
+        secrets: Vec::new(),
         source_path: "/app".to_owned(),
         generated: Vec::new(),
     }

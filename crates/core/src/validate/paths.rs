@@ -36,6 +36,7 @@ pub(super) fn build(
         prod_target: service.targets.prod.to_string(),
         dev_args,
         prod_args,
+        secrets: super::values::build_secrets(service, out),
         source_path,
         generated,
     })

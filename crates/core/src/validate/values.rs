@@ -60,6 +60,30 @@ pub(super) fn env_entry(
     }
 }
 
+/// The variables of a service's build secrets, sorted, each once.
+pub(super) fn build_secrets(service: &model::Service, out: &mut Vec<Diagnostic>) -> Vec<String> {
+    let mut secrets = Vec::new();
+    for name in &service.build_secrets {
+        if !is_env_name(name) {
+            out.push(
+                Diagnostic::error(
+                    "invalid-env-name",
+                    format!("`{name}` is not a valid environment variable name"),
+                )
+                .at(
+                    name.span(),
+                    "the variable holding the secret: letters, digits and underscores",
+                )
+                .help("e.g. build_secrets = [\"NPM_TOKEN\"]"),
+            );
+        }
+        secrets.push(name.to_string());
+    }
+    secrets.sort();
+    secrets.dedup();
+    secrets
+}
+
 /// A service's build arguments, per mode: (dev, prod). A secret is refused: a build
 /// argument stays readable in the image's history.
 pub(super) fn build_args(

@@ -158,6 +158,7 @@ fn release_images(
                     dockerfile: service.build.dockerfile.clone(),
                     target: service.build.target.clone(),
                     args: service.build.args.clone(),
+                    secrets: service.build.secrets.clone(),
                 },
             },
         );
