@@ -37,13 +37,7 @@ fn buildkit_only_dockerfiles_build_and_cache_mounts_persist() {
     };
     let web = stack.dir.path().join("apps/web");
     std::fs::write(web.join("Dockerfile"), DOCKERFILE).expect("write");
-    // Sources no earlier run built (images outlive a test run; a reused image would not
-    // run the cache step).
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_nanos();
-    std::fs::write(web.join("www/run.html"), nanos.to_string()).expect("write");
+    unique_sources(&web);
     let read = |file: &str| {
         text(&common_docker(&[
             "exec",
@@ -132,6 +126,7 @@ fn build_secrets_reach_the_build_and_stay_out_of_the_image() {
         ),
     )
     .expect("write");
+    unique_sources(&web);
     // Without the variable: refused before building, the variable named.
     let unset = stack.sim(&["build"]);
     let stderr = text(&unset.stderr);
@@ -193,4 +188,14 @@ fn build_secrets_reach_the_build_and_stay_out_of_the_image() {
         "{rendered}"
     );
     assert!(!rendered.contains(VALUE));
+}
+
+/// Sources no earlier run built: images outlive a test run, and a reused image would run
+/// no build step at all.
+fn unique_sources(context: &std::path::Path) {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_nanos();
+    std::fs::write(context.join("www/run.html"), nanos.to_string()).expect("write");
 }

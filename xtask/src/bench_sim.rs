@@ -104,8 +104,12 @@ impl Times {
         check(&mut sim(&["down", "--volumes"]), "topo-sim down")?;
         self.topo_cold
             .push(timed(&mut sim(&["up", "--no-smoke"]), "cold topo-sim up")?);
+        // Each timed run starts with no stack, as Compose's do after `down -v`: `up`
+        // would otherwise also pay for removing the previous stack.
+        check(&mut sim(&["down", "--volumes"]), "topo-sim down")?;
         self.topo_warm
             .push(timed(&mut sim(&["up", "--no-smoke"]), "warm topo-sim up")?);
+        check(&mut sim(&["down", "--volumes"]), "topo-sim down")?;
         change(&source)?;
         self.topo_changed.push(timed(
             &mut sim(&["up", "--no-smoke"]),

@@ -119,8 +119,10 @@ pub(crate) async fn diagnose(engine: &Engine, name: &str) -> (Vec<String>, Vec<S
     (health_log, engine.log_tail(name, LOG_TAIL).await)
 }
 
-/// Polls the container until it reaches its goal: healthy when it has a health check,
-/// exited 0 when it is a one-shot job, running otherwise.
+/// Watches the container until it reaches its goal: healthy when it has a health check,
+/// exited 0 when it is a one-shot job, running otherwise. Its state is read again on each
+/// of its engine events (a health status, an exit) and at least every `POLL`, so a
+/// dependent starts the moment the engine says so.
 pub(crate) async fn await_ready(
     engine: &Engine,
     container: &ContainerSpec,
@@ -133,6 +135,16 @@ pub(crate) async fn await_ready(
         (None, false) => Duration::ZERO,
     };
     let deadline = Instant::now() + limit;
+    let filters = std::collections::HashMap::from([
+        ("container", vec![name]),
+        ("event", vec!["health_status", "die", "start"]),
+    ]);
+    let mut events = engine.docker().events(Some(
+        bollard::query_parameters::EventsOptionsBuilder::default()
+            .filters(&filters)
+            .build(),
+    ));
+    let mut listening = true;
     loop {
         let (status, health, exit_code) = state_of(engine, name).await?;
         let state = describe(status, health, exit_code);
@@ -179,7 +191,14 @@ pub(crate) async fn await_ready(
                 state: Some(state),
             });
         }
-        tokio::time::sleep(POLL).await;
+        // An event, or the poll: events make it prompt, the poll keeps it correct (a broken
+        // event stream is left alone, never spun on).
+        tokio::select! {
+            _ = tokio::time::sleep(POLL) => {}
+            event = futures_util::StreamExt::next(&mut events), if listening => {
+                listening = matches!(event, Some(Ok(_)));
+            }
+        }
     }
 }
 
