@@ -10,6 +10,8 @@ mod common;
 mod lifecycle;
 #[path = "deploy/lock.rs"]
 mod lock;
+#[path = "deploy/recovery.rs"]
+mod recovery;
 #[path = "deploy/refusals.rs"]
 mod refusals;
 #[path = "deploy/zero_downtime.rs"]

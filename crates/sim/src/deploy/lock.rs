@@ -86,6 +86,8 @@ pub struct Lock {
     name: String,
     /// How long taking it waited.
     pub waited: Duration,
+    /// The holder whose lock was taken over because its process is gone (same host).
+    pub taken_over: Option<String>,
 }
 
 impl Lock {
@@ -114,6 +116,7 @@ impl Lock {
             ),
             (PURPOSE.to_owned(), purpose.to_owned()),
         ]);
+        let mut taken_over = None;
         loop {
             let body = ContainerCreateBody {
                 image: Some(image.to_owned()),
@@ -127,11 +130,25 @@ impl Lock {
                     return Ok(Lock {
                         name,
                         waited: start.elapsed(),
+                        taken_over,
                     })
                 }
                 Err(bollard::errors::Error::DockerResponseServerError {
                     status_code: 409, ..
-                }) => {}
+                }) => {
+                    // A holder that ran on this host and whose process is gone can release
+                    // nothing: its lock is taken over, by its container id, so a lock another
+                    // deploy took meanwhile is never removed.
+                    if taken_over.is_none() {
+                        if let Some((id, holder)) = held(engine, &name).await? {
+                            if holder.is_dead() {
+                                remove(engine, &id).await?;
+                                taken_over = Some(holder.describe());
+                                continue;
+                            }
+                        }
+                    }
+                }
                 Err(error) => {
                     return Err(explain(format!("taking the deploy lock {name}"), &error))
                 }
@@ -175,6 +192,18 @@ impl Lock {
             remove(engine, &self.name).await?;
         }
         Ok(())
+    }
+}
+
+/// The lock container's id and holder, if the lock is held.
+async fn held(engine: &Engine, name: &str) -> Result<Option<(String, LockHolder)>, SimError> {
+    match engine.docker().inspect_container(name, None).await {
+        Ok(info) => Ok(Some((
+            info.id.unwrap_or_else(|| name.to_owned()),
+            LockHolder::of(&info.config.and_then(|c| c.labels).unwrap_or_default()),
+        ))),
+        Err(error) if is_not_found(&error) => Ok(None),
+        Err(error) => Err(explain(format!("reading the deploy lock {name}"), &error)),
     }
 }
 

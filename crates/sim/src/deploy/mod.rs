@@ -11,6 +11,7 @@
 
 mod history;
 mod lock;
+mod repair;
 mod resolve;
 mod service;
 pub mod summary;
@@ -160,6 +161,11 @@ impl Deployment<'_> {
         )
         .await?;
         let mut done = Progressed::default();
+        if let Some(holder) = &lock.taken_over {
+            done.notes.push(format!(
+                "took over the deploy lock of {holder}: a deploy that died (a cancelled job) cannot release it"
+            ));
+        }
         let result = self.locked(planned, options, on_deployed, &mut done).await;
         let waited = lock.waited;
         let released = lock.release(self.engine).await;
@@ -189,6 +195,15 @@ impl Deployment<'_> {
     ) -> Result<(), SimError> {
         self.progress.event(Event::Phase(Phase::Checks));
         let proxy = self.verify(options.setup, &mut done.checks).await?;
+        let mut repairs = Vec::new();
+        self.repair(proxy.as_ref(), &mut repairs).await?;
+        let mut planned = planned;
+        if !repairs.is_empty() {
+            for service in &mut planned {
+                self.refresh(service).await?;
+            }
+        }
+        done.notes.extend(repairs);
         for service in planned {
             self.service(service, options, proxy.as_ref(), on_deployed, done)
                 .await?;

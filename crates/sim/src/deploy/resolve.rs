@@ -32,6 +32,22 @@ pub(super) struct Planned<'a> {
 }
 
 impl Deployment<'_> {
+    /// Reads a service's container again (after a repair renamed or restored it).
+    pub(super) async fn refresh(&self, planned: &mut Planned<'_>) -> Result<(), SimError> {
+        planned.current = self
+            .engine
+            .inspect_container(&planned.container.name)
+            .await?;
+        planned.current_labels = planned
+            .current
+            .as_ref()
+            .and_then(|i| i.config.as_ref())
+            .and_then(|c| c.labels.clone())
+            .unwrap_or_default();
+        planned.history = history_of(&planned.current_labels);
+        Ok(())
+    }
+
     /// Step 1, the release: each service in deploy order with what it should run.
     pub(super) async fn resolve(
         &self,
