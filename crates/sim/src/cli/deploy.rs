@@ -60,6 +60,10 @@ pub struct DeployArgs {
     /// A host's first deploy: create the network, volumes, database and proxy if missing.
     #[arg(long)]
     pub setup: bool,
+    /// Check and decide only (every check, the lock's state, each service's decision):
+    /// change nothing on the target, not even the lock.
+    #[arg(long)]
+    pub dry_run: bool,
     /// A topo-ci marker store (a directory, `git:REF`, or `registry`: the tag `:<env>` of
     /// each image's repository): each service's marker is written after it deploys.
     #[arg(long, value_name = "STORE")]
@@ -145,6 +149,7 @@ pub(super) async fn run_deploy(args: &DeployArgs) -> Result<Exit, CliError> {
         strategies: strategies(&args.strategy)?,
         lock_wait: Duration::from_secs(args.lock_wait),
         setup: args.setup,
+        dry_run: args.dry_run,
         purpose: match &release {
             Release::Tag(tag) => format!("deploy {tag}"),
             Release::Images(_) => "deploy of a plan".to_owned(),

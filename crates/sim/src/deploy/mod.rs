@@ -9,6 +9,7 @@
 //! configuration asked for, else replace it by its strategy ([`switch`]); a failure stops
 //! the deploy there. Last: the proxy's routes, the images no longer kept, the lock.
 
+mod dry_run;
 mod history;
 mod lock;
 mod repair;
@@ -99,6 +100,8 @@ pub struct DeployOptions {
     pub setup: bool,
     /// What the lock says this deploy is (`deploy v1.2.0 from ci`).
     pub purpose: String,
+    /// Check and decide only: change nothing, not even the lock.
+    pub dry_run: bool,
 }
 
 impl Default for DeployOptions {
@@ -108,6 +111,7 @@ impl Default for DeployOptions {
             strategies: BTreeMap::new(),
             lock_wait: Duration::ZERO,
             setup: false,
+            dry_run: false,
             purpose: "deploy".to_owned(),
         }
     }
@@ -150,6 +154,9 @@ impl Deployment<'_> {
             });
         }
         let mut planned = self.resolve(release, options).await?;
+        if options.dry_run {
+            return self.dry_run(planned, release, options).await;
+        }
         let images = self.images(&mut planned, options.setup).await?;
         self.progress.event(Event::Phase(Phase::Lock));
         let lock = Lock::acquire(
@@ -177,6 +184,7 @@ impl Deployment<'_> {
             target: self.engine.address().to_owned(),
             ok: done.services.iter().all(|s| s.action.is_ok()),
             rollback: matches!(release, Release::Rollback),
+            dry_run: false,
             elapsed_ms: millis(start.elapsed()),
             lock_waited_ms: millis(waited),
             checks: done.checks,

@@ -39,26 +39,7 @@ impl Deployment<'_> {
         done: &mut Progressed,
     ) -> Result<(), SimError> {
         let container = planned.container;
-        let strategy = options
-            .strategies
-            .get(&container.role)
-            .or_else(|| options.strategies.get(&container.name))
-            .or_else(|| options.strategies.get("*"))
-            .copied()
-            .unwrap_or(container.deploy.strategy);
-        let previous_image = planned.current_labels.get(labels::IMAGE).cloned();
-        let mut entry = ServiceDeploy {
-            name: container.role.clone(),
-            container: container.name.clone(),
-            action: DeployAction::Skipped,
-            strategy: Replacement::of(container.kind, strategy),
-            image: previous_image.clone().unwrap_or_default(),
-            previous_image,
-            detail: String::new(),
-            steps: Vec::new(),
-            health_log: Vec::new(),
-            log_tail: Vec::new(),
-        };
+        let mut entry = entry_of(&planned, options);
         let Some((wanted, body)) = planned.wanted.clone() else {
             entry.detail = "not part of this deploy".to_owned();
             done.services.push(entry);
@@ -298,7 +279,33 @@ fn is_running(planned: &Planned<'_>) -> bool {
 
 /// Whether the container already runs the image and configuration wanted, and is where it
 /// should be: a job exited 0, anything else running (and healthy when it has a check).
-fn runs_already(planned: &Planned<'_>, wanted: &Wanted) -> bool {
+/// A service's summary entry before anything is done: skipped, at the image it runs, with
+/// the strategy the options or its topology choose.
+pub(super) fn entry_of(planned: &Planned<'_>, options: &DeployOptions) -> ServiceDeploy {
+    let container = planned.container;
+    let strategy = options
+        .strategies
+        .get(&container.role)
+        .or_else(|| options.strategies.get(&container.name))
+        .or_else(|| options.strategies.get("*"))
+        .copied()
+        .unwrap_or(container.deploy.strategy);
+    let previous_image = planned.current_labels.get(labels::IMAGE).cloned();
+    ServiceDeploy {
+        name: container.role.clone(),
+        container: container.name.clone(),
+        action: DeployAction::Skipped,
+        strategy: Replacement::of(container.kind, strategy),
+        image: previous_image.clone().unwrap_or_default(),
+        previous_image,
+        detail: String::new(),
+        steps: Vec::new(),
+        health_log: Vec::new(),
+        log_tail: Vec::new(),
+    }
+}
+
+pub(super) fn runs_already(planned: &Planned<'_>, wanted: &Wanted) -> bool {
     let container: &ContainerSpec = planned.container;
     // The image by its id (what a digest or a tag resolved to on the target), not by the
     // tag string: a tag pushed again is another image.

@@ -22,6 +22,9 @@ pub struct DeploySummary {
     pub ok: bool,
     /// Rolled back (`--rollback`) instead of deploying new images.
     pub rollback: bool,
+    /// A dry run: nothing was changed (not even the lock).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
     /// Wall time, first request to last.
     pub elapsed_ms: u64,
     /// How long the deploy waited for the lock.
@@ -128,6 +131,8 @@ pub enum DeployAction {
     Failed,
     /// Not attempted: an earlier service failed.
     NotReached,
+    /// A dry run: a deploy would replace it.
+    WouldDeploy,
 }
 
 impl DeployAction {
@@ -140,6 +145,7 @@ impl DeployAction {
             DeployAction::RolledBack => "rolled-back",
             DeployAction::Failed => "failed",
             DeployAction::NotReached => "not-reached",
+            DeployAction::WouldDeploy => "would-deploy",
         }
     }
 
@@ -147,7 +153,10 @@ impl DeployAction {
     pub fn is_ok(self) -> bool {
         matches!(
             self,
-            DeployAction::Deployed | DeployAction::Unchanged | DeployAction::Skipped
+            DeployAction::Deployed
+                | DeployAction::Unchanged
+                | DeployAction::Skipped
+                | DeployAction::WouldDeploy
         )
     }
 }
@@ -179,7 +188,9 @@ impl DeploySummary {
     pub fn markdown(&self) -> String {
         let mut out = format!(
             "## {} {} — {}\n\n",
-            if self.rollback {
+            if self.dry_run {
+                "Dry run of"
+            } else if self.rollback {
                 "Rollback of"
             } else {
                 "Deploy of"
@@ -263,8 +274,10 @@ impl DeploySummary {
             out += &format!("note: {note}\n");
         }
         out += &format!(
-            "{} {}: {} in {:.1} s — {} restarted, {} unchanged{}\n",
-            if self.rollback {
+            "{} {}: {} in {:.1} s — {} {}, {} unchanged{}\n",
+            if self.dry_run {
+                "dry run of"
+            } else if self.rollback {
                 "rollback of"
             } else {
                 "deploy of"
@@ -272,7 +285,16 @@ impl DeploySummary {
             self.project,
             if self.ok { "ok" } else { "FAILED" },
             self.elapsed_ms as f64 / 1000.0,
-            self.restarted(),
+            if self.dry_run {
+                self.count(DeployAction::WouldDeploy)
+            } else {
+                self.restarted()
+            },
+            if self.dry_run {
+                "would be replaced"
+            } else {
+                "restarted"
+            },
             self.count(DeployAction::Unchanged),
             if self.lock_waited_ms >= 1000 {
                 format!(
