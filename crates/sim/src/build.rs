@@ -31,7 +31,25 @@ use crate::translate::{image_reference, Variables};
 /// The OCI label holding the source revision.
 pub const REVISION_LABEL: &str = "org.opencontainers.image.revision";
 /// How many lines of a failing step's output an error shows.
-const FAILED_OUTPUT_LINES: usize = 30;
+pub(crate) const FAILED_OUTPUT_LINES: usize = 30;
+
+/// A failed build of `image` at `step`: its last `lines` and the builder's `message`, or an
+/// engine out of disk.
+pub(crate) fn build_failure(image: &str, step: &str, lines: &[String], message: &str) -> SimError {
+    if message.contains("no space left on device") {
+        return SimError::OutOfDisk {
+            context: format!("building {image}"),
+            detail: message.to_owned(),
+        };
+    }
+    let mut output: Vec<&str> = lines.iter().map(String::as_str).collect();
+    output.push(message);
+    SimError::BuildFailed {
+        image: image.to_owned(),
+        step: step.to_owned(),
+        output: output.join("\n"),
+    }
+}
 
 /// How images are built.
 #[derive(Clone, Debug)]
@@ -269,19 +287,8 @@ async fn run_build(
     let mut step = String::from("the start of the build");
     let mut since_step: VecDeque<String> = VecDeque::new();
     let failed = |step: &str, since_step: &VecDeque<String>, message: &str| {
-        if message.contains("no space left on device") {
-            return SimError::OutOfDisk {
-                context: format!("building {image}"),
-                detail: message.to_owned(),
-            };
-        }
-        let mut output: Vec<&str> = since_step.iter().map(String::as_str).collect();
-        output.push(message);
-        SimError::BuildFailed {
-            image: image.to_owned(),
-            step: step.to_owned(),
-            output: output.join("\n"),
-        }
+        let lines: Vec<String> = since_step.iter().cloned().collect();
+        build_failure(image, step, &lines, message)
     };
     while let Some(item) = stream.next().await {
         let info = match item {

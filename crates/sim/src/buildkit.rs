@@ -15,13 +15,10 @@ use bollard::models::{BuildInfo, BuildInfoAux};
 use bollard::query_parameters::{BuildImageOptionsBuilder, BuilderVersion};
 use futures_util::StreamExt as _;
 
-use crate::build::BuildRequest;
+use crate::build::{build_failure, BuildRequest, FAILED_OUTPUT_LINES};
 use crate::engine::Engine;
 use crate::error::{engine_message, explain, SimError};
 use crate::progress::{Event, Progress};
-
-/// How many lines of a failing step's output an error shows.
-const FAILED_OUTPUT_LINES: usize = 30;
 
 /// Which builder the engine builds with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -214,13 +211,7 @@ impl Vertices {
 
     /// The failure: the failing vertex's name, its last lines and the error.
     fn failure(&self, image: &str, message: &str) -> SimError {
-        if message.contains("no space left on device") {
-            return SimError::OutOfDisk {
-                context: format!("building {image}"),
-                detail: message.to_owned(),
-            };
-        }
-        let (step, mut output) = match &self.failed {
+        let (step, output) = match &self.failed {
             Some((digest, _)) => (
                 self.names.get(digest).cloned().unwrap_or_default(),
                 self.logs
@@ -230,15 +221,11 @@ impl Vertices {
             ),
             None => ("the build".to_owned(), Vec::new()),
         };
-        output.push(match &self.failed {
+        let message = match &self.failed {
             Some((_, error)) if !message.contains(error.as_str()) => format!("{error}: {message}"),
             _ => message.to_owned(),
-        });
-        SimError::BuildFailed {
-            image: image.to_owned(),
-            step,
-            output: output.join("\n"),
-        }
+        };
+        build_failure(image, &step, &output, &message)
     }
 }
 
