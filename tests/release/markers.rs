@@ -64,6 +64,32 @@ fn decisions(plan: &Value) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// `plan --registry-user ci` with a wrong password and no stored credentials: exit 1,
+/// the credentials refused. Its stderr.
+fn refused_with_a_wrong_password(repo: &Repo) -> String {
+    let empty = tempfile::tempdir().expect("tempdir");
+    let output = topo_ci(
+        repo.path(),
+        &[
+            ("DOCKER_CONFIG", &empty.path().display().to_string()),
+            ("REGISTRY_PASSWORD", "wrong"),
+        ],
+        &[
+            "plan",
+            "--env",
+            "production",
+            "--markers",
+            "registry",
+            "--registry-user",
+            "ci",
+        ],
+    );
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("refused the credentials"), "{stderr}");
+    stderr
+}
+
 /// The plan in a depth-1 clone of the repository's HEAD.
 fn plan_in_shallow_clone(repo: &Repo, env: &[(&str, &str)]) -> Value {
     let clone = tempfile::tempdir().expect("tempdir");
@@ -183,25 +209,7 @@ fn refusals_move_no_tag(repo: &Repo, registry: Registry, env: &[(&str, &str)]) {
         "without --registry-user the password is not used: {stderr}"
     );
     assert!(stderr.contains("no credentials for"), "{stderr}");
-    let output = topo_ci(
-        repo.path(),
-        &[
-            ("DOCKER_CONFIG", empty.as_str()),
-            ("REGISTRY_PASSWORD", "wrong"),
-        ],
-        &[
-            "plan",
-            "--env",
-            "production",
-            "--markers",
-            "registry",
-            "--registry-user",
-            "ci",
-        ],
-    );
-    let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("refused the credentials"), "{stderr}");
+    refused_with_a_wrong_password(repo);
     let never = topo_ci(
         repo.path(),
         env,
@@ -265,25 +273,6 @@ fn registry_markers_speak_the_token_flow() {
     let second = plan(repo.path(), &env);
     assert!(all(&second, "skip"), "{:?}", decisions(&second));
     // The token service refuses a wrong password: explained, exit 1.
-    let empty = tempfile::tempdir().expect("tempdir");
-    let output = topo_ci(
-        repo.path(),
-        &[
-            ("DOCKER_CONFIG", &empty.path().display().to_string()),
-            ("REGISTRY_PASSWORD", "wrong"),
-        ],
-        &[
-            "plan",
-            "--env",
-            "production",
-            "--markers",
-            "registry",
-            "--registry-user",
-            "ci",
-        ],
-    );
-    let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let stderr = refused_with_a_wrong_password(&repo);
     assert!(stderr.contains("token service"), "{stderr}");
-    assert!(stderr.contains("refused the credentials"), "{stderr}");
 }

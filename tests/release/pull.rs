@@ -2,7 +2,6 @@
 //! TLS (its CA trusted through `/etc/docker/certs.d`), the namespaced "production host"
 //! pulls by digest with the credentials `topo deploy` passes, over mutual TLS.
 
-use super::push::Registry;
 use super::remote::RemoteEngine;
 use super::text;
 use crate::common;
@@ -13,11 +12,7 @@ fn the_remote_engine_pulls_by_digest_what_ci_pushed() {
     if !common::docker_available(test) {
         return;
     }
-    let Some(remote) = RemoteEngine::start(test) else {
-        return;
-    };
-    let address = remote.host_address();
-    let Some(registry) = Registry::start_on(test, &address, Some(remote.sign_for(&address))) else {
+    let Some((remote, registry)) = RemoteEngine::start_with_registry(test) else {
         return;
     };
     common::ensure_test_images();

@@ -243,6 +243,16 @@ extendedKeyUsage=serverAuth
         }
     }
 
+    /// The engine, and a registry over TLS on the host's side of its link that both this
+    /// machine's engine and the namespaced one trust (`/etc/docker/certs.d`).
+    pub fn start_with_registry(test: &str) -> Option<(RemoteEngine, super::push::Registry)> {
+        let remote = RemoteEngine::start(test)?;
+        let address = remote.host_address();
+        let tls = remote.sign_for(&address);
+        let registry = super::push::Registry::start_on(test, &address, Some(tls))?;
+        Some((remote, registry))
+    }
+
     /// `tcp://ADDRESS:2376`.
     pub fn host(&self) -> String {
         format!("tcp://{}:2376", self.address)

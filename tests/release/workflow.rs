@@ -84,11 +84,7 @@ fn the_example_workflow_builds_pushes_and_deploys_what_changed() {
     if !common::docker_available(test) {
         return;
     }
-    let Some(remote) = RemoteEngine::start(test) else {
-        return;
-    };
-    let address = remote.host_address();
-    let Some(registry) = Registry::start_on(test, &address, Some(remote.sign_for(&address))) else {
+    let Some((remote, registry)) = RemoteEngine::start_with_registry(test) else {
         return;
     };
     common::ensure_test_images();

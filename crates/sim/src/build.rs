@@ -197,6 +197,19 @@ pub(crate) struct BuildRequest<'a> {
     pub fresh: bool,
 }
 
+impl BuildRequest<'_> {
+    /// What both builders are told: Dockerfile, tag, target, labels, arguments, cache.
+    pub(crate) fn options(&self) -> BuildImageOptionsBuilder {
+        BuildImageOptionsBuilder::default()
+            .dockerfile(&self.build.dockerfile)
+            .t(self.tag)
+            .target(&self.build.target)
+            .labels(self.labels)
+            .buildargs(&self.build.args.iter().collect::<HashMap<_, _>>())
+            .nocache(self.fresh)
+    }
+}
+
 /// Builds `context` in the engine as `request` says: through BuildKit where the engine offers
 /// it, else with the classic builder (said once; a Dockerfile that needs BuildKit is then
 /// refused naming its line).
@@ -223,16 +236,7 @@ pub(crate) async fn engine_build(
             line: format!("the classic builder builds: no BuildKit ({why_classic})"),
         });
     }
-    let options = BuildImageOptionsBuilder::default()
-        .dockerfile(&request.build.dockerfile)
-        .t(request.tag)
-        .target(&request.build.target)
-        .labels(request.labels)
-        .buildargs(&request.build.args.iter().collect::<HashMap<_, _>>())
-        .nocache(request.fresh)
-        .rm(true)
-        .forcerm(true)
-        .build();
+    let options = request.options().rm(true).forcerm(true).build();
     let stream = engine
         .docker()
         .build_image(options, None, Some(bollard::body_full(tar.into())));

@@ -12,7 +12,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use bollard::models::{BuildInfo, BuildInfoAux};
-use bollard::query_parameters::{BuildImageOptionsBuilder, BuilderVersion};
+use bollard::query_parameters::BuilderVersion;
 use futures_util::StreamExt as _;
 
 use crate::build::{build_failure, BuildRequest, FAILED_OUTPUT_LINES};
@@ -73,13 +73,8 @@ pub(crate) async fn build(
         return build_with_secrets(engine, tar, request, progress).await;
     }
     let session = session_id(request.tag);
-    let options = BuildImageOptionsBuilder::default()
-        .dockerfile(&request.build.dockerfile)
-        .t(request.tag)
-        .target(&request.build.target)
-        .labels(request.labels)
-        .buildargs(&request.build.args.iter().collect::<HashMap<_, _>>())
-        .nocache(request.fresh)
+    let options = request
+        .options()
         .version(BuilderVersion::BuilderBuildKit)
         .session(&session)
         .build();

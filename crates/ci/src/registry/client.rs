@@ -75,6 +75,18 @@ pub struct Manifest {
     pub digest: String,
 }
 
+impl Manifest {
+    /// A manifest of `media_type` holding `bytes`, named by their digest.
+    pub fn new(media_type: String, bytes: Vec<u8>) -> Manifest {
+        let digest = format!("sha256:{:x}", sha2::Sha256::digest(&bytes));
+        Manifest {
+            media_type,
+            bytes,
+            digest,
+        }
+    }
+}
+
 /// A registry refused or could not be reached.
 #[derive(Debug, thiserror::Error)]
 #[error("{doing} {image}: {detail}. {help}")]
@@ -140,32 +152,23 @@ impl Client {
         match answer.status {
             200 => {}
             404 => return Ok(None),
-            _ => {
-                return Err(refusal(
-                    "reading",
-                    &what,
-                    repository,
-                    self.has_credentials(repository),
-                    &answer,
-                ))
-            }
+            _ => return Err(self.refused("reading", &what, repository, &answer)),
         }
-        let digest = format!("sha256:{:x}", sha2::Sha256::digest(&answer.body));
-        if reference.starts_with("sha256:") && reference != digest {
+        let manifest = Manifest::new(
+            answer
+                .content_type
+                .unwrap_or_else(|| "application/vnd.oci.image.manifest.v1+json".to_owned()),
+            answer.body,
+        );
+        if reference.starts_with("sha256:") && reference != manifest.digest {
             return Err(RegistryError {
                 doing: "reading",
                 image: what,
-                detail: format!("the manifest's content has the digest {digest}"),
+                detail: format!("the manifest's content has the digest {}", manifest.digest),
                 help: "the registry returned other bytes than the digest names: check the registry (or a proxy in front of it)".to_owned(),
             });
         }
-        Ok(Some(Manifest {
-            media_type: answer
-                .content_type
-                .unwrap_or_else(|| "application/vnd.oci.image.manifest.v1+json".to_owned()),
-            bytes: answer.body,
-            digest,
-        }))
+        Ok(Some(manifest))
     }
 
     /// Stores `manifest` under `tag` in `repository` (which must hold its blobs already).
@@ -187,13 +190,7 @@ impl Client {
         )?;
         match answer.status {
             200..=202 => Ok(()),
-            _ => Err(refusal(
-                "tagging",
-                &what,
-                repository,
-                self.has_credentials(repository),
-                &answer,
-            )),
+            _ => Err(self.refused("tagging", &what, repository, &answer)),
         }
     }
 
@@ -211,13 +208,7 @@ impl Client {
         )?;
         match answer.status {
             200 => Ok(answer.body),
-            _ => Err(refusal(
-                "reading",
-                &what,
-                repository,
-                self.has_credentials(repository),
-                &answer,
-            )),
+            _ => Err(self.refused("reading", &what, repository, &answer)),
         }
     }
 
@@ -270,10 +261,19 @@ impl Client {
         Ok(answer)
     }
 
-    fn has_credentials(&self, repository: &Repository) -> bool {
-        self.credentials
+    /// The registry refused `doing` `what`: its own words, and what to do.
+    fn refused(
+        &self,
+        doing: &'static str,
+        what: &str,
+        repository: &Repository,
+        answer: &Answer,
+    ) -> RegistryError {
+        let with_credentials = self
+            .credentials
             .for_registry(repository.registry.as_deref())
-            .is_some()
+            .is_some();
+        refusal(doing, what, repository, with_credentials, answer)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Known> {

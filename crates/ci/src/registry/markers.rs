@@ -5,8 +5,6 @@ use std::collections::BTreeMap;
 use topo_core::value::ImageRef;
 use topo_core::ValidTopology as Topology;
 
-use sha2::Digest as _;
-
 use super::client::{Client, Manifest, Repository};
 use crate::markers::{Marker, MarkerError, Markers};
 use topo_core::credentials::Credentials;
@@ -193,12 +191,7 @@ fn annotated(manifest: &Manifest, marker: &Marker) -> Result<Manifest, String> {
     }
     document["annotations"] = serde_json::Value::Object(annotations);
     let bytes = serde_json::to_vec(&document).expect("a JSON value serialises");
-    let digest = format!("sha256:{:x}", sha2::Sha256::digest(&bytes));
-    Ok(Manifest {
-        media_type: manifest.media_type.clone(),
-        bytes,
-        digest,
-    })
+    Ok(Manifest::new(manifest.media_type.clone(), bytes))
 }
 
 fn repository_of(repository: &str) -> Result<Repository, MarkerError> {
