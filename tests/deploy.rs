@@ -8,6 +8,8 @@
 mod common;
 #[path = "deploy/dry_run.rs"]
 mod dry_run;
+#[path = "deploy/faults.rs"]
+mod faults;
 #[path = "deploy/lifecycle.rs"]
 mod lifecycle;
 #[path = "deploy/lock.rs"]
@@ -23,6 +25,9 @@ use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use assert_cmd::cargo::CommandCargoExt as _;
@@ -201,6 +206,96 @@ fn get(port: u16, path: &str) -> Option<(u16, String)> {
     let status = response.split_whitespace().nth(1)?.parse().ok()?;
     let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
     Some((status, body.trim().to_owned()))
+}
+
+/// An independent HTTP client: `threads` loops sending `GET /health` through the proxy,
+/// one connection per request, until stopped; it counts what it sent and what failed.
+struct Load {
+    stop: Arc<AtomicBool>,
+    sent: Arc<AtomicUsize>,
+    failed: Arc<AtomicUsize>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Load {
+    fn start(port: u16, threads: usize, pause: Duration) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (sent, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let threads = (0..threads)
+            .map(|_| {
+                let (stop, sent, failed) = (stop.clone(), sent.clone(), failed.clone());
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        sent.fetch_add(1, Ordering::Relaxed);
+                        if get(port, "/health").map(|(status, _)| status) != Some(200) {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                        std::thread::sleep(pause);
+                    }
+                })
+            })
+            .collect();
+        Load {
+            stop,
+            sent,
+            failed,
+            threads,
+        }
+    }
+
+    /// Requests sent and failed so far.
+    fn counts(&self) -> (usize, usize) {
+        (
+            self.sent.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Stops the client: requests sent and failed.
+    fn finish(mut self) -> (usize, usize) {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in self.threads.drain(..) {
+            thread.join().expect("a load thread ends");
+        }
+        self.counts()
+    }
+}
+
+/// Both cores kept busy (a busy loop per core, at normal priority) until dropped: a deploy
+/// on a loaded host.
+struct CpuHog {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<u64>>,
+}
+
+impl CpuHog {
+    fn start() -> CpuHog {
+        let stop = Arc::new(AtomicBool::new(false));
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let threads = (0..cores)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut spins = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        spins = std::hint::black_box(spins.wrapping_add(1));
+                    }
+                    spins
+                })
+            })
+            .collect();
+        CpuHog { stop, threads }
+    }
+}
+
+impl Drop for CpuHog {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in self.threads.drain(..) {
+            let spins = thread.join().expect("a hog thread ends");
+            assert!(spins > 0, "the hog ran");
+        }
+    }
 }
 
 fn text_of(bytes: &[u8]) -> String {

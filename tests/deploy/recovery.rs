@@ -1,10 +1,7 @@
 //! A deploy killed midway (a cancelled CI job) leaves leftovers; the next plain deploy
 //! repairs them by itself and says so, while the proxy keeps serving.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
-
-use crate::{common, Target};
+use crate::{common, Load, Target};
 
 #[test]
 fn the_next_deploy_repairs_what_a_killed_one_left() {
@@ -48,23 +45,9 @@ fn the_next_deploy_repairs_what_a_killed_one_left() {
     ]);
 
     // A client through the proxy the whole time.
-    let stop = Arc::new(AtomicBool::new(false));
-    let (sent, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let client = {
-        let (stop, sent, failed, port) = (stop.clone(), sent.clone(), failed.clone(), target.port);
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                sent.fetch_add(1, Ordering::Relaxed);
-                if crate::get(port, "/health").map(|(code, _)| code) != Some(200) {
-                    failed.fetch_add(1, Ordering::Relaxed);
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-        })
-    };
+    let load = Load::start(target.port, 1, std::time::Duration::from_millis(20));
     let (output, summary) = target.deploy(&["--tag", "v2"]);
-    stop.store(true, Ordering::Relaxed);
-    client.join().expect("the client ends");
+    let (sent, failed) = load.finish();
     assert!(output.status.success(), "{summary:#}");
     let notes = summary["notes"].to_string();
     for expected in [
@@ -87,11 +70,6 @@ fn the_next_deploy_repairs_what_a_killed_one_left() {
         "{leftovers}"
     );
     assert_eq!(target.get("/version.txt").1.trim(), "v2");
-    assert_eq!(
-        failed.load(Ordering::Relaxed),
-        0,
-        "failed requests through the proxy (of {})",
-        sent.load(Ordering::Relaxed)
-    );
-    assert!(sent.load(Ordering::Relaxed) > 10);
+    assert_eq!(failed, 0, "failed requests through the proxy (of {sent})");
+    assert!(sent > 10);
 }

@@ -1,31 +1,12 @@
 //! Requests through the proxy during deploys: blue-green drops none, recreate does.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{get, Target};
+use crate::{CpuHog, Load, Target};
 
 /// Requests through the proxy, one connection each, while `deploys` run; the failures.
 fn failures_under_load(target: &Target, strategy: &str, tags: &[&str]) -> (usize, usize) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let sent = Arc::new(AtomicUsize::new(0));
-    let failed = Arc::new(AtomicUsize::new(0));
-    let load: Vec<_> = (0..4)
-        .map(|_| {
-            let (stop, sent, failed, port) =
-                (stop.clone(), sent.clone(), failed.clone(), target.port);
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    sent.fetch_add(1, Ordering::Relaxed);
-                    if get(port, "/health").map(|(status, _)| status) != Some(200) {
-                        failed.fetch_add(1, Ordering::Relaxed);
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-            })
-        })
-        .collect();
+    let load = Load::start(target.port, 4, Duration::from_millis(5));
     for tag in tags {
         let (output, summary) = target.deploy(&[
             "--tag",
@@ -37,11 +18,7 @@ fn failures_under_load(target: &Target, strategy: &str, tags: &[&str]) -> (usize
         assert!(output.status.success(), "{summary:#}");
         assert_eq!(summary["services"][1]["action"], "deployed");
     }
-    stop.store(true, Ordering::Relaxed);
-    for thread in load {
-        thread.join().expect("load thread");
-    }
-    (sent.load(Ordering::Relaxed), failed.load(Ordering::Relaxed))
+    load.finish()
 }
 
 #[test]
@@ -60,6 +37,21 @@ fn blue_green_drops_no_request_under_load_and_recreate_does() {
     assert!(sent > 100, "the load ran ({sent} requests)");
     assert_eq!(failed, 0, "blue-green dropped {failed} of {sent} requests");
     assert_eq!(target.get("/version.txt"), (200, "b5".to_owned()));
+
+    // The same five deploys on a busy host: both cores kept busy by a hog the test runs.
+    let busy = ["c1", "c2", "c3", "c4", "c5"];
+    for tag in busy {
+        target.derive(tag, "v1", &format!("RUN echo {tag} > /srv/www/version.txt"));
+    }
+    let hog = CpuHog::start();
+    let (sent, failed) = failures_under_load(&target, "blue-green", &busy);
+    drop(hog);
+    eprintln!("blue-green, both cores busy: 5 deploys, {sent} requests through the proxy, {failed} failed");
+    assert!(sent > 100, "the load ran ({sent} requests)");
+    assert_eq!(
+        failed, 0,
+        "blue-green on a busy host dropped {failed} of {sent} requests"
+    );
 
     let (sent, failed) = failures_under_load(&target, "recreate", &tags[5..]);
     eprintln!("recreate: 5 deploys, {sent} requests through the proxy, {failed} failed");

@@ -24,6 +24,7 @@ pub mod context;
 pub mod deploy;
 pub mod engine;
 pub mod error;
+pub mod fault;
 mod lifecycle;
 pub mod objects;
 pub mod progress;

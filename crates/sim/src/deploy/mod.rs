@@ -167,6 +167,7 @@ impl Deployment<'_> {
             options.lock_wait,
         )
         .await?;
+        crate::fault::boundary("lock:taken");
         let mut done = Progressed::default();
         if let Some(holder) = &lock.taken_over {
             done.notes.push(format!(
@@ -216,6 +217,7 @@ impl Deployment<'_> {
             self.service(service, options, proxy.as_ref(), on_deployed, done)
                 .await?;
         }
+        crate::fault::boundary("deploy:services-done");
         self.proxy(proxy.is_some(), done).await?;
         self.retention(done).await
     }

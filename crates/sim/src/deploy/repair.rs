@@ -6,16 +6,20 @@
 //! without a new `<name>`. The rule: whatever was serving keeps serving. A running candidate
 //! with no `<name>` had taken the traffic (the proxy switched to it), so the switch is
 //! finished; otherwise the candidate goes. A set-aside container goes when `<name>` runs, and
-//! is put back when it does not. Renames and restarts come first, then the proxy's routes are
+//! is put back when it does not (or is not ready: a recreate killed after starting the new
+//! one never proved it). A stopped service with nothing set aside is started again; a job's
+//! unfinished run is noted (the deploy runs it again). Renames and restarts come first, then the proxy's routes are
 //! written canonical (each service by its own name), and only then is anything removed, so
 //! the proxy never points at a container that is gone.
 
+use bollard::models::ContainerStateStatusEnum;
 use topo_core::naming;
-use topo_core::spec::ContainerKind;
+use topo_core::spec::{ContainerKind, ContainerSpec};
 
 use super::switch::{remove, rename, start, stop, Proxy};
 use super::Deployment;
 use crate::error::SimError;
+use crate::lifecycle::await_ready;
 
 impl Deployment<'_> {
     /// Brings the host back to a state a deploy can start from; a note for each repair.
@@ -27,8 +31,7 @@ impl Deployment<'_> {
         let mut removals = Vec::new();
         for container in &self.spec.containers {
             if container.kind == ContainerKind::Job {
-                // A job has no candidate or set-aside run: an interrupted one is simply run
-                // again by the deploy (its exit code decides).
+                self.interrupted_job(container, notes).await?;
                 continue;
             }
             let name = container.name.as_str();
@@ -50,29 +53,12 @@ impl Deployment<'_> {
                 }
             }
             if self.running(&old).await?.is_some() {
-                match current {
-                    Some(true) => {
-                        notes.push(format!(
-                            "repaired {name}: removed {old}, set aside by a cancelled deploy ({name} serves)"
-                        ));
-                        removals.push(old);
-                    }
-                    Some(false) => {
-                        remove(self.engine, name).await?;
-                        rename(self.engine, &old, name).await?;
-                        start(self.engine, name).await?;
-                        notes.push(format!(
-                            "repaired {name}: a cancelled deploy stopped it for a new container that never ran; the previous one is back"
-                        ));
-                    }
-                    None => {
-                        rename(self.engine, &old, name).await?;
-                        start(self.engine, name).await?;
-                        notes.push(format!(
-                            "repaired {name}: a cancelled deploy had set it aside as {old}; it is back"
-                        ));
-                    }
-                }
+                self.set_aside(container, current, &mut removals, notes)
+                    .await?;
+            } else if current == Some(false) && self.restarted(name).await {
+                notes.push(format!(
+                    "repaired {name}: it was stopped (by a cancelled deploy, or it exited) with nothing set aside; started again"
+                ));
             }
         }
         if notes.is_empty() {
@@ -86,6 +72,75 @@ impl Deployment<'_> {
             remove(self.engine, &name).await?;
         }
         Ok(())
+    }
+
+    /// `<name>-old` exists: it goes once `<name>` runs and is ready; otherwise it is put back.
+    async fn set_aside(
+        &self,
+        container: &ContainerSpec,
+        current: Option<bool>,
+        removals: &mut Vec<String>,
+        notes: &mut Vec<String>,
+    ) -> Result<(), SimError> {
+        let name = container.name.as_str();
+        let old = naming::old_container_name(name);
+        // A new container a cancelled recreate started was never proven ready: it is now,
+        // before the one set aside is given up.
+        let ready = match current {
+            Some(true) => await_ready(self.engine, container, name).await.is_ok(),
+            _ => false,
+        };
+        if ready {
+            notes.push(format!(
+                "repaired {name}: removed {old}, set aside by a cancelled deploy ({name} serves)"
+            ));
+            removals.push(old);
+            return Ok(());
+        }
+        let what = match current {
+            Some(true) => "started a new container that never became ready",
+            Some(false) => "stopped it for a new container that never ran",
+            None => "had set it aside",
+        };
+        if current.is_some() {
+            remove(self.engine, name).await?;
+        }
+        rename(self.engine, &old, name).await?;
+        start(self.engine, name).await?;
+        notes.push(format!(
+            "repaired {name}: a cancelled deploy {what} ({old}); the previous one is back"
+        ));
+        Ok(())
+    }
+
+    /// A job's run that a cancelled deploy left unfinished (created, or still running) is
+    /// run again by this deploy: said here.
+    async fn interrupted_job(
+        &self,
+        container: &ContainerSpec,
+        notes: &mut Vec<String>,
+    ) -> Result<(), SimError> {
+        let name = container.name.as_str();
+        let Some(info) = self.engine.inspect_container(name).await? else {
+            return Ok(());
+        };
+        let status = info.state.and_then(|s| s.status);
+        if matches!(
+            status,
+            Some(ContainerStateStatusEnum::CREATED | ContainerStateStatusEnum::RUNNING)
+        ) {
+            let status = status.map(|s| s.to_string()).unwrap_or_default();
+            notes.push(format!(
+                "repaired {name}: a cancelled deploy left its run unfinished ({status}); it runs again"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Starts a stopped container; whether it started (a failure is left to the deploy,
+    /// which replaces it).
+    async fn restarted(&self, name: &str) -> bool {
+        start(self.engine, name).await.is_ok()
     }
 
     /// Whether a container exists (`Some`) and runs.

@@ -27,6 +27,7 @@ use super::summary::Step;
 use crate::build::millis;
 use crate::engine::Engine;
 use crate::error::{explain, is_not_found, SimError};
+use crate::fault;
 use crate::lifecycle::{await_ready, create_container, diagnose, exec, write_files, Failure};
 
 /// How long a stopped container gets to exit before it is killed.
@@ -138,7 +139,9 @@ pub(super) async fn blue_green(
     }
     let since = Instant::now();
     create_container(engine, container, &next, body).await?;
+    fault::boundary("blue-green:created");
     start(engine, &next).await?;
+    fault::boundary("blue-green:started");
     steps.record("start", since);
     let since = Instant::now();
     if let Err(failure) = await_ready(engine, container, &next).await {
@@ -152,19 +155,25 @@ pub(super) async fn blue_green(
         });
     }
     steps.record("healthy", since);
+    fault::boundary("blue-green:healthy");
 
     let since = Instant::now();
     proxy.route(engine, name, &next).await?;
     steps.record("switch", since);
+    fault::boundary("blue-green:switched");
     let since = Instant::now();
     rename(engine, name, &old).await?;
+    fault::boundary("blue-green:set-aside");
     rename(engine, &next, name).await?;
+    fault::boundary("blue-green:renamed");
     proxy.canonical(engine).await?;
     steps.record("rename", since);
+    fault::boundary("blue-green:routed");
 
     let since = Instant::now();
     tokio::time::sleep(container.deploy.drain).await;
     stop(engine, &old).await?;
+    fault::boundary("blue-green:stopped-old");
     remove(engine, &old).await?;
     steps.record("drain", since);
     Ok(Replaced::Up)
@@ -184,19 +193,25 @@ pub(super) async fn recreate(
     let since = Instant::now();
     if has_old {
         stop(engine, name).await?;
+        fault::boundary("recreate:stopped");
         rename(engine, name, &old).await?;
+        fault::boundary("recreate:set-aside");
         steps.record("stop", since);
     }
     let since = Instant::now();
     create_container(engine, container, name, body).await?;
+    fault::boundary("recreate:created");
     start(engine, name).await?;
+    fault::boundary("recreate:started");
     steps.record("start", since);
     let since = Instant::now();
     match await_ready(engine, container, name).await {
         Ok(_) => {
             steps.record("ready", since);
+            fault::boundary("recreate:ready");
             if has_old {
                 remove(engine, &old).await?;
+                fault::boundary("recreate:removed-old");
             }
             if let Some(proxy) = proxy {
                 // nginx resolved the old container's address; the new one may have another.
@@ -235,9 +250,12 @@ pub(super) async fn job(
 ) -> Result<Replaced, SimError> {
     let name = container.name.as_str();
     remove(engine, name).await?;
+    fault::boundary("job:removed");
     let since = Instant::now();
     create_container(engine, container, name, body).await?;
+    fault::boundary("job:created");
     start(engine, name).await?;
+    fault::boundary("job:started");
     match await_ready(engine, container, name).await {
         Ok(_) => {
             steps.record("run", since);
