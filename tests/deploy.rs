@@ -18,6 +18,8 @@ mod lock;
 mod recovery;
 #[path = "deploy/refusals.rs"]
 mod refusals;
+#[path = "deploy/stopping.rs"]
+mod stopping;
 #[path = "deploy/zero_downtime.rs"]
 mod zero_downtime;
 

@@ -162,6 +162,10 @@ pub fn create_body(
         labels: Some(container.labels.clone().into_iter().collect()),
         exposed_ports: Some(container.ports.iter().map(port_key).collect()),
         healthcheck,
+        stop_timeout: container
+            .deploy
+            .stop_timeout
+            .map(|t| i64::try_from(t.as_secs()).unwrap_or(i64::MAX)),
         host_config: Some(host_config),
         networking_config: Some(NetworkingConfig {
             endpoints_config: Some(HashMap::from([(network.to_owned(), endpoint)])),

@@ -6,13 +6,13 @@
 use crate::compose::Node;
 use crate::{naming, Mode};
 
-use super::document::Table;
+use super::document::{Table, Toml};
 use super::settings::Settings;
 use super::values::written_path;
 use super::{Container, Note, Plan, Seen};
 
 /// Keys every imported container may have and import reads.
-const COMMON: [&str; 13] = [
+const COMMON: [&str; 14] = [
     "container_name",
     "image",
     "environment",
@@ -22,6 +22,7 @@ const COMMON: [&str; 13] = [
     "depends_on",
     "healthcheck",
     "restart",
+    "stop_grace_period",
     "security_opt",
     "logging",
     "labels",
@@ -106,6 +107,42 @@ pub(super) fn container_keys(
         }
         env_file(plan, seen, settings, table, checks);
     }
+    stop_timeout(container, table, checks);
+}
+
+/// `stop_grace_period` (production's, else the first file's) becomes `stop_timeout`, in
+/// whole seconds as the engine counts them.
+fn stop_timeout(container: &Container<'_>, table: &mut Table, checks: &mut Vec<Note>) {
+    let prod = container.prod();
+    let Some((seen, written)) = std::iter::once(prod)
+        .chain(container.seen.iter())
+        .find_map(|seen| seen.view.text("stop_grace_period").map(|w| (seen, w)))
+    else {
+        return;
+    };
+    let Some(duration) = crate::value::parse_duration(&written) else {
+        table.note(
+            checks,
+            seen.note_at(
+                "stop_grace_period",
+                format!("`{written}` is not a duration Compose reads: dropped"),
+            ),
+        );
+        return;
+    };
+    let seconds = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
+    if u128::from(seconds) * 1000 != duration.as_millis() {
+        table.note(
+            checks,
+            seen.note_at(
+                "stop_grace_period",
+                format!(
+                    "`{written}` becomes {seconds}s: the engine stops containers in whole seconds"
+                ),
+            ),
+        );
+    }
+    table.set("stop_timeout", Toml::str(format!("{seconds}s")));
 }
 
 fn restart(seen: &Seen<'_>, is_job: bool, table: &mut Table, checks: &mut Vec<Note>) {

@@ -140,6 +140,10 @@ pub struct Database {
     /// Timings of the engine-derived health check.
     #[serde(default)]
     pub health: HealthTiming,
+    /// How long the server gets to shut down cleanly when stopped, before SIGKILL (whole
+    /// seconds, `"60s"`); defaults to the engine's 10 s.
+    #[serde(default)]
+    pub stop_timeout: Option<Spanned<String>>,
 }
 
 fn default_db_role() -> Spanned<String> {
@@ -164,6 +168,7 @@ impl Database {
             password: None,
             dev_port: None,
             health: HealthTiming::default(),
+            stop_timeout: None,
         }
     }
 }

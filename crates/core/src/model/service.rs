@@ -80,6 +80,11 @@ pub struct Service {
     /// How a deploy replaces this service's container.
     #[serde(default)]
     pub deploy: Deploy,
+    /// How long the container gets between SIGTERM and SIGKILL when it is stopped (whole
+    /// seconds: `"30s"`); Compose's `stop_grace_period`, the engine's `StopTimeout`.
+    /// Defaults to the engine's 10 s.
+    #[serde(default)]
+    pub stop_timeout: Option<Spanned<String>>,
 }
 
 impl Service {
@@ -120,6 +125,7 @@ impl Service {
             changes: Changes::default(),
             route: None,
             deploy: Deploy::default(),
+            stop_timeout: None,
         }
     }
 

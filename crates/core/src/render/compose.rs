@@ -91,6 +91,8 @@ struct Service {
     #[serde(skip_serializing_if = "Option::is_none")]
     healthcheck: Option<Healthcheck>,
     restart: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stop_grace_period: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     security_opt: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -300,16 +302,9 @@ fn service(container: &ContainerSpec, root: &str) -> Service {
                 (name.clone(), DependsOn { condition })
             })
             .collect(),
-        healthcheck: container.health.as_ref().map(|h| Healthcheck {
-            test: std::iter::once("CMD".to_owned())
-                .chain(h.command.iter().map(|a| lit(a)))
-                .collect(),
-            interval: compose_duration(h.interval),
-            timeout: compose_duration(h.timeout),
-            retries: h.retries,
-            start_period: compose_duration(h.start_period),
-        }),
+        healthcheck: container.health.as_ref().map(healthcheck),
         restart: container.restart.as_str(),
+        stop_grace_period: container.deploy.stop_timeout.map(compose_duration),
         security_opt: container.security_opt.iter().map(|s| lit(s)).collect(),
         logging: container.logging.as_ref().map(|l| Logging {
             driver: lit(&l.driver),
@@ -335,6 +330,18 @@ fn service(container: &ContainerSpec, root: &str) -> Service {
 }
 
 /// The name of a container's `i`th file as a Compose config: `<container>-file-<i>`.
+fn healthcheck(health: &crate::spec::HealthSpec) -> Healthcheck {
+    Healthcheck {
+        test: std::iter::once("CMD".to_owned())
+            .chain(health.command.iter().map(|a| lit(a)))
+            .collect(),
+        interval: compose_duration(health.interval),
+        timeout: compose_duration(health.timeout),
+        retries: health.retries,
+        start_period: compose_duration(health.start_period),
+    }
+}
+
 fn config_name(container: &ContainerSpec, i: usize) -> String {
     crate::naming::config_name(&container.name, i)
 }

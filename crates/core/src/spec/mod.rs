@@ -211,6 +211,19 @@ pub struct DeploySpec {
     pub strategy: Strategy,
     /// Blue-green: how long the old container keeps running after the switch.
     pub drain: Duration,
+    /// Between SIGTERM and SIGKILL when stopped (rendered `stop_grace_period`, the engine's
+    /// `StopTimeout`); `None`: the engine's default, [`DeploySpec::DEFAULT_STOP_TIMEOUT`].
+    pub stop_timeout: Option<Duration>,
+}
+
+impl DeploySpec {
+    /// What the engine (and Compose) give a container when no stop timeout is set.
+    pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// The stop timeout in effect.
+    pub fn effective_stop_timeout(&self) -> Duration {
+        self.stop_timeout.unwrap_or(Self::DEFAULT_STOP_TIMEOUT)
+    }
 }
 
 /// The reverse proxy: its container and the routes it serves.

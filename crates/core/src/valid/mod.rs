@@ -94,6 +94,8 @@ pub struct Database {
     pub dev_port: Option<u16>,
     /// The health check's timings.
     pub timing: Timing,
+    /// Between SIGTERM and SIGKILL when stopped; `None`: the engine's default.
+    pub stop_timeout: Option<std::time::Duration>,
 }
 
 /// A value read from the deploying environment's variable.

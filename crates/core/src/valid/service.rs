@@ -139,6 +139,8 @@ pub struct DeployPolicy {
     pub strategy: Strategy,
     /// Blue-green: how long the old container keeps running after the switch.
     pub drain: Duration,
+    /// Between SIGTERM and SIGKILL when stopped; `None`: the engine's default.
+    pub stop_timeout: Option<Duration>,
 }
 
 impl DeployPolicy {

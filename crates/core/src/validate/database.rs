@@ -56,6 +56,7 @@ pub(super) fn check(
             **port
         }),
         timing: super::health::timing(&database.health, out),
+        stop_timeout: super::deploy::stop_timeout(database.stop_timeout.as_ref(), out),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
+use std::time::Duration;
 
 use crate::diagnostic::Diagnostic;
 use crate::model::{self, Proxy as ProxyRole, Service, Strategy, Topology};
@@ -62,7 +63,42 @@ pub(super) fn policy(service: &Service, out: &mut Vec<Diagnostic>) -> DeployPoli
     DeployPolicy {
         strategy: service.strategy(),
         drain,
+        stop_timeout: stop_timeout(service.stop_timeout.as_ref(), out),
     }
+}
+
+/// A written `stop_timeout`: a duration in whole seconds (the engine's `StopTimeout` is an
+/// integer of seconds; Compose would round a fraction another way).
+pub(super) fn stop_timeout(
+    written: Option<&Spanned<String>>,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Duration> {
+    let written = written?;
+    let Ok(duration) = humantime::parse_duration(written) else {
+        out.push(
+            Diagnostic::error(
+                "invalid-duration",
+                format!("`{}` is not a duration", written.as_str()),
+            )
+            .at(written.span(), "e.g. \"30s\" or \"2m\""),
+        );
+        return None;
+    };
+    if duration.subsec_nanos() != 0 {
+        out.push(
+            Diagnostic::error(
+                "invalid-duration",
+                format!("`{}` is not a whole number of seconds", written.as_str()),
+            )
+            .at(
+                written.span(),
+                "the engine stops containers in whole seconds",
+            )
+            .help(format!("write \"{}s\"", duration.as_secs() + 1)),
+        );
+        return None;
+    }
+    Some(duration)
 }
 
 /// The proxy's route to `service`, as written.

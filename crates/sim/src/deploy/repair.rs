@@ -12,6 +12,8 @@
 //! written canonical (each service by its own name), and only then is anything removed, so
 //! the proxy never points at a container that is gone.
 
+use std::time::Duration;
+
 use bollard::models::ContainerStateStatusEnum;
 use topo_core::naming;
 use topo_core::spec::{ContainerKind, ContainerSpec};
@@ -49,7 +51,7 @@ impl Deployment<'_> {
                     notes.push(format!(
                         "repaired {name}: removed {next}, a candidate a cancelled deploy left"
                     ));
-                    removals.push(next);
+                    removals.push((next, container.deploy.effective_stop_timeout()));
                 }
             }
             if self.running(&old).await?.is_some() {
@@ -67,8 +69,8 @@ impl Deployment<'_> {
         if let Some(proxy) = proxy {
             proxy.canonical(self.engine).await?;
         }
-        for name in removals {
-            stop(self.engine, &name).await?;
+        for (name, timeout) in removals {
+            notes.extend(stop(self.engine, &name, timeout).await?);
             remove(self.engine, &name).await?;
         }
         Ok(())
@@ -79,7 +81,7 @@ impl Deployment<'_> {
         &self,
         container: &ContainerSpec,
         current: Option<bool>,
-        removals: &mut Vec<String>,
+        removals: &mut Vec<(String, Duration)>,
         notes: &mut Vec<String>,
     ) -> Result<(), SimError> {
         let name = container.name.as_str();
@@ -94,7 +96,7 @@ impl Deployment<'_> {
             notes.push(format!(
                 "repaired {name}: removed {old}, set aside by a cancelled deploy ({name} serves)"
             ));
-            removals.push(old);
+            removals.push((old, container.deploy.effective_stop_timeout()));
             return Ok(());
         }
         let what = match current {

@@ -64,11 +64,12 @@ impl Deployment<'_> {
             return Ok(());
         }
         let body = self.labelled(&planned, &wanted, body, done);
-        let mut steps = Steps(Vec::new());
+        let mut steps = Steps::default();
         let replaced = self
             .replace(&planned, entry.strategy, body, proxy, &mut steps)
             .await?;
-        entry.steps = steps.0;
+        entry.steps = steps.steps;
+        done.notes.extend(steps.notes);
         match replaced {
             Replaced::Up => {
                 entry.action = DeployAction::Deployed;

@@ -13,7 +13,7 @@
 //!   started again.
 //! - **job** (a one-shot migration): the previous run is removed, the new one must exit 0.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{
@@ -29,9 +29,6 @@ use crate::engine::Engine;
 use crate::error::{explain, is_not_found, SimError};
 use crate::fault;
 use crate::lifecycle::{await_ready, create_container, diagnose, exec, write_files, Failure};
-
-/// How long a stopped container gets to exit before it is killed.
-const STOP_TIMEOUT: i32 = 10;
 
 /// How a replacement went.
 pub(super) enum Replaced {
@@ -50,12 +47,16 @@ pub(super) enum Replaced {
     },
 }
 
-/// Records each step's duration.
-pub(super) struct Steps(pub(super) Vec<Step>);
+/// Records each step's duration, and what the summary should say about them.
+#[derive(Default)]
+pub(super) struct Steps {
+    pub(super) steps: Vec<Step>,
+    pub(super) notes: Vec<String>,
+}
 
 impl Steps {
     fn record(&mut self, name: &str, since: Instant) {
-        self.0.push(Step {
+        self.steps.push(Step {
             name: name.to_owned(),
             elapsed_ms: millis(since.elapsed()),
         });
@@ -172,7 +173,9 @@ pub(super) async fn blue_green(
 
     let since = Instant::now();
     tokio::time::sleep(container.deploy.drain).await;
-    stop(engine, &old).await?;
+    steps
+        .notes
+        .extend(stop(engine, &old, container.deploy.effective_stop_timeout()).await?);
     fault::boundary("blue-green:stopped-old");
     remove(engine, &old).await?;
     steps.record("drain", since);
@@ -192,7 +195,9 @@ pub(super) async fn recreate(
     let old = naming::old_container_name(name);
     let since = Instant::now();
     if has_old {
-        stop(engine, name).await?;
+        steps
+            .notes
+            .extend(stop(engine, name, container.deploy.effective_stop_timeout()).await?);
         fault::boundary("recreate:stopped");
         rename(engine, name, &old).await?;
         fault::boundary("recreate:set-aside");
@@ -282,19 +287,42 @@ pub(super) async fn start(engine: &Engine, name: &str) -> Result<(), SimError> {
         .map_err(|e| explain(format!("starting {name}"), &e))
 }
 
-pub(super) async fn stop(engine: &Engine, name: &str) -> Result<(), SimError> {
-    let options = StopContainerOptionsBuilder::default()
-        .t(STOP_TIMEOUT)
-        .build();
+/// Stops a container: SIGTERM, and SIGKILL after `timeout`. When it had to be killed, a
+/// note for the summary says so and what to change (a container that ignores SIGTERM turns
+/// every stop into the whole timeout, silently).
+pub(super) async fn stop(
+    engine: &Engine,
+    name: &str,
+    timeout: Duration,
+) -> Result<Option<String>, SimError> {
+    let seconds = i32::try_from(timeout.as_secs()).unwrap_or(i32::MAX);
+    let options = StopContainerOptionsBuilder::default().t(seconds).build();
+    let since = Instant::now();
     match engine.docker().stop_container(name, Some(options)).await {
-        Ok(()) => Ok(()),
-        Err(error) if is_not_found(&error) => Ok(()),
+        Ok(()) => {}
+        Err(error) if is_not_found(&error) => return Ok(None),
         // 304: already stopped.
         Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 304, ..
-        }) => Ok(()),
-        Err(error) => Err(explain(format!("stopping {name}"), &error)),
+        }) => return Ok(None),
+        Err(error) => return Err(explain(format!("stopping {name}"), &error)),
     }
+    let took = since.elapsed();
+    let exit_code = engine
+        .inspect_container(name)
+        .await?
+        .and_then(|info| info.state)
+        .and_then(|state| state.exit_code);
+    // 137 = 128 + SIGKILL: the engine's kill at the timeout (a process that exits on
+    // SIGTERM ends 143 or by its own code, sooner).
+    let killed = exit_code == Some(137) && took + Duration::from_millis(500) >= timeout;
+    Ok(killed.then(|| {
+        format!(
+            "{name} ignored SIGTERM and was killed after its stop timeout ({} s, stopping took {:.1} s): its main process does not exit on SIGTERM. Use the exec form of the command (`[\"node\", \"server.js\"]`, not a shell string), handle SIGTERM in the application, or run it under an init (tini); raise `stop_timeout` only if it needs longer to finish its work",
+            timeout.as_secs(),
+            took.as_secs_f64()
+        )
+    }))
 }
 
 pub(super) async fn remove(engine: &Engine, name: &str) -> Result<(), SimError> {
