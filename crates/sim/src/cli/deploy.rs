@@ -57,6 +57,10 @@ pub struct DeployArgs {
     /// Wait up to SECS for another deploy's lock instead of failing at once.
     #[arg(long, value_name = "SECS", default_value_t = 0)]
     pub lock_wait: u64,
+    /// The lease renewed on the lock while this deploy works: a deploy from another host
+    /// takes over a lock whose lease was not renewed for SECS (its holder died).
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub lock_lease: u64,
     /// A host's first deploy: create the network, volumes, database and proxy if missing.
     #[arg(long)]
     pub setup: bool,
@@ -148,6 +152,7 @@ pub(super) async fn run_deploy(args: &DeployArgs) -> Result<Exit, CliError> {
         services: args.services.clone(),
         strategies: strategies(&args.strategy)?,
         lock_wait: Duration::from_secs(args.lock_wait),
+        lock_lease: Duration::from_secs(args.lock_lease),
         setup: args.setup,
         dry_run: args.dry_run,
         purpose: match &release {

@@ -3,8 +3,10 @@
 //! The lock is a container named `<project>-deploy-lock` that is created and never started.
 //! The engine refuses a second container of the same name, so taking the lock is atomic on
 //! the target itself, whichever machine the deploys run from; its labels say who holds it.
-//! A deploy releases it whatever happens; a deploy that died (killed CI runner, lost host)
-//! leaves it behind, and `topo-sim lock release` breaks it explicitly.
+//! A deploy releases it whatever happens. A deploy that died (killed CI runner, lost host)
+//! leaves it behind: the next deploy takes it over when its holder is provably gone — a
+//! process no longer running on this host, or, from another host, a lease not renewed in
+//! time (`lease.rs`) — and says so; `topo-sim lock release` breaks any lock explicitly.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
@@ -14,6 +16,7 @@ use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOp
 use serde::Serialize;
 use topo_core::spec::labels;
 
+use super::lease::{self, EngineClock, Renewal};
 use crate::engine::Engine;
 use crate::error::{engine_message, explain, is_not_found, SimError};
 
@@ -27,6 +30,8 @@ const HOST: &str = "topo.lock.host";
 const SINCE: &str = "topo.lock.since";
 /// Label: what the holder is doing.
 const PURPOSE: &str = "topo.lock.purpose";
+/// Label: the holder's lease, in seconds.
+const LEASE: &str = "topo.lock.lease";
 
 /// How often a waiting deploy tries again.
 const RETRY: Duration = Duration::from_millis(500);
@@ -46,6 +51,12 @@ pub struct LockHolder {
     pub since: String,
     /// What it is doing (`deploy v1.4.2`).
     pub purpose: String,
+    /// The lease it renews, in seconds (none: a topo without leases took it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lease_s: Option<u64>,
+    /// Seconds since it last renewed its lease (engine clock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renewed_s_ago: Option<u64>,
 }
 
 impl LockHolder {
@@ -57,23 +68,44 @@ impl LockHolder {
             host: get(HOST),
             since: get(SINCE),
             purpose: get(PURPOSE),
+            lease_s: labels.get(LEASE).and_then(|l| l.parse().ok()),
+            renewed_s_ago: None,
         }
     }
 
-    /// Whether the holder is known dead: it ran on this host and its process is gone.
-    /// (A holder on another host cannot be checked from here.)
+    /// Whether the holder is known dead: it ran on this host and its process is gone, or it
+    /// ran elsewhere and its lease ran out.
     pub fn is_dead(&self) -> bool {
-        self.host == host_name() && !std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
+        if self.host == host_name() {
+            !std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
+        } else {
+            self.lease_expired()
+        }
     }
 
-    /// One line: who, since when, doing what.
+    /// Whether its lease ran out (not renewed for longer than the lease).
+    fn lease_expired(&self) -> bool {
+        matches!((self.lease_s, self.renewed_s_ago), (Some(lease), Some(ago)) if ago > lease)
+    }
+
+    /// One line: who, since when, doing what, and why it is known dead (or not).
     pub fn describe(&self) -> String {
         let mut text = format!(
             "{} (pid {}) since {}, {}",
             self.holder, self.pid, self.since, self.purpose
         );
-        if self.is_dead() {
-            text.push_str("; that process is no longer running on this host");
+        if self.host == host_name() {
+            if self.is_dead() {
+                text.push_str("; that process is no longer running on this host");
+            }
+        } else if let (Some(lease), Some(ago)) = (self.lease_s, self.renewed_s_ago) {
+            if self.lease_expired() {
+                text.push_str(&format!(
+                    "; its {lease} s lease ran out (last renewed {ago} s ago)"
+                ));
+            } else {
+                text.push_str(&format!("; it renewed its {lease} s lease {ago} s ago"));
+            }
         }
         text
     }
@@ -86,22 +118,28 @@ pub struct Lock {
     name: String,
     /// How long taking it waited.
     pub waited: Duration,
-    /// The holder whose lock was taken over because its process is gone (same host).
+    /// The holder whose lock was taken over: its process is gone (same host) or its lease
+    /// ran out (another host).
     pub taken_over: Option<String>,
+    /// Renews the lease while the lock is held.
+    renewal: Option<Renewal>,
 }
 
 impl Lock {
-    /// Takes the project's lock, waiting up to `wait` for another deploy to release it.
-    /// `image` is any image present on the engine (the lock container is never started).
+    /// Takes the project's lock, waiting up to `wait` for another deploy to release it, and
+    /// renews a `lease` on it until released. `image` is any image present on the engine
+    /// (the lock container is never started).
     pub async fn acquire(
         engine: &Engine,
         project: &str,
         image: &str,
         purpose: &str,
         wait: Duration,
+        lease: Duration,
     ) -> Result<Lock, SimError> {
         let name = lock_name(project);
         let start = Instant::now();
+        let clock = EngineClock::read(engine).await;
         let labels = HashMap::from([
             (labels::PROJECT.to_owned(), project.to_owned()),
             (
@@ -115,6 +153,7 @@ impl Lock {
                 humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
             ),
             (PURPOSE.to_owned(), purpose.to_owned()),
+            (LEASE.to_owned(), lease.as_secs().max(1).to_string()),
         ]);
         let mut taken_over = None;
         loop {
@@ -127,20 +166,23 @@ impl Lock {
             let options = CreateContainerOptionsBuilder::default().name(&name).build();
             match engine.docker().create_container(Some(options), body).await {
                 Ok(_) => {
+                    lease::renew(engine, &name, clock).await?;
+                    let renewal = Renewal::start(engine.clone(), name.clone(), lease, clock);
                     return Ok(Lock {
                         name,
                         waited: start.elapsed(),
                         taken_over,
-                    })
+                        renewal: Some(renewal),
+                    });
                 }
                 Err(bollard::errors::Error::DockerResponseServerError {
                     status_code: 409, ..
                 }) => {
-                    // A holder that ran on this host and whose process is gone can release
-                    // nothing: its lock is taken over, by its container id, so a lock another
-                    // deploy took meanwhile is never removed.
+                    // A holder known dead (its process gone from this host, or its lease
+                    // run out) can release nothing: its lock is taken over, by its container
+                    // id, so a lock another deploy took meanwhile is never removed.
                     if taken_over.is_none() {
-                        if let Some((id, holder)) = held(engine, &name).await? {
+                        if let Some((id, holder)) = held(engine, &name, clock).await? {
                             if holder.is_dead() {
                                 remove(engine, &id).await?;
                                 taken_over = Some(holder.describe());
@@ -176,7 +218,8 @@ impl Lock {
 
     /// Releases the lock — only if it is still this process's: a lock someone broke and
     /// another deploy took meanwhile is left to that deploy.
-    pub async fn release(self, engine: &Engine) -> Result<(), SimError> {
+    pub async fn release(mut self, engine: &Engine) -> Result<(), SimError> {
+        drop(self.renewal.take());
         let info = match engine.docker().inspect_container(&self.name, None).await {
             Ok(info) => info,
             Err(error) if is_not_found(&error) => return Ok(()),
@@ -195,28 +238,33 @@ impl Lock {
     }
 }
 
-/// The lock container's id and holder, if the lock is held.
-async fn held(engine: &Engine, name: &str) -> Result<Option<(String, LockHolder)>, SimError> {
-    match engine.docker().inspect_container(name, None).await {
-        Ok(info) => Ok(Some((
-            info.id.unwrap_or_else(|| name.to_owned()),
-            LockHolder::of(&info.config.and_then(|c| c.labels).unwrap_or_default()),
-        ))),
-        Err(error) if is_not_found(&error) => Ok(None),
-        Err(error) => Err(explain(format!("reading the deploy lock {name}"), &error)),
+/// The lock container's id and holder (with its lease read), if the lock is held.
+async fn held(
+    engine: &Engine,
+    name: &str,
+    clock: EngineClock,
+) -> Result<Option<(String, LockHolder)>, SimError> {
+    let info = match engine.docker().inspect_container(name, None).await {
+        Ok(info) => info,
+        Err(error) if is_not_found(&error) => return Ok(None),
+        Err(error) => return Err(explain(format!("reading the deploy lock {name}"), &error)),
+    };
+    let id = info.id.unwrap_or_else(|| name.to_owned());
+    let mut holder = LockHolder::of(&info.config.and_then(|c| c.labels).unwrap_or_default());
+    if holder.lease_s.is_some() {
+        holder.renewed_s_ago = lease::since_renewal(engine, &id, clock)
+            .await?
+            .map(|ago| ago.as_secs());
     }
+    Ok(Some((id, holder)))
 }
 
 /// Who holds the project's lock, if anyone.
 pub async fn holder(engine: &Engine, project: &str) -> Result<Option<LockHolder>, SimError> {
-    let name = lock_name(project);
-    match engine.docker().inspect_container(&name, None).await {
-        Ok(info) => Ok(Some(LockHolder::of(
-            &info.config.and_then(|c| c.labels).unwrap_or_default(),
-        ))),
-        Err(error) if is_not_found(&error) => Ok(None),
-        Err(error) => Err(explain(format!("reading the deploy lock {name}"), &error)),
-    }
+    let clock = EngineClock::read(engine).await;
+    Ok(held(engine, &lock_name(project), clock)
+        .await?
+        .map(|(_, holder)| holder))
 }
 
 /// Breaks the project's lock, whoever holds it. Returns who held it.

@@ -11,6 +11,7 @@
 
 mod dry_run;
 mod history;
+mod lease;
 mod lock;
 mod repair;
 mod resolve;
@@ -27,6 +28,7 @@ use topo_core::model::Strategy;
 use topo_core::spec::{ImageRef, RuntimeSpec};
 use topo_core::Mode;
 
+pub use lease::DEFAULT_LEASE;
 pub use lock::{break_lock, holder, lock_name, Lock, LockHolder};
 pub use summary::{DeployAction, DeploySummary, Replacement, ServiceDeploy, SUMMARY_VERSION};
 
@@ -96,6 +98,9 @@ pub struct DeployOptions {
     pub strategies: BTreeMap<String, Strategy>,
     /// How long to wait for another deploy's lock.
     pub lock_wait: Duration,
+    /// The lease this deploy renews on its lock (a deploy from another host takes over a
+    /// lock whose lease ran out).
+    pub lock_lease: Duration,
     /// A host's first deploy: create the network, volumes, database and proxy if missing.
     pub setup: bool,
     /// What the lock says this deploy is (`deploy v1.2.0 from ci`).
@@ -110,6 +115,7 @@ impl Default for DeployOptions {
             services: Vec::new(),
             strategies: BTreeMap::new(),
             lock_wait: Duration::ZERO,
+            lock_lease: DEFAULT_LEASE,
             setup: false,
             dry_run: false,
             purpose: "deploy".to_owned(),
@@ -165,6 +171,7 @@ impl Deployment<'_> {
             &self.lock_image(&images)?,
             &options.purpose,
             options.lock_wait,
+            options.lock_lease,
         )
         .await?;
         crate::fault::boundary("lock:taken");
