@@ -16,6 +16,8 @@ mod pull;
 mod push;
 #[path = "release/remote.rs"]
 mod remote;
+#[path = "release/restart.rs"]
+mod restart;
 #[path = "release/ssh.rs"]
 mod ssh;
 #[path = "release/workflow.rs"]

@@ -243,6 +243,34 @@ extendedKeyUsage=serverAuth
         }
     }
 
+    /// Stops the engine the way a host's shutdown does (SIGTERM: it stops its containers)
+    /// and starts it again on the same data root.
+    pub fn restart_engine(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(self.path("dockerd.pid")) {
+            let _ = Command::new("kill").arg(pid.trim()).output();
+        }
+        if let Some(mut engine) = self.engine.take() {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while engine.try_wait().ok().flatten().is_none() {
+                assert!(
+                    Instant::now() < deadline,
+                    "the namespaced engine did not stop"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        self.start_engine();
+    }
+
+    /// `ip netns exec NS ARGS`: a command inside the engine's network namespace.
+    pub fn inside(&self, args: &[&str]) -> Output {
+        Command::new("ip")
+            .args(["netns", "exec", &self.netns])
+            .args(args)
+            .output()
+            .expect("ip netns exec runs")
+    }
+
     /// The engine, and a registry over TLS on the host's side of its link that both this
     /// machine's engine and the namespaced one trust (`/etc/docker/certs.d`).
     pub fn start_with_registry(test: &str) -> Option<(RemoteEngine, super::push::Registry)> {

@@ -32,7 +32,7 @@ impl Deployment<'_> {
     /// Step 5, one service: left out, already running what was asked, or replaced.
     pub(super) async fn service(
         &self,
-        planned: Planned<'_>,
+        mut planned: Planned<'_>,
         options: &DeployOptions,
         proxy: Option<&Proxy<'_>>,
         on_deployed: &mut OnDeployed<'_>,
@@ -56,9 +56,22 @@ impl Deployment<'_> {
             container: container.name.clone(),
             replacement: entry.strategy,
         }));
+        let mut waited = String::new();
+        if is_starting(&planned) && same_version(&planned, &wanted) {
+            // The right version, (re)started moments ago (an engine restart, a repair): its
+            // health check decides before anything is replaced.
+            let since = std::time::Instant::now();
+            let _ = crate::lifecycle::await_ready(self.engine, container, &container.name).await;
+            self.refresh(&mut planned).await?;
+            waited = format!(
+                " (it was starting: waited {:.1} s for its health check)",
+                since.elapsed().as_secs_f64()
+            );
+        }
         if runs_already(&planned, &wanted) {
             entry.action = DeployAction::Unchanged;
-            entry.detail = "already runs this image and configuration: not restarted".to_owned();
+            entry.detail =
+                format!("already runs this image and configuration: not restarted{waited}");
             record(on_deployed, &entry, &wanted, done);
             done.services.push(entry);
             return Ok(());
@@ -306,8 +319,19 @@ pub(super) fn entry_of(planned: &Planned<'_>, options: &DeployOptions) -> Servic
     }
 }
 
-pub(super) fn runs_already(planned: &Planned<'_>, wanted: &Wanted) -> bool {
-    let container: &ContainerSpec = planned.container;
+/// Whether the container runs with its health check still starting.
+fn is_starting(planned: &Planned<'_>) -> bool {
+    planned
+        .current
+        .as_ref()
+        .and_then(|i| i.state.as_ref())
+        .and_then(|s| s.health.as_ref())
+        .and_then(|h| h.status)
+        == Some(HealthStatusEnum::STARTING)
+}
+
+/// Whether the container is of the image and configuration wanted.
+fn same_version(planned: &Planned<'_>, wanted: &Wanted) -> bool {
     // The image by its id (what a digest or a tag resolved to on the target), not by the
     // tag string: a tag pushed again is another image.
     let running_image = planned.current.as_ref().and_then(|c| c.image.as_ref());
@@ -315,9 +339,14 @@ pub(super) fn runs_already(planned: &Planned<'_>, wanted: &Wanted) -> bool {
         (Some(wanted_id), Some(running)) => wanted_id == running,
         _ => planned.current_labels.get(labels::IMAGE) == Some(&wanted.image),
     };
-    let same = same_image
+    same_image
         && planned.current_labels.get(labels::CONFIG_HASH)
-            == container.labels.get(labels::CONFIG_HASH);
+            == planned.container.labels.get(labels::CONFIG_HASH)
+}
+
+pub(super) fn runs_already(planned: &Planned<'_>, wanted: &Wanted) -> bool {
+    let container: &ContainerSpec = planned.container;
+    let same = same_version(planned, wanted);
     let state = planned
         .current
         .as_ref()

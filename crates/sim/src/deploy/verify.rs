@@ -186,7 +186,20 @@ impl Deployment<'_> {
                 help: format!("start it (`docker start {name}`), wait until it is healthy, then deploy again; a deploy never starts or replaces the database"),
             });
         }
-        let health = state.health.and_then(|h| h.status);
+        let mut health = state.health.and_then(|h| h.status);
+        let mut detail = format!("{name} is running and healthy");
+        if health == Some(HealthStatusEnum::STARTING) {
+            // Just (re)started, by the engine after a restart or by a repair: its check
+            // decides, within its own deadline.
+            let since = Instant::now();
+            if await_ready(self.engine, container, name).await.is_ok() {
+                health = Some(HealthStatusEnum::HEALTHY);
+                detail = format!(
+                    "{name} is running and healthy (it was starting: waited {:.1} s)",
+                    since.elapsed().as_secs_f64()
+                );
+            }
+        }
         if container.health.is_some() && health != Some(HealthStatusEnum::HEALTHY) {
             return Err(SimError::Refused {
                 problem: format!(
@@ -196,12 +209,7 @@ impl Deployment<'_> {
                 help: format!("see `docker inspect --format '{{{{json .State.Health}}}}' {name}` and `docker logs {name}`; deploy once it is healthy"),
             });
         }
-        pass(
-            checks,
-            "database running",
-            format!("{name} is running and healthy"),
-            start,
-        );
+        pass(checks, "database running", detail, start);
         self.database_major(database, checks).await
     }
 
