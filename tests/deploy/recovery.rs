@@ -53,7 +53,7 @@ fn the_next_deploy_repairs_what_a_killed_one_left() {
     for expected in [
         "took over the deploy lock of ci@runner (pid 999999)",
         &format!("removed {web}-next, a candidate a cancelled deploy left"),
-        &format!("a cancelled deploy had set it aside as {worker}-old; it is back"),
+        &format!("a cancelled deploy had set it aside ({worker}-old); the previous one is back"),
     ] {
         assert!(notes.contains(expected), "missing {expected:?} in {notes}");
     }

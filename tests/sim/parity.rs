@@ -78,6 +78,15 @@ fn container_facts(name: &str) -> Value {
         "exposed": c["Config"]["ExposedPorts"],
         "security_opt": c["HostConfig"]["SecurityOpt"],
         "log_config": c["HostConfig"]["LogConfig"],
+        // The confinement of prod-sim: the same limits, capabilities and filesystem.
+        "read_only": c["HostConfig"]["ReadonlyRootfs"],
+        "tmpfs": c["HostConfig"]["Tmpfs"],
+        "cap_drop": c["HostConfig"]["CapDrop"],
+        "cap_add": c["HostConfig"]["CapAdd"],
+        "memory": c["HostConfig"]["Memory"],
+        "nano_cpus": c["HostConfig"]["NanoCpus"],
+        "pids_limit": c["HostConfig"]["PidsLimit"],
+        "stop_timeout": c["Config"]["StopTimeout"],
     })
 }
 

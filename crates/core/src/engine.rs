@@ -2,6 +2,7 @@
 //! environment and health check. Adding MySQL or MariaDB means adding a match arm here.
 
 use crate::model::Engine;
+use crate::valid::HardeningDefaults;
 use crate::value::{ImageRef, Interpolated};
 
 impl Engine {
@@ -22,6 +23,21 @@ impl Engine {
     /// The official image at a major version: `postgres:17`.
     pub fn official_image(self, major: &str) -> ImageRef {
         ImageRef::named(None, self.official_repository(), Interpolated::text(major))
+    }
+
+    /// What the server's container gets when the topology says nothing: the capabilities
+    /// its entrypoint needs (it starts as root, takes ownership of the data directory and
+    /// switches to the `postgres` user) and the socket directory it writes.
+    pub fn hardening(self) -> HardeningDefaults {
+        match self {
+            Engine::Postgres => HardeningDefaults {
+                memory: "2g",
+                millicpus: 2000,
+                pids: 1024,
+                capabilities: &["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"],
+                writable: &["/run/postgresql"],
+            },
+        }
     }
 
     /// Where the server keeps its data inside the container.

@@ -149,7 +149,7 @@ pub fn create_body(
                 config: Some(logging.options.clone().into_iter().collect()),
             }),
         network_mode: Some(network.to_owned()),
-        ..Default::default()
+        ..confinement(container)
     };
     let endpoint = EndpointSettings {
         aliases: Some(container.aliases.clone()),
@@ -172,6 +172,38 @@ pub fn create_body(
         }),
         ..Default::default()
     })
+}
+
+/// The container's confinement as the engine takes it (what Compose makes of `read_only`,
+/// `tmpfs`, `cap_drop`, `cap_add`, `mem_limit`, `cpus`, `pids_limit`).
+fn confinement(container: &ContainerSpec) -> HostConfig {
+    let Some(confinement) = &container.confinement else {
+        return HostConfig::default();
+    };
+    let tmpfs: HashMap<String, String> = if confinement.read_only {
+        confinement
+            .writable
+            .iter()
+            .map(|path| (path.clone(), String::new()))
+            .collect()
+    } else {
+        HashMap::new()
+    };
+    HostConfig {
+        readonly_rootfs: Some(confinement.read_only),
+        tmpfs: (!tmpfs.is_empty()).then_some(tmpfs),
+        cap_drop: confinement
+            .drop_capabilities
+            .then(|| vec!["ALL".to_owned()]),
+        cap_add: (!confinement.capabilities.is_empty()).then(|| confinement.capabilities.clone()),
+        memory: confinement
+            .memory
+            .as_ref()
+            .map(|m| i64::try_from(m.bytes).unwrap_or(i64::MAX)),
+        nano_cpus: confinement.millicpus.map(|m| i64::from(m) * 1_000_000),
+        pids_limit: confinement.pids.map(i64::from),
+        ..Default::default()
+    }
 }
 
 #[cfg(test)]

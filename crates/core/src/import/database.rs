@@ -10,7 +10,7 @@ use crate::{naming, Mode};
 use super::document::{Table, Toml};
 use super::settings::Settings;
 use super::values::{literal, port_number};
-use super::{env, health, leftovers, Container, ImportError, Note, Plan};
+use super::{env, hardening, health, leftovers, Container, ImportError, Note, Plan};
 
 /// The major pinned when the image names none: the newest PostgreSQL at the time of writing.
 const GUESSED_MAJOR: u32 = 17;
@@ -48,6 +48,7 @@ pub(super) fn import(
             table.set("health", Toml::Inline(timings));
         }
     }
+    hardening::confinement(container, engine.hardening(), &mut table, checks);
     for seen in &container.seen {
         for key in ["depends_on", "command"] {
             if seen.view.get(key).is_some() {

@@ -15,6 +15,8 @@ pub(super) enum Toml {
     Str(String),
     /// An integer.
     Int(i64),
+    /// A number with a fraction.
+    Float(f64),
     /// A boolean.
     Bool(bool),
     /// An inline array.
@@ -40,6 +42,7 @@ impl fmt::Display for Toml {
         match self {
             Toml::Str(text) => write!(f, "{}", toml::Value::String(text.clone())),
             Toml::Int(number) => write!(f, "{number}"),
+            Toml::Float(number) => write!(f, "{}", toml::Value::Float(*number)),
             Toml::Bool(flag) => write!(f, "{flag}"),
             Toml::Array(items) => {
                 f.write_str("[")?;

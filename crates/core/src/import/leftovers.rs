@@ -51,7 +51,10 @@ pub(super) fn container_keys(
     for seen in &container.seen {
         for (key, _) in seen.view.node.entries() {
             let key = key.text.as_str();
-            if !COMMON.contains(&key) && !own_keys.contains(&key) {
+            if !COMMON.contains(&key)
+                && !own_keys.contains(&key)
+                && !super::hardening::KEYS.contains(&key)
+            {
                 dropped(seen, key, "is not something a topology says", table, checks);
             }
         }

@@ -15,6 +15,7 @@
 mod database;
 mod document;
 mod env;
+mod hardening;
 mod health;
 mod leftovers;
 mod plan;

@@ -107,6 +107,12 @@ pub(super) fn import(
         checks,
     );
     wiring::aliases(plan, container, &mut table, checks);
+    super::hardening::confinement(
+        container,
+        crate::valid::HardeningDefaults::SERVICE,
+        &mut table,
+        checks,
+    );
     leftovers::container_keys(
         plan,
         container,

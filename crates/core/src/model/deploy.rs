@@ -5,6 +5,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::Resources;
 use crate::Spanned;
 
 /// The reverse proxy `<project>-proxy` (`[proxy]`): an nginx that routes path prefixes to
@@ -20,7 +21,27 @@ pub struct Proxy {
     /// The host port the proxy publishes (its container port is 80). Defaults to 80.
     #[serde(default = "default_proxy_port")]
     pub port: Spanned<u16>,
+    /// Resource limits in prod-sim and production: `{ memory = "1g", cpus = 1, pids = 512 }`.
+    #[serde(default)]
+    pub resources: Option<Spanned<Resources>>,
+    /// Capabilities added back after all are dropped, in prod-sim and production
+    /// (`["NET_BIND_SERVICE"]`); the default is nginx's (`CHOWN`, `SETGID`, `SETUID`, `NET_BIND_SERVICE`).
+    #[serde(default)]
+    pub capabilities: Option<Spanned<Vec<Spanned<String>>>>,
+    /// `false` keeps the engine's default capabilities instead of dropping them all.
+    #[serde(default)]
+    pub drop_capabilities: Option<Spanned<bool>>,
+    /// `false` gives a writable root filesystem in prod-sim and production (read-only by
+    /// default, with a tmpfs on `/tmp` and `/run`).
+    #[serde(default)]
+    pub read_only: Option<Spanned<bool>>,
+    /// Absolute paths the container writes on a read-only root filesystem: each gets a
+    /// tmpfs (emptied at every start; state that must last belongs in `volumes`).
+    #[serde(default)]
+    pub writable: Option<Spanned<Vec<Spanned<String>>>>,
 }
+
+super::hardening::hardening_keys!(Proxy);
 
 fn default_proxy_port() -> Spanned<u16> {
     Spanned::new(80)
@@ -31,6 +52,17 @@ impl Proxy {
     pub const ROLE: &'static str = "proxy";
     /// The image used when none is given.
     pub const DEFAULT_IMAGE: &'static str = "nginx:1.27";
+    /// What the proxy's container gets when the topology says nothing: nginx's master
+    /// process binds port 80 and switches its workers to an unprivileged user; it writes
+    /// its temporary files under `/var/cache/nginx` (official image) or `/var/lib/nginx`
+    /// (Debian's).
+    pub const HARDENING: crate::valid::HardeningDefaults = crate::valid::HardeningDefaults {
+        memory: "256m",
+        millicpus: 1000,
+        pids: 256,
+        capabilities: &["CHOWN", "NET_BIND_SERVICE", "SETGID", "SETUID"],
+        writable: &["/var/cache/nginx", "/var/lib/nginx"],
+    };
     /// Where the routes are written inside the proxy's container.
     pub const CONFIG_PATH: &'static str = "/etc/nginx/conf.d/default.conf";
 
@@ -39,6 +71,11 @@ impl Proxy {
         Proxy {
             image: None,
             port: Spanned::new(port),
+            resources: None,
+            capabilities: None,
+            drop_capabilities: None,
+            read_only: None,
+            writable: None,
         }
     }
 }

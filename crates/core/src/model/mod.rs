@@ -7,6 +7,7 @@
 mod ci;
 mod deploy;
 mod forms;
+mod hardening;
 mod lint;
 pub mod lint_rules;
 mod service;
@@ -17,6 +18,7 @@ use serde::Deserialize;
 pub use ci::{Changes, CiSettings, EventKind, EventRule};
 pub use deploy::{Deploy, Proxy, Route, Strategy};
 pub use forms::{Command, EnvValue, MajorVersion, Port, Protocol};
+pub use hardening::{HardeningKeys, Resources};
 pub use lint::{Level, LintSettings};
 pub use lint_rules::{Rule, RULES};
 pub use service::{Condition, Health, HealthTiming, Probe, Service, Targets};
@@ -144,7 +146,28 @@ pub struct Database {
     /// seconds, `"60s"`); defaults to the engine's 10 s.
     #[serde(default)]
     pub stop_timeout: Option<Spanned<String>>,
+    /// Resource limits in prod-sim and production: `{ memory = "1g", cpus = 1, pids = 512 }`.
+    #[serde(default)]
+    pub resources: Option<Spanned<Resources>>,
+    /// Capabilities added back after all are dropped, in prod-sim and production
+    /// (`["NET_BIND_SERVICE"]`); the default is the engine's own minimal set (PostgreSQL: `CHOWN`, `DAC_OVERRIDE`,
+    /// `FOWNER`, `SETGID`, `SETUID`).
+    #[serde(default)]
+    pub capabilities: Option<Spanned<Vec<Spanned<String>>>>,
+    /// `false` keeps the engine's default capabilities instead of dropping them all.
+    #[serde(default)]
+    pub drop_capabilities: Option<Spanned<bool>>,
+    /// `false` gives a writable root filesystem in prod-sim and production (read-only by
+    /// default, with a tmpfs on `/tmp` and `/run`).
+    #[serde(default)]
+    pub read_only: Option<Spanned<bool>>,
+    /// Absolute paths the container writes on a read-only root filesystem: each gets a
+    /// tmpfs (emptied at every start; state that must last belongs in `volumes`).
+    #[serde(default)]
+    pub writable: Option<Spanned<Vec<Spanned<String>>>>,
 }
+
+hardening::hardening_keys!(Database);
 
 fn default_db_role() -> Spanned<String> {
     Spanned::new("db".to_owned())
@@ -169,6 +192,11 @@ impl Database {
             dev_port: None,
             health: HealthTiming::default(),
             stop_timeout: None,
+            resources: None,
+            capabilities: None,
+            drop_capabilities: None,
+            read_only: None,
+            writable: None,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{Changes, Command, Deploy, EnvValue, Port, Route, Strategy};
+use super::{Changes, Command, Deploy, EnvValue, Port, Resources, Route, Strategy};
 use crate::Spanned;
 
 /// An application service: how its image is built, how it runs in each mode, what it owns.
@@ -85,7 +85,27 @@ pub struct Service {
     /// Defaults to the engine's 10 s.
     #[serde(default)]
     pub stop_timeout: Option<Spanned<String>>,
+    /// Resource limits in prod-sim and production: `{ memory = "1g", cpus = 1, pids = 512 }`.
+    #[serde(default)]
+    pub resources: Option<Spanned<Resources>>,
+    /// Capabilities added back after all are dropped, in prod-sim and production
+    /// (`["NET_BIND_SERVICE"]`); the default is none.
+    #[serde(default)]
+    pub capabilities: Option<Spanned<Vec<Spanned<String>>>>,
+    /// `false` keeps the engine's default capabilities instead of dropping them all.
+    #[serde(default)]
+    pub drop_capabilities: Option<Spanned<bool>>,
+    /// `false` gives a writable root filesystem in prod-sim and production (read-only by
+    /// default, with a tmpfs on `/tmp` and `/run`).
+    #[serde(default)]
+    pub read_only: Option<Spanned<bool>>,
+    /// Absolute paths the container writes on a read-only root filesystem: each gets a
+    /// tmpfs (emptied at every start; state that must last belongs in `volumes`).
+    #[serde(default)]
+    pub writable: Option<Spanned<Vec<Spanned<String>>>>,
 }
+
+super::hardening::hardening_keys!(Service);
 
 impl Service {
     /// A service built from `context` with the default targets and source path.
@@ -126,6 +146,11 @@ impl Service {
             route: None,
             deploy: Deploy::default(),
             stop_timeout: None,
+            resources: None,
+            capabilities: None,
+            drop_capabilities: None,
+            read_only: None,
+            writable: None,
         }
     }
 

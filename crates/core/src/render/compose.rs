@@ -93,8 +93,8 @@ struct Service {
     restart: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     stop_grace_period: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    security_opt: Vec<String>,
+    #[serde(flatten)]
+    confinement: Confinement,
     #[serde(skip_serializing_if = "Option::is_none")]
     logging: Option<Logging>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -305,7 +305,7 @@ fn service(container: &ContainerSpec, root: &str) -> Service {
         healthcheck: container.health.as_ref().map(healthcheck),
         restart: container.restart.as_str(),
         stop_grace_period: container.deploy.stop_timeout.map(compose_duration),
-        security_opt: container.security_opt.iter().map(|s| lit(s)).collect(),
+        confinement: confinement(container),
         logging: container.logging.as_ref().map(|l| Logging {
             driver: lit(&l.driver),
             options: lit_map(&l.options),
@@ -330,6 +330,49 @@ fn service(container: &ContainerSpec, root: &str) -> Service {
 }
 
 /// The name of a container's `i`th file as a Compose config: `<container>-file-<i>`.
+/// The hardening keys of a service, in the order a reader checks them.
+#[derive(Serialize)]
+struct Confinement {
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    read_only: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tmpfs: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    cap_drop: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    cap_add: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    security_opt: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mem_limit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpus: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pids_limit: Option<u32>,
+}
+
+fn confinement(container: &ContainerSpec) -> Confinement {
+    let confinement = container.confinement.as_ref();
+    Confinement {
+        read_only: confinement.is_some_and(|c| c.read_only),
+        tmpfs: confinement
+            .filter(|c| c.read_only)
+            .map(|c| c.writable.iter().map(|p| lit(p)).collect())
+            .unwrap_or_default(),
+        cap_drop: confinement
+            .filter(|c| c.drop_capabilities)
+            .map(|_| vec!["ALL".to_owned()])
+            .unwrap_or_default(),
+        cap_add: confinement
+            .map(|c| c.capabilities.clone())
+            .unwrap_or_default(),
+        security_opt: container.security_opt.iter().map(|s| lit(s)).collect(),
+        mem_limit: confinement.and_then(|c| c.memory.as_ref().map(|m| lit(&m.text))),
+        cpus: confinement.and_then(|c| c.millicpus.map(|m| f64::from(m) / 1000.0)),
+        pids_limit: confinement.and_then(|c| c.pids),
+    }
+}
+
 fn healthcheck(health: &crate::spec::HealthSpec) -> Healthcheck {
     Healthcheck {
         test: std::iter::once("CMD".to_owned())

@@ -101,9 +101,23 @@ pub fn runtime_spec(topology: &ValidTopology, mode: Mode, options: &SpecOptions)
     }
 }
 
+/// The confinement of a hardened mode (prod-sim, production); dev runs none.
+pub(super) fn confined(
+    hardening: &crate::valid::Hardening,
+    mode: Mode,
+) -> Option<crate::valid::Hardening> {
+    (mode != Mode::Dev).then(|| hardening.clone())
+}
+
 /// Labels the container with the hash of its configuration: the last step of every
-/// container's spec.
+/// container's spec. A tmpfs path a volume already covers is left to the volume.
 pub(super) fn label_config_hash(mut container: ContainerSpec) -> ContainerSpec {
+    if let Some(confinement) = container.confinement.as_mut() {
+        let targets: Vec<&str> = container.mounts.iter().map(|m| m.target.as_str()).collect();
+        confinement
+            .writable
+            .retain(|path| !targets.contains(&path.as_str()));
+    }
     let hash = config_hash(&container);
     container
         .labels
@@ -157,6 +171,7 @@ pub(super) fn base(
             drain: crate::valid::DeployPolicy::DEFAULT_DRAIN,
             stop_timeout: None,
         },
+        confinement: None,
         logging: hardened.then(|| LoggingSpec {
             driver: "json-file".to_owned(),
             options: BTreeMap::from([
@@ -179,6 +194,7 @@ fn database_container(topology: &ValidTopology, database: &Database, mode: Mode)
     let mut container = base(topology, &database.role, ContainerKind::Database, mode);
     container.image = database.image.clone();
     container.deploy.stop_timeout = database.stop_timeout;
+    container.confinement = confined(&database.hardening, mode);
     container
         .env
         .insert(user_var.to_owned(), EnvSpec::Literal(database.user.clone()));
@@ -228,6 +244,7 @@ fn proxy_container(
         mode,
     );
     container.image = proxy.image.clone();
+    container.confinement = confined(&proxy.hardening, mode);
     let routes: Vec<RouteSpec> = topology
         .services
         .iter()
@@ -279,6 +296,24 @@ fn proxy_container(
         target: spec.config_path.clone(),
         content: spec.config(str::to_owned),
     });
+    // The routes file is written into a volume: on a read-only root filesystem the engine
+    // copies files (its archive API, Compose's configs) into volumes only. Every mode has
+    // it, as every mode has the same volumes.
+    {
+        let directory = spec
+            .config_path
+            .rsplit_once('/')
+            .map_or("/", |(dir, _)| dir)
+            .to_owned();
+        container.mounts.push(MountSpec {
+            source: MountSource::Volume(naming::volume_name(
+                project,
+                crate::model::Proxy::ROLE,
+                "routes",
+            )),
+            target: directory,
+        });
+    }
     (label_config_hash(container), spec)
 }
 

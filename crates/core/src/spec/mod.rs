@@ -178,6 +178,9 @@ pub struct ContainerSpec {
     /// strategy restarts nothing (so it is not serialised into the config hash either).
     #[serde(skip)]
     pub deploy: DeploySpec,
+    /// Its confinement: limits, capabilities, a read-only root filesystem with tmpfs
+    /// paths (prod-sim and production; `None` in dev).
+    pub confinement: Option<crate::valid::Hardening>,
 }
 
 /// What a container is.

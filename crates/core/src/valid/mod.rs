@@ -8,11 +8,13 @@
 //! one-shot job. The spec builder reads only these types, so it cannot meet a value that
 //! validation refused.
 
+mod hardening;
 mod service;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+pub use hardening::{Hardening, HardeningDefaults, Memory};
 pub use service::{
     Build, Changes, Command, DeployPolicy, HealthCheck, Route, Service, ServiceKind, Test,
 };
@@ -96,6 +98,8 @@ pub struct Database {
     pub timing: Timing,
     /// Between SIGTERM and SIGKILL when stopped; `None`: the engine's default.
     pub stop_timeout: Option<std::time::Duration>,
+    /// Its confinement in prod-sim and production.
+    pub hardening: Hardening,
 }
 
 /// A value read from the deploying environment's variable.
@@ -146,6 +150,8 @@ pub struct Proxy {
     pub image: ImageRef,
     /// The host port it publishes.
     pub port: u16,
+    /// Its confinement in prod-sim and production.
+    pub hardening: Hardening,
 }
 
 /// Dev settings.

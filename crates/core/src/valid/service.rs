@@ -38,6 +38,8 @@ pub struct Service {
     pub route: Option<Route>,
     /// How a deploy replaces it.
     pub deploy: DeployPolicy,
+    /// Its confinement in prod-sim and production.
+    pub hardening: super::Hardening,
 }
 
 impl Service {

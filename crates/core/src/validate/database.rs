@@ -57,6 +57,7 @@ pub(super) fn check(
         }),
         timing: super::health::timing(&database.health, out),
         stop_timeout: super::deploy::stop_timeout(database.stop_timeout.as_ref(), out),
+        hardening: super::hardening::hardening(database.hardening(), engine.hardening(), out),
     }
 }
 

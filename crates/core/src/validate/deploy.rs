@@ -42,6 +42,7 @@ pub(super) fn proxy(proxy: &model::Proxy, out: &mut Vec<Diagnostic>) -> Proxy {
     Proxy {
         image,
         port: *proxy.port,
+        hardening: super::hardening::hardening(proxy.hardening(), model::Proxy::HARDENING, out),
     }
 }
 

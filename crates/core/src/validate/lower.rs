@@ -6,7 +6,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{ci, database, deploy, graph, health, lint, paths, settings, values, ValidateOptions};
+use super::{
+    ci, database, deploy, graph, hardening, health, lint, paths, settings, values, ValidateOptions,
+};
 use crate::diagnostic::Diagnostic;
 use crate::model::{Condition, Service, Topology};
 use crate::valid::{self, Build, Dev, ServiceKind, ValidTopology};
@@ -108,6 +110,11 @@ fn service(
         changes: ci::changes(service),
         route: deploy::route(service),
         deploy: deploy::policy(service, out),
+        hardening: hardening::hardening(
+            service.hardening(),
+            valid::HardeningDefaults::SERVICE,
+            out,
+        ),
     }
 }
 

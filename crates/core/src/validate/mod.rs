@@ -8,6 +8,7 @@ mod ci;
 mod database;
 mod deploy;
 mod graph;
+mod hardening;
 mod health;
 mod lint;
 mod lower;
@@ -80,4 +81,5 @@ fn read(topology: &Topology, options: &ValidateOptions<'_>) -> (ValidTopology, V
 }
 
 pub use ci::compile_glob;
+pub(crate) use hardening::memory_of;
 pub(crate) use paths::{escapes as path_escapes, generated_inside, relative_to_source};

@@ -359,7 +359,13 @@ pub(super) fn topology_drift(c: &mut Cases) {
             name: shop-network
         "#,
         expect![[r#"
+            docker-compose.prod.yml:3:3: error[topology-drift]: `services.shop-web.cap_drop` is missing here; the topology has `[ALL]` (topology.toml renders for production)
+            docker-compose.prod.yml:3:3: error[topology-drift]: `services.shop-web.cpus` is missing here; the topology has `1` (topology.toml renders for production)
+            docker-compose.prod.yml:3:3: error[topology-drift]: `services.shop-web.mem_limit` is missing here; the topology has `1g` (topology.toml renders for production)
+            docker-compose.prod.yml:3:3: error[topology-drift]: `services.shop-web.pids_limit` is missing here; the topology has `512` (topology.toml renders for production)
+            docker-compose.prod.yml:3:3: error[topology-drift]: `services.shop-web.read_only` is missing here; the topology has `true` (topology.toml renders for production)
             docker-compose.prod.yml:3:3: error[topology-drift]: `services.shop-web.security_opt` is missing here; the topology has `[no-new-privileges:true]` (topology.toml renders for production)
+            docker-compose.prod.yml:3:3: error[topology-drift]: `services.shop-web.tmpfs` is missing here; the topology has `[/run, /tmp]` (topology.toml renders for production)
             docker-compose.prod.yml:8:19: error[topology-drift]: `services.shop-web.environment.LOG_LEVEL` is `debug` here; the topology has `info` (topology.toml renders for production)
             docker-compose.prod.yml:20:24: error[topology-drift]: `services.shop-web.stop_grace_period` (`1m`) is not in the topology (topology.toml renders for production)
         "#]],
@@ -392,7 +398,13 @@ pub(super) fn topology_drift(c: &mut Cases) {
               retries: 5
               start_period: 0.5m
             restart: unless-stopped
+            read_only: true
+            tmpfs: [/run, /tmp]
+            cap_drop: [ALL]
             security_opt: ["no-new-privileges:true"]
+            mem_limit: 1g
+            cpus: 1
+            pids_limit: 512
             logging:
               driver: json-file
               options: { max-file: "3", max-size: 10m }
