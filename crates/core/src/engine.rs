@@ -36,6 +36,7 @@ impl Engine {
                 pids: 1024,
                 capabilities: &["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"],
                 writable: &["/run/postgresql"],
+                read_only: true,
             },
         }
     }

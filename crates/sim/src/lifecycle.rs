@@ -42,42 +42,52 @@ pub(crate) async fn create_container(
 
 /// Writes files into a container (created or running) through the engine's archive
 /// endpoint: it works on a remote engine, where a bind mount of a local file could not.
+/// Each directory's files are uploaded *to that directory*: on a read-only root filesystem
+/// the engine accepts an upload only into a volume, and it judges by the destination.
 pub(crate) async fn write_files(
     engine: &Engine,
     name: &str,
     files: &[FileSpec],
 ) -> Result<(), SimError> {
-    if files.is_empty() {
-        return Ok(());
-    }
-    let mut archive = tar::Builder::new(Vec::new());
+    let mut by_directory: std::collections::BTreeMap<&str, Vec<(&str, &FileSpec)>> =
+        std::collections::BTreeMap::new();
     for file in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(file.content.len() as u64);
-        header.set_mode(0o644);
-        header.set_mtime(0);
-        header.set_cksum();
-        archive
-            .append_data(
-                &mut header,
-                file.target.trim_start_matches('/'),
-                file.content.as_bytes(),
-            )
-            .map_err(|e| SimError::Io {
-                path: file.target.clone().into(),
-                source: e,
-            })?;
+        let (directory, file_name) = file.target.rsplit_once('/').unwrap_or(("", &file.target));
+        let directory = if directory.is_empty() { "/" } else { directory };
+        by_directory
+            .entry(directory)
+            .or_default()
+            .push((file_name, file));
     }
-    let bytes = archive.into_inner().map_err(|e| SimError::Io {
-        path: name.into(),
-        source: e,
-    })?;
-    let options = UploadToContainerOptionsBuilder::default().path("/").build();
-    engine
-        .docker()
-        .upload_to_container(name, Some(options), bollard::body_full(bytes.into()))
-        .await
-        .map_err(|e| explain(format!("writing files into {name}"), &e))
+    for (directory, files) in by_directory {
+        let mut archive = tar::Builder::new(Vec::new());
+        for (file_name, file) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(file.content.len() as u64);
+            header.set_mode(0o644);
+            header.set_mtime(0);
+            header.set_cksum();
+            archive
+                .append_data(&mut header, file_name, file.content.as_bytes())
+                .map_err(|e| SimError::Io {
+                    path: file.target.clone().into(),
+                    source: e,
+                })?;
+        }
+        let bytes = archive.into_inner().map_err(|e| SimError::Io {
+            path: name.into(),
+            source: e,
+        })?;
+        let options = UploadToContainerOptionsBuilder::default()
+            .path(directory)
+            .build();
+        engine
+            .docker()
+            .upload_to_container(name, Some(options), bollard::body_full(bytes.into()))
+            .await
+            .map_err(|e| explain(format!("writing files into {name}:{directory}"), &e))?;
+    }
+    Ok(())
 }
 
 /// Why a container is not up: the explanation and the engine's state.

@@ -40,7 +40,9 @@ pub(super) fn confinement(
             .unwrap_or_default()
     };
     let read_only = view.text("read_only").is_some_and(|t| t == "true");
-    if !read_only {
+    if read_only && !defaults.read_only {
+        table.set("read_only", Toml::Bool(true));
+    } else if !read_only && defaults.read_only {
         table.note(checks, seen.note_here(format!("the {} file runs it on a writable root filesystem: `read_only = false` keeps that (delete the key for topo's read-only default)", seen.mode)));
         table.set("read_only", Toml::Bool(false));
     }

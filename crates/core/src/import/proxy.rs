@@ -196,17 +196,7 @@ pub(super) fn import(
                 _ => table.note(checks, seen.note(published.pos, format!("the proxy's port `{}` cannot be written in the topology (it publishes container port 80 only): dropped", published.target))),
             }
         }
-        let routes_volume =
-            crate::naming::volume_name(&plan.project, crate::model::Proxy::ROLE, "routes");
         for mount in seen.view.mounts() {
-            // topo's own: the routes' directory on a read-only root filesystem.
-            if mount.source.as_deref() == Some(routes_volume.as_str())
-                && crate::model::Proxy::CONFIG_PATH
-                    .strip_prefix(mount.target.as_str())
-                    .is_some_and(|rest| rest.starts_with('/') && !rest[1..].contains('/'))
-            {
-                continue;
-            }
             table.note(checks, seen.note(mount.pos, format!("the proxy's mount of `{}` is not topo's: it writes the routes file itself from the services' `route`s: dropped", mount.target)));
         }
         for key in ["environment", "healthcheck"] {

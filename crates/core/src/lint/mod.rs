@@ -10,6 +10,7 @@
 //! prints it.
 
 mod across;
+mod confinement;
 mod drift;
 mod facts;
 mod hosts;

@@ -26,6 +26,7 @@ pub(super) fn check(lf: &LintFile, all: &[LintFile], host: &dyn Host, out: &mut 
         if lf.mode == Mode::Production {
             db_port_published(lf, service, out);
             privileged(lf, service, out);
+            super::confinement::unconfined_in_prod(lf, service, out);
         }
         literal_secret(lf, service, out);
         unpinned_image(lf, service, out);

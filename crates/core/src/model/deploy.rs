@@ -55,13 +55,16 @@ impl Proxy {
     /// What the proxy's container gets when the topology says nothing: nginx's master
     /// process binds port 80 and switches its workers to an unprivileged user; it writes
     /// its temporary files under `/var/cache/nginx` (official image) or `/var/lib/nginx`
-    /// (Debian's).
+    /// (Debian's). Its root filesystem stays writable: its routes file is copied in (by
+    /// topo's driver and by Compose's `configs`, 2.26 copies at `/`), and the engine
+    /// refuses any copy onto a read-only root filesystem.
     pub const HARDENING: crate::valid::HardeningDefaults = crate::valid::HardeningDefaults {
         memory: "256m",
         millicpus: 1000,
         pids: 256,
         capabilities: &["CHOWN", "NET_BIND_SERVICE", "SETGID", "SETUID"],
         writable: &["/var/cache/nginx", "/var/lib/nginx"],
+        read_only: false,
     };
     /// Where the routes are written inside the proxy's container.
     pub const CONFIG_PATH: &'static str = "/etc/nginx/conf.d/default.conf";

@@ -296,24 +296,6 @@ fn proxy_container(
         target: spec.config_path.clone(),
         content: spec.config(str::to_owned),
     });
-    // The routes file is written into a volume: on a read-only root filesystem the engine
-    // copies files (its archive API, Compose's configs) into volumes only. Every mode has
-    // it, as every mode has the same volumes.
-    {
-        let directory = spec
-            .config_path
-            .rsplit_once('/')
-            .map_or("/", |(dir, _)| dir)
-            .to_owned();
-        container.mounts.push(MountSpec {
-            source: MountSource::Volume(naming::volume_name(
-                project,
-                crate::model::Proxy::ROLE,
-                "routes",
-            )),
-            target: directory,
-        });
-    }
     (label_config_hash(container), spec)
 }
 

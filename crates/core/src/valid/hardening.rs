@@ -44,6 +44,8 @@ pub struct HardeningDefaults {
     pub capabilities: &'static [&'static str],
     /// Where the image writes besides its volumes.
     pub writable: &'static [&'static str],
+    /// Whether its root filesystem is read-only.
+    pub read_only: bool,
 }
 
 impl HardeningDefaults {
@@ -55,6 +57,7 @@ impl HardeningDefaults {
         pids: 512,
         capabilities: &[],
         writable: &[],
+        read_only: true,
     };
 
     /// Every container on a read-only root filesystem may write here.

@@ -39,6 +39,13 @@ pub(super) fn proxy(proxy: &model::Proxy, out: &mut Vec<Diagnostic>) -> Proxy {
                 default()
             }),
     };
+    if let Some(read_only) = proxy.read_only.as_ref().filter(|r| ***r) {
+        out.push(
+            Diagnostic::error("invalid-value", "the proxy's root filesystem cannot be read-only")
+                .at(read_only.span(), "not for the proxy")
+                .help("its routes file is copied into the container (by topo, and by Compose's `configs`), which the engine refuses on a read-only root filesystem; remove the key"),
+        );
+    }
     Proxy {
         image,
         port: *proxy.port,

@@ -116,7 +116,7 @@ pub(super) fn hardening(
         pids,
         drop_capabilities: keys.drop_capabilities.as_ref().is_none_or(|d| **d),
         capabilities: capabilities(keys, defaults, out),
-        read_only: keys.read_only.as_ref().is_none_or(|r| **r),
+        read_only: keys.read_only.as_ref().map_or(defaults.read_only, |r| **r),
         writable: writable(keys, defaults, out),
     }
 }

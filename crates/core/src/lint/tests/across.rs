@@ -68,7 +68,7 @@ pub(super) fn db_major_drift(c: &mut Cases) {
         services:
           db:
             image: postgres:17"#;
-    c.misses(&[dev_db, PROD_WITH_TWO_POSTGRES].concat(), expect![[""]]);
+    c.misses(&[dev_db, PROD_WITH_TWO_POSTGRES].concat(), expect![""]);
     // One database here cannot stand in for two there: which one it is cannot be told.
     let dev_postgres = r#"
         //- docker-compose.yml
@@ -77,7 +77,7 @@ pub(super) fn db_major_drift(c: &mut Cases) {
             image: postgres:16"#;
     c.misses(
         &[dev_postgres, PROD_WITH_TWO_POSTGRES].concat(),
-        expect![[""]],
+        expect![""],
     );
     // Same major in another spelling; and another engine is not another major.
     c.misses(
@@ -97,7 +97,7 @@ pub(super) fn db_major_drift(c: &mut Cases) {
             image: valkey/valkey:8
             healthcheck: { test: [CMD, valkey-cli, ping] }
         "#,
-        expect![[""]],
+        expect![""],
     );
 }
 

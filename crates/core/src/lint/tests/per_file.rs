@@ -99,7 +99,7 @@ pub(super) fn bind_mount_in_prod(c: &mut Cases) {
         volumes:
           cache: {}
         "#,
-        expect![[""]],
+        expect![""],
     );
 }
 
@@ -225,7 +225,7 @@ pub(super) fn build_target_not_prod(c: &mut Cases) {
         FROM node:22 AS deps
         FROM node:22-slim AS runtime
         "#,
-        expect![[""]],
+        expect![""],
     );
 }
 
@@ -274,7 +274,7 @@ pub(super) fn db_port_published(c: &mut Cases) {
             healthcheck: { test: [CMD, nginx, -t] }
             ports: ["80:80"]
         "#,
-        expect![[""]],
+        expect![""],
     );
 }
 
@@ -352,7 +352,7 @@ pub(super) fn literal_secret(c: &mut Cases) {
               DB_PASSWORD: ${DB_PASSWORD:-${POSTGRES_PASSWORD}}
               JWT_SECRET: ${JWT_SECRET:-$OTHER_SECRET}
         "#,
-        expect![[""]],
+        expect![""],
     );
 }
 
@@ -462,7 +462,7 @@ pub(super) fn missing_healthcheck(c: &mut Cases) {
             depends_on:
               seed: { condition: service_completed_successfully }
         "#,
-        expect![[""]],
+        expect![""],
     );
 }
 
@@ -528,6 +528,48 @@ pub(super) fn privileged(c: &mut Cases) {
             cap_add: [NET_BIND_SERVICE]
             ipc: private
             network_mode: bridge
+        "#,
+        expect![""],
+    );
+}
+
+pub(super) fn unconfined_in_prod(c: &mut Cases) {
+    c.fires(
+        r#"
+        //- docker-compose.prod.yml
+        services:
+          api:
+            image: ghcr.io/acme/api:1.0
+            healthcheck: { test: [CMD, "true"] }
+            cap_drop: [NET_RAW]
+        "#,
+        expect![[r#"
+            docker-compose.prod.yml:2:3: warning[unconfined-in-prod]: `api` has a writable root filesystem (no `read_only: true`) in production
+            docker-compose.prod.yml:2:3: warning[unconfined-in-prod]: `api` has no memory limit (`mem_limit`) in production
+            docker-compose.prod.yml:2:3: warning[unconfined-in-prod]: `api` has no process limit (`pids_limit`) in production
+            docker-compose.prod.yml:2:3: warning[unconfined-in-prod]: `api` keeps the engine's default capabilities (no `cap_drop: [ALL]`) in production
+        "#]],
+    );
+    // Confined in both spellings of the limits; a service with `configs:` may stay writable.
+    c.misses(
+        r#"
+        //- docker-compose.prod.yml
+        services:
+          api:
+            image: ghcr.io/acme/api:1.0
+            healthcheck: { test: [CMD, "true"] }
+            cap_drop: [all]
+            read_only: true
+            mem_limit: 512m
+            pids_limit: 100
+          proxy:
+            image: nginx:1.27
+            healthcheck: { test: [CMD, "true"] }
+            cap_drop: [ALL]
+            configs: [{ source: routes, target: /etc/nginx/conf.d/default.conf }]
+            deploy: { resources: { limits: { memory: 256m, pids: 64 } } }
+        configs:
+          routes: { content: "" }
         "#,
         expect![[""]],
     );

@@ -1,0 +1,47 @@
+//! `unconfined-in-prod`: what topo's production render guarantees by default, checked in a
+//! hand-written production file — capabilities dropped, a read-only root filesystem, memory
+//! and process limits.
+
+use super::{LintFile, Place, Raw};
+use crate::compose::{Node, ServiceView};
+use crate::model::Level;
+
+/// Each missing confinement of a production service, one finding each.
+pub(super) fn unconfined_in_prod(lf: &LintFile, service: &ServiceView<'_>, out: &mut Vec<Raw>) {
+    let name = service.name();
+    let place = Place::at(&lf.file, service.key.pos);
+    let mut missing = |what: &str| {
+        out.push(
+            Raw::new(
+                "unconfined-in-prod",
+                place.clone(),
+                format!("`{name}` {what} in production"),
+            )
+            .level(Level::Warning),
+        );
+    };
+    let drops_all = service.get("cap_drop").is_some_and(|caps| {
+        caps.items()
+            .iter()
+            .any(|c| c.as_str().is_some_and(|c| c.eq_ignore_ascii_case("ALL")))
+    });
+    if !drops_all {
+        missing("keeps the engine's default capabilities (no `cap_drop: [ALL]`)");
+    }
+    // Compose copies `configs` into the container at `/`, which the engine refuses on a
+    // read-only root filesystem: such a service cannot be read-only.
+    let read_only = service.get("read_only").and_then(Node::as_bool) == Some(true);
+    if !read_only && service.get("configs").is_none() {
+        missing("has a writable root filesystem (no `read_only: true`)");
+    }
+    let limits = service
+        .get("deploy")
+        .and_then(|d| d.get("resources"))
+        .and_then(|r| r.get("limits"));
+    if service.get("mem_limit").is_none() && limits.and_then(|l| l.get("memory")).is_none() {
+        missing("has no memory limit (`mem_limit`)");
+    }
+    if service.get("pids_limit").is_none() && limits.and_then(|l| l.get("pids")).is_none() {
+        missing("has no process limit (`pids_limit`)");
+    }
+}
