@@ -163,7 +163,6 @@ pub fn create_body(
         exposed_ports: Some(container.ports.iter().map(port_key).collect()),
         healthcheck,
         stop_timeout: container
-            .deploy
             .stop_timeout
             .map(|t| i64::try_from(t.as_secs()).unwrap_or(i64::MAX)),
         host_config: Some(host_config),

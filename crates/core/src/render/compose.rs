@@ -304,7 +304,7 @@ fn service(container: &ContainerSpec, root: &str) -> Service {
             .collect(),
         healthcheck: container.health.as_ref().map(healthcheck),
         restart: container.restart.as_str(),
-        stop_grace_period: container.deploy.stop_timeout.map(compose_duration),
+        stop_grace_period: container.stop_timeout.map(compose_duration),
         confinement: confinement(container),
         logging: container.logging.as_ref().map(|l| Logging {
             driver: lit(&l.driver),

@@ -169,8 +169,8 @@ pub(super) fn base(
         deploy: DeploySpec {
             strategy: Strategy::Recreate,
             drain: crate::valid::DeployPolicy::DEFAULT_DRAIN,
-            stop_timeout: None,
         },
+        stop_timeout: None,
         confinement: None,
         logging: hardened.then(|| LoggingSpec {
             driver: "json-file".to_owned(),
@@ -193,7 +193,7 @@ fn database_container(topology: &ValidTopology, database: &Database, mode: Mode)
     let (user_var, name_var, password_var) = engine.env_names();
     let mut container = base(topology, &database.role, ContainerKind::Database, mode);
     container.image = database.image.clone();
-    container.deploy.stop_timeout = database.stop_timeout;
+    container.stop_timeout = database.stop_timeout;
     container.confinement = confined(&database.hardening, mode);
     container
         .env

@@ -178,6 +178,10 @@ pub struct ContainerSpec {
     /// strategy restarts nothing (so it is not serialised into the config hash either).
     #[serde(skip)]
     pub deploy: DeploySpec,
+    /// Between SIGTERM and SIGKILL when stopped (rendered `stop_grace_period`, the engine's
+    /// `StopTimeout`); `None`: the engine's default, [`ContainerSpec::DEFAULT_STOP_TIMEOUT`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_timeout: Option<Duration>,
     /// Its confinement: limits, capabilities, a read-only root filesystem with tmpfs
     /// paths (prod-sim and production; `None` in dev).
     pub confinement: Option<crate::valid::Hardening>,
@@ -214,12 +218,9 @@ pub struct DeploySpec {
     pub strategy: Strategy,
     /// Blue-green: how long the old container keeps running after the switch.
     pub drain: Duration,
-    /// Between SIGTERM and SIGKILL when stopped (rendered `stop_grace_period`, the engine's
-    /// `StopTimeout`); `None`: the engine's default, [`DeploySpec::DEFAULT_STOP_TIMEOUT`].
-    pub stop_timeout: Option<Duration>,
 }
 
-impl DeploySpec {
+impl ContainerSpec {
     /// What the engine (and Compose) give a container when no stop timeout is set.
     pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -61,7 +61,7 @@ pub fn container_spec(
     container.health = service.health.as_ref().map(service_health);
     container.deploy.strategy = service.deploy.strategy;
     container.deploy.drain = service.deploy.drain;
-    container.deploy.stop_timeout = service.deploy.stop_timeout;
+    container.stop_timeout = service.deploy.stop_timeout;
     container.confinement = super::build::confined(&service.hardening, mode);
     container.aliases.extend(service.aliases.iter().cloned());
     label_config_hash(container)

@@ -51,7 +51,7 @@ impl Deployment<'_> {
                     notes.push(format!(
                         "repaired {name}: removed {next}, a candidate a cancelled deploy left"
                     ));
-                    removals.push((next, container.deploy.effective_stop_timeout()));
+                    removals.push((next, container.effective_stop_timeout()));
                 }
             }
             if self.running(&old).await?.is_some() {
@@ -96,7 +96,7 @@ impl Deployment<'_> {
             notes.push(format!(
                 "repaired {name}: removed {old}, set aside by a cancelled deploy ({name} serves)"
             ));
-            removals.push((old, container.deploy.effective_stop_timeout()));
+            removals.push((old, container.effective_stop_timeout()));
             return Ok(());
         }
         let what = match current {

@@ -175,7 +175,7 @@ pub(super) async fn blue_green(
     tokio::time::sleep(container.deploy.drain).await;
     steps
         .notes
-        .extend(stop(engine, &old, container.deploy.effective_stop_timeout()).await?);
+        .extend(stop(engine, &old, container.effective_stop_timeout()).await?);
     fault::boundary("blue-green:stopped-old");
     remove(engine, &old).await?;
     steps.record("drain", since);
@@ -197,7 +197,7 @@ pub(super) async fn recreate(
     if has_old {
         steps
             .notes
-            .extend(stop(engine, name, container.deploy.effective_stop_timeout()).await?);
+            .extend(stop(engine, name, container.effective_stop_timeout()).await?);
         fault::boundary("recreate:stopped");
         rename(engine, name, &old).await?;
         fault::boundary("recreate:set-aside");
