@@ -10,6 +10,8 @@ mod common;
 mod dry_run;
 #[path = "deploy/faults.rs"]
 mod faults;
+#[path = "deploy/https.rs"]
+mod https;
 #[path = "deploy/lifecycle.rs"]
 mod lifecycle;
 #[path = "deploy/lock.rs"]
@@ -196,6 +198,21 @@ impl Drop for Target {
             let _ = Command::new("docker").args(["rmi", "-f", image]).output();
         }
     }
+}
+
+/// One HTTP/1.1 request on a new connection: the whole response as text.
+fn raw_get(port: u16, path: &str) -> String {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    );
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
 }
 
 /// One HTTP/1.0 request on a new connection: the status and the body.

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use bollard::models::{ContainerCreateBody, ContainerStateStatusEnum, HealthStatusEnum};
 use bollard::query_parameters::{CreateContainerOptionsBuilder, UploadToContainerOptionsBuilder};
-use topo_core::spec::{ContainerKind, ContainerSpec, FileSpec};
+use topo_core::spec::{ContainerKind, ContainerSpec, FileContent, FileSpec};
 
 use crate::engine::Engine;
 use crate::error::{explain, SimError};
@@ -23,21 +23,92 @@ const LOG_TAIL: usize = 30;
 /// Health results shown in the verdict.
 const HEALTH_LOG: usize = 5;
 
+/// Where a spec's files that are not written inline are read: the repository (a
+/// certificate) and the deploying environment (a private key).
+#[derive(Clone, Copy)]
+pub(crate) struct Sources<'a> {
+    pub(crate) root: &'a std::path::Path,
+    pub(crate) variables: &'a dyn crate::translate::Variables,
+}
+
+/// A file's bytes, ready to upload.
+pub(crate) struct Upload {
+    target: String,
+    bytes: Vec<u8>,
+    /// 0644, or 0400 for a secret.
+    mode: u32,
+}
+
+impl Upload {
+    /// A text file topo writes.
+    pub(crate) fn text(target: &str, content: String) -> Upload {
+        Upload {
+            target: target.to_owned(),
+            bytes: content.into_bytes(),
+            mode: 0o644,
+        }
+    }
+}
+
+/// The bytes of `files` (of `container`): inline text as is, a repository file read from
+/// `sources.root`, a secret from `sources.variables` (readable by its owner only).
+pub(crate) fn uploads(
+    container: &ContainerSpec,
+    files: &[FileSpec],
+    sources: Option<Sources<'_>>,
+) -> Result<Vec<Upload>, SimError> {
+    files
+        .iter()
+        .map(|file| {
+            let (bytes, mode) = match (&file.content, sources) {
+                (FileContent::Text(text), _) => (text.clone().into_bytes(), 0o644),
+                (FileContent::Repository(path), Some(sources)) => {
+                    let path = sources.root.join(path);
+                    let bytes = std::fs::read(&path).map_err(|source| SimError::Io { path, source })?;
+                    (bytes, 0o644)
+                }
+                (FileContent::Secret(variable), Some(sources)) => {
+                    let value = sources.variables.get(variable).filter(|v| !v.is_empty());
+                    let value = value.ok_or_else(|| SimError::MissingVariable {
+                        container: container.name.clone(),
+                        variable: variable.clone(),
+                    })?;
+                    (value.into_bytes(), 0o400)
+                }
+                (_, None) => {
+                    return Err(SimError::Engine {
+                        context: format!("writing {} into {}", file.target, container.name),
+                        detail: "its contents are read from the repository or the environment, which this step does not have".to_owned(),
+                    })
+                }
+            };
+            Ok(Upload {
+                target: file.target.clone(),
+                bytes,
+                mode,
+            })
+        })
+        .collect()
+}
+
 /// Creates the container `name` (the spec's own name, or a blue-green candidate's) from
-/// `body`, then writes the spec's files into it, so it starts with them in place.
+/// `body`, then writes the spec's files into it, so it starts with them in place (`sources`
+/// for files read from the repository or the environment: the proxy's certificate and key).
 pub(crate) async fn create_container(
     engine: &Engine,
     container: &ContainerSpec,
     name: &str,
     body: ContainerCreateBody,
+    sources: Option<Sources<'_>>,
 ) -> Result<(), SimError> {
+    let files = uploads(container, &container.files, sources)?;
     let options = CreateContainerOptionsBuilder::default().name(name).build();
     engine
         .docker()
         .create_container(Some(options), body)
         .await
         .map_err(|e| explain(format!("creating container {name}"), &e))?;
-    write_files(engine, name, &container.files).await
+    write_files(engine, name, &files).await
 }
 
 /// Writes files into a container (created or running) through the engine's archive
@@ -47,9 +118,9 @@ pub(crate) async fn create_container(
 pub(crate) async fn write_files(
     engine: &Engine,
     name: &str,
-    files: &[FileSpec],
+    files: &[Upload],
 ) -> Result<(), SimError> {
-    let mut by_directory: std::collections::BTreeMap<&str, Vec<(&str, &FileSpec)>> =
+    let mut by_directory: std::collections::BTreeMap<&str, Vec<(&str, &Upload)>> =
         std::collections::BTreeMap::new();
     for file in files {
         let (directory, file_name) = file.target.rsplit_once('/').unwrap_or(("", &file.target));
@@ -63,12 +134,12 @@ pub(crate) async fn write_files(
         let mut archive = tar::Builder::new(Vec::new());
         for (file_name, file) in files {
             let mut header = tar::Header::new_gnu();
-            header.set_size(file.content.len() as u64);
-            header.set_mode(0o644);
+            header.set_size(file.bytes.len() as u64);
+            header.set_mode(file.mode);
             header.set_mtime(0);
             header.set_cksum();
             archive
-                .append_data(&mut header, file_name, file.content.as_bytes())
+                .append_data(&mut header, file_name, file.bytes.as_slice())
                 .map_err(|e| SimError::Io {
                     path: file.target.clone().into(),
                     source: e,

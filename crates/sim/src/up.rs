@@ -100,7 +100,14 @@ pub async fn up(
 
     progress.event(Event::Phase(Phase::Stack(spec.mode)));
     prepare(engine, spec, &survey, progress).await?;
-    create_all(engine, spec, bodies, progress).await?;
+    create_all(
+        engine,
+        spec,
+        bodies,
+        crate::lifecycle::Sources { root, variables },
+        progress,
+    )
+    .await?;
 
     let waves = waves(spec);
     let reached: HashMap<&str, watch::Sender<Reached>> = spec
@@ -186,6 +193,7 @@ async fn create_all(
     engine: &Engine,
     spec: &RuntimeSpec,
     bodies: Vec<ContainerCreateBody>,
+    sources: crate::lifecycle::Sources<'_>,
     progress: &dyn Progress,
 ) -> Result<(), SimError> {
     let creations = spec
@@ -193,7 +201,7 @@ async fn create_all(
         .iter()
         .zip(bodies)
         .map(|(container, body)| async move {
-            create_container(engine, container, &container.name, body).await?;
+            create_container(engine, container, &container.name, body, Some(sources)).await?;
             progress.event(Event::Created {
                 kind: ObjectKind::Container,
                 name: container.name.clone(),

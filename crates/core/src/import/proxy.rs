@@ -77,6 +77,57 @@ pub(super) fn routes(
 
 /// The `content:` of the top-level config `source` as Compose reads it (`$$` a `$`);
 /// `None` when it reads variables.
+/// `tls` (and `https_port`) from the production file: the certificate a `configs:` entry
+/// reads from a file, the key a `secrets:` entry reads from a variable.
+fn tls(
+    container: &Container<'_>,
+    https_port: Option<u16>,
+    table: &mut Table,
+    checks: &mut Vec<Note>,
+) {
+    let seen = container.prod();
+    let source_of = |key: &str, target: &str| {
+        seen.view.get(key).and_then(|list| {
+            list.items().iter().find_map(|item| {
+                let written = item.get("target").and_then(Node::scalar)?;
+                (written == target).then(|| item.get("source").and_then(Node::scalar))?
+            })
+        })
+    };
+    let top = |section: &str, source: &str, field: &str| {
+        seen.file
+            .root
+            .get(section)?
+            .get(source)?
+            .get(field)?
+            .scalar()
+    };
+    let certificate = source_of("configs", Proxy::TLS_CERTIFICATE_PATH)
+        .and_then(|source| top("configs", &source, "file"));
+    let key = source_of("secrets", Proxy::TLS_KEY_PATH)
+        .and_then(|source| top("secrets", &source, "environment"));
+    let (Some(certificate), Some(key)) = (certificate, key) else {
+        if https_port.is_some() {
+            table.note(checks, seen.note_here("the proxy publishes 443 without topo's certificate and key entries: HTTPS is not imported (add `tls` to `[proxy]`)"));
+        }
+        return;
+    };
+    let certificate = certificate.trim_start_matches("./").to_owned();
+    if let Some(port) = https_port.filter(|p| *p != 443) {
+        table.set("https_port", Toml::Int(i64::from(port)));
+    }
+    table.set(
+        "tls",
+        Toml::Inline(vec![
+            ("certificate".to_owned(), Toml::str(certificate)),
+            (
+                "key".to_owned(),
+                Toml::Inline(vec![("secret".to_owned(), Toml::str(key))]),
+            ),
+        ]),
+    );
+}
+
 fn config_content(file: &ComposeFile, source: &str) -> Option<String> {
     let content = file
         .root
@@ -179,10 +230,14 @@ pub(super) fn import(
         }
     }
     let mut port: Option<u16> = None;
+    let mut https_port: Option<u16> = None;
     for seen in container.seen.iter().rev() {
         for published in seen.view.ports() {
             let host = published.published.as_deref().and_then(port_number);
             match (port_number(&published.target), host) {
+                (Some(443), Some(host)) if seen.mode != crate::Mode::Dev => {
+                    https_port = Some(host);
+                }
                 (Some(80), Some(host)) => {
                     if seen.mode == crate::Mode::Production {
                         settings.host_ip(published.host_ip.clone().unwrap_or_else(|| "0.0.0.0".to_owned()), seen.note(published.pos, ""));
@@ -214,6 +269,7 @@ pub(super) fn import(
     if let Some(port) = port.filter(|p| *p != 80) {
         table.set("port", Toml::Int(i64::from(port)));
     }
+    tls(container, https_port, &mut table, checks);
     super::hardening::confinement(
         container,
         crate::model::Proxy::HARDENING,
@@ -223,7 +279,7 @@ pub(super) fn import(
     leftovers::container_keys(
         plan,
         container,
-        &["configs"],
+        &["configs", "secrets"],
         false,
         settings,
         &mut table,

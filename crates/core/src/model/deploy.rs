@@ -21,6 +21,13 @@ pub struct Proxy {
     /// The host port the proxy publishes (its container port is 80). Defaults to 80.
     #[serde(default = "default_proxy_port")]
     pub port: Spanned<u16>,
+    /// HTTPS in prod-sim and production: `{ certificate = "deploy/tls/fullchain.pem", key =
+    /// { secret = "TLS_KEY" } }`. HTTP then only redirects to HTTPS; HSTS and HTTP/2 are on.
+    #[serde(default)]
+    pub tls: Option<Spanned<Tls>>,
+    /// The host port HTTPS is published on (its container port is 443). Defaults to 443.
+    #[serde(default)]
+    pub https_port: Option<Spanned<u16>>,
     /// Resource limits in prod-sim and production: `{ memory = "1g", cpus = 1, pids = 512 }`.
     #[serde(default)]
     pub resources: Option<Spanned<Resources>>,
@@ -42,6 +49,18 @@ pub struct Proxy {
 }
 
 super::hardening::hardening_keys!(Proxy);
+
+/// The proxy's certificate and key (`[proxy] tls`).
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tls {
+    /// The certificate chain (PEM), a file of the repository relative to the topology's
+    /// directory (a certificate is public).
+    pub certificate: Spanned<String>,
+    /// The private key (PEM): a secret, `{ secret = "TLS_KEY" }`, read from the deploying
+    /// environment and delivered as a Compose secret, never written into a rendered file.
+    pub key: Spanned<super::EnvValue>,
+}
 
 fn default_proxy_port() -> Spanned<u16> {
     Spanned::new(80)
@@ -66,6 +85,11 @@ impl Proxy {
         writable: &["/var/cache/nginx", "/var/lib/nginx"],
         read_only: false,
     };
+    /// Where the certificate chain is written inside the proxy's container (a directory
+    /// both the official and Debian's image have).
+    pub const TLS_CERTIFICATE_PATH: &'static str = "/etc/nginx/topo-tls-certificate.pem";
+    /// Where the private key is written inside the proxy's container.
+    pub const TLS_KEY_PATH: &'static str = "/etc/nginx/topo-tls-key.pem";
     /// Where the routes are written inside the proxy's container.
     pub const CONFIG_PATH: &'static str = "/etc/nginx/conf.d/default.conf";
 
@@ -74,6 +98,8 @@ impl Proxy {
         Proxy {
             image: None,
             port: Spanned::new(port),
+            tls: None,
+            https_port: None,
             resources: None,
             capabilities: None,
             drop_capabilities: None,

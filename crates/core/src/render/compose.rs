@@ -9,7 +9,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 use crate::model::Condition;
-use crate::spec::{ContainerSpec, EnvSpec, MountSource, RuntimeSpec};
+use crate::spec::{ContainerSpec, EnvSpec, FileContent, MountSource, RuntimeSpec};
 use crate::value::{compose_duration, escape};
 
 /// Serialises a list of pairs as a map, keeping their order.
@@ -34,7 +34,7 @@ struct ComposeFile {
     volumes: Ordered<Named>,
     #[serde(skip_serializing_if = "Ordered::is_empty")]
     configs: Ordered<Content>,
-    /// Build secrets, each read from the variable of its name.
+    /// Build secrets and secret files, each read from the variable of its name.
     #[serde(skip_serializing_if = "Ordered::is_empty")]
     secrets: Ordered<SecretSource>,
 }
@@ -45,13 +45,18 @@ struct SecretSource {
     environment: String,
 }
 
-/// A file's contents, as a top-level `configs:` entry.
+/// A file's contents, as a top-level `configs:` entry: written inline, or a file of the
+/// repository.
 #[derive(Serialize)]
 struct Content {
     name: String,
-    content: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<String>,
 }
 
+/// A `configs:` or `secrets:` entry of a service.
 #[derive(Serialize)]
 struct ConfigMount {
     source: String,
@@ -99,6 +104,8 @@ struct Service {
     logging: Option<Logging>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     configs: Vec<ConfigMount>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    secrets: Vec<ConfigMount>,
     labels: BTreeMap<String, String>,
     networks: BTreeMap<String, NetworkAttachment>,
 }
@@ -198,14 +205,21 @@ pub(super) fn to_yaml(spec: &RuntimeSpec, root: &str) -> String {
             spec.containers
                 .iter()
                 .flat_map(|c| c.files.iter().enumerate().map(move |(i, f)| (c, i, f)))
-                .map(|(c, i, f)| {
-                    (
-                        config_name(c, i),
+                .filter_map(|(c, i, f)| {
+                    let (content, file) = match &f.content {
+                        FileContent::Text(text) => (Some(lit(text)), None),
+                        FileContent::Repository(path) => (None, Some(lit(&join(root, path)))),
+                        FileContent::Secret(_) => return None,
+                    };
+                    let name = config_name(c, i);
+                    Some((
+                        name.clone(),
                         Content {
-                            name: lit(&config_name(c, i)),
-                            content: lit(&f.content),
+                            name: lit(&name),
+                            content,
+                            file,
                         },
-                    )
+                    ))
                 })
                 .collect(),
         ),
@@ -214,6 +228,12 @@ pub(super) fn to_yaml(spec: &RuntimeSpec, root: &str) -> String {
                 .iter()
                 .filter_map(|c| c.build.as_ref())
                 .flat_map(|b| &b.secrets)
+                .chain(
+                    spec.containers
+                        .iter()
+                        .flat_map(secret_files)
+                        .map(|(var, _)| var),
+                )
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .map(|name| {
@@ -314,9 +334,16 @@ fn service(container: &ContainerSpec, root: &str) -> Service {
             .files
             .iter()
             .enumerate()
+            .filter(|(_, f)| !matches!(f.content, FileContent::Secret(_)))
             .map(|(i, f)| ConfigMount {
                 source: config_name(container, i),
                 target: lit(&f.target),
+            })
+            .collect(),
+        secrets: secret_files(container)
+            .map(|(var, target)| ConfigMount {
+                source: var.clone(),
+                target: lit(target),
             })
             .collect(),
         labels: lit_map(&container.labels),
@@ -383,6 +410,14 @@ fn healthcheck(health: &crate::spec::HealthSpec) -> Healthcheck {
         retries: health.retries,
         start_period: compose_duration(health.start_period),
     }
+}
+
+/// The files of `container` read from a variable: (variable, target).
+fn secret_files(container: &ContainerSpec) -> impl Iterator<Item = (&String, &String)> {
+    container.files.iter().filter_map(|f| match &f.content {
+        FileContent::Secret(var) => Some((var, &f.target)),
+        _ => None,
+    })
 }
 
 fn config_name(container: &ContainerSpec, i: usize) -> String {

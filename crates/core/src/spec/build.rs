@@ -287,15 +287,40 @@ fn proxy_container(
         start_period: Duration::from_secs(5),
         http: None,
     });
+    // HTTPS in prod-sim and production (dev stays plain HTTP on the developer's machine).
+    let tls = proxy.tls.as_ref().filter(|_| mode != Mode::Dev).map(|tls| {
+        container.ports.push(PortSpec {
+            host_ip: host_ip(topology, mode).to_owned(),
+            host: tls.https_port,
+            container: 443,
+            protocol: crate::model::Protocol::Tcp,
+        });
+        TlsSpec {
+            certificate: crate::model::Proxy::TLS_CERTIFICATE_PATH.to_owned(),
+            key: crate::model::Proxy::TLS_KEY_PATH.to_owned(),
+            https_port: tls.https_port,
+        }
+    });
     let spec = ProxySpec {
         container: container.name.clone(),
         config_path: crate::model::Proxy::CONFIG_PATH.to_owned(),
         routes,
+        tls,
     };
-    container.files.push(FileSpec {
-        target: spec.config_path.clone(),
-        content: spec.config(str::to_owned),
-    });
+    container.files.push(FileSpec::text(
+        &spec.config_path,
+        spec.config(str::to_owned),
+    ));
+    if let (Some(tls), Some(written)) = (&spec.tls, &proxy.tls) {
+        container.files.push(FileSpec {
+            target: tls.certificate.clone(),
+            content: FileContent::Repository(written.certificate.clone()),
+        });
+        container.files.push(FileSpec {
+            target: tls.key.clone(),
+            content: FileContent::Secret(written.key_variable.clone()),
+        });
+    }
     (label_config_hash(container), spec)
 }
 

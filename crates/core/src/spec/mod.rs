@@ -7,6 +7,7 @@
 //! translations and know no rule.
 
 mod build;
+mod proxy;
 mod service;
 
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ use serde::Serialize;
 
 pub use crate::value::ImageRef;
 pub use build::{container_spec, runtime_spec, SpecOptions};
+pub use proxy::{ProxySpec, RouteSpec, TlsSpec};
 
 use crate::model::{Condition, Protocol, Strategy};
 use crate::value::Interpolated;
@@ -208,7 +210,31 @@ pub struct FileSpec {
     /// The absolute path inside the container.
     pub target: String,
     /// The contents.
-    pub content: String,
+    pub content: FileContent,
+}
+
+/// Where a file's contents come from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileContent {
+    /// Written by topo (the proxy's routes): rendered inline.
+    Text(String),
+    /// A file of the repository, relative to the topology's directory, read when the
+    /// container is made (a certificate).
+    Repository(String),
+    /// The value of the deploying environment's variable (a private key): never rendered,
+    /// a Compose secret; written readable by its owner only.
+    Secret(String),
+}
+
+impl FileSpec {
+    /// A file topo writes.
+    pub fn text(target: impl Into<String>, content: impl Into<String>) -> FileSpec {
+        FileSpec {
+            target: target.into(),
+            content: FileContent::Text(content.into()),
+        }
+    }
 }
 
 /// How a deploy replaces a container.
@@ -227,69 +253,6 @@ impl ContainerSpec {
     /// The stop timeout in effect.
     pub fn effective_stop_timeout(&self) -> Duration {
         self.stop_timeout.unwrap_or(Self::DEFAULT_STOP_TIMEOUT)
-    }
-}
-
-/// The reverse proxy: its container and the routes it serves.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ProxySpec {
-    /// The proxy's container (`<project>-proxy`).
-    pub container: String,
-    /// Where its routes file lives inside the container.
-    pub config_path: String,
-    /// One entry per routed container, in topology order.
-    pub routes: Vec<RouteSpec>,
-}
-
-/// The path prefixes the proxy sends to one container.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct RouteSpec {
-    /// The container (`<project>-<role>`).
-    pub container: String,
-    /// The container port called.
-    pub port: u16,
-    /// The path prefixes.
-    pub paths: Vec<String>,
-}
-
-impl ProxySpec {
-    /// The nginx routes file, each route calling the host `upstream(container)`: the
-    /// container's own name in every rendered file; during a blue-green switch, the name of
-    /// the container taking over.
-    pub fn config(&self, upstream: impl Fn(&str) -> String) -> String {
-        let mut out = String::from(
-            "# Written by topo: the routes of the topology's proxy. Do not edit: re-render.\n",
-        );
-        for route in &self.routes {
-            out.push_str(&format!(
-                "upstream {} {{\n    server {}:{};\n    keepalive 16;\n}}\n",
-                route.container,
-                upstream(&route.container),
-                route.port
-            ));
-        }
-        out.push_str("server {\n    listen 80 default_server;\n    server_name _;\n");
-        let mut locations: Vec<(&str, &str)> = self
-            .routes
-            .iter()
-            .flat_map(|r| {
-                r.paths
-                    .iter()
-                    .map(move |p| (p.as_str(), r.container.as_str()))
-            })
-            .collect();
-        // Longest prefix first reads like nginx matches (it picks the longest anyway).
-        locations.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(b.0)));
-        for (path, container) in locations {
-            out.push_str(&format!(
-                "    location {path} {{\n        proxy_pass http://{container};\n        proxy_http_version 1.1;\n        proxy_set_header Connection \"\";\n        proxy_set_header Host $host;\n        proxy_set_header X-Real-IP $remote_addr;\n        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n        proxy_set_header X-Forwarded-Proto $scheme;\n    }}\n"
-            ));
-        }
-        if !self.routes.iter().any(|r| r.paths.iter().any(|p| p == "/")) {
-            out.push_str("    location / {\n        return 404;\n    }\n");
-        }
-        out.push_str("}\n");
-        out
     }
 }
 

@@ -152,6 +152,19 @@ pub struct Proxy {
     pub port: u16,
     /// Its confinement in prod-sim and production.
     pub hardening: Hardening,
+    /// HTTPS, when a certificate is given.
+    pub tls: Option<Tls>,
+}
+
+/// The proxy's HTTPS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tls {
+    /// The certificate chain, relative to the topology's directory.
+    pub certificate: String,
+    /// The variable holding the private key.
+    pub key_variable: String,
+    /// The host port HTTPS is published on.
+    pub https_port: u16,
 }
 
 /// Dev settings.

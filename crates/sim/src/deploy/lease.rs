@@ -13,11 +13,10 @@ use std::time::{Duration, SystemTime};
 
 use bollard::query_parameters::DownloadFromContainerOptionsBuilder;
 use futures_util::TryStreamExt as _;
-use topo_core::spec::FileSpec;
 
 use crate::engine::Engine;
 use crate::error::{explain, is_not_found, SimError};
-use crate::lifecycle::write_files;
+use crate::lifecycle::{write_files, Upload};
 
 /// Where the lease's last renewal is written inside the lock container.
 const FILE: &str = "/topo-lease";
@@ -54,10 +53,7 @@ impl EngineClock {
 
 /// Writes a renewal (now, on the engine's clock) into the lock container `lock`.
 pub(super) async fn renew(engine: &Engine, lock: &str, clock: EngineClock) -> Result<(), SimError> {
-    let file = FileSpec {
-        target: FILE.to_owned(),
-        content: format!("{}\n", clock.now_ms() / 1000),
-    };
+    let file = Upload::text(FILE, format!("{}\n", clock.now_ms() / 1000));
     write_files(engine, lock, std::slice::from_ref(&file)).await
 }
 

@@ -198,7 +198,7 @@ impl Deployment<'_> {
             return Ok(());
         };
         if running {
-            return Proxy { spec: proxy }.canonical(self.engine).await;
+            return self.proxy_of(proxy)?.canonical(self.engine).await;
         }
         if done.failed {
             return Ok(());
@@ -221,7 +221,14 @@ impl Deployment<'_> {
         {
             switch::remove(self.engine, &proxy.container).await?;
         }
-        crate::lifecycle::create_container(self.engine, container, &proxy.container, body).await?;
+        crate::lifecycle::create_container(
+            self.engine,
+            container,
+            &proxy.container,
+            body,
+            Some(self.sources()),
+        )
+        .await?;
         switch::start(self.engine, &proxy.container).await?;
         if let Err(failure) =
             crate::lifecycle::await_ready(self.engine, container, &proxy.container).await
@@ -242,6 +249,34 @@ impl Deployment<'_> {
             since.elapsed().as_secs_f64()
         ));
         Ok(())
+    }
+
+    /// Where the spec's files are read from: this deploy's repository and environment.
+    pub(super) fn sources(&self) -> crate::lifecycle::Sources<'_> {
+        crate::lifecycle::Sources {
+            root: self.root,
+            variables: self.variables,
+        }
+    }
+
+    /// The running proxy, with its files besides the routes (certificate, key) read.
+    pub(super) fn proxy_of<'s>(
+        &self,
+        spec: &'s topo_core::spec::ProxySpec,
+    ) -> Result<Proxy<'s>, SimError> {
+        let files = match self.spec.container(&spec.container) {
+            Some(container) => {
+                let others: Vec<_> = container
+                    .files
+                    .iter()
+                    .filter(|f| f.target != spec.config_path)
+                    .cloned()
+                    .collect();
+                crate::lifecycle::uploads(container, &others, Some(self.sources()))?
+            }
+            None => Vec::new(),
+        };
+        Ok(Proxy { spec, files })
     }
 
     /// Step 7, retention: images no service keeps any more are removed, unless a container

@@ -28,7 +28,9 @@ use crate::build::millis;
 use crate::engine::Engine;
 use crate::error::{explain, is_not_found, SimError};
 use crate::fault;
-use crate::lifecycle::{await_ready, create_container, diagnose, exec, write_files, Failure};
+use crate::lifecycle::{
+    await_ready, create_container, diagnose, exec, write_files, Failure, Upload,
+};
 
 /// How a replacement went.
 pub(super) enum Replaced {
@@ -66,6 +68,9 @@ impl Steps {
 /// The running proxy, when there is one to switch.
 pub(super) struct Proxy<'a> {
     pub(super) spec: &'a ProxySpec,
+    /// Its other files (the certificate and key), written again with every routes file so
+    /// a renewed certificate reaches it at the next deploy.
+    pub(super) files: Vec<Upload>,
 }
 
 impl Proxy<'_> {
@@ -95,10 +100,8 @@ impl Proxy<'_> {
 
     async fn apply(&self, engine: &Engine, config: String) -> Result<(), SimError> {
         let name = &self.spec.container;
-        let file = topo_core::spec::FileSpec {
-            target: self.spec.config_path.clone(),
-            content: config,
-        };
+        write_files(engine, name, &self.files).await?;
+        let file = Upload::text(&self.spec.config_path, config);
         write_files(engine, name, std::slice::from_ref(&file)).await?;
         let (code, output) = exec(engine, name, &["nginx".to_owned(), "-t".to_owned()]).await?;
         if code != 0 {
@@ -139,7 +142,7 @@ pub(super) async fn blue_green(
         }
     }
     let since = Instant::now();
-    create_container(engine, container, &next, body).await?;
+    create_container(engine, container, &next, body, None).await?;
     fault::boundary("blue-green:created");
     start(engine, &next).await?;
     fault::boundary("blue-green:started");
@@ -204,7 +207,7 @@ pub(super) async fn recreate(
         steps.record("stop", since);
     }
     let since = Instant::now();
-    create_container(engine, container, name, body).await?;
+    create_container(engine, container, name, body, None).await?;
     fault::boundary("recreate:created");
     start(engine, name).await?;
     fault::boundary("recreate:started");
@@ -257,7 +260,7 @@ pub(super) async fn job(
     remove(engine, name).await?;
     fault::boundary("job:removed");
     let since = Instant::now();
-    create_container(engine, container, name, body).await?;
+    create_container(engine, container, name, body, None).await?;
     fault::boundary("job:created");
     start(engine, name).await?;
     fault::boundary("job:started");

@@ -225,7 +225,7 @@ impl Deployment<'_> {
             self.root,
             self.variables,
         )?;
-        create_container(self.engine, container, name, body).await?;
+        create_container(self.engine, container, name, body, None).await?;
         self.engine
             .docker()
             .start_container(name, None)
@@ -295,7 +295,7 @@ impl Deployment<'_> {
             Some(true) => {
                 let detail = format!("{} is running", proxy.container);
                 pass(checks, "proxy", detail, Instant::now());
-                Ok(Some(Proxy { spec: proxy }))
+                Ok(Some(self.proxy_of(proxy)?))
             }
             _ if setup => Ok(None),
             Some(false) => Err(SimError::Refused {
