@@ -7,8 +7,8 @@
 //! with no `<name>` had taken the traffic (the proxy switched to it), so the switch is
 //! finished; otherwise the candidate goes. A set-aside container goes when `<name>` runs, and
 //! is put back when it does not (or is not ready: a recreate killed after starting the new
-//! one never proved it). A stopped service with nothing set aside is started again; a job's
-//! unfinished run is noted (the deploy runs it again). Renames and restarts come first, then the proxy's routes are
+//! one never proved it). A stopped service with nothing set aside is started again; a
+//! job's unfinished run is noted (the deploy runs it again). Renames and restarts come first, then the proxy's routes are
 //! written canonical (each service by its own name), and only then is anything removed, so
 //! the proxy never points at a container that is gone.
 
@@ -57,7 +57,8 @@ impl Deployment<'_> {
             if self.running(&old).await?.is_some() {
                 self.set_aside(container, current, &mut removals, notes)
                     .await?;
-            } else if current == Some(false) && self.restarted(name).await {
+            } else if current == Some(false) && start(self.engine, name).await.is_ok() {
+                // (One that does not start is left to the deploy, which replaces it.)
                 notes.push(format!(
                     "repaired {name}: it was stopped (by a cancelled deploy, or it exited) with nothing set aside; started again"
                 ));
@@ -137,12 +138,6 @@ impl Deployment<'_> {
             ));
         }
         Ok(())
-    }
-
-    /// Starts a stopped container; whether it started (a failure is left to the deploy,
-    /// which replaces it).
-    async fn restarted(&self, name: &str) -> bool {
-        start(self.engine, name).await.is_ok()
     }
 
     /// Whether a container exists (`Some`) and runs.
