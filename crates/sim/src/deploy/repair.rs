@@ -8,9 +8,9 @@
 //! finished; otherwise the candidate goes. A set-aside container goes when `<name>` runs, and
 //! is put back when it does not (or is not ready: a recreate killed after starting the new
 //! one never proved it). A stopped service with nothing set aside is started again; a
-//! job's unfinished run is noted (the deploy runs it again). Renames and restarts come first, then the proxy's routes are
-//! written canonical (each service by its own name), and only then is anything removed, so
-//! the proxy never points at a container that is gone.
+//! job's unfinished run is noted (the deploy runs it again). Renames and restarts come
+//! first, then the proxy's routes are written canonical (each service by its own name), and
+//! only then is anything removed, so the proxy never points at a container that is gone.
 
 use std::time::Duration;
 
