@@ -227,8 +227,9 @@ fn get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, body.trim().to_owned()))
 }
 
-/// An independent HTTP client: `threads` loops sending `GET /health` through the proxy,
-/// one connection per request, until stopped; it counts what it sent and what failed.
+/// An independent client: `threads` loops sending a request (`GET /health` through the
+/// proxy, one connection per request, unless told otherwise) until stopped; it counts what
+/// it sent and what failed.
 struct Load {
     stop: Arc<AtomicBool>,
     sent: Arc<AtomicUsize>,
@@ -238,15 +239,27 @@ struct Load {
 
 impl Load {
     fn start(port: u16, threads: usize, pause: Duration) -> Load {
+        Load::with(threads, pause, move || {
+            get(port, "/health").map(|(status, _)| status) == Some(200)
+        })
+    }
+
+    /// `threads` loops each calling a fresh clone of `request` (true: it succeeded).
+    fn with(
+        threads: usize,
+        pause: Duration,
+        request: impl Fn() -> bool + Clone + Send + 'static,
+    ) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
         let (sent, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let threads = (0..threads)
             .map(|_| {
                 let (stop, sent, failed) = (stop.clone(), sent.clone(), failed.clone());
+                let request = request.clone();
                 std::thread::spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
                         sent.fetch_add(1, Ordering::Relaxed);
-                        if get(port, "/health").map(|(status, _)| status) != Some(200) {
+                        if !request() {
                             failed.fetch_add(1, Ordering::Relaxed);
                         }
                         std::thread::sleep(pause);

@@ -3,11 +3,9 @@
 //! no request. The certificate is made by the test with openssl (no CA can be reached).
 
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{common, text_of, Target};
+use crate::{common, text_of, Load, Target};
 
 /// A test CA and a certificate it signed for localhost: (CA PEM, key PEM); the chain is
 /// written to `dir/cert.pem`.
@@ -128,11 +126,16 @@ fn https_redirects_serves_with_hsts_and_h2_and_switches_without_a_failed_request
     for tag in tags {
         target.derive(tag, "v1", &format!("RUN echo {tag} > /srv/www/version.txt"));
     }
-    let (sent, failed) = under_https_load(&certificate, &url, || {
-        for tag in tags {
-            deploy(&["--tag", tag, "web"]);
-        }
-    });
+    let load = {
+        let (agent, url) = (client(&certificate), url.clone());
+        Load::with(2, Duration::from_millis(5), move || {
+            agent.get(&url).call().map(|r| r.status().as_u16()).ok() == Some(200)
+        })
+    };
+    for tag in tags {
+        deploy(&["--tag", tag, "web"]);
+    }
+    let (sent, failed) = load.finish();
     eprintln!("HTTPS: 5 blue-green deploys, {sent} requests, {failed} failed");
     assert!(sent > 100, "the load ran ({sent})");
     assert_eq!(
@@ -147,32 +150,4 @@ fn https_redirects_serves_with_hsts_and_h2_and_switches_without_a_failed_request
         answer.into_body().read_to_string().expect("body").trim(),
         "h5"
     );
-}
-
-/// Runs `work` while two clients send HTTPS requests to `url` (a new connection each):
-/// requests sent and failed.
-fn under_https_load(certificate: &str, url: &str, work: impl FnOnce()) -> (usize, usize) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let (sent, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let load: Vec<_> = (0..2)
-        .map(|_| {
-            let (stop, sent, failed) = (stop.clone(), sent.clone(), failed.clone());
-            let (agent, url) = (client(certificate), url.to_owned());
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    sent.fetch_add(1, Ordering::Relaxed);
-                    if agent.get(&url).call().map(|r| r.status().as_u16()).ok() != Some(200) {
-                        failed.fetch_add(1, Ordering::Relaxed);
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-            })
-        })
-        .collect();
-    work();
-    stop.store(true, Ordering::Relaxed);
-    for thread in load {
-        thread.join().expect("a load thread ends");
-    }
-    (sent.load(Ordering::Relaxed), failed.load(Ordering::Relaxed))
 }
