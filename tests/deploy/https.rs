@@ -77,6 +77,44 @@ fn https_redirects_serves_with_hsts_and_h2_and_switches_without_a_failed_request
     };
     deploy(&["--setup", "--tag", "v1"]);
 
+    serves_https(&target, &certificate, https_port);
+    let agent = client(&certificate);
+    let url = format!("https://localhost:{https_port}/health");
+
+    // Five blue-green deploys under HTTPS load: not one request fails.
+    let tags = ["h1", "h2", "h3", "h4", "h5"];
+    for tag in tags {
+        target.derive(tag, "v1", &format!("RUN echo {tag} > /srv/www/version.txt"));
+    }
+    let load = {
+        let (agent, url) = (client(&certificate), url.clone());
+        Load::with(2, Duration::from_millis(5), move || {
+            agent.get(&url).call().map(|r| r.status().as_u16()).ok() == Some(200)
+        })
+    };
+    for tag in tags {
+        deploy(&["--tag", tag, "web"]);
+    }
+    let (sent, failed) = load.finish();
+    eprintln!("HTTPS: 5 blue-green deploys, {sent} requests, {failed} failed");
+    assert!(sent > 100, "the load ran ({sent})");
+    assert_eq!(
+        failed, 0,
+        "HTTPS requests failed during blue-green deploys ({failed} of {sent})"
+    );
+    let answer = agent
+        .get(&format!("https://localhost:{https_port}/version.txt"))
+        .call()
+        .expect("an answer");
+    assert_eq!(
+        answer.into_body().read_to_string().expect("body").trim(),
+        "h5"
+    );
+}
+
+/// HTTP only redirects, to the HTTPS port; HTTPS serves with HSTS and offers HTTP/2; the key
+/// is in no container configuration and readable by its owner only.
+fn serves_https(target: &Target, certificate: &str, https_port: u16) {
     // HTTP only redirects, to the HTTPS port.
     let response = crate::raw_get(target.port, "/health");
     assert!(response.starts_with("HTTP/1.1 301"), "{response}");
@@ -85,7 +123,7 @@ fn https_redirects_serves_with_hsts_and_h2_and_switches_without_a_failed_request
         "{response}"
     );
     // HTTPS serves, with HSTS, and offers HTTP/2.
-    let agent = client(&certificate);
+    let agent = client(certificate);
     let url = format!("https://localhost:{https_port}/health");
     let answer = agent.get(&url).call().expect("an HTTPS answer");
     assert_eq!(answer.status(), 200);
@@ -120,34 +158,4 @@ fn https_redirects_serves_with_hsts_and_h2_and_switches_without_a_failed_request
         "/etc/nginx/topo-tls-key.pem",
     ]);
     assert_eq!(mode.trim(), "400");
-
-    // Five blue-green deploys under HTTPS load: not one request fails.
-    let tags = ["h1", "h2", "h3", "h4", "h5"];
-    for tag in tags {
-        target.derive(tag, "v1", &format!("RUN echo {tag} > /srv/www/version.txt"));
-    }
-    let load = {
-        let (agent, url) = (client(&certificate), url.clone());
-        Load::with(2, Duration::from_millis(5), move || {
-            agent.get(&url).call().map(|r| r.status().as_u16()).ok() == Some(200)
-        })
-    };
-    for tag in tags {
-        deploy(&["--tag", tag, "web"]);
-    }
-    let (sent, failed) = load.finish();
-    eprintln!("HTTPS: 5 blue-green deploys, {sent} requests, {failed} failed");
-    assert!(sent > 100, "the load ran ({sent})");
-    assert_eq!(
-        failed, 0,
-        "HTTPS requests failed during blue-green deploys ({failed} of {sent})"
-    );
-    let answer = agent
-        .get(&format!("https://localhost:{https_port}/version.txt"))
-        .call()
-        .expect("an answer");
-    assert_eq!(
-        answer.into_body().read_to_string().expect("body").trim(),
-        "h5"
-    );
 }
