@@ -287,3 +287,21 @@ fn two_files_of_one_mode_are_refused() {
         .code(1)
         .stderr(predicates::str::contains("are both dev files"));
 }
+
+#[test]
+fn limits_in_either_spelling_become_resources() {
+    let production = "services:\n  shop-web:\n    image: ghcr.io/acme/shop-web:${TAG:?set TAG}\n    read_only: true\n    tmpfs: [/run, /tmp]\n    cap_drop: [ALL]\n    deploy:\n      resources:\n        limits: { memory: 512m, cpus: \"0.5\", pids: 100 }\n    healthcheck: { test: [CMD, \"true\"] }\n";
+    let compose = vec![(
+        ComposeFile::read("docker-compose.prod.yml", production).expect("reads"),
+        topo_core::Mode::Production,
+    )];
+    let imported = import(&compose, &ImportOptions::default()).expect("imports");
+    assert!(
+        imported
+            .text
+            .contains(r#"resources = { memory = "512m", cpus = 0.5, pids = 100 }"#),
+        "{}",
+        imported.text
+    );
+    assert!(!imported.text.contains("`deploy`"), "{}", imported.text);
+}

@@ -72,14 +72,23 @@ pub(super) fn confinement(
             table.set("writable", Toml::strings(&writable));
         }
     }
+    // Each limit as a service key or in Swarm's spelling, `deploy.resources.limits`.
+    let limit = |key: &str, swarm: &str| {
+        view.text(key).or_else(|| {
+            view.get("deploy")?
+                .get("resources")?
+                .get("limits")?
+                .get(swarm)?
+                .scalar()
+        })
+    };
     let mut resources = Vec::new();
-    match view.text("mem_limit") {
+    match limit("mem_limit", "memory") {
         None => resources.push(("memory".to_owned(), Toml::str("unlimited"))),
         Some(text) if same_memory(&text, defaults.memory) => {}
         Some(text) => resources.push(("memory".to_owned(), Toml::str(text))),
     }
-    let millicpus = view
-        .text("cpus")
+    let millicpus = limit("cpus", "cpus")
         .and_then(|c| c.parse::<f64>().ok())
         .map_or(0, |cpus| (cpus * 1000.0).round() as u32);
     if millicpus != defaults.millicpus {
@@ -90,8 +99,7 @@ pub(super) fn confinement(
         };
         resources.push(("cpus".to_owned(), cpus));
     }
-    let pids = view
-        .text("pids_limit")
+    let pids = limit("pids_limit", "pids")
         .and_then(|p| p.parse::<i64>().ok())
         .map_or(0, |p| p.max(0));
     if pids != i64::from(defaults.pids) {
@@ -100,6 +108,23 @@ pub(super) fn confinement(
     if !resources.is_empty() {
         table.set("resources", Toml::Inline(resources));
     }
+}
+
+/// Whether a service's `deploy:` says nothing but what this module reads: the limits in
+/// Swarm's spelling (anything else in it is dropped with a note, as before).
+pub(super) fn reads_all_of_deploy(deploy: &Node) -> bool {
+    let only = |node: &Node, keys: &[&str]| {
+        node.entries()
+            .iter()
+            .all(|(key, _)| keys.contains(&key.text.as_str()))
+    };
+    only(deploy, &["resources"])
+        && deploy.get("resources").is_some_and(|resources| {
+            only(resources, &["limits"])
+                && resources
+                    .get("limits")
+                    .is_some_and(|limits| only(limits, &["memory", "cpus", "pids"]))
+        })
 }
 
 fn same_memory(written: &str, default: &str) -> bool {

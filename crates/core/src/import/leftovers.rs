@@ -51,10 +51,15 @@ pub(super) fn container_keys(
     for seen in &container.seen {
         for (key, _) in seen.view.node.entries() {
             let key = key.text.as_str();
-            if !COMMON.contains(&key)
-                && !own_keys.contains(&key)
-                && !super::hardening::KEYS.contains(&key)
-            {
+            let read = COMMON.contains(&key)
+                || own_keys.contains(&key)
+                || super::hardening::KEYS.contains(&key)
+                || key == "deploy"
+                    && seen
+                        .view
+                        .get("deploy")
+                        .is_some_and(super::hardening::reads_all_of_deploy);
+            if !read {
                 dropped(seen, key, "is not something a topology says", table, checks);
             }
         }
