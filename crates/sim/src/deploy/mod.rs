@@ -225,7 +225,7 @@ impl Deployment<'_> {
                 .await?;
         }
         crate::fault::boundary("deploy:services-done");
-        self.proxy(proxy.is_some(), done).await?;
+        self.proxy(proxy.as_ref(), done).await?;
         self.retention(done).await
     }
 }

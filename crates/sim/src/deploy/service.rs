@@ -191,14 +191,19 @@ impl Deployment<'_> {
         }
     }
 
-    /// Step 6, the proxy: created on a host's first deploy, its routes rewritten otherwise
-    /// (a changed topology may route other paths).
-    pub(super) async fn proxy(&self, running: bool, done: &mut Progressed) -> Result<(), SimError> {
+    /// Step 6, the proxy: created on a host's first deploy; otherwise its routes rewritten
+    /// (a changed topology may route other paths) and its certificate and key written again
+    /// (a renewed one reaches it).
+    pub(super) async fn proxy(
+        &self,
+        running: Option<&Proxy<'_>>,
+        done: &mut Progressed,
+    ) -> Result<(), SimError> {
         let Some(proxy) = &self.spec.proxy else {
             return Ok(());
         };
-        if running {
-            return self.proxy_of(proxy)?.canonical(self.engine).await;
+        if let Some(running) = running {
+            return running.refresh(self.engine).await;
         }
         if done.failed {
             return Ok(());
@@ -326,8 +331,6 @@ fn is_running(planned: &Planned<'_>) -> bool {
         .is_some_and(|s| s.running == Some(true))
 }
 
-/// Whether the container already runs the image and configuration wanted, and is where it
-/// should be: a job exited 0, anything else running (and healthy when it has a check).
 /// A service's summary entry before anything is done: skipped, at the image it runs, with
 /// the strategy the options or its topology choose.
 pub(super) fn entry_of(planned: &Planned<'_>, options: &DeployOptions) -> ServiceDeploy {
@@ -379,6 +382,8 @@ fn same_version(planned: &Planned<'_>, wanted: &Wanted) -> bool {
             == planned.container.labels.get(labels::CONFIG_HASH)
 }
 
+/// Whether the container already runs the image and configuration wanted, and is where it
+/// should be: a job exited 0, anything else running (and healthy when it has a check).
 pub(super) fn runs_already(planned: &Planned<'_>, wanted: &Wanted) -> bool {
     let container: &ContainerSpec = planned.container;
     let same = same_version(planned, wanted);

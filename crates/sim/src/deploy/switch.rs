@@ -68,8 +68,8 @@ impl Steps {
 /// The running proxy, when there is one to switch.
 pub(super) struct Proxy<'a> {
     pub(super) spec: &'a ProxySpec,
-    /// Its other files (the certificate and key), written again with every routes file so
-    /// a renewed certificate reaches it at the next deploy.
+    /// Its other files (the certificate and key), read when the deploy starts (a missing
+    /// key stops it before any change) and written by [`Proxy::refresh`].
     pub(super) files: Vec<Upload>,
 }
 
@@ -89,18 +89,31 @@ impl Proxy<'_> {
                 name.to_owned()
             }
         });
-        self.apply(engine, config).await
+        self.apply(engine, config, &[]).await
     }
 
     /// Writes the routes file as every rendered file has it (each container by its name),
     /// checks it and reloads.
     pub(super) async fn canonical(&self, engine: &Engine) -> Result<(), SimError> {
-        self.apply(engine, self.spec.config(str::to_owned)).await
+        self.apply(engine, self.spec.config(str::to_owned), &[])
+            .await
     }
 
-    async fn apply(&self, engine: &Engine, config: String) -> Result<(), SimError> {
+    /// [`Proxy::canonical`], with the certificate and key written again: the deploy's last
+    /// word to the proxy, so a renewed certificate reaches it.
+    pub(super) async fn refresh(&self, engine: &Engine) -> Result<(), SimError> {
+        self.apply(engine, self.spec.config(str::to_owned), &self.files)
+            .await
+    }
+
+    async fn apply(
+        &self,
+        engine: &Engine,
+        config: String,
+        files: &[Upload],
+    ) -> Result<(), SimError> {
         let name = &self.spec.container;
-        write_files(engine, name, &self.files).await?;
+        write_files(engine, name, files).await?;
         let file = Upload::text(&self.spec.config_path, config);
         write_files(engine, name, std::slice::from_ref(&file)).await?;
         let (code, output) = exec(engine, name, &["nginx".to_owned(), "-t".to_owned()]).await?;
