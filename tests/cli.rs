@@ -262,3 +262,80 @@ fn schema_prints_the_committed_schema() {
             .expect("committed schema");
     topo().arg("schema").assert().success().stdout(committed);
 }
+
+/// `topo secrets`: every secret file the rendered file reads, all or none: refused while a
+/// production variable is unset (nothing written), then from the environment, private
+/// directory, files as readable as the containers need, values never printed.
+#[test]
+fn secrets_writes_the_files_compose_reads_or_nothing() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let topology = dir.path().join("topology.toml");
+    std::fs::write(
+        &topology,
+        "project = \"shop\"\n[database]\nmajor = 17\npassword = { secret = \"DB_PASSWORD\", dev = \"local-pw\" }\n\
+         [[services]]\nrole = \"web\"\ncontext = \".\"\n[services.env]\n\
+         API_TOKEN = { secret = \"API_TOKEN\", dev = \"local-token\", file = true }\n\
+         SESSION_SECRET = { secret = \"SESSION_SECRET\", dev = \"s\" }\n",
+    )
+    .expect("write");
+    let out = dir.path().join(".topo/secrets/production");
+    topo()
+        .args(["secrets", "--mode", "production", "-t"])
+        .arg(&topology)
+        .env("DB_PASSWORD", "prod-pw")
+        .env_remove("API_TOKEN")
+        .env_remove("TOPO_SECRETS_DIR")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("API_TOKEN must be set"));
+    assert!(!out.exists(), "a refused run wrote {}", out.display());
+
+    topo()
+        .args(["secrets", "--mode", "production", "-t"])
+        .arg(&topology)
+        .env("DB_PASSWORD", "prod-pw")
+        .env("API_TOKEN", "prod-token")
+        .env_remove("TOPO_SECRETS_DIR")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "wrote 2 secret files of production",
+        ))
+        .stdout(predicate::str::contains("prod-").not());
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .expect("written")
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(&out), 0o700);
+    for (file, value) in [("DB_PASSWORD", "prod-pw"), ("API_TOKEN", "prod-token")] {
+        assert_eq!(
+            std::fs::read_to_string(out.join(file)).expect("read"),
+            value
+        );
+        assert_eq!(mode(&out.join(file)), 0o444, "{file}");
+    }
+    // SESSION_SECRET stays a variable: no file for it.
+    assert!(!out.join("SESSION_SECRET").exists());
+
+    // Locally the defaults stand in, into the directory TOPO_SECRETS_DIR names.
+    let local = dir.path().join("local");
+    topo()
+        .args(["secrets", "--mode", "prod-sim", "-t"])
+        .arg(&topology)
+        .env_remove("DB_PASSWORD")
+        .env_remove("API_TOKEN")
+        .env("TOPO_SECRETS_DIR", &local)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "DB_PASSWORD (444, from its local default)",
+        ));
+    assert_eq!(
+        std::fs::read_to_string(local.join("API_TOKEN")).expect("read"),
+        "local-token"
+    );
+}

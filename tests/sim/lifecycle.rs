@@ -18,12 +18,72 @@ fn healthy_stack_comes_up_from_scratch_and_down_leaves_nothing() {
     the_image_is_the_prod_target_built_in_the_engine(&stack, &verdict);
     everything_is_labelled_as_topos(&stack);
     the_worker_reaches_web_by_its_alias(&stack);
+    let secret_volumes = the_password_is_a_file_in_no_environment(&stack);
     status_finds_every_container_current(&stack);
     a_second_up_starts_from_fresh_volumes_unless_kept(&stack);
 
     let down = stack.sim(&["down", "--volumes"]);
     assert!(down.status.success(), "{}", text(&down.stderr));
     assert_eq!(stack.leftovers(), Vec::<String>::new());
+    for volume in secret_volumes {
+        let gone = Command::new("docker")
+            .args(["volume", "inspect", &volume])
+            .output()
+            .expect("docker runs");
+        assert!(
+            !gone.status.success(),
+            "the secret volume {volume} outlived its container"
+        );
+    }
+}
+
+/// The database and the worker read the password from `/run/secrets/SHOP_DB_PASSWORD`
+/// (mode 0444, in a volume of its own on their read-only root filesystems); no
+/// container's environment holds it. The secret volumes' names, to check they go with
+/// their containers.
+fn the_password_is_a_file_in_no_environment(stack: &Stack) -> Vec<String> {
+    let password = "shop-dev-password";
+    let mut volumes = Vec::new();
+    for role in ["db", "worker"] {
+        let name = stack.container(role);
+        let file = common::docker(&[
+            "exec",
+            &name,
+            "stat",
+            "-c",
+            "%a %s",
+            "/run/secrets/SHOP_DB_PASSWORD",
+        ]);
+        assert_eq!(file.trim(), format!("444 {}", password.len()), "{role}");
+        let read = common::docker(&["exec", &name, "cat", "/run/secrets/SHOP_DB_PASSWORD"]);
+        assert_eq!(read, password, "{role}");
+        let c = common::inspect("container", &name);
+        assert_eq!(c["HostConfig"]["ReadonlyRootfs"], true, "{role}");
+        let env = c["Config"]["Env"].to_string();
+        assert!(
+            env.contains("_FILE=/run/secrets/SHOP_DB_PASSWORD"),
+            "{role}: {env}"
+        );
+        let mount = c["Mounts"]
+            .as_array()
+            .expect("mounts")
+            .iter()
+            .find(|m| m["Destination"] == "/run/secrets")
+            .unwrap_or_else(|| panic!("{role}: no volume at /run/secrets"));
+        volumes.push(mount["Name"].as_str().expect("a volume name").to_owned());
+    }
+    for role in ["db", "migrate", "web", "worker"] {
+        let c = common::inspect("container", &stack.container(role));
+        let env = c["Config"]["Env"].to_string();
+        // The web service still asks for a variable (no `file = true`), and the migration
+        // runs on its image with its environment: the exceptions.
+        assert_eq!(
+            env.contains(password),
+            ["web", "migrate"].contains(&role),
+            "{role}: {env}"
+        );
+    }
+    volumes
 }
 
 /// The first up: every service in its wave, the web service smoke-tested; the verdict.

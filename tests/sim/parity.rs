@@ -35,12 +35,32 @@ fn container_facts(name: &str) -> Value {
         })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    // Secret files arrive differently: Compose bind-mounts each file `topo secrets` wrote,
+    // topo-sim uploads them into a volume of their own. What the process reads is compared
+    // instead: each file's permissions and contents.
+    let secrets = "/run/secrets";
     let mut mounts: Vec<Value> = c["Mounts"]
         .as_array()
         .expect("mounts")
         .iter()
+        .filter(|m| {
+            !m["Destination"]
+                .as_str()
+                .is_some_and(|d| d.starts_with(secrets))
+        })
         .map(|m| json!([m["Type"], m["Name"], m["Destination"], m["RW"]]))
         .collect();
+    let secret_files = if c["State"]["Running"] == json!(true) {
+        common::docker(&[
+            "exec",
+            name,
+            "sh",
+            "-c",
+            "cd /run/secrets 2>/dev/null && for f in *; do [ -f \"$f\" ] && echo \"$f $(stat -c %a \"$f\") $(cat \"$f\")\"; done; true",
+        ])
+    } else {
+        "(not running)".to_owned()
+    };
     mounts.sort_by_key(|v| v.to_string());
     let networks: serde_json::Map<String, Value> = c["NetworkSettings"]["Networks"]
         .as_object()
@@ -87,6 +107,7 @@ fn container_facts(name: &str) -> Value {
         "nano_cpus": c["HostConfig"]["NanoCpus"],
         "pids_limit": c["HostConfig"]["PidsLimit"],
         "stop_timeout": c["Config"]["StopTimeout"],
+        "secret_files": secret_files,
     })
 }
 
@@ -115,6 +136,21 @@ fn parity_with_compose_on_the_rendered_prod_sim_file() {
         .output()
         .expect("topo runs");
     assert!(render.status.success(), "{}", text(&render.stderr));
+    // The secret files the rendered file reads, from the local defaults.
+    let secrets = Command::cargo_bin("topo")
+        .expect("topo")
+        .args(["secrets", "--mode", "prod-sim", "-t"])
+        .arg(stack.topology())
+        .env_remove("SHOP_DB_PASSWORD")
+        .env_remove("TOPO_SECRETS_DIR")
+        .output()
+        .expect("topo runs");
+    assert!(secrets.status.success(), "{}", text(&secrets.stderr));
+    assert!(
+        text(&secrets.stdout).contains("SHOP_DB_PASSWORD (444, from its local default)"),
+        "{}",
+        text(&secrets.stdout)
+    );
     let roles = ["db", "migrate", "web", "worker"];
     let compose = |args: &[&str]| {
         let output = Command::new("docker")

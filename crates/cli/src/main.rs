@@ -11,6 +11,7 @@ mod input;
 mod lint;
 mod output;
 mod pinned;
+mod secrets;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -66,6 +67,19 @@ enum Command {
         /// fingerprint tag (a build report given too wins for its images).
         #[arg(long, value_name = "FILE")]
         plan: Option<PathBuf>,
+    },
+    /// Write the secret files a mode's Compose file reads (one per variable, from the
+    /// environment; dev and prod-sim fall back to their defaults). Values are never printed.
+    Secrets {
+        #[command(flatten)]
+        input: InputArgs,
+        /// The mode whose Compose file will read them.
+        #[arg(long, value_name = "MODE")]
+        mode: Mode,
+        /// The directory to write into; defaults to $TOPO_SECRETS_DIR, else
+        /// `.topo/secrets/<mode>` beside the topology (what the rendered file reads).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Plan a deploy from CI: per service deploy, build or skip, and why (as `topo-ci plan`).
     Plan(topo_ci::cli::PlanArgs),
@@ -169,6 +183,9 @@ fn run(command: Command) -> Result<Exit, CommandError> {
                 plan: plan.as_deref(),
             };
             output::render(&input.input(), &modes, out.as_deref(), check, &pins)
+        }
+        Command::Secrets { input, mode, out } => {
+            secrets::write(&input.input(), mode, out.as_deref())
         }
         Command::Plan(args) => Ok(topo_ci::cli::run_plan(&args)?),
         Command::Build(args) => Ok(topo_sim::cli::run_release_build(&args)?),

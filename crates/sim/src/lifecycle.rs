@@ -35,7 +35,7 @@ pub(crate) struct Sources<'a> {
 pub(crate) struct Upload {
     target: String,
     bytes: Vec<u8>,
-    /// 0644, or 0400 for a secret.
+    /// 0644, or a secret's own (0400 or 0444).
     mode: u32,
 }
 
@@ -67,13 +67,15 @@ pub(crate) fn uploads(
                     let bytes = std::fs::read(&path).map_err(|source| SimError::Io { path, source })?;
                     (bytes, 0o644)
                 }
-                (FileContent::Secret(variable), Some(sources)) => {
+                (FileContent::Secret { variable, default, mode }, Some(sources)) => {
                     let value = sources.variables.get(variable).filter(|v| !v.is_empty());
-                    let value = value.ok_or_else(|| SimError::MissingVariable {
-                        container: container.name.clone(),
-                        variable: variable.clone(),
+                    let value = value.or_else(|| default.clone()).ok_or_else(|| {
+                        SimError::MissingVariable {
+                            container: container.name.clone(),
+                            variable: variable.clone(),
+                        }
                     })?;
-                    (value.into_bytes(), 0o400)
+                    (value.into_bytes(), *mode)
                 }
                 (_, None) => {
                     return Err(SimError::Engine {

@@ -175,7 +175,11 @@ async fn remove_containers(
     names: &[String],
     progress: &dyn Progress,
 ) -> Result<(), SimError> {
-    let options = RemoveContainerOptionsBuilder::default().force(true).build();
+    let options = RemoveContainerOptionsBuilder::default()
+        .force(true)
+        // Its anonymous volumes too (its secret files).
+        .v(true)
+        .build();
     for name in names {
         match engine
             .docker()

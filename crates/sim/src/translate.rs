@@ -87,25 +87,7 @@ pub fn create_body(
             Ok(format!("{name}={value}"))
         })
         .collect::<Result<Vec<_>, SimError>>()?;
-    let mounts = container
-        .mounts
-        .iter()
-        .map(|mount| {
-            let (typ, source) = match &mount.source {
-                MountSource::Volume(name) => (MountType::VOLUME, name.clone()),
-                MountSource::Bind(path) => (
-                    MountType::BIND,
-                    root.join(path).to_string_lossy().into_owned(),
-                ),
-            };
-            Mount {
-                typ: Some(typ),
-                source: Some(source),
-                target: Some(mount.target.clone()),
-                ..Default::default()
-            }
-        })
-        .collect();
+    let mounts = mounts(container, root);
     let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
     for port in &container.ports {
         port_bindings
@@ -171,6 +153,44 @@ pub fn create_body(
         }),
         ..Default::default()
     })
+}
+
+/// The container's mounts: its volumes and bind mounts, and a volume for its secret files.
+fn mounts(container: &ContainerSpec, root: &Path) -> Vec<Mount> {
+    let mut mounts: Vec<Mount> = container
+        .mounts
+        .iter()
+        .map(|mount| {
+            let (typ, source) = match &mount.source {
+                MountSource::Volume(name) => (MountType::VOLUME, name.clone()),
+                MountSource::Bind(path) => (
+                    MountType::BIND,
+                    root.join(path).to_string_lossy().into_owned(),
+                ),
+            };
+            Mount {
+                typ: Some(typ),
+                source: Some(source),
+                target: Some(mount.target.clone()),
+                ..Default::default()
+            }
+        })
+        .collect();
+    // Secret files get a volume of their own (anonymous: removed with the container), the
+    // one place the engine accepts uploads into a read-only root filesystem before start.
+    let secrets_dir = ContainerSpec::SECRETS_DIR;
+    if container
+        .files
+        .iter()
+        .any(|f| f.target.starts_with(&format!("{secrets_dir}/")))
+    {
+        mounts.push(Mount {
+            typ: Some(MountType::VOLUME),
+            target: Some(secrets_dir.to_owned()),
+            ..Default::default()
+        });
+    }
+    mounts
 }
 
 /// The container's confinement as the engine takes it (what Compose makes of `read_only`,

@@ -170,7 +170,7 @@ fn credentials(
         }
         match &variable.value {
             EnvValue::Literal(text) | EnvValue::PerMode { prod: text, .. } => text.clone(),
-            EnvValue::Secret { var, dev } => {
+            EnvValue::Secret { var, dev, .. } => {
                 let at = container.prod().note_here(format!("`{}` reads the variable `{var}`; topo writes the database's {} literally: guessed `{}`", variable.name, if variable.name == user_var { "user" } else { "name" }, dev.clone().unwrap_or_default()));
                 table.note(checks, at);
                 dev.clone().unwrap_or_default()
@@ -187,11 +187,11 @@ fn credentials(
         table.set("name", Toml::str(&name));
     }
     match find(password_var).map(|v| (v, &v.value)) {
-        Some((variable, EnvValue::Secret { var, dev })) => {
+        Some((variable, EnvValue::Secret { var, dev, .. })) => {
             for note in &variable.notes {
                 table.note(checks, note.clone());
             }
-            table.set("password", secret_toml(var, dev.as_deref()));
+            table.set("password", secret_toml(var, dev.as_deref(), None));
         }
         found => {
             table.note(checks, container.prod().note_here(format!("no usable `{password_var}`: topo requires a password, read from `DB_PASSWORD` (set it on the host; locally too)")));
@@ -200,7 +200,7 @@ fn credentials(
                     table.note(checks, note.clone());
                 }
             }
-            table.set("password", secret_toml("DB_PASSWORD", None));
+            table.set("password", secret_toml("DB_PASSWORD", None, None));
         }
     }
     for variable in variables
@@ -224,10 +224,13 @@ fn credentials(
 }
 
 /// `{ secret = "VAR", dev = "default" }`.
-pub(super) fn secret_toml(var: &str, dev: Option<&str>) -> Toml {
+pub(super) fn secret_toml(var: &str, dev: Option<&str>, file: Option<bool>) -> Toml {
     let mut entries = vec![("secret".to_owned(), Toml::str(var))];
     if let Some(dev) = dev {
         entries.push(("dev".to_owned(), Toml::str(dev)));
+    }
+    if let Some(file) = file {
+        entries.push(("file".to_owned(), Toml::Bool(file)));
     }
     Toml::Inline(entries)
 }

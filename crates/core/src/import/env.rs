@@ -5,7 +5,7 @@
 //! `${VAR:?…}` in production; everything else a hand-written file may say is mapped to the
 //! nearest topology value, with a note saying what changes.
 
-use crate::compose::Pos;
+use crate::compose::{EnvEntry, Pos};
 use crate::model::EnvValue;
 use crate::value::{self, is_secret_name};
 use crate::Mode;
@@ -25,13 +25,57 @@ pub(super) struct Variable {
     pub at: Note,
 }
 
+/// The environment entries of one file's service, a secret file read back: `NAME_FILE:
+/// /run/secrets/VAR` is the secret `VAR` given to `NAME` as a file (the `_FILE`
+/// convention the renderer writes), so it reads as `NAME: ${VAR}`, flagged.
+fn entries(view: &crate::compose::ServiceView<'_>) -> Vec<(EnvEntry, bool)> {
+    // Only the files the service mounts: a literal path elsewhere stays a literal.
+    let mounted: Vec<String> = view
+        .get("secrets")
+        .map(|secrets| secrets.items())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|item| {
+            let source = item.scalar().or_else(|| item.get("source")?.scalar())?;
+            Some(
+                item.get("target")
+                    .and_then(|t| t.scalar())
+                    .unwrap_or(format!("/run/secrets/{source}")),
+            )
+        })
+        .collect();
+    view.environment()
+        .into_iter()
+        .map(|mut entry| {
+            let file = entry.name.strip_suffix("_FILE");
+            let secret = entry
+                .value
+                .as_deref()
+                .filter(|v| mounted.iter().any(|m| m == v))
+                .and_then(|v| v.strip_prefix("/run/secrets/"))
+                .filter(|var| {
+                    var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                        && var.starts_with(|c: char| !c.is_ascii_digit())
+                });
+            match (file, secret) {
+                (Some(name), Some(var)) if !name.is_empty() => {
+                    entry.value = Some(format!("${{{var}:?{var} must be set}}"));
+                    entry.name = name.to_owned();
+                    (entry, true)
+                }
+                _ => (entry, false),
+            }
+        })
+        .collect()
+}
+
 /// The environment of `container` as topology values, sorted by name.
 pub(super) fn import(container: &Container<'_>, given: &[Mode]) -> Vec<Variable> {
     let mut names: Vec<String> = container
         .seen
         .iter()
-        .flat_map(|s| s.view.environment())
-        .map(|entry| entry.name)
+        .flat_map(|s| entries(&s.view))
+        .map(|(entry, _)| entry.name)
         .collect();
     names.sort();
     names.dedup();
@@ -41,8 +85,13 @@ pub(super) fn import(container: &Container<'_>, given: &[Mode]) -> Vec<Variable>
             let mut values: [Option<Interpolated>; 3] = [None, None, None];
             let mut positions: [Option<(usize, Pos)>; 3] = [None, None, None];
             let mut written: Option<(usize, Pos)> = None;
+            let mut as_file = false;
             for (s, seen) in container.seen.iter().enumerate() {
-                if let Some(entry) = seen.view.environment().into_iter().find(|e| e.name == name) {
+                if let Some((entry, file)) = entries(&seen.view)
+                    .into_iter()
+                    .find(|(e, _)| e.name == name)
+                {
+                    as_file |= file;
                     let slot = mode_slot(seen.mode);
                     values[slot] = Some(match &entry.value {
                         Some(text) => Interpolated::parse(text),
@@ -57,7 +106,10 @@ pub(super) fn import(container: &Container<'_>, given: &[Mode]) -> Vec<Variable>
                     written = Some((s, entry.pos));
                 }
             }
-            let (value, messages) = combine(&name, &values, given);
+            let (mut value, messages) = combine(&name, &values, given);
+            if let (EnvValue::Secret { file, .. }, true) = (&mut value, as_file) {
+                *file = Some(true);
+            }
             let notes = messages
                 .into_iter()
                 .map(|(mode, message)| {
@@ -152,6 +204,7 @@ pub(super) fn combine(
             EnvValue::Secret {
                 var: name.to_owned(),
                 dev: usable_default(&dev_text, name, &mut notes),
+                file: None,
             },
             notes,
         );
@@ -235,6 +288,7 @@ fn secret(
     EnvValue::Secret {
         dev: default.and_then(|d| usable_default(&d, name, notes)),
         var,
+        file: None,
     }
 }
 
@@ -312,15 +366,15 @@ mod tests {
                 Some("${PW:-local}"),
                 Some("${PW:?PW must be set}"),
             ],
-            r#"Secret { var: "PW", dev: Some("local") }"#,
+            r#"Secret { var: "PW", dev: Some("local"), file: None }"#,
         );
         check(
             [Some("${PW:?x}"), Some("${PW:?x}"), Some("${PW:?x}")],
-            r#"Secret { var: "PW", dev: None }"#,
+            r#"Secret { var: "PW", dev: None, file: None }"#,
         );
         check(
             [Some("local"), None, Some("${PW}")],
-            r#"Secret { var: "PW", dev: Some("local") } +note(prod-sim) +note(production) +note(dev)"#,
+            r#"Secret { var: "PW", dev: Some("local"), file: None } +note(prod-sim) +note(production) +note(dev)"#,
         );
         check(
             [Some("1"), Some("1"), None],
@@ -340,7 +394,7 @@ mod tests {
                 Some("u:${PW:-x}@h"),
                 Some("u:${PW}@h"),
             ],
-            r#"Secret { var: "NAME", dev: Some("u:x@h") } +note(dev) +note(prod-sim) +note(production)"#,
+            r#"Secret { var: "NAME", dev: Some("u:x@h"), file: None } +note(dev) +note(prod-sim) +note(production)"#,
         );
     }
 
@@ -352,7 +406,8 @@ mod tests {
             value,
             EnvValue::Secret {
                 var: "DB_PASSWORD".to_owned(),
-                dev: Some("pw".to_owned())
+                dev: Some("pw".to_owned()),
+                file: None,
             }
         );
         assert_eq!(notes.len(), 1);

@@ -53,6 +53,7 @@ pub(super) fn container_keys(
             let key = key.text.as_str();
             let read = COMMON.contains(&key)
                 || own_keys.contains(&key)
+                || key == "secrets" && only_secret_files(seen)
                 || super::hardening::KEYS.contains(&key)
                 || key == "deploy"
                     && seen
@@ -381,6 +382,29 @@ pub(super) fn not_imported(plan: &Plan<'_>, checks: &mut Vec<Note>) -> Table {
     }
 }
 
+/// Whether a service's `secrets:` are only secret files topo derives from the environment:
+/// each mounted at `/run/secrets/<source>` and named by a `*_FILE` variable (which
+/// [`super::env`] reads back as a secret given as a file).
+fn only_secret_files(seen: &Seen<'_>) -> bool {
+    let Some(secrets) = seen.view.get("secrets") else {
+        return true;
+    };
+    let named: Vec<String> = seen
+        .view
+        .environment()
+        .into_iter()
+        .filter(|e| e.name.ends_with("_FILE"))
+        .filter_map(|e| e.value)
+        .collect();
+    secrets.items().iter().all(|item| {
+        let source = item.scalar().or_else(|| item.get("source")?.scalar());
+        let Some(source) = source else { return false };
+        let target = format!("/run/secrets/{source}");
+        let written = item.get("target").and_then(Node::scalar);
+        written.is_none_or(|t| t == target) && named.contains(&target)
+    })
+}
+
 /// Top-level `secrets:` that are not a build secret read from the variable of its own name
 /// get a note: they are dropped.
 fn secret_sources(
@@ -390,17 +414,23 @@ fn secret_sources(
     seen_note: &dyn Fn(String) -> Note,
 ) {
     for (secret, definition) in value.entries() {
+        // A build secret read from its variable, or a secret file topo's renderer names
+        // after its variable (`topo secrets` writes it).
         let from_own_variable = definition.entries().len() == 1
-            && definition
+            && (definition
                 .get("environment")
                 .and_then(crate::compose::Node::scalar)
-                .is_some_and(|variable| variable == secret.text);
+                .is_some_and(|variable| variable == secret.text)
+                || definition
+                    .get("file")
+                    .and_then(crate::compose::Node::scalar)
+                    .is_some_and(|file| file.rsplit('/').next() == Some(secret.text.as_str())));
         if !from_own_variable {
             table.note(
                 checks,
                 Note {
                     pos: secret.pos,
-                    ..seen_note(format!("the secret `{}`: topo passes build secrets from the variable of their own name (`build_secrets`), and runtime secrets as `{{ secret = \"VAR\" }}` in `env`: dropped", secret.text))
+                    ..seen_note(format!("the secret `{}`: topo passes build secrets from the variable of their own name (`build_secrets`), and runtime secrets as `{{ secret = \"VAR\" }}` in `env` (`file = true` for a file named by `<NAME>_FILE`): dropped", secret.text))
                 },
             );
         }

@@ -104,8 +104,14 @@ fn tls(
     };
     let certificate = source_of("configs", Proxy::TLS_CERTIFICATE_PATH)
         .and_then(|source| top("configs", &source, "file"));
-    let key = source_of("secrets", Proxy::TLS_KEY_PATH)
-        .and_then(|source| top("secrets", &source, "environment"));
+    // The key's variable: the secret's `environment`, or the name of its file (`topo
+    // secrets` names each file after its variable).
+    let key = source_of("secrets", Proxy::TLS_KEY_PATH).and_then(|source| {
+        top("secrets", &source, "environment").or_else(|| {
+            let file = top("secrets", &source, "file")?;
+            file.rsplit('/').next().map(str::to_owned)
+        })
+    });
     let (Some(certificate), Some(key)) = (certificate, key) else {
         if https_port.is_some() {
             table.note(checks, seen.note_here("the proxy publishes 443 without topo's certificate and key entries: HTTPS is not imported (add `tls` to `[proxy]`)"));

@@ -140,10 +140,16 @@ pub(super) fn ports_and_route(
         for port in dev_ports {
             let mut found_elsewhere = false;
             for (seen, list) in &later {
-                match list
-                    .iter()
-                    .find(|q| q.container == port.container && q.protocol == port.protocol)
-                {
+                // The same host port first: a container port published twice is two ports
+                // (and one another dev port publishes exactly is not this one's).
+                let same =
+                    |q: &&Published| q.container == port.container && q.protocol == port.protocol;
+                let exact = |p: &Published, q: &Published| same(&q) && p.host == q.host;
+                match list.iter().find(|q| exact(port, q)).or_else(|| {
+                    list.iter()
+                        .filter(same)
+                        .find(|q| !dev_ports.iter().any(|p| exact(p, q)))
+                }) {
                     Some(q) => {
                         found_elsewhere = true;
                         if q.host != port.host {
@@ -479,6 +485,6 @@ pub(super) fn env_toml(value: &EnvValue) -> Toml {
             ("dev".to_owned(), Toml::str(dev)),
             ("prod".to_owned(), Toml::str(prod)),
         ]),
-        EnvValue::Secret { var, dev } => secret_toml(var, dev.as_deref()),
+        EnvValue::Secret { var, dev, file } => secret_toml(var, dev.as_deref(), *file),
     }
 }

@@ -109,6 +109,10 @@ pub enum EnvValue {
         var: String,
         /// A default for dev and prod-sim; production never has one.
         dev: Option<String>,
+        /// In prod-sim and production, deliver it as a file under `/run/secrets` named by
+        /// `<NAME>_FILE` instead of the variable `<NAME>` (`None`: the consumer's default:
+        /// a file for the database, a variable for a service).
+        file: Option<bool>,
     },
 }
 
@@ -118,6 +122,7 @@ impl EnvValue {
         EnvValue::Secret {
             var: var.into(),
             dev: None,
+            file: None,
         }
     }
 }
@@ -135,6 +140,11 @@ struct EnvTable {
     /// The prod-sim and production value.
     #[serde(default)]
     prod: Option<String>,
+    /// With `secret`: `true` delivers it as a file under `/run/secrets` in prod-sim and
+    /// production, named by the variable `<NAME>_FILE` (the `_FILE` convention); `false`
+    /// keeps it a variable. Unset: a file for the database, a variable for a service.
+    #[serde(default)]
+    file: Option<bool>,
 }
 
 /// An environment value: a literal, `{ secret = "VAR" }` (optionally with a local-only
@@ -185,7 +195,8 @@ impl<'de> Deserialize<'de> for EnvValue {
                         secret: Some(var),
                         dev,
                         prod: None,
-                    } => Ok(EnvValue::Secret { var, dev }),
+                        file,
+                    } => Ok(EnvValue::Secret { var, dev, file }),
                     EnvTable {
                         secret: Some(_),
                         prod: Some(_),
@@ -195,8 +206,16 @@ impl<'de> Deserialize<'de> for EnvValue {
                     )),
                     EnvTable {
                         secret: None,
+                        file: Some(_),
+                        ..
+                    } => Err(de::Error::custom(
+                        "`file` belongs to a secret reference: { secret = \"VAR\", file = true }",
+                    )),
+                    EnvTable {
+                        secret: None,
                         dev: Some(dev),
                         prod: Some(prod),
+                        file: None,
                     } => Ok(EnvValue::PerMode { dev, prod }),
                     EnvTable { secret: None, .. } => Err(de::Error::custom(
                         r#"write either { secret = "VAR" } or both { dev = "...", prod = "..." }"#,

@@ -34,15 +34,21 @@ struct ComposeFile {
     volumes: Ordered<Named>,
     #[serde(skip_serializing_if = "Ordered::is_empty")]
     configs: Ordered<Content>,
-    /// Build secrets and secret files, each read from the variable of its name.
+    /// Build secrets, each read from the variable of its name, and secret files, each
+    /// from the file of its name in the secrets directory.
     #[serde(skip_serializing_if = "Ordered::is_empty")]
     secrets: Ordered<SecretSource>,
 }
 
-/// A top-level `secrets:` entry read from an environment variable.
+/// A top-level `secrets:` entry: read from an environment variable (a build's), or from a
+/// file (a container's: Compose copies an `environment:` secret into the container at `/`,
+/// which the engine refuses on a read-only root filesystem, while it bind-mounts a file).
 #[derive(Serialize)]
 struct SecretSource {
-    environment: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    environment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<String>,
 }
 
 /// A file's contents, as a top-level `configs:` entry: written inline, or a file of the
@@ -209,7 +215,7 @@ pub(super) fn to_yaml(spec: &RuntimeSpec, root: &str) -> String {
                     let (content, file) = match &f.content {
                         FileContent::Text(text) => (Some(lit(text)), None),
                         FileContent::Repository(path) => (None, Some(lit(&join(root, path)))),
-                        FileContent::Secret(_) => return None,
+                        FileContent::Secret { .. } => return None,
                     };
                     let name = config_name(c, i);
                     Some((
@@ -223,29 +229,7 @@ pub(super) fn to_yaml(spec: &RuntimeSpec, root: &str) -> String {
                 })
                 .collect(),
         ),
-        secrets: Ordered(
-            spec.containers
-                .iter()
-                .filter_map(|c| c.build.as_ref())
-                .flat_map(|b| &b.secrets)
-                .chain(
-                    spec.containers
-                        .iter()
-                        .flat_map(secret_files)
-                        .map(|(var, _)| var),
-                )
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .map(|name| {
-                    (
-                        name.clone(),
-                        SecretSource {
-                            environment: name.clone(),
-                        },
-                    )
-                })
-                .collect(),
-        ),
+        secrets: secrets(spec, root),
     };
     // A one-line value stays on its line, never folded into a block: a pinned image
     // (`repo@sha256:…`) or a long command reads as written (files keep their `|` blocks).
@@ -334,7 +318,7 @@ fn service(container: &ContainerSpec, root: &str) -> Service {
             .files
             .iter()
             .enumerate()
-            .filter(|(_, f)| !matches!(f.content, FileContent::Secret(_)))
+            .filter(|(_, f)| !matches!(f.content, FileContent::Secret { .. }))
             .map(|(i, f)| ConfigMount {
                 source: config_name(container, i),
                 target: lit(&f.target),
@@ -415,9 +399,50 @@ fn healthcheck(health: &crate::spec::HealthSpec) -> Healthcheck {
 /// The files of `container` read from a variable: (variable, target).
 fn secret_files(container: &ContainerSpec) -> impl Iterator<Item = (&String, &String)> {
     container.files.iter().filter_map(|f| match &f.content {
-        FileContent::Secret(var) => Some((var, &f.target)),
+        FileContent::Secret { variable, .. } => Some((variable, &f.target)),
         _ => None,
     })
+}
+
+/// The top-level secrets: every build secret from its variable, every secret file from
+/// its file in the secrets directory (`topo secrets` writes them), by variable name.
+fn secrets(spec: &RuntimeSpec, root: &str) -> Ordered<SecretSource> {
+    let files: std::collections::BTreeSet<&String> = spec
+        .containers
+        .iter()
+        .flat_map(secret_files)
+        .map(|(var, _)| var)
+        .collect();
+    let directory = crate::spec::secrets_directory(spec.mode);
+    let directory = crate::value::Interpolated::with_default(
+        crate::spec::SECRETS_DIR_VARIABLE,
+        join(root, &directory),
+    )
+    .render();
+    Ordered(
+        spec.containers
+            .iter()
+            .filter_map(|c| c.build.as_ref())
+            .flat_map(|b| &b.secrets)
+            .chain(files.iter().copied())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .map(|name| {
+                let source = if files.contains(name) {
+                    SecretSource {
+                        environment: None,
+                        file: Some(format!("{directory}/{name}")),
+                    }
+                } else {
+                    SecretSource {
+                        environment: Some(name.clone()),
+                        file: None,
+                    }
+                };
+                (name.clone(), source)
+            })
+            .collect(),
+    )
 }
 
 fn config_name(container: &ContainerSpec, i: usize) -> String {

@@ -6,7 +6,7 @@
 //! | source | bind-mounted | in the image | in the image |
 //! | generated paths | one named volume each | in the image | in the image |
 //! | command | dev | prod | prod |
-//! | secrets | variable, local default | variable, local default | variable, required |
+//! | secrets | variable, local default | file or variable, local default | file or variable, required |
 //! | ports | 127.0.0.1 | 127.0.0.1, DB never | explicit host IP, DB never |
 //! | restart, no-new-privileges, log rotation | no | yes | yes |
 //! | one-shot jobs (awaited with `completed`) | not restarted | not restarted | not restarted |
@@ -201,9 +201,12 @@ fn database_container(topology: &ValidTopology, database: &Database, mode: Mode)
     container
         .env
         .insert(name_var.to_owned(), EnvSpec::Literal(database.name.clone()));
-    container.env.insert(
-        password_var.to_owned(),
-        env_value(&database.password.clone().into(), mode),
+    put_env(
+        &mut container,
+        password_var,
+        &database.password.clone().into(),
+        true,
+        mode,
     );
     container.mounts.push(MountSpec {
         source: MountSource::Volume(naming::volume_name(
@@ -318,7 +321,12 @@ fn proxy_container(
         });
         container.files.push(FileSpec {
             target: tls.key.clone(),
-            content: FileContent::Secret(written.key_variable.clone()),
+            content: FileContent::Secret {
+                variable: written.key_variable.clone(),
+                default: None,
+                // nginx's master process, root, reads it before its workers drop root.
+                mode: 0o400,
+            },
         });
     }
     (label_config_hash(container), spec)
@@ -340,10 +348,49 @@ pub(super) fn env_value(value: &EnvValue, mode: Mode) -> EnvSpec {
         EnvValue::PerMode { dev, prod } => {
             EnvSpec::Literal(if mode == Mode::Dev { dev } else { prod }.clone())
         }
-        EnvValue::Secret { var, dev } => EnvSpec::Variable {
+        EnvValue::Secret { var, dev, .. } => EnvSpec::Variable {
             name: var.clone(),
             default: dev.clone().filter(|_| mode.is_local()),
         },
+    }
+}
+
+/// Gives `container` the environment entry `name = value` in `mode`. A secret delivered as
+/// a file (`file`, else `files_by_default`; prod-sim and production only: dev is not
+/// confined, and its defaults are no secrets) becomes the file `/run/secrets/<VAR>`,
+/// readable by every user as Compose writes it (the process may drop root), and the
+/// variable `<name>_FILE` naming it, the convention of the database images.
+pub(super) fn put_env(
+    container: &mut ContainerSpec,
+    name: &str,
+    value: &EnvValue,
+    files_by_default: bool,
+    mode: Mode,
+) {
+    match value {
+        EnvValue::Secret { var, dev, file }
+            if mode != Mode::Dev && file.unwrap_or(files_by_default) =>
+        {
+            let target = format!("{}/{var}", ContainerSpec::SECRETS_DIR);
+            container
+                .env
+                .insert(format!("{name}_FILE"), EnvSpec::Literal(target.clone()));
+            if !container.files.iter().any(|f| f.target == target) {
+                container.files.push(FileSpec {
+                    target,
+                    content: FileContent::Secret {
+                        variable: var.clone(),
+                        default: dev.clone().filter(|_| mode.is_local()),
+                        mode: 0o444,
+                    },
+                });
+            }
+        }
+        _ => {
+            container
+                .env
+                .insert(name.to_owned(), env_value(value, mode));
+        }
     }
 }
 

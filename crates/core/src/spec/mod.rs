@@ -23,6 +23,16 @@ pub use proxy::{ProxySpec, RouteSpec, TlsSpec};
 use crate::model::{Condition, Protocol, Strategy};
 use crate::value::Interpolated;
 
+/// The variable that moves the directory of secret files Compose reads (`topo secrets`
+/// writes them) away from [`secrets_directory`].
+pub const SECRETS_DIR_VARIABLE: &str = "TOPO_SECRETS_DIR";
+
+/// Where the secret files of `mode` are by default, relative to the topology's directory:
+/// `.topo/secrets/<mode>` (keep `.topo/` out of version control).
+pub fn secrets_directory(mode: Mode) -> String {
+    format!(".topo/secrets/{mode}")
+}
+
 /// The three environments a topology is rendered for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -114,6 +124,42 @@ impl RuntimeSpec {
     pub fn container(&self, name: &str) -> Option<&ContainerSpec> {
         self.containers.iter().find(|c| c.name == name)
     }
+
+    /// The secrets its containers read as files, one per variable, by variable name: what
+    /// `topo secrets` writes for Compose. A variable two containers read with different
+    /// permissions gets the wider (each reader must be able to read it).
+    pub fn secret_files(&self) -> Vec<SecretFile<'_>> {
+        let mut files: BTreeMap<&str, SecretFile<'_>> = BTreeMap::new();
+        for file in self.containers.iter().flat_map(|c| &c.files) {
+            if let FileContent::Secret {
+                variable,
+                default,
+                mode,
+            } = &file.content
+            {
+                files
+                    .entry(variable)
+                    .and_modify(|known| known.mode |= mode)
+                    .or_insert(SecretFile {
+                        variable,
+                        default: default.as_deref(),
+                        mode: *mode,
+                    });
+            }
+        }
+        files.into_values().collect()
+    }
+}
+
+/// A secret read as a file: where its value comes from, and how the file is readable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SecretFile<'a> {
+    /// The deploying environment's variable holding it.
+    pub variable: &'a str,
+    /// Its value when the variable is unset (local modes only).
+    pub default: Option<&'a str>,
+    /// The file's permission bits.
+    pub mode: u32,
 }
 
 /// The network every container joins.
@@ -222,9 +268,18 @@ pub enum FileContent {
     /// A file of the repository, relative to the topology's directory, read when the
     /// container is made (a certificate).
     Repository(String),
-    /// The value of the deploying environment's variable (a private key): never rendered,
-    /// a Compose secret; written readable by its owner only.
-    Secret(String),
+    /// The value of the deploying environment's variable (a password, a private key):
+    /// never rendered, a Compose secret.
+    Secret {
+        /// The variable.
+        variable: String,
+        /// Used when the variable is unset (local modes only).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        default: Option<String>,
+        /// Its permission bits: 0400 for a key only the root master reads, 0444 under
+        /// `/run/secrets` (as Compose writes them: the process may run as another user).
+        mode: u32,
+    },
 }
 
 impl FileSpec {
@@ -249,6 +304,9 @@ pub struct DeploySpec {
 impl ContainerSpec {
     /// What the engine (and Compose) give a container when no stop timeout is set.
     pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// Where secrets delivered as files are, one file per variable (Compose's place).
+    pub const SECRETS_DIR: &'static str = "/run/secrets";
 
     /// The stop timeout in effect.
     pub fn effective_stop_timeout(&self) -> Duration {

@@ -1,6 +1,6 @@
 //! The mode rules of an application service's container.
 
-use super::build::{base, env_value, host_ip, label_config_hash, service_health, SpecOptions};
+use super::build::{base, host_ip, label_config_hash, put_env, service_health, SpecOptions};
 use super::*;
 use crate::naming;
 use crate::valid::{Service, ServiceKind, ValidTopology};
@@ -25,7 +25,7 @@ pub fn container_spec(
         service.command.prod.clone()
     };
     for (name, value) in &service.env {
-        container.env.insert(name.clone(), env_value(value, mode));
+        put_env(&mut container, name, value, false, mode);
     }
     if mode == Mode::Dev {
         dev_sources(topology, service, &mut container);

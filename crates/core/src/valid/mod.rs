@@ -109,6 +109,8 @@ pub struct Secret {
     pub var: String,
     /// A default for the local modes.
     pub dev: Option<String>,
+    /// Whether prod-sim and production deliver it as a file (`<NAME>_FILE`).
+    pub file: bool,
 }
 
 impl From<Secret> for EnvValue {
@@ -116,6 +118,7 @@ impl From<Secret> for EnvValue {
         EnvValue::Secret {
             var: secret.var,
             dev: secret.dev,
+            file: Some(secret.file),
         }
     }
 }

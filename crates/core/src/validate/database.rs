@@ -104,6 +104,7 @@ fn password(database: &model::Database, out: &mut Vec<Diagnostic>) -> Secret {
     let stand_in = Secret {
         var: "DB_PASSWORD".to_owned(),
         dev: None,
+        file: true,
     };
     match database.password.as_ref() {
         None => {
@@ -115,12 +116,14 @@ fn password(database: &model::Database, out: &mut Vec<Diagnostic>) -> Secret {
             stand_in
         }
         Some(password) => match password.get() {
-            EnvValue::Secret { var, dev } => {
+            EnvValue::Secret { var, dev, file } => {
                 let name = Spanned::new(database.engine.env_names().2.to_owned());
                 super::values::env_entry(&name, password, out);
+                // Every engine topo knows reads `<PASSWORD>_FILE` (the official images' convention).
                 Secret {
                     var: var.clone(),
                     dev: dev.clone(),
+                    file: file.unwrap_or(true),
                 }
             }
             _ => {

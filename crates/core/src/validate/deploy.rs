@@ -87,7 +87,11 @@ fn tls(proxy: &model::Proxy, out: &mut Vec<Diagnostic>) -> Option<crate::valid::
         );
     }
     let key_variable = match tls.key.get() {
-        model::EnvValue::Secret { var, dev: None } => var.clone(),
+        model::EnvValue::Secret {
+            var,
+            dev: None,
+            file: None | Some(true),
+        } => var.clone(),
         _ => {
             out.push(
                 Diagnostic::error("literal-secret", "the proxy's private key must be a secret without a default")

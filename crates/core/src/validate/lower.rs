@@ -10,7 +10,7 @@ use super::{
     ci, database, deploy, graph, hardening, health, lint, paths, settings, values, ValidateOptions,
 };
 use crate::diagnostic::Diagnostic;
-use crate::model::{Condition, Service, Topology};
+use crate::model::{Condition, EnvValue, Service, Topology};
 use crate::valid::{self, Build, Dev, ServiceKind, ValidTopology};
 
 /// Reads the whole topology.
@@ -70,6 +70,19 @@ fn service(
     let image_role = graph::image_role(topology, service);
     for (name, value) in &service.env {
         values::env_entry(name, value, out);
+        if let EnvValue::Secret {
+            file: Some(true), ..
+        } = value.get()
+        {
+            let file_name = format!("{name}_FILE");
+            if service.env.keys().any(|other| other.as_str() == file_name) {
+                out.push(
+                    Diagnostic::error("duplicate-key", format!("`{name}` is given as a file, named by `{file_name}`, which is set as well"))
+                        .at(value.span(), format!("`file = true` sets `{file_name}` in prod-sim and production"))
+                        .help(format!("remove `{file_name}`, or drop `file = true` to pass `{name}` itself")),
+                );
+            }
+        }
     }
     // The image's owner's environment first: the worker needs the server's configuration.
     let inherited = topology

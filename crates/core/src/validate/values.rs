@@ -40,7 +40,7 @@ pub(super) fn env_entry(
                 .at(value.span(), "not interpolated")
                 .help(r#"topo escapes `$` in literals; to read a variable write `{ secret = "VAR" }`"#),
         ),
-        EnvValue::Secret { var, dev } => {
+        EnvValue::Secret { var, dev, .. } => {
             if !is_env_name(var) {
                 out.push(
                     Diagnostic::error("invalid-env-name", format!("`{var}` is not a valid variable name"))

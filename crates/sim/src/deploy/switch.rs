@@ -342,7 +342,11 @@ pub(super) async fn stop(
 }
 
 pub(super) async fn remove(engine: &Engine, name: &str) -> Result<(), SimError> {
-    let options = RemoveContainerOptionsBuilder::default().force(true).build();
+    let options = RemoveContainerOptionsBuilder::default()
+        .force(true)
+        // Its anonymous volumes too (its secret files).
+        .v(true)
+        .build();
     match engine.docker().remove_container(name, Some(options)).await {
         Ok(()) => Ok(()),
         Err(error) if is_not_found(&error) => Ok(()),
