@@ -6,6 +6,8 @@
 //! skipped; with `CI=true` a missing engine fails them.
 
 mod common;
+#[path = "deploy/acme.rs"]
+mod acme;
 #[path = "deploy/dry_run.rs"]
 mod dry_run;
 #[path = "deploy/faults.rs"]

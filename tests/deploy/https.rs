@@ -9,7 +9,7 @@ use crate::{common, text_of, Load, Target};
 
 /// A test CA and a certificate it signed for localhost: (CA PEM, key PEM); the chain is
 /// written to `dir/cert.pem`.
-fn certificate(dir: &std::path::Path) -> (String, String) {
+pub(crate) fn certificate(dir: &std::path::Path) -> (String, String) {
     const SCRIPT: &str = r#"
         set -e
         openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=topo test CA" \
@@ -32,7 +32,7 @@ fn certificate(dir: &std::path::Path) -> (String, String) {
 }
 
 /// An HTTPS client trusting only `certificate`, one new connection per request.
-fn client(certificate: &str) -> ureq::Agent {
+pub(crate) fn client(certificate: &str) -> ureq::Agent {
     let root = ureq::tls::Certificate::from_pem(certificate.as_bytes()).expect("a PEM certificate");
     let tls = ureq::tls::TlsConfig::builder()
         .root_certs(ureq::tls::RootCerts::new_with_certs(&[root]))

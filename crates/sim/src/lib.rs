@@ -16,6 +16,7 @@
 //! touched. topo-sim's engine modules know nothing about git or Compose.
 #![deny(missing_docs)]
 
+pub mod acme;
 pub mod build;
 pub mod buildkit;
 #[cfg(feature = "cli")]

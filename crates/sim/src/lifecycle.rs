@@ -40,6 +40,15 @@ pub(crate) struct Upload {
 }
 
 impl Upload {
+    /// A file of `bytes` with permission bits `mode`.
+    pub(crate) fn new(target: impl Into<String>, bytes: Vec<u8>, mode: u32) -> Upload {
+        Upload {
+            target: target.into(),
+            bytes,
+            mode,
+        }
+    }
+
     /// A text file topo writes.
     pub(crate) fn text(target: &str, content: String) -> Upload {
         Upload {
@@ -59,6 +68,8 @@ pub(crate) fn uploads(
 ) -> Result<Vec<Upload>, SimError> {
     files
         .iter()
+        // A placeholder is written only where nothing is yet: see `placeholders`.
+        .filter(|file| !matches!(file.content, FileContent::SelfSigned { .. }))
         .map(|file| {
             let (bytes, mode) = match (&file.content, sources) {
                 (FileContent::Text(text), _) => (text.clone().into_bytes(), 0o644),
@@ -77,6 +88,7 @@ pub(crate) fn uploads(
                     })?;
                     (value.into_bytes(), *mode)
                 }
+                (FileContent::SelfSigned { .. }, _) => unreachable!("filtered out above"),
                 (_, None) => {
                     return Err(SimError::Engine {
                         context: format!("writing {} into {}", file.target, container.name),
@@ -110,7 +122,77 @@ pub(crate) async fn create_container(
         .create_container(Some(options), body)
         .await
         .map_err(|e| explain(format!("creating container {name}"), &e))?;
-    write_files(engine, name, &files).await
+    write_files(engine, name, &files).await?;
+    placeholders(engine, container, name).await
+}
+
+/// Writes each self-signed placeholder certificate (and its key) the spec asks for where no
+/// certificate is yet (a fresh ACME volume), so nginx starts before the first issuance; an
+/// issued certificate in the volume is never touched.
+async fn placeholders(engine: &Engine, container: &ContainerSpec, name: &str) -> Result<(), SimError> {
+    for file in &container.files {
+        let FileContent::SelfSigned { key, names } = &file.content else {
+            continue;
+        };
+        if read_file(engine, name, &file.target).await?.is_some() {
+            continue;
+        }
+        let (certificate, private_key) = crate::acme::placeholder(names)?;
+        write_files(
+            engine,
+            name,
+            &[
+                Upload::new(key.clone(), private_key.into_bytes(), 0o400),
+                Upload::new(file.target.clone(), certificate.into_bytes(), 0o644),
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The contents of the file at `path` in the container `name` (created or running), through
+/// the archive endpoint; `None` when there is none.
+pub(crate) async fn read_file(
+    engine: &Engine,
+    name: &str,
+    path: &str,
+) -> Result<Option<Vec<u8>>, SimError> {
+    use futures_util::TryStreamExt as _;
+    let options = bollard::query_parameters::DownloadFromContainerOptionsBuilder::default()
+        .path(path)
+        .build();
+    let bytes: Vec<u8> = match engine
+        .docker()
+        .download_from_container(name, Some(options))
+        .try_fold(Vec::new(), |mut all, chunk| async move {
+            all.extend_from_slice(&chunk);
+            Ok(all)
+        })
+        .await
+    {
+        Ok(bytes) => bytes,
+        Err(error) if crate::error::is_not_found(&error) => return Ok(None),
+        Err(error) => return Err(explain(format!("reading {path} in {name}"), &error)),
+    };
+    let mut archive = tar::Archive::new(bytes.as_slice());
+    let mut entries = archive.entries().map_err(|source| SimError::Io {
+        path: path.into(),
+        source,
+    })?;
+    match entries.next() {
+        Some(Ok(mut entry)) => {
+            let mut contents = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut contents).map_err(|source| {
+                SimError::Io {
+                    path: path.into(),
+                    source,
+                }
+            })?;
+            Ok(Some(contents))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// Writes files into a container (created or running) through the engine's archive

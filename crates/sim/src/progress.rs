@@ -105,6 +105,8 @@ pub enum Phase {
         /// How.
         replacement: Replacement,
     },
+    /// A deploy checks the proxy's ACME certificate (and has it issued or renewed).
+    Certificate,
     /// A container of the project was stopped (after an interruption).
     Stopped(String),
     /// The command was interrupted; what it does about it.
@@ -131,6 +133,7 @@ impl fmt::Display for Phase {
                 container,
                 replacement,
             } => write!(f, "{container} ({})", replacement.as_str()),
+            Phase::Certificate => f.write_str("proxy certificate (ACME)"),
             Phase::Stopped(name) => write!(f, "stopped {name}"),
             Phase::Interrupted(Interruption::StoppingWhatStarted) => {
                 f.write_str("interrupted: stopping what was started")

@@ -50,16 +50,43 @@ pub struct Proxy {
 
 super::hardening::hardening_keys!(Proxy);
 
-/// The proxy's certificate and key (`[proxy] tls`).
+/// The proxy's certificate and key (`[proxy] tls`): from files, or from an ACME server.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Tls {
     /// The certificate chain (PEM), a file of the repository relative to the topology's
     /// directory (a certificate is public).
-    pub certificate: Spanned<String>,
+    #[serde(default)]
+    pub certificate: Option<Spanned<String>>,
     /// The private key (PEM): a secret, `{ secret = "TLS_KEY" }`, read from the deploying
     /// environment and delivered as a Compose secret, never written into a rendered file.
-    pub key: Spanned<super::EnvValue>,
+    #[serde(default)]
+    pub key: Option<Spanned<super::EnvValue>>,
+    /// Certificates from an ACME server (Let's Encrypt's protocol) instead of files:
+    /// `{ email = "ops@shop.example", domains = ["shop.example"] }`.
+    #[serde(default)]
+    pub acme: Option<Spanned<Acme>>,
+}
+
+/// Certificates issued and renewed by an ACME server (`[proxy] tls.acme`), over the HTTP-01
+/// challenge the proxy answers on port 80.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Acme {
+    /// The account's contact address (the CA writes about expiry and incidents).
+    pub email: Spanned<String>,
+    /// The names the certificate covers; each must reach this host's proxy on port 80.
+    pub domains: Spanned<Vec<Spanned<String>>>,
+    /// The ACME server's directory URL; Let's Encrypt's production one by default.
+    #[serde(default)]
+    pub directory: Option<Spanned<String>>,
+    /// A file of the repository holding the root certificate (PEM) the ACME server's own
+    /// HTTPS is checked against, for a private CA; the system's roots otherwise.
+    #[serde(default)]
+    pub ca_certificate: Option<Spanned<String>>,
+    /// Renew when the certificate expires within this (`"30d"`, the default).
+    #[serde(default)]
+    pub renew_before: Option<Spanned<String>>,
 }
 
 fn default_proxy_port() -> Spanned<u16> {
@@ -90,6 +117,11 @@ impl Proxy {
     pub const TLS_CERTIFICATE_PATH: &'static str = "/etc/nginx/topo-tls-certificate.pem";
     /// Where the private key is written inside the proxy's container.
     pub const TLS_KEY_PATH: &'static str = "/etc/nginx/topo-tls-key.pem";
+    /// Where ACME certificates live inside the proxy's container: a named volume, so they
+    /// outlast the container (`certificate.pem`, `key.pem`, the account, the challenges).
+    pub const ACME_DIR: &'static str = "/etc/nginx/topo-acme";
+    /// Let's Encrypt's production directory, the default ACME server.
+    pub const LETS_ENCRYPT: &'static str = "https://acme-v02.api.letsencrypt.org/directory";
     /// Where the routes are written inside the proxy's container.
     pub const CONFIG_PATH: &'static str = "/etc/nginx/conf.d/default.conf";
 

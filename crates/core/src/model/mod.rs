@@ -16,7 +16,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 pub use ci::{Changes, CiSettings, EventKind, EventRule};
-pub use deploy::{Deploy, Proxy, Route, Strategy, Tls};
+pub use deploy::{Acme, Deploy, Proxy, Route, Strategy, Tls};
 pub use forms::{Command, EnvValue, MajorVersion, Port, Protocol};
 pub use hardening::{HardeningKeys, Resources};
 pub use lint::{Level, LintSettings};

@@ -215,7 +215,10 @@ pub(super) fn to_yaml(spec: &RuntimeSpec, root: &str) -> String {
                     let (content, file) = match &f.content {
                         FileContent::Text(text) => (Some(lit(text)), None),
                         FileContent::Repository(path) => (None, Some(lit(&join(root, path)))),
-                        FileContent::Secret { .. } => return None,
+                        // A secret is a `secrets:` entry; a placeholder is the driver's alone.
+                        FileContent::Secret { .. } | FileContent::SelfSigned { .. } => {
+                            return None
+                        }
                     };
                     let name = config_name(c, i);
                     Some((
@@ -318,7 +321,12 @@ fn service(container: &ContainerSpec, root: &str) -> Service {
             .files
             .iter()
             .enumerate()
-            .filter(|(_, f)| !matches!(f.content, FileContent::Secret { .. }))
+            .filter(|(_, f)| {
+                !matches!(
+                    f.content,
+                    FileContent::Secret { .. } | FileContent::SelfSigned { .. }
+                )
+            })
             .map(|(i, f)| ConfigMount {
                 source: config_name(container, i),
                 target: lit(&f.target),

@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use super::*;
 use crate::model::{Condition, EnvValue, Probe};
 use crate::naming;
-use crate::valid::{Database, Proxy, Test, Timing, ValidTopology};
+use crate::valid::{Database, Proxy, Test, Timing, TlsSource, ValidTopology};
 
 pub use super::service::container_spec;
 
@@ -298,10 +298,30 @@ fn proxy_container(
             container: 443,
             protocol: crate::model::Protocol::Tcp,
         });
-        TlsSpec {
-            certificate: crate::model::Proxy::TLS_CERTIFICATE_PATH.to_owned(),
-            key: crate::model::Proxy::TLS_KEY_PATH.to_owned(),
-            https_port: tls.https_port,
+        match &tls.source {
+            TlsSource::Files { .. } => TlsSpec {
+                certificate: crate::model::Proxy::TLS_CERTIFICATE_PATH.to_owned(),
+                key: crate::model::Proxy::TLS_KEY_PATH.to_owned(),
+                https_port: tls.https_port,
+                acme: None,
+            },
+            TlsSource::Acme(acme) => {
+                // Issued certificates, the account and the challenges outlast the container.
+                container.mounts.push(MountSpec {
+                    source: MountSource::Volume(naming::volume_name(
+                        project,
+                        crate::model::Proxy::ROLE,
+                        "acme",
+                    )),
+                    target: crate::model::Proxy::ACME_DIR.to_owned(),
+                });
+                TlsSpec {
+                    certificate: TlsSpec::acme_path("certificate.pem"),
+                    key: TlsSpec::acme_path("key.pem"),
+                    https_port: tls.https_port,
+                    acme: Some(acme.clone()),
+                }
+            }
         }
     });
     let spec = ProxySpec {
@@ -314,20 +334,36 @@ fn proxy_container(
         &spec.config_path,
         spec.config(str::to_owned),
     ));
-    if let (Some(tls), Some(written)) = (&spec.tls, &proxy.tls) {
-        container.files.push(FileSpec {
+    match (&spec.tls, proxy.tls.as_ref().map(|t| &t.source)) {
+        (
+            Some(tls),
+            Some(TlsSource::Files {
+                certificate,
+                key_variable,
+            }),
+        ) => {
+            container.files.push(FileSpec {
+                target: tls.certificate.clone(),
+                content: FileContent::Repository(certificate.clone()),
+            });
+            container.files.push(FileSpec {
+                target: tls.key.clone(),
+                content: FileContent::Secret {
+                    variable: key_variable.clone(),
+                    default: None,
+                    // nginx's master process, root, reads it before its workers drop root.
+                    mode: 0o400,
+                },
+            });
+        }
+        (Some(tls), Some(TlsSource::Acme(acme))) => container.files.push(FileSpec {
             target: tls.certificate.clone(),
-            content: FileContent::Repository(written.certificate.clone()),
-        });
-        container.files.push(FileSpec {
-            target: tls.key.clone(),
-            content: FileContent::Secret {
-                variable: written.key_variable.clone(),
-                default: None,
-                // nginx's master process, root, reads it before its workers drop root.
-                mode: 0o400,
+            content: FileContent::SelfSigned {
+                key: tls.key.clone(),
+                names: acme.domains.clone(),
             },
-        });
+        }),
+        _ => {}
     }
     (label_config_hash(container), spec)
 }

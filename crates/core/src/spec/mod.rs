@@ -280,6 +280,15 @@ pub enum FileContent {
         /// `/run/secrets` (as Compose writes them: the process may run as another user).
         mode: u32,
     },
+    /// A self-signed certificate for `names` (its key at `key`), written only where no
+    /// certificate is yet: nginx starts with it before an ACME server issued the first.
+    /// Never rendered, and never over an issued certificate.
+    SelfSigned {
+        /// Where its private key goes.
+        key: String,
+        /// The names it is for.
+        names: Vec<String>,
+    },
 }
 
 impl FileSpec {

@@ -25,6 +25,21 @@ pub struct TlsSpec {
     pub key: String,
     /// The host port HTTPS is published on.
     pub https_port: u16,
+    /// The ACME account and names, when an ACME server issues the certificate (the engine
+    /// driver obtains and renews it; both files are then in the proxy's `acme` volume).
+    pub acme: Option<crate::valid::Acme>,
+}
+
+impl TlsSpec {
+    /// A path in the proxy's ACME volume.
+    pub fn acme_path(file: &str) -> String {
+        format!("{}/{file}", crate::model::Proxy::ACME_DIR)
+    }
+
+    /// The directory whose `.well-known/acme-challenge/` nginx serves over HTTP.
+    pub fn challenge_root() -> String {
+        Self::acme_path("challenges")
+    }
 }
 
 /// The path prefixes the proxy sends to one container.
@@ -62,8 +77,16 @@ impl ProxySpec {
                     443 => String::new(),
                     port => format!(":{port}"),
                 };
+                // ACME's HTTP-01 challenges are answered over plain HTTP, never redirected.
+                let challenges = match tls.acme {
+                    Some(_) => format!(
+                        "    location ^~ /.well-known/acme-challenge/ {{\n        root {};\n        default_type text/plain;\n    }}\n",
+                        TlsSpec::challenge_root()
+                    ),
+                    None => String::new(),
+                };
                 out.push_str(&format!(
-                    "server {{\n    listen 80 default_server;\n    server_name _;\n    location / {{\n        return 301 https://$host{port}$request_uri;\n    }}\n}}\n"
+                    "server {{\n    listen 80 default_server;\n    server_name _;\n{challenges}    location / {{\n        return 301 https://$host{port}$request_uri;\n    }}\n}}\n"
                 ));
                 out.push_str(&format!(
                     "server {{\n    listen 443 ssl default_server;\n    http2 on;\n    server_name _;\n    ssl_certificate {};\n    ssl_certificate_key {};\n    ssl_protocols TLSv1.2 TLSv1.3;\n    ssl_session_cache shared:topo:10m;\n    add_header Strict-Transport-Security \"max-age=31536000\" always;\n",

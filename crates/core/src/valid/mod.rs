@@ -162,12 +162,40 @@ pub struct Proxy {
 /// The proxy's HTTPS.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tls {
-    /// The certificate chain, relative to the topology's directory.
-    pub certificate: String,
-    /// The variable holding the private key.
-    pub key_variable: String,
+    /// Where the certificate and key come from.
+    pub source: TlsSource,
     /// The host port HTTPS is published on.
     pub https_port: u16,
+}
+
+/// Where the proxy's certificate and key come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TlsSource {
+    /// Files: the chain from the repository, the key from a variable.
+    Files {
+        /// The certificate chain, relative to the topology's directory.
+        certificate: String,
+        /// The variable holding the private key.
+        key_variable: String,
+    },
+    /// An ACME server.
+    Acme(Acme),
+}
+
+/// An ACME account and the names it certifies.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Acme {
+    /// The account's contact address.
+    pub email: String,
+    /// The certified names, as written.
+    pub domains: Vec<String>,
+    /// The server's directory URL.
+    pub directory: String,
+    /// The root (PEM) the server's HTTPS is checked against, relative to the topology's
+    /// directory; `None`: the system's roots.
+    pub ca_certificate: Option<String>,
+    /// Renew when the certificate expires within this.
+    pub renew_before: Duration,
 }
 
 /// Dev settings.

@@ -47,65 +47,11 @@ pub(super) fn proxy(proxy: &model::Proxy, out: &mut Vec<Diagnostic>) -> Proxy {
         );
     }
     Proxy {
-        tls: tls(proxy, out),
+        tls: super::tls::tls(proxy, out),
         image,
         port: *proxy.port,
         hardening: super::hardening::hardening(proxy.hardening(), model::Proxy::HARDENING, out),
     }
-}
-
-/// The proxy's HTTPS: a certificate inside the repository, a key that is a secret, an
-/// HTTPS port of its own.
-fn tls(proxy: &model::Proxy, out: &mut Vec<Diagnostic>) -> Option<crate::valid::Tls> {
-    let https_port = proxy.https_port.as_ref().map_or(443, |p| **p);
-    if let Some(port) = &proxy.https_port {
-        if **port == 0 || **port == *proxy.port {
-            out.push(
-                Diagnostic::error(
-                    "invalid-port",
-                    format!("{} cannot be the HTTPS port", **port),
-                )
-                .at(port.span(), "0, or the HTTP port")
-                .help("give HTTPS a host port of its own (443 by default)"),
-            );
-        }
-        if proxy.tls.is_none() {
-            out.push(
-                Diagnostic::error("invalid-value", "`https_port` without `tls`")
-                    .at(port.span(), "nothing serves HTTPS")
-                    .help("add `tls = { certificate = \"…\", key = { secret = \"TLS_KEY\" } }`, or remove the key"),
-            );
-        }
-    }
-    let tls = proxy.tls.as_ref()?;
-    let certificate = tls.certificate.as_str();
-    if certificate.is_empty() || super::path_escapes(certificate) {
-        out.push(
-            Diagnostic::error("invalid-path", format!("`{certificate}` is not a path inside the repository"))
-                .at(tls.certificate.span(), "relative to the topology's directory, without `..`")
-                .help("commit the certificate chain (it is public) beside the topology: \"deploy/tls/fullchain.pem\""),
-        );
-    }
-    let key_variable = match tls.key.get() {
-        model::EnvValue::Secret {
-            var,
-            dev: None,
-            file: None | Some(true),
-        } => var.clone(),
-        _ => {
-            out.push(
-                Diagnostic::error("literal-secret", "the proxy's private key must be a secret without a default")
-                    .at(tls.key.span(), "not a secret")
-                    .help("write `key = { secret = \"TLS_KEY\" }`: the deploying environment's variable holds the PEM key"),
-            );
-            String::new()
-        }
-    };
-    Some(crate::valid::Tls {
-        certificate: certificate.to_owned(),
-        key_variable,
-        https_port,
-    })
 }
 
 /// How a deploy replaces `service`: its strategy and drain.

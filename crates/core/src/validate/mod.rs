@@ -15,6 +15,7 @@ mod lower;
 mod names;
 mod paths;
 mod settings;
+mod tls;
 mod values;
 
 use std::path::Path;

@@ -68,6 +68,10 @@ pub struct DeployArgs {
     /// change nothing on the target, not even the lock.
     #[arg(long)]
     pub dry_run: bool,
+    /// Have the proxy's ACME certificate renewed now, even if it is not due (it is renewed
+    /// by any deploy once it expires within `renew_before`).
+    #[arg(long)]
+    pub renew_certificate: bool,
     /// A topo-ci marker store (a directory, `git:REF`, or `registry`: the tag `:<env>` of
     /// each image's repository): each service's marker is written after it deploys.
     #[arg(long, value_name = "STORE")]
@@ -155,6 +159,7 @@ pub(super) async fn run_deploy(args: &DeployArgs) -> Result<Exit, CliError> {
         lock_lease: Duration::from_secs(args.lock_lease),
         setup: args.setup,
         dry_run: args.dry_run,
+        renew_certificate: args.renew_certificate,
         purpose: match &release {
             Release::Tag(tag) => format!("deploy {tag}"),
             Release::Images(_) => "deploy of a plan".to_owned(),

@@ -85,6 +85,7 @@ impl Deployment<'_> {
             checks,
             services,
             notes,
+            certificate: None,
         })
     }
 }

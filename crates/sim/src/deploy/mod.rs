@@ -107,6 +107,8 @@ pub struct DeployOptions {
     pub purpose: String,
     /// Check and decide only: change nothing, not even the lock.
     pub dry_run: bool,
+    /// Have the proxy's ACME certificate renewed even if it is not due.
+    pub renew_certificate: bool,
 }
 
 impl Default for DeployOptions {
@@ -118,6 +120,7 @@ impl Default for DeployOptions {
             lock_lease: DEFAULT_LEASE,
             setup: false,
             dry_run: false,
+            renew_certificate: false,
             purpose: "deploy".to_owned(),
         }
     }
@@ -198,6 +201,7 @@ impl Deployment<'_> {
             checks: done.checks,
             services: done.services,
             notes: done.notes,
+            certificate: done.certificate,
         })
     }
 
@@ -226,6 +230,7 @@ impl Deployment<'_> {
         }
         crate::fault::boundary("deploy:services-done");
         self.proxy(proxy.as_ref(), done).await?;
+        self.certificate(options, done).await;
         self.retention(done).await
     }
 }

@@ -26,6 +26,8 @@ pub(super) struct Progressed {
     pub dropped: BTreeSet<String>,
     /// A service failed: the ones after it are not attempted.
     pub failed: bool,
+    /// The proxy's ACME certificate, when it has one.
+    pub certificate: Option<crate::acme::CertificateReport>,
 }
 
 impl Deployment<'_> {
@@ -176,19 +178,50 @@ impl Deployment<'_> {
             .as_ref()
             .is_some_and(|p| p.routes.iter().any(|r| r.container == container.name));
         let proxy = proxy.filter(|_| routed);
+        let sources = self.sources();
         match (replacement, proxy) {
-            (Replacement::Job, _) => switch::job(engine, container, body, steps).await,
+            (Replacement::Job, _) => switch::job(engine, container, body, sources, steps).await,
             (Replacement::BlueGreen, Some(proxy)) if running => {
-                switch::blue_green(engine, container, body, proxy, steps).await
+                switch::blue_green(engine, container, body, sources, proxy, steps).await
             }
             _ => {
                 if planned.current.is_some() && !running {
                     // A stopped leftover (or one a crash left behind): replaced like any other.
                     switch::remove(engine, &container.name).await?;
                 }
-                switch::recreate(engine, container, body, running, proxy, steps).await
+                switch::recreate(engine, container, body, sources, running, proxy, steps).await
             }
         }
+    }
+
+    /// Step 6½, the proxy's ACME certificate: issued on the first deploy, renewed when due
+    /// (so a scheduled no-op deploy keeps it fresh), reported either way; a failure leaves
+    /// the served one in place and stops nothing.
+    pub(super) async fn certificate(&self, options: &DeployOptions, done: &mut Progressed) {
+        let Some(proxy) = &self.spec.proxy else {
+            return;
+        };
+        let Some((tls, acme)) = proxy
+            .tls
+            .as_ref()
+            .and_then(|tls| Some((tls, tls.acme.as_ref()?)))
+        else {
+            return;
+        };
+        if self.engine.inspect_container(&proxy.container).await.ok().flatten().is_none() {
+            return;
+        }
+        self.progress.event(Event::Phase(crate::progress::Phase::Certificate));
+        let report = crate::acme::certify(
+            self.engine,
+            &proxy.container,
+            tls,
+            acme,
+            self.root,
+            options.renew_certificate,
+        )
+        .await;
+        done.certificate = Some(report);
     }
 
     /// Step 6, the proxy: created on a host's first deploy; otherwise its routes rewritten

@@ -35,6 +35,28 @@ pub struct DeploySummary {
     pub services: Vec<ServiceDeploy>,
     /// Anything else worth knowing (images pruned, a proxy left as it was).
     pub notes: Vec<String>,
+    /// The proxy's ACME certificate: kept, issued, renewed, or failed (the previous one
+    /// still served).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<crate::acme::CertificateReport>,
+}
+
+impl crate::acme::CertificateReport {
+    /// One line: `certificate renewed for a, b (until …): why`.
+    pub fn line(&self) -> String {
+        let action = match self.action {
+            crate::acme::CertificateAction::Issued => "issued",
+            crate::acme::CertificateAction::Renewed => "renewed",
+            crate::acme::CertificateAction::Kept => "kept",
+            crate::acme::CertificateAction::Failed => "FAILED",
+        };
+        let until = self
+            .expires
+            .as_ref()
+            .map(|e| format!(" (until {e})"))
+            .unwrap_or_default();
+        format!("certificate {action} for {}{until}: {}", self.names.join(", "), self.detail)
+    }
 }
 
 /// One pre-deploy check that passed.
@@ -238,6 +260,9 @@ impl DeploySummary {
         for note in &self.notes {
             out += &format!("\n> {note}\n");
         }
+        if let Some(certificate) = &self.certificate {
+            out += &format!("\n> {}\n", certificate.line());
+        }
         out
     }
 
@@ -272,6 +297,9 @@ impl DeploySummary {
         }
         for note in &self.notes {
             out += &format!("note: {note}\n");
+        }
+        if let Some(certificate) = &self.certificate {
+            out += &format!("{}\n", certificate.line());
         }
         out += &format!(
             "{} {}: {} in {:.1} s — {} {}, {} unchanged{}\n",

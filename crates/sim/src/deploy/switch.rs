@@ -28,6 +28,7 @@ use crate::build::millis;
 use crate::engine::Engine;
 use crate::error::{explain, is_not_found, SimError};
 use crate::fault;
+use crate::lifecycle::Sources;
 use crate::lifecycle::{
     await_ready, create_container, diagnose, exec, write_files, Failure, Upload,
 };
@@ -137,6 +138,7 @@ pub(super) async fn blue_green(
     engine: &Engine,
     container: &ContainerSpec,
     mut body: ContainerCreateBody,
+    sources: Sources<'_>,
     proxy: &Proxy<'_>,
     steps: &mut Steps,
 ) -> Result<Replaced, SimError> {
@@ -155,7 +157,7 @@ pub(super) async fn blue_green(
         }
     }
     let since = Instant::now();
-    create_container(engine, container, &next, body, None).await?;
+    create_container(engine, container, &next, body, Some(sources)).await?;
     fault::boundary("blue-green:created");
     start(engine, &next).await?;
     fault::boundary("blue-green:started");
@@ -203,6 +205,7 @@ pub(super) async fn recreate(
     engine: &Engine,
     container: &ContainerSpec,
     body: ContainerCreateBody,
+    sources: Sources<'_>,
     has_old: bool,
     proxy: Option<&Proxy<'_>>,
     steps: &mut Steps,
@@ -220,7 +223,7 @@ pub(super) async fn recreate(
         steps.record("stop", since);
     }
     let since = Instant::now();
-    create_container(engine, container, name, body, None).await?;
+    create_container(engine, container, name, body, Some(sources)).await?;
     fault::boundary("recreate:created");
     start(engine, name).await?;
     fault::boundary("recreate:started");
@@ -267,13 +270,14 @@ pub(super) async fn job(
     engine: &Engine,
     container: &ContainerSpec,
     body: ContainerCreateBody,
+    sources: Sources<'_>,
     steps: &mut Steps,
 ) -> Result<Replaced, SimError> {
     let name = container.name.as_str();
     remove(engine, name).await?;
     fault::boundary("job:removed");
     let since = Instant::now();
-    create_container(engine, container, name, body, None).await?;
+    create_container(engine, container, name, body, Some(sources)).await?;
     fault::boundary("job:created");
     start(engine, name).await?;
     fault::boundary("job:started");

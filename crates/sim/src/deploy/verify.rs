@@ -225,7 +225,17 @@ impl Deployment<'_> {
             self.root,
             self.variables,
         )?;
-        create_container(self.engine, container, name, body, None).await?;
+        create_container(
+            self.engine,
+            container,
+            name,
+            body,
+            Some(crate::lifecycle::Sources {
+                root: self.root,
+                variables: self.variables,
+            }),
+        )
+        .await?;
         self.engine
             .docker()
             .start_container(name, None)
