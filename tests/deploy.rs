@@ -5,9 +5,9 @@
 //! test runs its own project and proxy port. Without an engine the tests say they are
 //! skipped; with `CI=true` a missing engine fails them.
 
-mod common;
 #[path = "deploy/acme.rs"]
 mod acme;
+mod common;
 #[path = "deploy/dry_run.rs"]
 mod dry_run;
 #[path = "deploy/faults.rs"]

@@ -24,7 +24,11 @@ impl Pebble {
     /// Starts the DNS (every name → 127.0.0.1) and pebble, validating HTTP-01 on
     /// `http_port` (the proxy's), its own HTTPS from `dir/cert.pem` (signed by `dir/ca.pem`).
     fn start(dir: &std::path::Path, http_port: u16) -> Pebble {
-        let (dns, listen, management) = (common::free_port(), common::free_port(), common::free_port());
+        let (dns, listen, management) = (
+            common::free_port(),
+            common::free_port(),
+            common::free_port(),
+        );
         let config = serde_json::json!({ "pebble": {
             "listenAddress": format!("127.0.0.1:{listen}"),
             "managementListenAddress": format!("127.0.0.1:{management}"),
@@ -55,8 +59,12 @@ impl Pebble {
             .env("PEBBLE_VA_NOSLEEP", "1")
             .env("PEBBLE_WFE_NONCEREJECT", "0")
             .env("PEBBLE_AUTHZREUSE", "0")
-            .stdout(Stdio::from(std::fs::File::create(dir.join("pebble.log")).expect("log")))
-            .stderr(Stdio::from(std::fs::File::create(dir.join("pebble.err")).expect("log")))
+            .stdout(Stdio::from(
+                std::fs::File::create(dir.join("pebble.log")).expect("log"),
+            ))
+            .stderr(Stdio::from(
+                std::fs::File::create(dir.join("pebble.err")).expect("log"),
+            ))
             .spawn()
             .expect("pebble runs");
         let started = Pebble {
@@ -68,7 +76,11 @@ impl Pebble {
         let agent = client(&ca);
         let deadline = Instant::now() + Duration::from_secs(20);
         while agent.get(&started.directory).call().is_err() {
-            assert!(Instant::now() < deadline, "pebble did not answer at {}", started.directory);
+            assert!(
+                Instant::now() < deadline,
+                "pebble did not answer at {}",
+                started.directory
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
         started
@@ -101,13 +113,21 @@ impl Drop for Pebble {
 
 /// The certificate the proxy serves (PEM), read from its volume.
 fn served(target: &Target) -> String {
-    common::docker(&["exec", &target.container("proxy"), "cat", "/etc/nginx/topo-acme/certificate.pem"])
+    common::docker(&[
+        "exec",
+        &target.container("proxy"),
+        "cat",
+        "/etc/nginx/topo-acme/certificate.pem",
+    ])
 }
 
 #[test]
 fn acme_issues_renews_under_load_persists_and_survives_a_failed_issuance() {
     if Command::new("pebble").arg("-help").output().is_err() {
-        assert!(std::env::var("CI").is_err(), "pebble is missing (.ci/run installs Debian's pebble)");
+        assert!(
+            std::env::var("CI").is_err(),
+            "pebble is missing (.ci/run installs Debian's pebble)"
+        );
         eprintln!("skipped: no pebble (apt-get install pebble)");
         return;
     }
@@ -125,37 +145,97 @@ fn acme_issues_renews_under_load_persists_and_survives_a_failed_issuance() {
     let (pebble_ca, _) = certificate(&tls_dir);
     let mut pebble = Pebble::start(&tls_dir, target.port);
     let topology = std::fs::read_to_string(target.topology()).expect("topology");
-    std::fs::write(target.topology(), topology.replace("https://localhost:1/dir", &pebble.directory)).expect("write");
+    std::fs::write(
+        target.topology(),
+        topology.replace("https://localhost:1/dir", &pebble.directory),
+    )
+    .expect("write");
     let deploy = |args: &[&str]| -> Value {
         let (output, summary) = target.deploy(args);
-        assert!(output.status.success(), "{}\n{}", text_of(&output.stdout), text_of(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}\n{}",
+            text_of(&output.stdout),
+            text_of(&output.stderr)
+        );
         summary
     };
 
     // The first deploy: nginx starts on the placeholder, then the certificate is issued
     // over a real HTTP-01 challenge and served, signed by pebble's root.
     let first = deploy(&["--setup", "--tag", "v1"]);
-    assert_eq!(first["certificate"]["action"], "issued", "{}", first["certificate"]);
+    assert_eq!(
+        first["certificate"]["action"], "issued",
+        "{}",
+        first["certificate"]
+    );
     let root = pebble.issuing_root(&pebble_ca);
     let agent = client(&root);
     let url = format!("https://localhost:{https_port}/health");
-    assert_eq!(agent.get(&url).call().expect("HTTPS with the issued certificate").status(), 200);
+    assert_eq!(
+        agent
+            .get(&url)
+            .call()
+            .expect("HTTPS with the issued certificate")
+            .status(),
+        200
+    );
     let issued = served(&target);
 
     // A no-op deploy keeps it; so does a new proxy container (the certificate is in a volume).
     let again = deploy(&["--tag", "v1"]);
-    assert_eq!(again["certificate"]["action"], "kept", "{}", again["certificate"]);
+    assert_eq!(
+        again["certificate"]["action"], "kept",
+        "{}",
+        again["certificate"]
+    );
     common::docker(&["rm", "-f", &target.container("proxy")]);
     let recreated = deploy(&["--setup", "--tag", "v1"]);
-    assert_eq!(recreated["certificate"]["action"], "kept", "{}", recreated["certificate"]);
-    assert_eq!(served(&target), issued, "the proxy's new container lost the certificate");
+    assert_eq!(
+        recreated["certificate"]["action"], "kept",
+        "{}",
+        recreated["certificate"]
+    );
+    assert_eq!(
+        served(&target),
+        issued,
+        "the proxy's new container lost the certificate"
+    );
 
-    // Renewals and blue-green switches under HTTPS load: not one request fails.
+    let current = renewals_under_load_fail_no_request(&target, &deploy, &root, &url, &issued);
+
+    // The CA is gone: the renewal fails, is reported, and the last certificate is served.
+    pebble.stop();
+    let refused = deploy(&["--tag", "a2", "--renew-certificate"]);
+    assert_eq!(
+        refused["certificate"]["action"], "failed",
+        "{}",
+        refused["certificate"]
+    );
+    let detail = refused["certificate"]["detail"].as_str().expect("a detail");
+    assert!(
+        detail.contains("still serving the certificate valid until"),
+        "{detail}"
+    );
+    assert_eq!(served(&target), current);
+    assert_eq!(agent.get(&url).call().expect("still HTTPS").status(), 200);
+    assert_eq!(refused["ok"], true, "a failed renewal fails no service");
+}
+
+/// Two renewals and two blue-green switches under HTTPS load: not one request fails, and
+/// the certificate served changed. Returns it.
+fn renewals_under_load_fail_no_request(
+    target: &Target,
+    deploy: &dyn Fn(&[&str]) -> Value,
+    root: &str,
+    url: &str,
+    issued: &str,
+) -> String {
     for tag in ["a1", "a2"] {
         target.derive(tag, "v1", &format!("RUN echo {tag} > /srv/www/version.txt"));
     }
     let load = {
-        let (agent, url) = (client(&root), url.clone());
+        let (agent, url) = (client(root), url.to_owned());
         Load::with(2, Duration::from_millis(5), move || {
             agent.get(&url).call().map(|r| r.status().as_u16()).ok() == Some(200)
         })
@@ -163,27 +243,29 @@ fn acme_issues_renews_under_load_persists_and_survives_a_failed_issuance() {
     let started = Instant::now();
     let renewed = deploy(&["--tag", "v1", "--renew-certificate"]);
     let renewal = started.elapsed();
-    assert_eq!(renewed["certificate"]["action"], "renewed", "{}", renewed["certificate"]);
+    assert_eq!(
+        renewed["certificate"]["action"], "renewed",
+        "{}",
+        renewed["certificate"]
+    );
     deploy(&["--tag", "a1", "web"]);
     let both = deploy(&["--tag", "a2", "--renew-certificate", "web"]);
-    assert_eq!(both["certificate"]["action"], "renewed", "{}", both["certificate"]);
+    assert_eq!(
+        both["certificate"]["action"], "renewed",
+        "{}",
+        both["certificate"]
+    );
     let (sent, failed) = load.finish();
     eprintln!(
         "ACME: 2 renewals and 2 blue-green deploys under HTTPS load: {sent} requests, {failed} failed; a renewing no-op deploy took {:.1} s",
         renewal.as_secs_f64()
     );
     assert!(sent > 100, "the load ran ({sent})");
-    assert_eq!(failed, 0, "HTTPS requests failed during renewals ({failed} of {sent})");
-    let current = served(&target);
+    assert_eq!(
+        failed, 0,
+        "HTTPS requests failed during renewals ({failed} of {sent})"
+    );
+    let current = served(target);
     assert_ne!(current, issued, "renewal changed nothing");
-
-    // The CA is gone: the renewal fails, is reported, and the last certificate is served.
-    pebble.stop();
-    let refused = deploy(&["--tag", "a2", "--renew-certificate"]);
-    assert_eq!(refused["certificate"]["action"], "failed", "{}", refused["certificate"]);
-    let detail = refused["certificate"]["detail"].as_str().expect("a detail");
-    assert!(detail.contains("still serving the certificate valid until"), "{detail}");
-    assert_eq!(served(&target), current);
-    assert_eq!(agent.get(&url).call().expect("still HTTPS").status(), 200);
-    assert_eq!(refused["ok"], true, "a failed renewal fails no service");
+    current
 }

@@ -85,9 +85,7 @@ fn served(pem: &[u8]) -> Option<Served> {
                 .general_names
                 .iter()
                 .filter_map(|name| match name {
-                    x509_parser::extensions::GeneralName::DNSName(dns) => {
-                        Some(dns.to_lowercase())
-                    }
+                    x509_parser::extensions::GeneralName::DNSName(dns) => Some(dns.to_lowercase()),
                     _ => None,
                 })
                 .collect()
@@ -119,7 +117,13 @@ pub async fn certify(
 ) -> CertificateReport {
     let current = match read_file(engine, proxy, &tls.certificate).await {
         Ok(bytes) => bytes.as_deref().and_then(served),
-        Err(error) => return failed(acme, None, format!("reading the served certificate: {error}")),
+        Err(error) => {
+            return failed(
+                acme,
+                None,
+                format!("reading the served certificate: {error}"),
+            )
+        }
     };
     let mut wanted = acme.domains.clone();
     wanted.sort();
@@ -132,10 +136,9 @@ pub async fn certify(
             served.names.join(", "),
             wanted.join(", ")
         )),
-        Some(served) if served.not_after - now < acme.renew_before => Some(format!(
-            "it expires {}",
-            rfc3339(served.not_after)
-        )),
+        Some(served) if served.not_after - now < acme.renew_before => {
+            Some(format!("it expires {}", rfc3339(served.not_after)))
+        }
         Some(_) if force => Some("renewal asked for".to_owned()),
         Some(_) => None,
     };
@@ -165,14 +168,21 @@ pub async fn certify(
             expires: Some(rfc3339(not_after)),
             detail: reason,
         },
-        Err(error) => failed(acme, current.as_ref(), format!("{reason}, and issuance failed: {error}")),
+        Err(error) => failed(
+            acme,
+            current.as_ref(),
+            format!("{reason}, and issuance failed: {error}"),
+        ),
     }
 }
 
 fn failed(acme: &Acme, current: Option<&Served>, detail: String) -> CertificateReport {
     let still = match current {
         Some(served) if !served.placeholder => {
-            format!("; still serving the certificate valid until {}", rfc3339(served.not_after))
+            format!(
+                "; still serving the certificate valid until {}",
+                rfc3339(served.not_after)
+            )
         }
         _ => "; still serving the self-signed placeholder".to_owned(),
     };
@@ -220,7 +230,9 @@ async fn issue(
         .map_err(|e| format!("new order: {e}"))?;
     let challenges = format!("{}/.well-known/acme-challenge", TlsSpec::challenge_root());
     let mkdir = ["mkdir", "-p", &challenges].map(str::to_owned);
-    exec(engine, proxy, &mkdir).await.map_err(|e| e.to_string())?;
+    exec(engine, proxy, &mkdir)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut authorizations = order.authorizations();
     while let Some(result) = authorizations.next().await {
         let mut authorization = result.map_err(|e| format!("authorization: {e}"))?;
@@ -251,10 +263,18 @@ async fn issue(
         .await
         .map_err(|e| format!("validation: {e}"))?;
     if status != OrderStatus::Ready {
-        let problem = order.state().error.as_ref().map(|p| format!(": {p}")).unwrap_or_default();
+        let problem = order
+            .state()
+            .error
+            .as_ref()
+            .map(|p| format!(": {p}"))
+            .unwrap_or_default();
         return Err(format!("the order is {status:?}{problem}"));
     }
-    let key = order.finalize().await.map_err(|e| format!("finalize: {e}"))?;
+    let key = order
+        .finalize()
+        .await
+        .map_err(|e| format!("finalize: {e}"))?;
     let chain = order
         .poll_certificate(&retries)
         .await
@@ -326,8 +346,12 @@ async fn install(
     chain: String,
 ) -> Result<(), String> {
     let previous = (
-        read_file(engine, proxy, &tls.key).await.map_err(|e| e.to_string())?,
-        read_file(engine, proxy, &tls.certificate).await.map_err(|e| e.to_string())?,
+        read_file(engine, proxy, &tls.key)
+            .await
+            .map_err(|e| e.to_string())?,
+        read_file(engine, proxy, &tls.certificate)
+            .await
+            .map_err(|e| e.to_string())?,
     );
     let pair = |key: Vec<u8>, chain: Vec<u8>| {
         [
@@ -339,12 +363,17 @@ async fn install(
         .await
         .map_err(|e| e.to_string())?;
     let check = ["nginx", "-t"].map(str::to_owned);
-    let (code, output) = exec(engine, proxy, &check).await.map_err(|e| e.to_string())?;
+    let (code, output) = exec(engine, proxy, &check)
+        .await
+        .map_err(|e| e.to_string())?;
     if code != 0 {
         if let (Some(key), Some(chain)) = previous {
             let _ = write_files(engine, proxy, &pair(key, chain)).await;
         }
-        return Err(format!("nginx refused the new certificate: {}", output.trim()));
+        return Err(format!(
+            "nginx refused the new certificate: {}",
+            output.trim()
+        ));
     }
     let options = bollard::query_parameters::KillContainerOptionsBuilder::default()
         .signal("HUP")

@@ -129,7 +129,11 @@ pub(crate) async fn create_container(
 /// Writes each self-signed placeholder certificate (and its key) the spec asks for where no
 /// certificate is yet (a fresh ACME volume), so nginx starts before the first issuance; an
 /// issued certificate in the volume is never touched.
-async fn placeholders(engine: &Engine, container: &ContainerSpec, name: &str) -> Result<(), SimError> {
+async fn placeholders(
+    engine: &Engine,
+    container: &ContainerSpec,
+    name: &str,
+) -> Result<(), SimError> {
     for file in &container.files {
         let FileContent::SelfSigned { key, names } = &file.content else {
             continue;

@@ -112,6 +112,9 @@ fn tls(
             file.rsplit('/').next().map(str::to_owned)
         })
     });
+    if acme(container, https_port, table, checks) {
+        return;
+    }
     let (Some(certificate), Some(key)) = (certificate, key) else {
         if https_port.is_some() {
             table.note(checks, seen.note_here("the proxy publishes 443 without topo's certificate and key entries: HTTPS is not imported (add `tls` to `[proxy]`)"));
@@ -132,6 +135,58 @@ fn tls(
             ),
         ]),
     );
+}
+
+/// `tls = { acme = … }` from the production file's `x-topo-acme` (the renderer's record of
+/// the account and names, which no Compose key holds); whether there was one.
+fn acme(
+    container: &Container<'_>,
+    https_port: Option<u16>,
+    table: &mut Table,
+    checks: &mut Vec<Note>,
+) -> bool {
+    let seen = container.prod();
+    let Some(acme) = seen.file.root.get("x-topo-acme") else {
+        return false;
+    };
+    let field = |name: &str| acme.get(name).and_then(Node::scalar);
+    let domains: Vec<String> = acme
+        .get("domains")
+        .map(|d| d.items().iter().filter_map(Node::scalar).collect())
+        .unwrap_or_default();
+    let Some(email) = field("email") else {
+        table.note(checks, seen.note_here("`x-topo-acme` without an `email`: HTTPS is not imported (add `tls = { acme = … }` to `[proxy]`)"));
+        return true;
+    };
+    let mut entries = vec![
+        ("email".to_owned(), Toml::str(email)),
+        (
+            "domains".to_owned(),
+            Toml::strings(&domains.iter().map(String::as_str).collect::<Vec<_>>()),
+        ),
+    ];
+    if let Some(directory) = field("directory").filter(|d| d != Proxy::LETS_ENCRYPT) {
+        entries.push(("directory".to_owned(), Toml::str(directory)));
+    }
+    if let Some(root) = field("ca_certificate") {
+        entries.push((
+            "ca_certificate".to_owned(),
+            Toml::str(root.trim_start_matches("./")),
+        ));
+    }
+    let default_margin =
+        humantime::format_duration(crate::validate::DEFAULT_RENEW_BEFORE).to_string();
+    if let Some(margin) = field("renew_before").filter(|m| *m != default_margin) {
+        entries.push(("renew_before".to_owned(), Toml::str(margin)));
+    }
+    if let Some(port) = https_port.filter(|p| *p != 443) {
+        table.set("https_port", Toml::Int(i64::from(port)));
+    }
+    table.set(
+        "tls",
+        Toml::Inline(vec![("acme".to_owned(), Toml::Inline(entries))]),
+    );
+    true
 }
 
 fn config_content(file: &ComposeFile, source: &str) -> Option<String> {
@@ -257,7 +312,11 @@ pub(super) fn import(
                 _ => table.note(checks, seen.note(published.pos, format!("the proxy's port `{}` cannot be written in the topology (it publishes container port 80 only): dropped", published.target))),
             }
         }
-        for mount in seen.view.mounts() {
+        // The ACME volume is topo's own (read back from `x-topo-acme`).
+        let acme_volume = naming::volume_name(&plan.project, Proxy::ROLE, "acme");
+        for mount in seen.view.mounts().into_iter().filter(|m| {
+            !(m.target == Proxy::ACME_DIR && m.source.as_deref() == Some(acme_volume.as_str()))
+        }) {
             table.note(checks, seen.note(mount.pos, format!("the proxy's mount of `{}` is not topo's: it writes the routes file itself from the services' `route`s: dropped", mount.target)));
         }
         for key in ["environment", "healthcheck"] {

@@ -38,6 +38,22 @@ struct ComposeFile {
     /// from the file of its name in the secrets directory.
     #[serde(skip_serializing_if = "Ordered::is_empty")]
     secrets: Ordered<SecretSource>,
+    /// The proxy's ACME account and names: Compose ignores `x-` keys; they say where the
+    /// certificate in the proxy's `acme` volume comes from (topo's driver issues it), and
+    /// `topo import` reads them back.
+    #[serde(rename = "x-topo-acme", skip_serializing_if = "Option::is_none")]
+    acme: Option<AcmeExtension>,
+}
+
+/// `x-topo-acme`: the topology's `tls.acme`, as written there.
+#[derive(Serialize)]
+struct AcmeExtension {
+    email: String,
+    domains: Vec<String>,
+    directory: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ca_certificate: Option<String>,
+    renew_before: String,
 }
 
 /// A top-level `secrets:` entry: read from an environment variable (a build's), or from a
@@ -216,9 +232,7 @@ pub(super) fn to_yaml(spec: &RuntimeSpec, root: &str) -> String {
                         FileContent::Text(text) => (Some(lit(text)), None),
                         FileContent::Repository(path) => (None, Some(lit(&join(root, path)))),
                         // A secret is a `secrets:` entry; a placeholder is the driver's alone.
-                        FileContent::Secret { .. } | FileContent::SelfSigned { .. } => {
-                            return None
-                        }
+                        FileContent::Secret { .. } | FileContent::SelfSigned { .. } => return None,
                     };
                     let name = config_name(c, i);
                     Some((
@@ -233,6 +247,17 @@ pub(super) fn to_yaml(spec: &RuntimeSpec, root: &str) -> String {
                 .collect(),
         ),
         secrets: secrets(spec, root),
+        acme: spec
+            .proxy
+            .as_ref()
+            .and_then(|p| p.tls.as_ref()?.acme.as_ref())
+            .map(|acme| AcmeExtension {
+                email: lit(&acme.email),
+                domains: acme.domains.iter().map(|d| lit(d)).collect(),
+                directory: lit(&acme.directory),
+                ca_certificate: acme.ca_certificate.as_ref().map(|c| lit(&join(root, c))),
+                renew_before: humantime::format_duration(acme.renew_before).to_string(),
+            }),
     };
     // A one-line value stays on its line, never folded into a block: a pinned image
     // (`repo@sha256:…`) or a long command reads as written (files keep their `|` blocks).
@@ -317,21 +342,7 @@ fn service(container: &ContainerSpec, root: &str) -> Service {
             driver: lit(&l.driver),
             options: lit_map(&l.options),
         }),
-        configs: container
-            .files
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| {
-                !matches!(
-                    f.content,
-                    FileContent::Secret { .. } | FileContent::SelfSigned { .. }
-                )
-            })
-            .map(|(i, f)| ConfigMount {
-                source: config_name(container, i),
-                target: lit(&f.target),
-            })
-            .collect(),
+        configs: config_mounts(container),
         secrets: secret_files(container)
             .map(|(var, target)| ConfigMount {
                 source: var.clone(),
@@ -402,6 +413,26 @@ fn healthcheck(health: &crate::spec::HealthSpec) -> Healthcheck {
         retries: health.retries,
         start_period: compose_duration(health.start_period),
     }
+}
+
+/// The service's `configs:`: every file but secrets (a `secrets:` entry) and placeholders
+/// (the driver's alone).
+fn config_mounts(container: &ContainerSpec) -> Vec<ConfigMount> {
+    container
+        .files
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| {
+            !matches!(
+                f.content,
+                FileContent::Secret { .. } | FileContent::SelfSigned { .. }
+            )
+        })
+        .map(|(i, f)| ConfigMount {
+            source: config_name(container, i),
+            target: lit(&f.target),
+        })
+        .collect()
 }
 
 /// The files of `container` read from a variable: (variable, target).

@@ -290,8 +290,31 @@ fn proxy_container(
         start_period: Duration::from_secs(5),
         http: None,
     });
-    // HTTPS in prod-sim and production (dev stays plain HTTP on the developer's machine).
-    let tls = proxy.tls.as_ref().filter(|_| mode != Mode::Dev).map(|tls| {
+    let tls = tls_spec(topology, proxy, mode, &mut container);
+    let spec = ProxySpec {
+        container: container.name.clone(),
+        config_path: crate::model::Proxy::CONFIG_PATH.to_owned(),
+        routes,
+        tls,
+    };
+    container.files.push(FileSpec::text(
+        &spec.config_path,
+        spec.config(str::to_owned),
+    ));
+    tls_files(&mut container, spec.tls.as_ref(), proxy);
+    (label_config_hash(container), spec)
+}
+
+/// HTTPS in prod-sim and production (dev stays plain HTTP on the developer's machine): the
+/// published HTTPS port, where the certificate and key are, the ACME volume.
+fn tls_spec(
+    topology: &ValidTopology,
+    proxy: &Proxy,
+    mode: Mode,
+    container: &mut ContainerSpec,
+) -> Option<TlsSpec> {
+    let project = topology.project.as_str();
+    proxy.tls.as_ref().filter(|_| mode != Mode::Dev).map(|tls| {
         container.ports.push(PortSpec {
             host_ip: host_ip(topology, mode).to_owned(),
             host: tls.https_port,
@@ -323,18 +346,13 @@ fn proxy_container(
                 }
             }
         }
-    });
-    let spec = ProxySpec {
-        container: container.name.clone(),
-        config_path: crate::model::Proxy::CONFIG_PATH.to_owned(),
-        routes,
-        tls,
-    };
-    container.files.push(FileSpec::text(
-        &spec.config_path,
-        spec.config(str::to_owned),
-    ));
-    match (&spec.tls, proxy.tls.as_ref().map(|t| &t.source)) {
+    })
+}
+
+/// The proxy's TLS files: a repository chain and a key secret, or the self-signed
+/// placeholder nginx starts with before an ACME server issued the first certificate.
+fn tls_files(container: &mut ContainerSpec, spec: Option<&TlsSpec>, proxy: &Proxy) {
+    match (spec, proxy.tls.as_ref().map(|t| &t.source)) {
         (
             Some(tls),
             Some(TlsSource::Files {
@@ -365,7 +383,6 @@ fn proxy_container(
         }),
         _ => {}
     }
-    (label_config_hash(container), spec)
 }
 
 /// The host address published ports bind to in `mode`: loopback on a developer's machine.

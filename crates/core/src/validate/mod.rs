@@ -84,3 +84,4 @@ fn read(topology: &Topology, options: &ValidateOptions<'_>) -> (ValidTopology, V
 pub use ci::compile_glob;
 pub(crate) use hardening::memory_of;
 pub(crate) use paths::{escapes as path_escapes, generated_inside, relative_to_source};
+pub use tls::DEFAULT_RENEW_BEFORE;

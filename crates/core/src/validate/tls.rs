@@ -87,21 +87,27 @@ fn files(
 /// An ACME account: a contact address, DNS names, an HTTPS directory, a renewal margin.
 fn acme(acme: &crate::Spanned<model::Acme>, out: &mut Vec<Diagnostic>) -> Acme {
     let email = acme.email.as_str();
-    let plausible = email
-        .split_once('@')
-        .is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !email.contains(char::is_whitespace));
+    let plausible = email.split_once('@').is_some_and(|(user, host)| {
+        !user.is_empty() && host.contains('.') && !email.contains(char::is_whitespace)
+    });
     if !plausible {
         out.push(
-            Diagnostic::error("invalid-value", format!("`{email}` is not an e-mail address"))
-                .at(acme.email.span(), "the account's contact")
-                .help("the CA writes here about expiry: \"ops@shop.example\""),
+            Diagnostic::error(
+                "invalid-value",
+                format!("`{email}` is not an e-mail address"),
+            )
+            .at(acme.email.span(), "the account's contact")
+            .help("the CA writes here about expiry: \"ops@shop.example\""),
         );
     }
     if acme.domains.is_empty() {
         out.push(
-            Diagnostic::error("invalid-value", "an ACME certificate needs at least one domain")
-                .at(acme.domains.span(), "empty")
-                .help("list the names clients use: [\"shop.example\", \"www.shop.example\"]"),
+            Diagnostic::error(
+                "invalid-value",
+                "an ACME certificate needs at least one domain",
+            )
+            .at(acme.domains.span(), "empty")
+            .help("list the names clients use: [\"shop.example\", \"www.shop.example\"]"),
         );
     }
     for domain in acme.domains.iter() {
@@ -117,27 +123,47 @@ fn acme(acme: &crate::Spanned<model::Acme>, out: &mut Vec<Diagnostic>) -> Acme {
         .directory
         .as_ref()
         .map_or(model::Proxy::LETS_ENCRYPT, |d| d.as_str());
-    if let Some(written) = acme.directory.as_ref().filter(|d| !d.starts_with("https://")) {
+    if let Some(written) = acme
+        .directory
+        .as_ref()
+        .filter(|d| !d.starts_with("https://"))
+    {
         out.push(
-            Diagnostic::error("invalid-value", format!("`{}` is not an https:// URL", written.as_str()))
-                .at(written.span(), "ACME speaks HTTPS only")
-                .help(format!("e.g. \"{}\"", model::Proxy::LETS_ENCRYPT)),
+            Diagnostic::error(
+                "invalid-value",
+                format!("`{}` is not an https:// URL", written.as_str()),
+            )
+            .at(written.span(), "ACME speaks HTTPS only")
+            .help(format!("e.g. \"{}\"", model::Proxy::LETS_ENCRYPT)),
         );
     }
-    if let Some(root) = acme.ca_certificate.as_ref().filter(|r| r.is_empty() || super::path_escapes(r)) {
+    if let Some(root) = acme
+        .ca_certificate
+        .as_ref()
+        .filter(|r| r.is_empty() || super::path_escapes(r))
+    {
         out.push(
-            Diagnostic::error("invalid-path", format!("`{}` is not a path inside the repository", root.as_str()))
-                .at(root.span(), "relative to the topology's directory, without `..`")
-                .help("commit the private CA's root certificate beside the topology"),
+            Diagnostic::error(
+                "invalid-path",
+                format!("`{}` is not a path inside the repository", root.as_str()),
+            )
+            .at(
+                root.span(),
+                "relative to the topology's directory, without `..`",
+            )
+            .help("commit the private CA's root certificate beside the topology"),
         );
     }
     let renew_before = match &acme.renew_before {
         None => DEFAULT_RENEW_BEFORE,
         Some(text) => humantime::parse_duration(text).unwrap_or_else(|_| {
             out.push(
-                Diagnostic::error("invalid-duration", format!("`{}` is not a duration", text.as_str()))
-                    .at(text.span(), "e.g. \"30d\"")
-                    .help("how long before expiry to renew"),
+                Diagnostic::error(
+                    "invalid-duration",
+                    format!("`{}` is not a duration", text.as_str()),
+                )
+                .at(text.span(), "e.g. \"30d\"")
+                .help("how long before expiry to renew"),
             );
             DEFAULT_RENEW_BEFORE
         }),
@@ -162,5 +188,7 @@ fn is_dns_name(name: &str) -> bool {
                 && !label.ends_with('-')
                 && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
-        && !name.split('.').all(|l| l.chars().all(|c| c.is_ascii_digit()))
+        && !name
+            .split('.')
+            .all(|l| l.chars().all(|c| c.is_ascii_digit()))
 }

@@ -208,10 +208,18 @@ impl Deployment<'_> {
         else {
             return;
         };
-        if self.engine.inspect_container(&proxy.container).await.ok().flatten().is_none() {
+        if self
+            .engine
+            .inspect_container(&proxy.container)
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+        {
             return;
         }
-        self.progress.event(Event::Phase(crate::progress::Phase::Certificate));
+        self.progress
+            .event(Event::Phase(crate::progress::Phase::Certificate));
         let report = crate::acme::certify(
             self.engine,
             &proxy.container,

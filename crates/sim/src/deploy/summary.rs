@@ -55,7 +55,11 @@ impl crate::acme::CertificateReport {
             .as_ref()
             .map(|e| format!(" (until {e})"))
             .unwrap_or_default();
-        format!("certificate {action} for {}{until}: {}", self.names.join(", "), self.detail)
+        format!(
+            "certificate {action} for {}{until}: {}",
+            self.names.join(", "),
+            self.detail
+        )
     }
 }
 
