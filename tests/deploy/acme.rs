@@ -182,25 +182,7 @@ fn acme_issues_renews_under_load_persists_and_survives_a_failed_issuance() {
     );
     let issued = served(&target);
 
-    // A no-op deploy keeps it; so does a new proxy container (the certificate is in a volume).
-    let again = deploy(&["--tag", "v1"]);
-    assert_eq!(
-        again["certificate"]["action"], "kept",
-        "{}",
-        again["certificate"]
-    );
-    common::docker(&["rm", "-f", &target.container("proxy")]);
-    let recreated = deploy(&["--setup", "--tag", "v1"]);
-    assert_eq!(
-        recreated["certificate"]["action"], "kept",
-        "{}",
-        recreated["certificate"]
-    );
-    assert_eq!(
-        served(&target),
-        issued,
-        "the proxy's new container lost the certificate"
-    );
+    kept_by_no_op_dry_run_and_a_new_proxy(&target, &deploy, &issued);
 
     let current = renewals_under_load_fail_no_request(&target, &deploy, &root, &url, &issued);
 
@@ -268,4 +250,39 @@ fn renewals_under_load_fail_no_request(
     let current = served(target);
     assert_ne!(current, issued, "renewal changed nothing");
     current
+}
+
+/// A no-op deploy keeps the certificate, a dry run only says it is due (when asked to
+/// renew), and a new proxy container serves the same one (it is in a volume).
+fn kept_by_no_op_dry_run_and_a_new_proxy(
+    target: &Target,
+    deploy: &dyn Fn(&[&str]) -> Value,
+    issued: &str,
+) {
+    let again = deploy(&["--tag", "v1"]);
+    assert_eq!(
+        again["certificate"]["action"], "kept",
+        "{}",
+        again["certificate"]
+    );
+    // A dry run says what a deploy would do, and orders nothing.
+    let preview = deploy(&["--dry-run", "--tag", "v1", "--renew-certificate"]);
+    assert_eq!(
+        preview["certificate"]["action"], "due",
+        "{}",
+        preview["certificate"]
+    );
+    assert_eq!(served(target), issued, "a dry run changed the certificate");
+    common::docker(&["rm", "-f", &target.container("proxy")]);
+    let recreated = deploy(&["--setup", "--tag", "v1"]);
+    assert_eq!(
+        recreated["certificate"]["action"], "kept",
+        "{}",
+        recreated["certificate"]
+    );
+    assert_eq!(
+        served(target),
+        issued,
+        "the proxy's new container lost the certificate"
+    );
 }

@@ -35,6 +35,8 @@ pub enum CertificateAction {
     Kept,
     /// Issuance failed; the previous certificate (or the placeholder) is still served.
     Failed,
+    /// A dry run: a deploy would have it issued or renewed now.
+    Due,
 }
 
 /// The proxy's certificate after a check: what was done, and what is served.
@@ -115,14 +117,72 @@ pub async fn certify(
     root: &Path,
     force: bool,
 ) -> CertificateReport {
+    let (reason, current) = match due(engine, proxy, tls, acme, force).await {
+        Ok(due) => due,
+        Err(report) => return report,
+    };
+    let mut wanted = acme.domains.clone();
+    wanted.sort();
+    let first = current.as_ref().is_none_or(|c| c.placeholder);
+    match issue(engine, proxy, tls, acme, root).await {
+        Ok(not_after) => CertificateReport {
+            action: if first {
+                CertificateAction::Issued
+            } else {
+                CertificateAction::Renewed
+            },
+            names: wanted,
+            expires: Some(rfc3339(not_after)),
+            detail: reason,
+        },
+        Err(error) => failed(
+            acme,
+            current.as_ref(),
+            format!("{reason}, and issuance failed: {error}"),
+        ),
+    }
+}
+
+/// What a deploy would do about the certificate, changing nothing (`--dry-run`): `kept`, or
+/// `due` with the reason.
+pub async fn preview(
+    engine: &Engine,
+    proxy: &str,
+    tls: &TlsSpec,
+    acme: &Acme,
+    force: bool,
+) -> CertificateReport {
+    match due(engine, proxy, tls, acme, force).await {
+        Ok((reason, current)) => CertificateReport {
+            action: CertificateAction::Due,
+            names: acme.domains.clone(),
+            expires: current
+                .filter(|c| !c.placeholder)
+                .map(|c| rfc3339(c.not_after)),
+            detail: format!("{reason}: a deploy would order one"),
+        },
+        Err(report) => report,
+    }
+}
+
+/// Whether a certificate must be ordered, and why, with what is served now; `Err` with the
+/// report when nothing is to be ordered (kept) or the served one cannot be read.
+async fn due(
+    engine: &Engine,
+    proxy: &str,
+    tls: &TlsSpec,
+    acme: &Acme,
+    force: bool,
+) -> Result<(String, Option<Served>), CertificateReport> {
     let current = match read_file(engine, proxy, &tls.certificate).await {
         Ok(bytes) => bytes.as_deref().and_then(served),
         Err(error) => {
-            return failed(
-                acme,
-                None,
-                format!("reading the served certificate: {error}"),
-            )
+            return Err(CertificateReport {
+                action: CertificateAction::Failed,
+                names: acme.domains.clone(),
+                expires: None,
+                detail: format!("reading the served certificate: {error}; nothing was changed"),
+            })
         }
     };
     let mut wanted = acme.domains.clone();
@@ -149,31 +209,14 @@ pub async fn certify(
             rfc3339(served.not_after),
             humantime::format_duration(acme.renew_before)
         );
-        return CertificateReport {
+        return Err(CertificateReport {
             action: CertificateAction::Kept,
             names: served.names,
             expires: Some(rfc3339(served.not_after)),
             detail,
-        };
+        });
     };
-    let first = current.as_ref().is_none_or(|c| c.placeholder);
-    match issue(engine, proxy, tls, acme, root).await {
-        Ok(not_after) => CertificateReport {
-            action: if first {
-                CertificateAction::Issued
-            } else {
-                CertificateAction::Renewed
-            },
-            names: wanted,
-            expires: Some(rfc3339(not_after)),
-            detail: reason,
-        },
-        Err(error) => failed(
-            acme,
-            current.as_ref(),
-            format!("{reason}, and issuance failed: {error}"),
-        ),
-    }
+    Ok((reason, current))
 }
 
 fn failed(acme: &Acme, current: Option<&Served>, detail: String) -> CertificateReport {
@@ -244,6 +287,18 @@ async fn issue(
         let mut challenge = authorization
             .challenge(ChallengeType::Http01)
             .ok_or("the server offers no HTTP-01 challenge")?;
+        // RFC 8555 §8.3: a token is base64url; anything else must not become a path.
+        let token_ok = !challenge.token.is_empty()
+            && challenge
+                .token
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !token_ok {
+            return Err(format!(
+                "the server sent the challenge token `{}`, which is not base64url",
+                challenge.token
+            ));
+        }
         let file = Upload::new(
             format!("{challenges}/{}", challenge.token),
             challenge.key_authorization().as_str().as_bytes().to_vec(),
@@ -375,6 +430,24 @@ async fn install(
             output.trim()
         ));
     }
+    reload(engine, proxy).await
+}
+
+/// Reloads nginx gracefully (SIGHUP) and waits until its master runs new workers: only
+/// those serve the new certificate, so "issued" in the summary means served. (The master is
+/// the container's first process; without `/proc/1/task/1/children`, a second is waited.)
+async fn reload(engine: &Engine, proxy: &str) -> Result<(), String> {
+    let children = || async {
+        let read = ["cat", "/proc/1/task/1/children"].map(str::to_owned);
+        match exec(engine, proxy, &read).await {
+            Ok((0, text)) => text
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>(),
+            _ => Vec::new(),
+        }
+    };
+    let before = children().await;
     let options = bollard::query_parameters::KillContainerOptionsBuilder::default()
         .signal("HUP")
         .build();
@@ -382,5 +455,21 @@ async fn install(
         .docker()
         .kill_container(proxy, Some(options))
         .await
-        .map_err(|e| format!("reloading the proxy: {e}"))
+        .map_err(|e| format!("reloading the proxy: {e}"))?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = children().await;
+        let renewed = if before.is_empty() {
+            true
+        } else {
+            now.iter().any(|pid| !before.contains(pid))
+        };
+        if renewed || std::time::Instant::now() > deadline {
+            if before.is_empty() {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            return Ok(());
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! `unconfined-in-prod`: what topo's production render guarantees by default, checked in a
 //! hand-written production file — capabilities dropped, a read-only root filesystem, memory
-//! and process limits.
+//! and process limits, a database's password in a file.
 
 use super::{LintFile, Place, Raw};
 use crate::compose::{Node, ServiceView};
@@ -44,4 +44,31 @@ pub(super) fn unconfined_in_prod(lf: &LintFile, service: &ServiceView<'_>, out: 
     if service.get("pids_limit").is_none() && limits.and_then(|l| l.get("pids")).is_none() {
         missing("has no process limit (`pids_limit`)");
     }
+    if let Some(variable) = password_as_variable(service) {
+        missing(&format!("passes its password in the variable `{variable}` (the image reads `{variable}_FILE`: a `secrets:` file under /run/secrets)"));
+    }
+}
+
+/// The password variable a database image also reads as `<VAR>_FILE`, when the service
+/// sets the variable itself (to something) instead.
+fn password_as_variable(service: &ServiceView<'_>) -> Option<String> {
+    let (image, _) = service.image()?;
+    let names: &[&str] = match super::facts::db_image(&image)?.engine {
+        "postgres" => &["POSTGRES_PASSWORD"],
+        "mysql" => &["MYSQL_ROOT_PASSWORD", "MYSQL_PASSWORD"],
+        "mariadb" => &[
+            "MARIADB_ROOT_PASSWORD",
+            "MARIADB_PASSWORD",
+            "MYSQL_ROOT_PASSWORD",
+            "MYSQL_PASSWORD",
+        ],
+        _ => return None,
+    };
+    service
+        .environment()
+        .into_iter()
+        .find(|e| {
+            names.contains(&e.name.as_str()) && e.value.as_deref().is_some_and(|v| !v.is_empty())
+        })
+        .map(|e| e.name)
 }

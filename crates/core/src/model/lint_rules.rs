@@ -69,7 +69,7 @@ pub const RULES: &[Rule] = &[
         "drop the privilege; if a service truly needs it, suppress this with `# topo-lint: allow privileged` and a reason"),
     define("unconfined-in-prod", Level::Warning,
         "A production service keeps the engine's default capabilities, a writable root filesystem (a service with `configs:` excepted), or has no memory or process limit.",
-        "add `cap_drop: [ALL]` (and `cap_add` for what it needs), `read_only: true` with `tmpfs` for the paths it writes, `mem_limit` and `pids_limit`: what topo renders by default"),
+        "add `cap_drop: [ALL]` (and `cap_add` for what it needs), `read_only: true` with `tmpfs` for the paths it writes, `mem_limit` and `pids_limit`, a database's password as a `secrets:` file (`POSTGRES_PASSWORD_FILE`): what topo renders by default"),
     define("topology-drift", Level::Error,
         "The file differs from what the topology renders for its mode.",
         "make the file match the topology (`topo render` writes it), or change the topology"),

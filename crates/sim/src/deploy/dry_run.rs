@@ -85,7 +85,7 @@ impl Deployment<'_> {
             checks,
             services,
             notes,
-            certificate: None,
+            certificate: self.certificate_preview(options).await,
         })
     }
 }

@@ -198,26 +198,9 @@ impl Deployment<'_> {
     /// (so a scheduled no-op deploy keeps it fresh), reported either way; a failure leaves
     /// the served one in place and stops nothing.
     pub(super) async fn certificate(&self, options: &DeployOptions, done: &mut Progressed) {
-        let Some(proxy) = &self.spec.proxy else {
+        let Some((proxy, tls, acme)) = self.acme_proxy().await else {
             return;
         };
-        let Some((tls, acme)) = proxy
-            .tls
-            .as_ref()
-            .and_then(|tls| Some((tls, tls.acme.as_ref()?)))
-        else {
-            return;
-        };
-        if self
-            .engine
-            .inspect_container(&proxy.container)
-            .await
-            .ok()
-            .flatten()
-            .is_none()
-        {
-            return;
-        }
         self.progress
             .event(Event::Phase(crate::progress::Phase::Certificate));
         let report = crate::acme::certify(
@@ -230,6 +213,40 @@ impl Deployment<'_> {
         )
         .await;
         done.certificate = Some(report);
+    }
+
+    /// `--dry-run`: whether a deploy would order a certificate, and why.
+    pub(super) async fn certificate_preview(
+        &self,
+        options: &DeployOptions,
+    ) -> Option<crate::acme::CertificateReport> {
+        let (proxy, tls, acme) = self.acme_proxy().await?;
+        Some(
+            crate::acme::preview(
+                self.engine,
+                &proxy.container,
+                tls,
+                acme,
+                options.renew_certificate,
+            )
+            .await,
+        )
+    }
+
+    /// The proxy, its TLS and ACME settings, when it gets its certificate from an ACME
+    /// server and its container exists.
+    async fn acme_proxy(
+        &self,
+    ) -> Option<(
+        &topo_core::spec::ProxySpec,
+        &topo_core::spec::TlsSpec,
+        &topo_core::valid::Acme,
+    )> {
+        let proxy = self.spec.proxy.as_ref()?;
+        let tls = proxy.tls.as_ref()?;
+        let acme = tls.acme.as_ref()?;
+        let exists = self.engine.inspect_container(&proxy.container).await;
+        exists.ok().flatten().map(|_| (proxy, tls, acme))
     }
 
     /// Step 6, the proxy: created on a host's first deploy; otherwise its routes rewritten

@@ -49,6 +49,7 @@ impl crate::acme::CertificateReport {
             crate::acme::CertificateAction::Renewed => "renewed",
             crate::acme::CertificateAction::Kept => "kept",
             crate::acme::CertificateAction::Failed => "FAILED",
+            crate::acme::CertificateAction::Due => "due",
         };
         let until = self
             .expires

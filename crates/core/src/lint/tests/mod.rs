@@ -15,6 +15,7 @@
 //! Run with `UPDATE_EXPECT=1` to rewrite the expectations after a deliberate change.
 
 mod across;
+mod confinement;
 mod per_file;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -58,7 +59,7 @@ rules![
     per_file::unpinned_image,
     per_file::missing_healthcheck,
     per_file::privileged,
-    per_file::unconfined_in_prod,
+    confinement::unconfined_in_prod,
     across::topology_drift,
     across::unused_suppression,
 ];
