@@ -11,12 +11,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use bollard::query_parameters::DownloadFromContainerOptionsBuilder;
-use futures_util::TryStreamExt as _;
-
 use crate::engine::Engine;
-use crate::error::{explain, is_not_found, SimError};
-use crate::lifecycle::{write_files, Upload};
+use crate::error::SimError;
+use crate::lifecycle::{read_file, write_files, Upload};
 
 /// Where the lease's last renewal is written inside the lock container.
 const FILE: &str = "/topo-lease";
@@ -64,29 +61,10 @@ pub(super) async fn since_renewal(
     lock: &str,
     clock: EngineClock,
 ) -> Result<Option<Duration>, SimError> {
-    let options = DownloadFromContainerOptionsBuilder::default()
-        .path(FILE)
-        .build();
-    let bytes: Vec<u8> = match engine
-        .docker()
-        .download_from_container(lock, Some(options))
-        .try_fold(Vec::new(), |mut all, chunk| async move {
-            all.extend_from_slice(&chunk);
-            Ok(all)
-        })
-        .await
-    {
-        Ok(bytes) => bytes,
-        Err(error) if is_not_found(&error) => return Ok(None),
-        Err(error) => return Err(explain(format!("reading the lease of {lock}"), &error)),
+    let Some(bytes) = read_file(engine, lock, FILE).await? else {
+        return Ok(None);
     };
-    let mut archive = tar::Archive::new(bytes.as_slice());
-    let mut text = String::new();
-    if let Ok(mut entries) = archive.entries() {
-        if let Some(Ok(mut entry)) = entries.next() {
-            let _ = std::io::Read::read_to_string(&mut entry, &mut text);
-        }
-    }
+    let text = String::from_utf8_lossy(&bytes);
     let Ok(renewed_s) = text.trim().parse::<i128>() else {
         return Ok(None);
     };
