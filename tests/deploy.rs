@@ -5,6 +5,8 @@
 //! test runs its own project and proxy port. Without an engine the tests say they are
 //! skipped; with `CI=true` a missing engine fails them.
 
+#[path = "deploy/accessories.rs"]
+mod accessories;
 #[path = "deploy/acme.rs"]
 mod acme;
 mod common;

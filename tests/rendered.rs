@@ -370,3 +370,105 @@ fn a_job_awaited_with_completed_is_never_restarted() {
         }
     }
 }
+
+/// Accessories in every render: pinned images in the modes they run in, the catalogue's
+/// health check and data volume, ports published in dev only, confined like the rest, and
+/// valid against the Compose schema.
+#[test]
+fn accessories_render_in_their_modes_with_the_catalogues_defaults() {
+    let text =
+        std::fs::read_to_string(common::root().join("tests/fixtures/accessories/topology.toml"))
+            .expect("the accessories fixture");
+    let [dev, prod_sim, production]: [RuntimeSpec; 3] =
+        specs("accessories", &text).try_into().expect("three modes");
+    let names = |spec: &RuntimeSpec| {
+        spec.containers
+            .iter()
+            .map(|c| c.name.clone())
+            .collect::<Vec<_>>()
+    };
+    // Before the application that uses them; the mail catcher in dev only.
+    assert_eq!(
+        names(&dev),
+        [
+            "accshop-db",
+            "accshop-cache",
+            "accshop-mail",
+            "accshop-search",
+            "accshop-web"
+        ]
+    );
+    assert_eq!(
+        names(&production),
+        [
+            "accshop-db",
+            "accshop-cache",
+            "accshop-search",
+            "accshop-web"
+        ]
+    );
+    assert_eq!(names(&prod_sim), names(&production));
+    let cache = |spec: &RuntimeSpec| spec.container("accshop-cache").expect("the cache").clone();
+    let (dev_cache, prod_cache) = (cache(&dev), cache(&production));
+    assert_eq!(prod_cache.image.to_string(), "redis:7.2");
+    assert_eq!(
+        dev_cache.image, prod_cache.image,
+        "the same pinned image in every mode"
+    );
+    assert_eq!(
+        prod_cache.health.as_ref().map(|h| h.command.clone()),
+        Some(vec!["redis-cli".to_owned(), "ping".to_owned()])
+    );
+    assert!(
+        matches!(&prod_cache.mounts[..], [m] if m.target == "/data" && m.source == MountSource::Volume("accshop-cache-data".to_owned())),
+        "{:?}",
+        prod_cache.mounts
+    );
+    assert_eq!(dev_cache.ports.len(), 1, "published in dev");
+    assert!(prod_cache.ports.is_empty(), "never published outside dev");
+    let confinement = prod_cache
+        .confinement
+        .as_ref()
+        .expect("confined in production");
+    assert!(confinement.read_only && confinement.capabilities.contains(&"SETUID".to_owned()));
+    assert!(dev_cache.confinement.is_none());
+    // The deploy asks Redis its version; it knows nothing to ask the unknown image.
+    let checks: Vec<(String, bool)> = production
+        .accessories
+        .iter()
+        .map(|a| (a.container.clone(), a.version_command.is_some()))
+        .collect();
+    assert_eq!(
+        checks,
+        [
+            ("accshop-cache".to_owned(), true),
+            ("accshop-search".to_owned(), false)
+        ]
+    );
+    let search = production.container("accshop-search").expect("search");
+    assert_eq!(
+        search.env["SEARCH_KEY_FILE"],
+        topo_core::spec::EnvSpec::Literal("/run/secrets/SEARCH_KEY".to_owned())
+    );
+
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::root().join("tests/reference/compose-spec.json"))
+            .expect("schema"),
+    )
+    .expect("json");
+    let validator = jsonschema::validator_for(&schema).expect("compiles");
+    let topology = common::load_valid("accessories", &text);
+    for file in topo_core::render_all(&topology, &RenderOptions::default()) {
+        let document: serde_json::Value = serde_saphyr::from_str(&file.contents).expect("YAML");
+        let errors: Vec<String> = validator
+            .iter_errors(&document)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{}: {}",
+            file.file_name,
+            errors.join("\n")
+        );
+    }
+}

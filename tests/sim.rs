@@ -4,6 +4,8 @@
 //! name and port, so they run side by side. Without an engine the tests say they are
 //! skipped; with `CI=true` a missing engine fails them.
 
+#[path = "sim/accessories.rs"]
+mod accessories;
 #[path = "sim/buildkit.rs"]
 mod buildkit;
 mod common;

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # tests/images/build.sh — build, fully offline, the Docker base images topo's integration tests use.
 #
-#   tests/images/build.sh                  # all four images
-#   tests/images/build.sh IMAGE...         # only these: busybox, nginx, postgres:17, postgres:15, or
-#                                          # postgres (both majors); a topo-test/ prefix is accepted
+#   tests/images/build.sh                  # all five images
+#   tests/images/build.sh IMAGE...         # only these: busybox, nginx, postgres:17, postgres:15,
+#                                          # postgres (both majors), redis; a topo-test/ prefix is accepted
 #
 # No container registry is reachable on the test machines, so nothing is pulled: each image is a root
 # filesystem assembled from Debian packages (Debian's mirrors are reachable) and `docker import`ed.
@@ -24,6 +24,9 @@
 #                             80, access/error logs are the container's stdout/stderr, workers run as user
 #                             nginx. CMD ["nginx", "-g", "daemon off;"], STOPSIGNAL SIGQUIT, EXPOSE 80;
 #                             `kill -HUP 1` / `nginx -s reload` reload the configuration.
+#   topo-test/redis:7         `debootstrap --variant=minbase bookworm` + redis-server 7.0, laid out as the
+#                             official `redis` image: data in /data, an entrypoint that gives /data to the
+#                             redis user and drops root (setpriv), redis-cli for health and `INFO server`.
 #
 # Content cache: the recipe is this file. Its sha256 is stored in each image as the label
 # `topo.test-recipe`; an image whose tag already carries the current hash is reused, so a second run
@@ -37,6 +40,7 @@ export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 
 readonly BUSYBOX_TAG=topo-test/busybox:latest
 readonly NGINX_TAG=topo-test/nginx:latest
+readonly REDIS_TAG=topo-test/redis:7
 readonly POSTGRES_REPO=topo-test/postgres
 readonly RECIPE_LABEL=topo.test-recipe
 # PostgreSQL major -> the Debian suite that packages it.
@@ -599,6 +603,41 @@ build_nginx() {
 }
 
 # ---------------------------------------------------------------------------------------------------
+# build_redis: topo-test/redis:7 from bookworm's redis-server (7.0), an accessory for the tests.
+build_redis() {
+  local tag=$REDIS_TAG t0 old root
+  begin_build "$tag" redis root || return 0
+  root=$work/root
+  debootstrap_rootfs bookworm redis-server
+  log "  configuring the rootfs"
+  [[ -x $root/usr/bin/redis-server && -x $root/usr/bin/redis-cli ]] || die "redis is not installed in the rootfs"
+  install -d -m 755 "$root/data"
+  chroot "$root" chown redis:redis /data
+  cat >"$root/usr/local/bin/docker-entrypoint.sh" <<'ENTRYPOINT'
+#!/bin/sh
+# docker-entrypoint.sh (topo-test/redis): as the official redis image, /data is the redis user's and
+# the server runs as that user (setpriv needs no setuid bit: it works under no-new-privileges).
+set -e
+if [ "$(id -u)" = 0 ]; then
+  find /data \! -user redis -exec chown redis:redis '{}' +
+  exec setpriv --reuid=redis --regid=redis --init-groups "$0" "$@"
+fi
+exec "$@"
+ENTRYPOINT
+  chmod 755 "$root/usr/local/bin/docker-entrypoint.sh"
+  slim_rootfs "$root"
+  import_rootfs "$root" "$tag" SIGTERM \
+    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    'WORKDIR /data' \
+    'EXPOSE 6379' \
+    'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]' \
+    'CMD ["redis-server", "--protected-mode", "no", "--dir", "/data"]'
+  drop_work
+  drop_old "$old" "$tag"
+  log "$tag: built in $(since "$t0") s ($(image_size "$tag"))"
+}
+
+# ---------------------------------------------------------------------------------------------------
 # Which images: the arguments (image names, deduplicated, in order), or all of them.
 targets=()
 want() {
@@ -606,16 +645,17 @@ want() {
   for t in "${targets[@]}"; do [[ $t != "$1" ]] || return 0; done
   targets+=("$1")
 }
-(($#)) || set -- busybox postgres:17 postgres:15 nginx
+(($#)) || set -- busybox postgres:17 postgres:15 nginx redis
 for arg in "$@"; do
   case ${arg#topo-test/} in
     busybox | busybox:latest) want busybox ;;
     nginx | nginx:latest) want nginx ;;
+    redis | redis:7) want redis ;;
     postgres) want postgres:17; want postgres:15 ;;
     postgres:17 | postgres17) want postgres:17 ;;
     postgres:15 | postgres15) want postgres:15 ;;
     -h | --help) usage; exit 0 ;;
-    *) usage >&2; die "unknown image '$arg' (expected: busybox, nginx, postgres:17, postgres:15, postgres)" ;;
+    *) usage >&2; die "unknown image '$arg' (expected: busybox, nginx, postgres:17, postgres:15, postgres, redis)" ;;
   esac
 done
 
@@ -634,6 +674,7 @@ for target in "${targets[@]}"; do
   case $target in
     busybox) build_busybox ;;
     nginx) build_nginx ;;
+    redis) build_redis ;;
     postgres:*) build_postgres "${target#postgres:}" ;;
   esac
 done

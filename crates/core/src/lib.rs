@@ -32,6 +32,7 @@
 //! during validation, and what `lint` reads through its `Host`.
 #![deny(missing_docs)]
 
+pub mod accessory;
 pub mod compose;
 pub mod credentials;
 pub mod diagnostic;

@@ -303,7 +303,7 @@ pub(super) fn not_imported(plan: &Plan<'_>, checks: &mut Vec<Note>) -> Table {
                 || "no image".to_owned(),
                 |(i, _)| format!("the image `{i}`"),
             );
-            table.note(checks, seen.note_here(format!("`{}` runs {image}, and a topology runs only the database, the proxy and services it builds: not imported", seen.view.name())));
+            table.note(checks, seen.note_here(format!("`{}` runs {image}: not imported (an accessory needs an image pinned to a version and, unless topo's catalogue knows the image, a health check; add it as `[[accessories]]` by hand)", seen.view.name())));
             table.comment(&quote(
                 seen.file,
                 seen.view.key.pos.line,

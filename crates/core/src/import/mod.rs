@@ -12,6 +12,7 @@
 //! Round trip: for a topology `t`, importing the three files `t` renders gives a topology
 //! that renders the same three files, byte for byte.
 
+mod accessory;
 mod database;
 mod document;
 mod env;
@@ -172,6 +173,11 @@ pub fn import(
         .unwrap_or_default();
     for index in plan.services.clone() {
         for table in service::import(&plan, index, &routes, &mut settings, &mut checks) {
+            document.push(table);
+        }
+    }
+    for index in plan.accessories.clone() {
+        for table in accessory::import(&plan, index, &mut settings, &mut checks) {
             document.push(table);
         }
     }

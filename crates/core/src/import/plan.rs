@@ -116,7 +116,9 @@ pub(crate) struct Plan<'a> {
     pub services: Vec<usize>,
     /// For a service on another's image: the owner's index.
     pub image_of: BTreeMap<usize, usize>,
-    /// Containers topo cannot run (third-party images), kept as comments.
+    /// Third-party images pinned to a version: accessories.
+    pub accessories: Vec<usize>,
+    /// Containers topo cannot run (no image, or one without a version), kept as comments.
     pub foreign: Vec<usize>,
 }
 
@@ -136,6 +138,7 @@ impl<'a> Plan<'a> {
             proxy: None,
             services: Vec::new(),
             image_of: BTreeMap::new(),
+            accessories: Vec::new(),
             foreign: Vec::new(),
         };
         plan.classify();
@@ -189,6 +192,14 @@ impl<'a> Plan<'a> {
                 })
             {
                 self.services.push(index);
+            } else if !builds
+                && !images.is_empty()
+                && images.iter().all(|i| !i.is_unpinned() && i.literal_problem().is_none())
+                // An image the catalogue does not know needs a health check of its own.
+                && (images.iter().all(|i| crate::accessory::known(i).is_some())
+                    || container.seen.iter().any(|s| s.view.get("healthcheck").is_some()))
+            {
+                self.accessories.push(index);
             } else {
                 self.foreign.push(index);
             }

@@ -535,7 +535,7 @@ fn volumes(
 }
 
 /// `command`: one for every mode, or `{ dev = [...], prod = [...] }`.
-fn command(container: &Container<'_>, table: &mut Table, checks: &mut Vec<Note>) {
+pub(super) fn command(container: &Container<'_>, table: &mut Table, checks: &mut Vec<Note>) {
     // Outer `None`: no file of that mode; inner `None`: the image's own command.
     let mut of = |mode: Mode| {
         let seen = container.get(mode)?;

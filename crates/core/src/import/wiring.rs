@@ -29,15 +29,15 @@ pub(super) fn is_job(plan: &Plan<'_>, container: &Container<'_>) -> bool {
 
 /// One published port as a file writes it.
 #[derive(Clone, Debug)]
-struct Published {
-    container: u16,
-    host: u16,
-    protocol: Protocol,
-    pos: Pos,
+pub(super) struct Published {
+    pub container: u16,
+    pub host: u16,
+    pub protocol: Protocol,
+    pub pos: Pos,
 }
 
 /// The ports a view publishes that topo can say, with notes on the rest.
-fn published(
+pub(super) fn published(
     seen: &Seen<'_>,
     settings: &mut Settings,
     table: &mut Table,
@@ -236,7 +236,7 @@ fn route_and_strategy(
     }
 }
 
-fn port_toml(port: &Published, dev_only: bool) -> Toml {
+pub(super) fn port_toml(port: &Published, dev_only: bool) -> Toml {
     if port.host == port.container && port.protocol == Protocol::Tcp && !dev_only {
         return Toml::Int(i64::from(port.container));
     }
@@ -407,7 +407,18 @@ pub(super) fn env(
     owner: Option<&Container<'_>>,
     checks: &mut Vec<Note>,
 ) -> Table {
-    let mut table = Table::new(Some("[services.env]"));
+    env_table(plan, container, owner, "[services.env]", checks)
+}
+
+/// The environment table under `header` (`[services.env]`, `[accessories.env]`).
+pub(super) fn env_table(
+    plan: &Plan<'_>,
+    container: &Container<'_>,
+    owner: Option<&Container<'_>>,
+    header: &str,
+    checks: &mut Vec<Note>,
+) -> Table {
+    let mut table = Table::new(Some(header));
     table.read_from(container.prod().note_here(""));
     let own = variables(plan, container);
     let inherited = owner

@@ -4,6 +4,7 @@
 //! image) is *derived* from the project name and roles by [`crate::naming`];
 //! the topology never spells one out, so it cannot spell one two ways.
 
+mod accessory;
 mod ci;
 mod deploy;
 mod forms;
@@ -15,6 +16,7 @@ mod service;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+pub use accessory::Accessory;
 pub use ci::{Changes, CiSettings, EventKind, EventRule};
 pub use deploy::{Acme, Deploy, Proxy, Route, Strategy, Tls};
 pub use forms::{Command, EnvValue, MajorVersion, Port, Protocol};
@@ -39,6 +41,9 @@ pub struct Topology {
     /// The application's own services, in the order they are rendered.
     #[serde(default)]
     pub services: Vec<Service>,
+    /// Third-party servers from pinned images (a cache, a queue, object storage, mail).
+    #[serde(default)]
+    pub accessories: Vec<Accessory>,
     /// The reverse proxy in front of the services that have a `route`, if any.
     #[serde(default)]
     pub proxy: Option<Proxy>,
@@ -66,6 +71,7 @@ impl Topology {
             project: Spanned::new(project.into()),
             database: None,
             services: Vec::new(),
+            accessories: Vec::new(),
             proxy: None,
             dev: DevSettings::default(),
             production: ProductionSettings::default(),

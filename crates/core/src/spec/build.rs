@@ -50,6 +50,17 @@ pub fn runtime_spec(topology: &ValidTopology, mode: Mode, options: &SpecOptions)
     if let Some(database) = &topology.database {
         containers.push(database_container(topology, database, mode));
     }
+    // Accessories run before the application that uses them.
+    let accessories: Vec<&crate::valid::Accessory> = topology
+        .accessories
+        .iter()
+        .filter(|a| a.runs_in(mode))
+        .collect();
+    for accessory in &accessories {
+        containers.push(super::accessory::accessory_container(
+            topology, accessory, mode,
+        ));
+    }
     for service in &topology.services {
         containers.push(container_spec(topology, service, mode, options));
     }
@@ -90,6 +101,10 @@ pub fn runtime_spec(topology: &ValidTopology, mode: Mode, options: &SpecOptions)
         tag_variable: (mode == Mode::Production && reads_tag)
             .then(|| topology.production.tag_variable.clone()),
         keep_images: topology.production.keep_images,
+        accessories: accessories
+            .iter()
+            .map(|a| super::accessory::accessory_spec(topology, a))
+            .collect(),
         database: topology.database.as_ref().map(|database| DatabaseSpec {
             container: naming::container_name(project, &database.role),
             engine: database.engine,

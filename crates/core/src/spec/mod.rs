@@ -6,6 +6,7 @@
 //! in [`build`](self::runtime_spec) and nowhere else: the consumers are pure
 //! translations and know no rule.
 
+mod accessory;
 mod build;
 mod proxy;
 mod service;
@@ -17,6 +18,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 pub use crate::value::ImageRef;
+pub use accessory::AccessorySpec;
 pub use build::{container_spec, runtime_spec, SpecOptions};
 pub use proxy::{ProxySpec, RouteSpec, TlsSpec};
 
@@ -98,6 +100,9 @@ pub struct RuntimeSpec {
     pub proxy: Option<ProxySpec>,
     /// The database server, when the topology has one.
     pub database: Option<DatabaseSpec>,
+    /// The accessories of this mode, in topology order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accessories: Vec<AccessorySpec>,
     /// The variable holding the tag of the application's images, in production (where the
     /// deploying environment chooses the version); none in the local modes.
     pub tag_variable: Option<String>,
@@ -246,6 +251,9 @@ pub enum ContainerKind {
     Job,
     /// The database server.
     Database,
+    /// A third-party server from a pinned image (a cache, a queue): created once, never
+    /// replaced by an application deploy.
+    Accessory,
     /// The reverse proxy.
     Proxy,
 }

@@ -19,7 +19,7 @@ pub use service::{
     Build, Changes, Command, DeployPolicy, HealthCheck, Route, Service, ServiceKind, Test,
 };
 
-use crate::model::{Engine, EnvValue, EventRule, Level};
+use crate::model::{Condition, Engine, EnvValue, EventRule, Level};
 use crate::naming;
 use crate::value::ImageRef;
 
@@ -32,6 +32,8 @@ pub struct ValidTopology {
     pub database: Option<Database>,
     /// The application's services, in the order written.
     pub services: Vec<Service>,
+    /// Third-party servers from pinned images, in the order written.
+    pub accessories: Vec<Accessory>,
     /// The reverse proxy, if any.
     pub proxy: Option<Proxy>,
     /// Dev settings.
@@ -70,6 +72,44 @@ impl ValidTopology {
         self.services.len()
             + usize::from(self.database.is_some())
             + usize::from(self.proxy.is_some())
+    }
+}
+
+/// A third-party server from a pinned image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accessory {
+    /// The role: the container is `<project>-<role>`.
+    pub role: String,
+    /// The image, as written (pinned).
+    pub image: ImageRef,
+    /// What topo's catalogue knows of it, if anything.
+    pub known: Option<&'static crate::accessory::Known>,
+    /// The major its tag names, when it names one (`7` for `redis:7.2`).
+    pub major: Option<u32>,
+    /// The modes it runs in.
+    pub modes: Vec<crate::Mode>,
+    /// Its command, when not the image's.
+    pub command: Command,
+    /// Its environment.
+    pub env: BTreeMap<String, EnvValue>,
+    /// Ports published in dev.
+    pub ports: Vec<crate::model::Port>,
+    /// What it waits for.
+    pub depends_on: BTreeMap<String, Condition>,
+    /// Its health check (the catalogue's unless given).
+    pub health: Option<HealthCheck>,
+    /// Its data: purpose → container path.
+    pub volumes: BTreeMap<String, String>,
+    /// Between SIGTERM and SIGKILL.
+    pub stop_timeout: Option<Duration>,
+    /// Its confinement in prod-sim and production.
+    pub hardening: Hardening,
+}
+
+impl Accessory {
+    /// Whether it runs in `mode`.
+    pub fn runs_in(&self, mode: crate::Mode) -> bool {
+        self.modes.contains(&mode)
     }
 }
 

@@ -9,12 +9,93 @@ use crate::load::did_you_mean;
 use crate::model::{Condition, Service, Topology};
 use crate::Spanned;
 
+/// Whether the accessory `role` has a health check (its own or the catalogue's).
+fn accessory_has_health(topology: &Topology, role: &str) -> bool {
+    topology
+        .accessories
+        .iter()
+        .find(|a| a.role.as_str() == role)
+        .is_some_and(|a| {
+            a.health.is_some()
+                || crate::value::ImageRef::parse(&a.image)
+                    .ok()
+                    .and_then(|image| crate::accessory::known(&image))
+                    .is_some_and(|k| k.health.is_some())
+        })
+}
+
+/// An accessory waits only for the database and other accessories (it is there before the
+/// application), each present in every mode it runs in.
+fn accessories(topology: &Topology, out: &mut Vec<Diagnostic>) {
+    let db_role = topology.database.as_ref().map(|d| d.role.as_str());
+    // A service runs in every mode: what it waits for must too.
+    for service in &topology.services {
+        for target in service.depends_on.keys() {
+            let Some(accessory) = topology
+                .accessories
+                .iter()
+                .find(|a| a.role.as_str() == target.as_str())
+            else {
+                continue;
+            };
+            if let Some(modes) = accessory
+                .modes
+                .as_ref()
+                .filter(|m| m.len() < crate::Mode::ALL.len())
+            {
+                let listed: Vec<&str> = modes.iter().map(|m| m.as_str()).collect();
+                out.push(
+                    Diagnostic::error(
+                        "unknown-dependency",
+                        format!(
+                            "`{}` waits for `{target}`, which runs only in {}",
+                            service.role,
+                            listed.join(", ")
+                        ),
+                    )
+                    .at(target.span(), "missing in the other modes")
+                    .help(format!(
+                        "run `{target}` in every mode, or do not make `{}` wait for it",
+                        service.role
+                    )),
+                );
+            }
+        }
+    }
+    for accessory in &topology.accessories {
+        for (target, condition) in &accessory.depends_on {
+            let known = Some(target.as_str()) == db_role
+                || topology.accessories.iter().any(|a| {
+                    a.role.as_str() == target.as_str() && a.role.as_str() != accessory.role.as_str()
+                });
+            if !known {
+                out.push(
+                    Diagnostic::error("unknown-dependency", format!("the accessory `{}` depends on `{target}`, which is not the database or another accessory", accessory.role.as_str()))
+                        .at(target.span(), "an accessory starts before the application")
+                        .help("an accessory waits only for the database or another accessory"),
+                );
+            } else if **condition == Condition::Healthy
+                && Some(target.as_str()) != db_role
+                && !accessory_has_health(topology, target)
+            {
+                out.push(
+                    Diagnostic::error("healthy-without-health-check", format!("`{}` waits for `{target}` to be healthy, but `{target}` has no health check", accessory.role.as_str()))
+                        .at(condition.span(), "this condition can never be met")
+                        .help(format!("give `{target}` a `health` check, or wait for \"started\"")),
+                );
+            }
+        }
+    }
+}
+
 pub(super) fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
     let db_role = topology.database.as_ref().map(|d| d.role.as_str());
     let roles: Vec<&str> = db_role
         .into_iter()
         .chain(topology.services.iter().map(|s| s.role.as_str()))
+        .chain(topology.accessories.iter().map(|a| a.role.as_str()))
         .collect();
+    accessories(topology, out);
 
     for service in &topology.services {
         image_of(topology, service, &roles, out);
@@ -45,7 +126,8 @@ pub(super) fn check(topology: &Topology, out: &mut Vec<Diagnostic>) {
                 continue;
             }
             let has_health = Some(target.as_str()) == db_role
-                || topology.service(target).is_some_and(|s| s.health.is_some());
+                || topology.service(target).is_some_and(|s| s.health.is_some())
+                || accessory_has_health(topology, target);
             if **condition == Condition::Healthy && !has_health {
                 out.push(
                     Diagnostic::error("healthy-without-health-check", format!("`{}` waits for `{target}` to be healthy, but `{target}` has no health check", service.role))

@@ -48,6 +48,11 @@ pub(super) fn topology(
             .iter()
             .map(|s| service(topology, s, &builds, &jobs, out))
             .collect(),
+        accessories: topology
+            .accessories
+            .iter()
+            .map(|a| super::accessory::accessory(a, out))
+            .collect(),
         proxy: topology.proxy.as_ref().map(|p| deploy::proxy(p, out)),
         dev: Dev {
             env_file: topology.dev.env_file.to_string(),

@@ -4,6 +4,7 @@
 //! The only way to a [`ValidTopology`] is through here, so the spec builder never
 //! sees a topology with errors.
 
+mod accessory;
 mod ci;
 mod database;
 mod deploy;

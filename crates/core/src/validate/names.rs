@@ -25,6 +25,7 @@ fn roles(topology: &Topology, out: &mut Vec<Diagnostic>) {
         .iter()
         .map(|d| d.role.as_str())
         .chain(topology.services.iter().map(|s| s.role.as_str()))
+        .chain(topology.accessories.iter().map(|a| a.role.as_str()))
         .collect();
     let mut roles: BTreeMap<String, Option<Range<usize>>> = BTreeMap::new();
     let mut role = |name: &Spanned<String>, out: &mut Vec<Diagnostic>| {
@@ -71,6 +72,9 @@ fn roles(topology: &Topology, out: &mut Vec<Diagnostic>) {
     }
     for service in &topology.services {
         role(&service.role, out);
+    }
+    for accessory in &topology.accessories {
+        role(&accessory.role, out);
     }
 }
 

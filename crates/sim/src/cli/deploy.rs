@@ -72,6 +72,10 @@ pub struct DeployArgs {
     /// by any deploy once it expires within `renew_before`).
     #[arg(long)]
     pub renew_certificate: bool,
+    /// Replace this accessory (by role) when its image or configuration changed, its data
+    /// volumes kept; an application deploy never touches accessories otherwise. Repeatable.
+    #[arg(long = "accessory", value_name = "ROLE")]
+    pub accessories: Vec<String>,
     /// A topo-ci marker store (a directory, `git:REF`, or `registry`: the tag `:<env>` of
     /// each image's repository): each service's marker is written after it deploys.
     #[arg(long, value_name = "STORE")]
@@ -160,6 +164,7 @@ pub(super) async fn run_deploy(args: &DeployArgs) -> Result<Exit, CliError> {
         setup: args.setup,
         dry_run: args.dry_run,
         renew_certificate: args.renew_certificate,
+        accessories: args.accessories.clone(),
         purpose: match &release {
             Release::Tag(tag) => format!("deploy {tag}"),
             Release::Images(_) => "deploy of a plan".to_owned(),

@@ -38,6 +38,10 @@ impl Deployment<'_> {
                 "--setup would create what the checks miss: {error}"
             ));
         }
+        // What the accessories are; `--accessory` would replace those that differ.
+        if let Err(error) = self.accessories(false, &[], &mut checks, &mut notes).await {
+            notes.push(format!("accessories: {error}"));
+        }
         let mut services = Vec::new();
         for service in &mut planned {
             let mut entry = entry_of(service, options);

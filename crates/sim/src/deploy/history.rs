@@ -20,6 +20,7 @@ pub(super) fn deploy_order(spec: &RuntimeSpec) -> Vec<&ContainerSpec> {
         .iter()
         .map(|d| d.container.as_str())
         .chain(spec.proxy.iter().map(|p| p.container.as_str()))
+        .chain(spec.accessories.iter().map(|a| a.container.as_str()))
         .collect();
     let mut done: BTreeSet<&str> = BTreeSet::new();
     let mut order = Vec::new();

@@ -9,6 +9,7 @@
 //! configuration asked for, else replace it by its strategy ([`switch`]); a failure stops
 //! the deploy there. Last: the proxy's routes, the images no longer kept, the lock.
 
+mod accessories;
 mod dry_run;
 mod history;
 mod lease;
@@ -109,6 +110,9 @@ pub struct DeployOptions {
     pub dry_run: bool,
     /// Have the proxy's ACME certificate renewed even if it is not due.
     pub renew_certificate: bool,
+    /// Accessories (by role or container name) to replace when their image or
+    /// configuration changed; an application deploy never touches the others.
+    pub accessories: Vec<String>,
 }
 
 impl Default for DeployOptions {
@@ -121,6 +125,7 @@ impl Default for DeployOptions {
             setup: false,
             dry_run: false,
             renew_certificate: false,
+            accessories: Vec::new(),
             purpose: "deploy".to_owned(),
         }
     }
@@ -215,6 +220,13 @@ impl Deployment<'_> {
     ) -> Result<(), SimError> {
         self.progress.event(Event::Phase(Phase::Checks));
         let proxy = self.verify(options.setup, &mut done.checks).await?;
+        self.accessories(
+            options.setup,
+            &options.accessories,
+            &mut done.checks,
+            &mut done.notes,
+        )
+        .await?;
         let mut repairs = Vec::new();
         self.repair(proxy.as_ref(), &mut repairs).await?;
         let mut planned = planned;

@@ -164,26 +164,40 @@ impl Deployment<'_> {
             return Ok(());
         };
         let start = Instant::now();
-        let name = &database.container;
+        let detail = self.runs_healthy("database", container, setup).await?;
+        pass(checks, "database running", detail, start);
+        self.database_major(database, checks).await
+    }
+
+    /// A stateful container (the database, an accessory) exists, runs and is healthy; with
+    /// `setup`, a missing one is created first. A deploy never creates or replaces it
+    /// otherwise. The check's detail.
+    pub(super) async fn runs_healthy(
+        &self,
+        what: &str,
+        container: &topo_core::spec::ContainerSpec,
+        setup: bool,
+    ) -> Result<String, SimError> {
+        let name = &container.name;
         let mut info = self.engine.inspect_container(name).await?;
         if info.is_none() && setup {
-            self.start_database(container).await?;
+            self.start_created(what, container).await?;
             info = self.engine.inspect_container(name).await?;
         }
         let Some(info) = info else {
             return Err(SimError::Refused {
-                problem: format!("the database container {name} does not exist on the target"),
-                help: format!("a deploy never creates or replaces the database; {SETUP_HINT}"),
+                problem: format!("the {what} container {name} does not exist on the target"),
+                help: format!("a deploy never creates or replaces the {what}; {SETUP_HINT}"),
             });
         };
         let state = info.state.unwrap_or_default();
         if state.running != Some(true) {
             return Err(SimError::Refused {
                 problem: format!(
-                    "the database {name} is not running ({})",
+                    "the {what} {name} is not running ({})",
                     state.status.map_or("unknown".to_owned(), |s| s.to_string())
                 ),
-                help: format!("start it (`docker start {name}`), wait until it is healthy, then deploy again; a deploy never starts or replaces the database"),
+                help: format!("start it (`docker start {name}`), wait until it is healthy, then deploy again; a deploy never starts or replaces the {what}"),
             });
         }
         let mut health = state.health.and_then(|h| h.status);
@@ -203,19 +217,23 @@ impl Deployment<'_> {
         if container.health.is_some() && health != Some(HealthStatusEnum::HEALTHY) {
             return Err(SimError::Refused {
                 problem: format!(
-                    "the database {name} is running but not healthy ({})",
+                    "the {what} {name} is running but not healthy ({})",
                     health.map_or("no health check".to_owned(), |h| h.to_string())
                 ),
                 help: format!("see `docker inspect --format '{{{{json .State.Health}}}}' {name}` and `docker logs {name}`; deploy once it is healthy"),
             });
         }
-        pass(checks, "database running", detail, start);
-        self.database_major(database, checks).await
+        if container.health.is_none() {
+            detail = format!("{name} is running (it has no health check)");
+        }
+        Ok(detail)
     }
 
-    /// A host's first deploy: the database created, started and awaited.
-    async fn start_database(
+    /// A host's first deploy (or an accessory's upgrade): the container created, started
+    /// and awaited.
+    pub(super) async fn start_created(
         &self,
+        what: &str,
         container: &topo_core::spec::ContainerSpec,
     ) -> Result<(), SimError> {
         let name = &container.name;
@@ -244,7 +262,7 @@ impl Deployment<'_> {
         if let Err(failure) = await_ready(self.engine, container, name).await {
             return Err(SimError::Refused {
                 problem: format!(
-                    "the new database {name} did not become healthy: {}",
+                    "the new {what} {name} did not become healthy: {}",
                     failure.reason
                 ),
                 help: format!("see `docker logs {name}`"),
