@@ -305,3 +305,42 @@ fn limits_in_either_spelling_become_resources() {
     );
     assert!(!imported.text.contains("`deploy`"), "{}", imported.text);
 }
+
+/// A stock image in hand-written Compose files becomes an accessory (not a refusal): the
+/// catalogue's health check and data volume are left out, its dev port kept, its timings
+/// kept; an unpinned one stays a comment saying what to do.
+#[test]
+fn stock_images_become_accessories() {
+    let dev = "name: shop\nservices:\n  cache:\n    image: redis:7.2-alpine\n    ports: [\"127.0.0.1:6379:6379\"]\n    volumes: [\"shop-cache-data:/data\"]\n    healthcheck:\n      test: [\"CMD\", \"redis-cli\", \"ping\"]\n      interval: 2s\n  queue:\n    image: rabbitmq:latest\nvolumes:\n  shop-cache-data: {}\n";
+    let prod = "name: shop\nservices:\n  cache:\n    image: redis:7.2-alpine\n    volumes: [\"shop-cache-data:/data\"]\n    healthcheck:\n      test: [\"CMD\", \"redis-cli\", \"ping\"]\n      interval: 2s\n    restart: unless-stopped\nvolumes:\n  shop-cache-data: {}\n";
+    let files = vec![
+        (
+            ComposeFile::read("docker-compose.yml".to_owned(), dev.to_owned()).expect("dev"),
+            topo_core::Mode::Dev,
+        ),
+        (
+            ComposeFile::read("docker-compose.prod.yml".to_owned(), prod.to_owned()).expect("prod"),
+            topo_core::Mode::Production,
+        ),
+    ];
+    let imported = import(&files, &ImportOptions::default()).expect("imported");
+    let text = &imported.text;
+    assert!(
+        text.contains("[[accessories]]\nrole = \"cache\"\nimage = \"redis:7.2-alpine\"\n"),
+        "{text}"
+    );
+    assert!(text.contains("ports = [6379]"), "{text}");
+    assert!(text.contains("health = { interval = \"2s\" }"), "{text}");
+    assert!(
+        !text.contains("volumes ="),
+        "the catalogue's data volume is implied:\n{text}"
+    );
+    assert!(
+        text.contains("`queue` runs the image `rabbitmq:latest`: not imported"),
+        "{text}"
+    );
+    let topology = common::load_valid("imported", text);
+    let cache = &topology.accessories[0];
+    assert_eq!(cache.volumes["data"], "/data");
+    assert_eq!(cache.major, Some(7));
+}
