@@ -445,19 +445,30 @@ fn accessories_render_in_their_modes_with_the_catalogues_defaults() {
             ("accshop-search".to_owned(), false)
         ]
     );
+    // A Python image gets a probe it has.
+    let web = production.container("accshop-web").expect("web");
+    assert_eq!(
+        web.health.as_ref().map(|h| h.command[..2].join(" ")),
+        Some("python3 -c".to_owned())
+    );
     let search = production.container("accshop-search").expect("search");
     assert_eq!(
         search.env["SEARCH_KEY_FILE"],
         topo_core::spec::EnvSpec::Literal("/run/secrets/SEARCH_KEY".to_owned())
     );
 
+    every_render_is_valid_compose(&text);
+}
+
+/// Every render of `text` validates against the Compose schema.
+fn every_render_is_valid_compose(text: &str) {
     let schema: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(common::root().join("tests/reference/compose-spec.json"))
             .expect("schema"),
     )
     .expect("json");
     let validator = jsonschema::validator_for(&schema).expect("compiles");
-    let topology = common::load_valid("accessories", &text);
+    let topology = common::load_valid("accessories", text);
     for file in topo_core::render_all(&topology, &RenderOptions::default()) {
         let document: serde_json::Value = serde_saphyr::from_str(&file.contents).expect("YAML");
         let errors: Vec<String> = validator

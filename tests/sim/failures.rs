@@ -171,3 +171,27 @@ fn missing_image_is_explained() {
     );
     assert!(stderr.contains("help: load it"), "{stderr}");
 }
+
+#[test]
+fn a_probe_the_image_lacks_is_said_at_once() {
+    // busybox has wget but no curl: waiting out a minute of failed checks would teach nothing.
+    let Some(stack) = Stack::new("missing probe", "simprobe", |t| {
+        t.replace(
+            r#"health = { http = "/health", port = 8080, interval = "1s", timeout = "2s", retries = 10, start_period = "2s" }"#,
+            r#"health = { http = "/health", port = 8080, probe = "curl", interval = "5s", timeout = "2s", retries = 10, start_period = "30s" }"#,
+        )
+    }) else {
+        return;
+    };
+    let started = std::time::Instant::now();
+    let output = stack.sim(&["up"]);
+    let took = started.elapsed();
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("its health check runs `curl`, which the image does not have"),
+        "{stdout}"
+    );
+    // The check's own deadline is 30 s + 10 × 7 s; the verdict came long before.
+    assert!(took.as_secs() < 60, "took {took:?}");
+}

@@ -297,6 +297,12 @@ pub(crate) async fn await_ready(
     container: &ContainerSpec,
     name: &str,
 ) -> Result<Outcome, Failure> {
+    if let Some(reason) = missing_probe(engine, container, name).await {
+        return Err(Failure {
+            reason,
+            state: None,
+        });
+    }
     let job = container.kind == ContainerKind::Job;
     let limit = match (&container.health, job) {
         (Some(health), _) => health.deadline() + HEALTH_SLACK,
@@ -426,6 +432,27 @@ fn describe(
         text.push_str(&format!(", exit code {}", exit_code.unwrap_or(-1)));
     }
     text
+}
+
+/// When the health check's program is not in the container (a `wget` probe in an image
+/// without wget), why: said at once, instead of after the check's whole deadline. Asked with
+/// the image's `sh` (`command -v`); an image without a shell is not asked.
+async fn missing_probe(engine: &Engine, container: &ContainerSpec, name: &str) -> Option<String> {
+    let program = container.health.as_ref()?.command.first()?.clone();
+    if program.starts_with('/') || program == "sh" {
+        return None;
+    }
+    let ask = [
+        "sh".to_owned(),
+        "-c".to_owned(),
+        format!("command -v {program} >/dev/null || exit 3"),
+    ];
+    match exec(engine, name, &ask).await {
+        Ok((3, _)) => Some(format!(
+            "its health check runs `{program}`, which the image does not have: choose a `probe` it has (`wget`, `curl`, `node`, `python`) or a `command`"
+        )),
+        _ => None,
+    }
 }
 
 /// Runs `command` inside the running container `name`; its exit code and its output

@@ -154,6 +154,10 @@ fn recognise(words: &[String]) -> (Test, Option<String>) {
     let found = match words_str.as_slice() {
         ["wget", "-q", "-O", "/dev/null", url] => exact(Probe::Wget, url),
         ["curl", "-fsS", "-o", "/dev/null", url] => exact(Probe::Curl, url),
+        ["python3", "-c", script] => script
+            .strip_prefix("import urllib.request; urllib.request.urlopen('")
+            .and_then(|s| s.strip_suffix("', timeout=5)"))
+            .and_then(|url| exact(Probe::Python, url)),
         ["node", "-e", script] => script
             .strip_prefix("fetch('")
             .and_then(|s| {
@@ -194,6 +198,9 @@ fn probe_command(probe: Probe, port: u16, path: &str) -> String {
         Probe::Wget => format!("wget -q -O /dev/null {url}"),
         Probe::Curl => format!("curl -fsS -o /dev/null {url}"),
         Probe::Node => format!("node -e \"fetch('{url}')…\""),
+        Probe::Python => {
+            format!("python3 -c \"import urllib.request; urllib.request.urlopen('{url}')…\"")
+        }
     }
 }
 
@@ -224,6 +231,7 @@ pub(super) fn to_toml(check: &Check) -> Toml {
                 Probe::Wget => {}
                 Probe::Curl => entries.push(("probe".to_owned(), Toml::str("curl"))),
                 Probe::Node => entries.push(("probe".to_owned(), Toml::str("node"))),
+                Probe::Python => entries.push(("probe".to_owned(), Toml::str("python"))),
             }
         }
         Test::Command(words) => entries.push(("command".to_owned(), Toml::strings(words))),

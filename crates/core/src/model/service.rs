@@ -283,6 +283,8 @@ pub enum Probe {
     Curl,
     /// Node's built-in `fetch` (Node 18+), for images with neither wget nor curl.
     Node,
+    /// Python 3's `urllib.request` (`python:3.12-slim` has neither wget nor curl).
+    Python,
 }
 
 /// Health check timings; each is a duration such as `10s` or `1m30s`.

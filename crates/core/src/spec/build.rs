@@ -478,6 +478,13 @@ fn http_probe(probe: Probe, port: u16, path: &str) -> Vec<String> {
     let args: Vec<&str> = match probe {
         Probe::Wget => vec!["wget", "-q", "-O", "/dev/null", &url],
         Probe::Curl => vec!["curl", "-fsS", "-o", "/dev/null", &url],
+        Probe::Python => {
+            return vec![
+                "python3".to_owned(),
+                "-c".to_owned(),
+                format!("import urllib.request; urllib.request.urlopen('{url}', timeout=5)"),
+            ]
+        }
         Probe::Node => {
             return vec![
                 "node".to_owned(),
