@@ -87,10 +87,9 @@ impl Deployment<'_> {
         if image != wanted {
             return Ok(Some(format!("it runs {image}, the topology pins {wanted}")));
         }
-        let hash = |l: &dyn Fn(&str) -> Option<String>| l(labels::CONFIG_HASH);
-        let running = hash(&|k| running_labels.get(k).cloned());
-        let spec = hash(&|k| container.labels.get(k).cloned());
-        Ok((running != spec).then(|| "its configuration differs from the topology's".to_owned()))
+        let changed =
+            running_labels.get(labels::CONFIG_HASH) != container.labels.get(labels::CONFIG_HASH);
+        Ok(changed.then(|| "its configuration differs from the topology's".to_owned()))
     }
 
     /// The running server's major, where the catalogue knows how to ask.
