@@ -155,6 +155,18 @@ impl Target {
         (output, summary)
     }
 
+    /// `topo-sim deploy --format json ARGS`, which must succeed: its summary.
+    fn deploy_ok(&self, args: &[&str]) -> Value {
+        let (output, summary) = self.deploy(args);
+        assert!(
+            output.status.success(),
+            "{}\n{}",
+            text_of(&output.stdout),
+            text_of(&output.stderr)
+        );
+        summary
+    }
+
     /// What the proxy serves at `path`: status and body.
     fn get(&self, path: &str) -> (u16, String) {
         get(self.port, path).unwrap_or((0, String::new()))

@@ -40,16 +40,7 @@ fn an_accessory_is_set_up_verified_kept_and_upgraded_on_purpose() {
         return;
     };
     target.derive("v2", "v1", "RUN echo v2 > /srv/www/version.txt");
-    let deploy = |args: &[&str]| -> Value {
-        let (output, summary) = target.deploy(args);
-        assert!(
-            output.status.success(),
-            "{}\n{}",
-            text_of(&output.stdout),
-            text_of(&output.stderr)
-        );
-        summary
-    };
+    let deploy = |args: &[&str]| target.deploy_ok(args);
 
     // --setup creates it (healthy, confined) before the application; its major is asked.
     let first = deploy(&["--setup", "--tag", "v1"]);

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::https::{certificate, client};
-use crate::{common, text_of, Load, Target};
+use crate::{common, Load, Target};
 
 /// pebble and its DNS, stopped when dropped.
 struct Pebble {
@@ -150,16 +150,7 @@ fn acme_issues_renews_under_load_persists_and_survives_a_failed_issuance() {
         topology.replace("https://localhost:1/dir", &pebble.directory),
     )
     .expect("write");
-    let deploy = |args: &[&str]| -> Value {
-        let (output, summary) = target.deploy(args);
-        assert!(
-            output.status.success(),
-            "{}\n{}",
-            text_of(&output.stdout),
-            text_of(&output.stderr)
-        );
-        summary
-    };
+    let deploy = |args: &[&str]| target.deploy_ok(args);
 
     // The first deploy: nginx starts on the placeholder, then the certificate is issued
     // over a real HTTP-01 challenge and served, signed by pebble's root.
