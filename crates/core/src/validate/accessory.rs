@@ -176,23 +176,7 @@ fn volumes(
             .map(|path| BTreeMap::from([("data".to_owned(), path.to_owned())]))
             .unwrap_or_default();
     };
-    for (purpose, path) in written {
-        if !path.starts_with('/') {
-            out.push(
-                Diagnostic::error(
-                    "path-not-absolute",
-                    format!(
-                        "the volume `{purpose}` of `{}` needs an absolute container path",
-                        accessory.role.as_str()
-                    ),
-                )
-                .at(path.span(), "relative")
-                .help("write the full path inside the container, e.g. \"/data\""),
-            );
-        }
-    }
-    written
-        .iter()
-        .map(|(purpose, path)| (purpose.to_string(), path.to_string()))
-        .collect()
+    // A relative path is read from the image's root.
+    let example = |path: &str| format!("/{path}");
+    super::paths::absolute_volumes(accessory.role.as_str(), written, example, out)
 }

@@ -96,27 +96,31 @@ fn on_disk(service: &Service, context: &Spanned<String>, root: &Path, out: &mut 
 
 /// Runtime state: every volume's container path is absolute.
 pub(super) fn volumes(service: &Service, out: &mut Vec<Diagnostic>) -> BTreeMap<String, String> {
-    for (purpose, path) in &service.volumes {
+    let example = |path: &str| format!("{}/{path}", service.source_path());
+    absolute_volumes(&service.role, &service.volumes, example, out)
+}
+
+/// Volumes (purpose → container path) of the container `role`, each path absolute; a
+/// relative one is reported with `example(path)` as the path to write.
+pub(super) fn absolute_volumes(
+    role: &str,
+    volumes: &BTreeMap<Spanned<String>, Spanned<String>>,
+    example: impl Fn(&str) -> String,
+    out: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, String> {
+    for (purpose, path) in volumes {
         if !path.starts_with('/') {
             out.push(
                 Diagnostic::error(
                     "path-not-absolute",
-                    format!(
-                        "the volume `{purpose}` of `{}` needs an absolute container path",
-                        service.role
-                    ),
+                    format!("the volume `{purpose}` of `{role}` needs an absolute container path"),
                 )
                 .at(path.span(), "relative")
-                .help(format!(
-                    "write the full path, e.g. \"{}/{}\"",
-                    service.source_path(),
-                    path.as_str()
-                )),
+                .help(format!("write the full path, e.g. \"{}\"", example(path))),
             );
         }
     }
-    service
-        .volumes
+    volumes
         .iter()
         .map(|(purpose, path)| (purpose.to_string(), path.to_string()))
         .collect()
