@@ -344,3 +344,47 @@ fn stock_images_become_accessories() {
     assert_eq!(cache.volumes["data"], "/data");
     assert_eq!(cache.major, Some(7));
 }
+
+/// A hand-written connection string that reads the database's password inside it becomes
+/// `{ url_of = "db" }` when it is the database's URL, and a template otherwise: the
+/// password is one secret, never a second copy.
+#[test]
+fn connection_strings_become_derived_values() {
+    let dev = "name: shop\nservices:\n  db:\n    image: postgres:17\n    environment:\n      POSTGRES_USER: shop\n      POSTGRES_PASSWORD: ${DB_PASSWORD:-local}\n  api:\n    build: {context: ./api, target: dev}\n    environment:\n      DATABASE_URL: postgres://shop:${DB_PASSWORD:-local}@db:5432/shop\n      QUEUE_URL: amqp://shop:${MQ_PASSWORD:-guest}@queue:5672/\n";
+    let prod = "name: shop\nservices:\n  db:\n    image: postgres:17\n    environment:\n      POSTGRES_USER: shop\n      POSTGRES_PASSWORD: ${DB_PASSWORD:?set it}\n  api:\n    build: {context: ./api, target: prod}\n    environment:\n      DATABASE_URL: postgres://shop:${DB_PASSWORD:?set it}@db:5432/shop\n      QUEUE_URL: amqp://shop:${MQ_PASSWORD:?set it}@queue:5672/\n";
+    let files = vec![
+        (
+            ComposeFile::read("docker-compose.yml".to_owned(), dev.to_owned()).expect("dev"),
+            topo_core::Mode::Dev,
+        ),
+        (
+            ComposeFile::read("docker-compose.prod.yml".to_owned(), prod.to_owned()).expect("prod"),
+            topo_core::Mode::Production,
+        ),
+    ];
+    let imported = import(&files, &ImportOptions::default()).expect("imported");
+    let text = &imported.text;
+    assert!(
+        text.contains(r#"DATABASE_URL = { url_of = "db", scheme = "postgres" }"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"QUEUE_URL = { template = "amqp://shop:${MQ_PASSWORD:-guest}@queue:5672/" }"#
+        ),
+        "{text}"
+    );
+    let topology = common::load_valid("imported", text);
+    let production = topo_core::runtime_spec(
+        &topology,
+        topo_core::Mode::Production,
+        &topo_core::SpecOptions::default(),
+    );
+    let api = production
+        .container("shop-api")
+        .expect("the api's container");
+    assert_eq!(
+        api.env["DATABASE_URL"].interpolated("DATABASE_URL").render(),
+        "postgres://shop:${DB_PASSWORD:?DB_PASSWORD must be set: the secret of DATABASE_URL}@shop-db:5432/shop"
+    );
+}

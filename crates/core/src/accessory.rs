@@ -15,6 +15,10 @@ pub struct Known {
     pub images: &'static [&'static str],
     /// The port it serves on.
     pub port: u16,
+    /// The schemes of URLs that reach it on that port, the usual one first.
+    pub schemes: &'static [&'static str],
+    /// The variables its image reads to create its user: (user, password), when it has one.
+    pub credentials: Option<(&'static str, &'static str)>,
     /// Where it keeps its data, when it keeps any: a named volume goes there by default.
     pub data: Option<&'static str>,
     /// Its health check (exec form), when the image has the tool for one.
@@ -37,6 +41,8 @@ pub const CATALOGUE: &[Known] = &[
         name: "redis",
         images: &["redis", "redis-stack-server"],
         port: 6379,
+        schemes: &["redis"],
+        credentials: None,
         data: Some("/data"),
         health: Some(&["redis-cli", "ping"]),
         version: Some((&["redis-cli", "INFO", "server"], "redis_version:")),
@@ -47,6 +53,8 @@ pub const CATALOGUE: &[Known] = &[
         name: "valkey",
         images: &["valkey"],
         port: 6379,
+        schemes: &["redis", "valkey"],
+        credentials: None,
         data: Some("/data"),
         health: Some(&["valkey-cli", "ping"]),
         version: Some((&["valkey-cli", "INFO", "server"], "valkey_version:")),
@@ -57,6 +65,8 @@ pub const CATALOGUE: &[Known] = &[
         name: "memcached",
         images: &["memcached"],
         port: 11211,
+        schemes: &["memcached"],
+        credentials: None,
         data: None,
         // The official image has no client to ask it with: dependents wait for `started`.
         health: None,
@@ -68,6 +78,8 @@ pub const CATALOGUE: &[Known] = &[
         name: "rabbitmq",
         images: &["rabbitmq"],
         port: 5672,
+        schemes: &["amqp"],
+        credentials: Some(("RABBITMQ_DEFAULT_USER", "RABBITMQ_DEFAULT_PASS")),
         data: Some("/var/lib/rabbitmq"),
         health: Some(&["rabbitmq-diagnostics", "-q", "ping"]),
         version: Some((&["rabbitmq-diagnostics", "-q", "server_version"], "")),
@@ -78,6 +90,8 @@ pub const CATALOGUE: &[Known] = &[
         name: "minio",
         images: &["minio"],
         port: 9000,
+        schemes: &["http"],
+        credentials: None,
         data: Some("/data"),
         health: Some(&["mc", "ready", "local"]),
         // Released by date, not by major: the tag pins it, nothing to compare.
@@ -89,6 +103,8 @@ pub const CATALOGUE: &[Known] = &[
         name: "mailpit",
         images: &["mailpit"],
         port: 1025,
+        schemes: &["smtp"],
+        credentials: None,
         data: None,
         health: Some(&["/mailpit", "readyz"]),
         version: Some((&["/mailpit", "version"], "v")),
@@ -99,6 +115,8 @@ pub const CATALOGUE: &[Known] = &[
         name: "opensearch",
         images: &["opensearch"],
         port: 9200,
+        schemes: &["http"],
+        credentials: None,
         data: Some("/usr/share/opensearch/data"),
         health: Some(&["curl", "-fsS", "http://127.0.0.1:9200/_cluster/health"]),
         version: Some((
@@ -112,6 +130,8 @@ pub const CATALOGUE: &[Known] = &[
         name: "elasticsearch",
         images: &["elasticsearch"],
         port: 9200,
+        schemes: &["http"],
+        credentials: None,
         data: Some("/usr/share/elasticsearch/data"),
         health: Some(&["curl", "-fsS", "http://127.0.0.1:9200/_cluster/health"]),
         version: Some((
@@ -125,6 +145,8 @@ pub const CATALOGUE: &[Known] = &[
         name: "meilisearch",
         images: &["meilisearch"],
         port: 7700,
+        schemes: &["http"],
+        credentials: None,
         data: Some("/meili_data"),
         health: Some(&["curl", "-fsS", "http://127.0.0.1:7700/health"]),
         version: Some((

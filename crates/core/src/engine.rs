@@ -48,6 +48,13 @@ impl Engine {
         }
     }
 
+    /// The schemes of its connection URLs, the usual one first.
+    pub fn url_schemes(self) -> &'static [&'static str] {
+        match self {
+            Engine::Postgres => &["postgresql", "postgres"],
+        }
+    }
+
     /// The server's port inside the container.
     pub fn port(self) -> u16 {
         match self {

@@ -3,7 +3,7 @@
 //! and the health check's timings.
 
 use crate::compose::MountKind;
-use crate::model::{Engine, EnvValue};
+use crate::model::{Engine, EnvValue, TemplatePart};
 use crate::value::ImageRef;
 use crate::{naming, Mode};
 
@@ -170,6 +170,7 @@ fn credentials(
         }
         match &variable.value {
             EnvValue::Literal(text) | EnvValue::PerMode { prod: text, .. } => text.clone(),
+            EnvValue::Template(_) | EnvValue::UrlOf(_) => String::new(),
             EnvValue::Secret { var, dev, .. } => {
                 let at = container.prod().note_here(format!("`{}` reads the variable `{var}`; topo writes the database's {} literally: guessed `{}`", variable.name, if variable.name == user_var { "user" } else { "name" }, dev.clone().unwrap_or_default()));
                 table.note(checks, at);
@@ -221,6 +222,31 @@ fn credentials(
             .expect("found above");
         table.note(checks, seen.note(pos, format!("the database's `{}` cannot be written in the topology (topo sets only {user_var}, {name_var} and {password_var}): dropped", variable.name)));
     }
+}
+
+/// The imported database's role, its URL in the usual scheme, and the schemes it speaks:
+/// what a value reading `postgresql://shop:${DB_PASSWORD}@shop-db:5432/shop` is derived from.
+pub(super) fn url(plan: &Plan<'_>) -> Option<(String, Vec<TemplatePart>, &'static [&'static str])> {
+    let container = &plan.containers[plan.database?];
+    let engine = Engine::Postgres;
+    let (user_var, name_var, password_var) = engine.env_names();
+    let given: Vec<Mode> = container.seen.iter().map(|s| s.mode).collect();
+    let variables = env::import(container, &given);
+    let value = |var: &str| variables.iter().find(|v| v.name == var).map(|v| &v.value);
+    let text = |var: &str| match value(var)? {
+        EnvValue::Literal(text) | EnvValue::PerMode { prod: text, .. } => Some(text.clone()),
+        EnvValue::Secret { dev, .. } => dev.clone(),
+        _ => None,
+    };
+    let user = text(user_var).unwrap_or_else(|| "postgres".to_owned());
+    let name = text(name_var).unwrap_or_else(|| user.clone());
+    let password = match value(password_var) {
+        Some(EnvValue::Secret { var, .. }) => var.clone(),
+        _ => "DB_PASSWORD".to_owned(),
+    };
+    let host = naming::container_name(&plan.project, &container.role);
+    let url = crate::validate::database_url(engine, &user, &password, &host, &name);
+    Some((container.role.clone(), url.whole, engine.url_schemes()))
 }
 
 /// `{ secret = "VAR", dev = "default" }`.

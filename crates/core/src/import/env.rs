@@ -166,6 +166,9 @@ pub(super) fn combine(
             Some(Interpolated::Variable { .. } | Interpolated::Mixed(_))
         )
     };
+    if let Some(template) = template(name, values, &mut notes) {
+        return (template, notes);
+    }
     if values.iter().any(is_variable) {
         return (secret(name, values, &mut notes), notes);
     }
@@ -220,6 +223,71 @@ pub(super) fn combine(
             notes,
         )
     }
+}
+
+/// A template, when the most production-like value is text with variables inside it
+/// (`postgresql://shop:${DB_PASSWORD:?…}@shop-db:5432/shop`): its variables are secrets,
+/// each with the local default dev's (else prod-sim's) value gives it.
+fn template(
+    name: &str,
+    values: &[Option<Interpolated>; 3],
+    notes: &mut Vec<(Mode, String)>,
+) -> Option<EnvValue> {
+    use crate::model::TemplatePart;
+    let parsed = |v: &Option<Interpolated>| match v {
+        Some(Interpolated::Mixed(text)) => value::Interpolated::parse(text).ok(),
+        _ => None,
+    };
+    let [dev, sim, prod] = values;
+    let reference = prod.as_ref().or(sim.as_ref())?;
+    let reference = parsed(&Some(reference.clone()))?;
+    let local: Vec<value::Interpolated> = [dev, sim].into_iter().filter_map(parsed).collect();
+    let mut parts = Vec::new();
+    for part in reference.parts() {
+        parts.push(match part {
+            value::Part::Text(text) => TemplatePart::Text(text.clone()),
+            value::Part::Variable(variable) => {
+                if variable
+                    .modifier
+                    .as_ref()
+                    .is_some_and(|m| m.operator == value::Operator::Alternative)
+                {
+                    return None;
+                }
+                let dev = local
+                    .iter()
+                    .flat_map(|l| l.variables())
+                    .filter(|v| v.name == variable.name)
+                    .find_map(|v| v.literal_default())
+                    .filter(|d| value::fits_in_argument(d))
+                    .map(str::to_owned);
+                TemplatePart::Secret {
+                    var: variable.name.clone(),
+                    dev,
+                }
+            }
+        });
+    }
+    let shape = |i: &value::Interpolated| -> Vec<String> {
+        i.parts()
+            .iter()
+            .map(|p| match p {
+                value::Part::Text(text) => text.clone(),
+                value::Part::Variable(v) => format!("${{{}}}", v.name),
+            })
+            .collect()
+    };
+    for (mode, value) in [(Mode::Dev, dev), (Mode::ProdSim, sim)] {
+        let differs = match (value, parsed(value)) {
+            (None, _) => false,
+            (_, Some(local)) => shape(&local) != shape(&reference),
+            (Some(_), None) => true,
+        };
+        if differs {
+            notes.push((mode, format!("`{name}` reads differently here than in production: topo derives it from production's template in every mode")));
+        }
+    }
+    Some(EnvValue::Template(parts))
 }
 
 /// A secret reference from values of which at least one reads a variable.
@@ -394,7 +462,17 @@ mod tests {
                 Some("u:${PW:-x}@h"),
                 Some("u:${PW}@h"),
             ],
-            r#"Secret { var: "NAME", dev: Some("u:x@h"), file: None } +note(dev) +note(prod-sim) +note(production)"#,
+            r#"Template([Text("u:"), Secret { var: "PW", dev: Some("x") }, Text("@h")])"#,
+        );
+        // Dev writes the URL out: production's template wins, and says so.
+        check(
+            [Some("u:pw@h"), None, Some("u:${PW:?set}@h")],
+            r#"Template([Text("u:"), Secret { var: "PW", dev: None }, Text("@h")]) +note(prod-sim) +note(dev)"#,
+        );
+        // `+` cannot be a template: the whole value becomes a secret.
+        check(
+            [None, None, Some("u:${PW:+x}@h")],
+            r#"Secret { var: "NAME", dev: None, file: None } +note(dev) +note(prod-sim) +note(production)"#,
         );
     }
 

@@ -2,7 +2,7 @@
 //! check, network aliases and the environment (inherited from the image's owner or its own).
 
 use crate::compose::Pos;
-use crate::model::{EnvValue, Protocol};
+use crate::model::{EnvValue, Protocol, TemplatePart, UrlOf};
 use crate::{naming, Mode};
 
 use super::database::secret_toml;
@@ -456,6 +456,7 @@ pub(super) fn env_table(
 fn variables(plan: &Plan<'_>, container: &Container<'_>) -> Vec<env::Variable> {
     let given: Vec<Mode> = container.seen.iter().map(|s| s.mode).collect();
     let renamed = plan.renamed_hosts();
+    let database_url = super::database::url(plan);
     env::import(container, &given)
         .into_iter()
         .map(|mut variable| {
@@ -472,8 +473,15 @@ fn variables(plan: &Plan<'_>, container: &Container<'_>) -> Vec<env::Variable> {
                 EnvValue::Literal(text) => rewrite(text),
                 EnvValue::PerMode { dev, prod } => rewrite(dev).or(rewrite(prod)),
                 EnvValue::Secret { dev: Some(dev), .. } => rewrite(dev),
-                EnvValue::Secret { dev: None, .. } => None,
+                EnvValue::Secret { dev: None, .. } | EnvValue::UrlOf(_) => None,
+                EnvValue::Template(parts) => parts.iter_mut().find_map(|part| match part {
+                    TemplatePart::Text(text) => rewrite(text),
+                    TemplatePart::Secret { .. } => None,
+                }),
             };
+            if let Some(url) = database_url.as_ref().and_then(|(role, url, schemes)| url_of(role, url, schemes, &variable.value)) {
+                variable.value = url;
+            }
             if let Some((old, new)) = changed {
                 let seen = container.seen.iter().find(|s| s.view.environment().iter().any(|e| e.name == variable.name)).expect("written somewhere");
                 let pos = seen.view.environment().into_iter().find(|e| e.name == variable.name).map(|e| e.value_pos).expect("found above");
@@ -482,6 +490,49 @@ fn variables(plan: &Plan<'_>, container: &Container<'_>) -> Vec<env::Variable> {
             variable
         })
         .collect()
+}
+
+/// `{ url_of = "<role>" }` when `value` is the database's URL, `url` (in one of its schemes).
+fn url_of(
+    role: &str,
+    url: &[TemplatePart],
+    schemes: &[&str],
+    value: &EnvValue,
+) -> Option<EnvValue> {
+    let EnvValue::Template(parts) = value else {
+        return None;
+    };
+    let bare = |parts: &[TemplatePart]| -> Vec<TemplatePart> {
+        parts
+            .iter()
+            .map(|p| match p {
+                TemplatePart::Secret { var, .. } => TemplatePart::Secret {
+                    var: var.clone(),
+                    dev: None,
+                },
+                text => text.clone(),
+            })
+            .collect()
+    };
+    let (TemplatePart::Text(first), Some(TemplatePart::Text(written))) =
+        (url.first()?, parts.first())
+    else {
+        return None;
+    };
+    let (usual, _) = first.split_once("://")?;
+    let (scheme, after) = written.split_once("://")?;
+    if !schemes.contains(&scheme) {
+        return None;
+    }
+    let mut candidate = bare(parts);
+    candidate[0] = TemplatePart::Text(format!("{usual}://{after}"));
+    (candidate == bare(url)).then(|| {
+        EnvValue::UrlOf(UrlOf {
+            target: role.to_owned(),
+            scheme: (scheme != usual).then(|| scheme.to_owned()),
+            path: None,
+        })
+    })
 }
 
 pub(super) fn env_toml(value: &EnvValue) -> Toml {
@@ -497,5 +548,19 @@ pub(super) fn env_toml(value: &EnvValue) -> Toml {
             ("prod".to_owned(), Toml::str(prod)),
         ]),
         EnvValue::Secret { var, dev, file } => secret_toml(var, dev.as_deref(), *file),
+        EnvValue::Template(parts) => Toml::Inline(vec![(
+            "template".to_owned(),
+            Toml::str(TemplatePart::written(parts)),
+        )]),
+        EnvValue::UrlOf(url) => {
+            let mut entries = vec![("url_of".to_owned(), Toml::str(&url.target))];
+            if let Some(scheme) = &url.scheme {
+                entries.push(("scheme".to_owned(), Toml::str(scheme)));
+            }
+            if let Some(path) = &url.path {
+                entries.push(("path".to_owned(), Toml::str(path)));
+            }
+            Toml::Inline(entries)
+        }
     }
 }

@@ -114,6 +114,57 @@ pub enum EnvValue {
         /// a file for the database, a variable for a service).
         file: Option<bool>,
     },
+    /// Text with secrets inside it: `{ template = "amqp://shop:${MQ_PASSWORD}@shop-queue/" }`.
+    /// Each variable is a secret read from the deploying environment, with the local
+    /// default its `${VAR:-dev}` gives (or the one its declaration elsewhere gives).
+    Template(Vec<TemplatePart>),
+    /// A connection URL derived from the database, an accessory or a service:
+    /// `{ url_of = "db" }`. Validation turns it into a [`EnvValue::Template`].
+    UrlOf(UrlOf),
+}
+
+/// One piece of a [`EnvValue::Template`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TemplatePart {
+    /// Literal text.
+    Text(String),
+    /// A secret read from the variable `var`; `dev` is its default in the local modes.
+    Secret {
+        /// The variable holding it.
+        var: String,
+        /// A default for dev and prod-sim; production never has one.
+        dev: Option<String>,
+    },
+}
+
+impl TemplatePart {
+    /// The parts as a topology writes them: `$` doubled in text, `${VAR}` or
+    /// `${VAR:-local default}` for a secret.
+    pub fn written(parts: &[TemplatePart]) -> String {
+        parts
+            .iter()
+            .map(|part| match part {
+                TemplatePart::Text(text) => text.replace('$', "$$"),
+                TemplatePart::Secret { var, dev: None } => format!("${{{var}}}"),
+                TemplatePart::Secret {
+                    var,
+                    dev: Some(dev),
+                } => format!("${{{var}:-{dev}}}"),
+            })
+            .collect()
+    }
+}
+
+/// `{ url_of = "db", scheme = "postgres", path = "/shop" }`: the URL a client uses to reach
+/// a role.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UrlOf {
+    /// The role reached: the database's, an accessory's or a service's.
+    pub target: String,
+    /// The scheme, when not the target's usual one (`postgres` instead of `postgresql`).
+    pub scheme: Option<String>,
+    /// A path after the host and port (the database's name by default for a database).
+    pub path: Option<String>,
 }
 
 impl EnvValue {
@@ -145,10 +196,25 @@ struct EnvTable {
     /// keeps it a variable. Unset: a file for the database, a variable for a service.
     #[serde(default)]
     file: Option<bool>,
+    /// Text with secrets inside it, each written `${VAR}` or `${VAR:-local default}`:
+    /// rendered `${VAR:?…}` in production. `$$` is a literal `$`.
+    #[serde(default)]
+    template: Option<String>,
+    /// A role (the database, an accessory, a service) whose connection URL this is: its
+    /// scheme, user, password, host, port and database, never typed twice.
+    #[serde(default)]
+    url_of: Option<String>,
+    /// With `url_of`: the scheme, when not the target's usual one.
+    #[serde(default)]
+    scheme: Option<String>,
+    /// With `url_of`: the path after the port (a database's name by default).
+    #[serde(default)]
+    path: Option<String>,
 }
 
 /// An environment value: a literal, `{ secret = "VAR" }` (optionally with a local-only
-/// `dev` default), or `{ dev = "...", prod = "..." }`. (The schema of [`EnvValue`].)
+/// `dev` default), `{ dev = "...", prod = "..." }`, `{ template = "...${VAR}..." }` or
+/// `{ url_of = "ROLE" }`. (The schema of [`EnvValue`].)
 #[derive(JsonSchema)]
 #[serde(untagged)]
 #[schemars(rename = "EnvValue")]
@@ -160,7 +226,7 @@ enum EnvValueShape {
     Number(f64),
     /// A boolean, kept as written.
     Bool(bool),
-    /// A secret reference or a per-mode value.
+    /// A secret reference, a per-mode value, a template or a derived URL.
     Table(EnvTable),
 }
 schema_as!(EnvValue, EnvValueShape);
@@ -171,7 +237,7 @@ impl<'de> Deserialize<'de> for EnvValue {
         impl<'de> Visitor<'de> for EnvVisitor {
             type Value = EnvValue;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str(r#"a string, a number, a boolean, { secret = "VAR" } or { dev = "...", prod = "..." }"#)
+                f.write_str(r#"a string, a number, a boolean, { secret = "VAR" }, { dev = "...", prod = "..." }, { template = "..." } or { url_of = "ROLE" }"#)
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<EnvValue, E> {
                 Ok(EnvValue::Literal(v.to_owned()))
@@ -190,40 +256,105 @@ impl<'de> Deserialize<'de> for EnvValue {
             }
             fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<EnvValue, A::Error> {
                 let table = EnvTable::deserialize(MapAccessDeserializer::new(map))?;
-                match table {
-                    EnvTable {
-                        secret: Some(var),
-                        dev,
-                        prod: None,
-                        file,
-                    } => Ok(EnvValue::Secret { var, dev, file }),
-                    EnvTable {
-                        secret: Some(_),
-                        prod: Some(_),
-                        ..
-                    } => Err(de::Error::custom(
-                        "a secret reference takes no `prod` value: production reads the secret from its variable",
-                    )),
-                    EnvTable {
-                        secret: None,
-                        file: Some(_),
-                        ..
-                    } => Err(de::Error::custom(
-                        "`file` belongs to a secret reference: { secret = \"VAR\", file = true }",
-                    )),
-                    EnvTable {
-                        secret: None,
-                        dev: Some(dev),
-                        prod: Some(prod),
-                        file: None,
-                    } => Ok(EnvValue::PerMode { dev, prod }),
-                    EnvTable { secret: None, .. } => Err(de::Error::custom(
-                        r#"write either { secret = "VAR" } or both { dev = "...", prod = "..." }"#,
-                    )),
-                }
+                derived(&table)
+                    .unwrap_or_else(|| plain(table))
+                    .map_err(de::Error::custom)
             }
         }
         deserializer.deserialize_any(EnvVisitor)
+    }
+}
+
+/// A `template` or `url_of` table, or `None` for the other forms.
+fn derived(table: &EnvTable) -> Option<Result<EnvValue, String>> {
+    let plain_keys = table.secret.is_some()
+        || table.dev.is_some()
+        || table.prod.is_some()
+        || table.file.is_some();
+    let derived_keys = table.scheme.is_some() || table.path.is_some();
+    Some(match (&table.template, &table.url_of) {
+        (Some(_), Some(_)) => Err("write either `template` or `url_of`, not both".to_owned()),
+        (Some(template), None) if !plain_keys && !derived_keys => {
+            template_parts(template).map(EnvValue::Template)
+        }
+        (Some(_), None) => Err(
+            "a template takes no other key: write a local default inside it, `${VAR:-local}`"
+                .to_owned(),
+        ),
+        (None, Some(target)) if !plain_keys => Ok(EnvValue::UrlOf(UrlOf {
+            target: target.clone(),
+            scheme: table.scheme.clone(),
+            path: table.path.clone(),
+        })),
+        (None, Some(_)) => Err(
+            "`url_of` takes only `scheme` and `path`: the password comes from the target's secret"
+                .to_owned(),
+        ),
+        (None, None) if derived_keys => {
+            Err("`scheme` and `path` belong to a derived URL: { url_of = \"db\" }".to_owned())
+        }
+        (None, None) => return None,
+    })
+}
+
+/// The pieces of a template: text, and `${VAR}` or `${VAR:-local default}` secrets.
+fn template_parts(template: &str) -> Result<Vec<TemplatePart>, String> {
+    use crate::value::Part;
+    let parsed = crate::value::Interpolated::parse(template)
+        .map_err(|e| format!("the template is not valid: {e}"))?;
+    let shape = |name: &str| {
+        format!("in a template a secret is written `${{{name}}}` or `${{{name}:-local default}}`")
+    };
+    parsed
+        .parts()
+        .iter()
+        .map(|part| match part {
+            Part::Text(text) => Ok(TemplatePart::Text(text.clone())),
+            Part::Variable(variable) => {
+                let dev = match (&variable.modifier, variable.literal_default()) {
+                    (None, _) => None,
+                    (Some(_), Some(default)) => Some(default.to_owned()),
+                    (Some(_), None) => return Err(shape(&variable.name)),
+                };
+                Ok(TemplatePart::Secret {
+                    var: variable.name.clone(),
+                    dev,
+                })
+            }
+        })
+        .collect()
+}
+
+/// A secret reference or a per-mode value.
+fn plain(table: EnvTable) -> Result<EnvValue, String> {
+    match table {
+        EnvTable {
+            secret: Some(var),
+            dev,
+            prod: None,
+            file,
+            ..
+        } => Ok(EnvValue::Secret { var, dev, file }),
+        EnvTable {
+            secret: Some(_),
+            prod: Some(_),
+            ..
+        } => Err("a secret reference takes no `prod` value: production reads the secret from its variable".to_owned()),
+        EnvTable {
+            secret: None,
+            file: Some(_),
+            ..
+        } => Err("`file` belongs to a secret reference: { secret = \"VAR\", file = true }".to_owned()),
+        EnvTable {
+            secret: None,
+            dev: Some(dev),
+            prod: Some(prod),
+            file: None,
+            ..
+        } => Ok(EnvValue::PerMode { dev, prod }),
+        EnvTable { secret: None, .. } => Err(
+            r#"write { secret = "VAR" }, both { dev = "...", prod = "..." }, { template = "..." } or { url_of = "ROLE" }"#.to_owned(),
+        ),
     }
 }
 

@@ -19,7 +19,7 @@ use serde::Deserialize;
 pub use accessory::Accessory;
 pub use ci::{Changes, CiSettings, EventKind, EventRule};
 pub use deploy::{Acme, Deploy, Proxy, Route, Strategy, Tls};
-pub use forms::{Command, EnvValue, MajorVersion, Port, Protocol};
+pub use forms::{Command, EnvValue, MajorVersion, Port, Protocol, TemplatePart, UrlOf};
 pub use hardening::{HardeningKeys, Resources};
 pub use lint::{Level, LintSettings};
 pub use lint_rules::{Rule, RULES};

@@ -21,7 +21,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::*;
-use crate::model::{Condition, EnvValue, Probe};
+use crate::model::{Condition, EnvValue, Probe, TemplatePart};
 use crate::naming;
 use crate::valid::{Database, Proxy, Test, Timing, TlsSource, ValidTopology};
 
@@ -420,6 +420,36 @@ pub(super) fn env_value(value: &EnvValue, mode: Mode) -> EnvSpec {
             name: var.clone(),
             default: dev.clone().filter(|_| mode.is_local()),
         },
+        EnvValue::Template(parts) => {
+            let mut pieces: Vec<EnvSpec> = parts
+                .iter()
+                .map(|part| match part {
+                    TemplatePart::Text(text) => EnvSpec::Literal(text.clone()),
+                    TemplatePart::Secret { var, dev } => EnvSpec::Variable {
+                        name: var.clone(),
+                        default: dev.clone().filter(|_| mode.is_local()),
+                    },
+                })
+                .collect();
+            // A template of one piece is that piece: the same value, the same config hash.
+            match (
+                pieces.len(),
+                parts.iter().all(|p| matches!(p, TemplatePart::Text(_))),
+            ) {
+                (_, true) => EnvSpec::Literal(
+                    parts
+                        .iter()
+                        .map(|p| match p {
+                            TemplatePart::Text(text) => text.as_str(),
+                            TemplatePart::Secret { .. } => "",
+                        })
+                        .collect(),
+                ),
+                (1, false) => pieces.remove(0),
+                _ => EnvSpec::Template(pieces),
+            }
+        }
+        EnvValue::UrlOf(_) => unreachable!("validation turns every url_of into a template"),
     }
 }
 

@@ -364,6 +364,8 @@ pub enum EnvSpec {
         /// variable is an error.
         default: Option<String>,
     },
+    /// Text with secrets inside it: literals and variables, in order.
+    Template(Vec<EnvSpec>),
 }
 
 impl EnvSpec {
@@ -384,6 +386,15 @@ impl EnvSpec {
                 var.as_str(),
                 format!("{var} must be set: the secret of {name}"),
             ),
+            EnvSpec::Template(parts) => {
+                let mut whole = Interpolated::default();
+                for part in parts {
+                    for piece in part.interpolated(name).parts() {
+                        whole.push(piece.clone());
+                    }
+                }
+                whole
+            }
         }
     }
 }

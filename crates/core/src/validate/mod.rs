@@ -8,6 +8,7 @@ mod accessory;
 mod ci;
 mod database;
 mod deploy;
+mod derived;
 mod graph;
 mod hardening;
 mod health;
@@ -67,7 +68,8 @@ pub fn diagnose(topology: &Topology, options: &ValidateOptions<'_>) -> Vec<Diagn
 /// The typed topology (stand-ins where a value is wrong) and every problem, sorted.
 fn read(topology: &Topology, options: &ValidateOptions<'_>) -> (ValidTopology, Vec<Diagnostic>) {
     let mut out = Vec::new();
-    let valid = lower::topology(topology, options, &mut out);
+    let mut valid = lower::topology(topology, options, &mut out);
+    derived::lower(topology, &mut valid, &mut out);
     names::check(topology, &mut out);
     graph::check(topology, &mut out);
     values::host_ports(topology, &mut out);
@@ -83,6 +85,7 @@ fn read(topology: &Topology, options: &ValidateOptions<'_>) -> (ValidTopology, V
 }
 
 pub use ci::compile_glob;
+pub(crate) use derived::database_url;
 pub(crate) use hardening::memory_of;
 pub(crate) use paths::{escapes as path_escapes, generated_inside, relative_to_source};
 pub use tls::DEFAULT_RENEW_BEFORE;

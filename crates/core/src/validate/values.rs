@@ -38,7 +38,7 @@ pub(super) fn env_entry(
         EnvValue::Literal(text) | EnvValue::PerMode { prod: text, .. } if Interpolated::parse(text).is_ok_and(|v| v.reads_variables()) => out.push(
             Diagnostic::warning("literal-interpolation", format!("`{name}` contains a Compose interpolation (`{text}`), which topo writes literally"))
                 .at(value.span(), "not interpolated")
-                .help(r#"topo escapes `$` in literals; to read a variable write `{ secret = "VAR" }`"#),
+                .help(r#"topo escapes `$` in literals; to read a secret inside a value write `{ template = "…${VAR}…" }`, or derive a connection URL with `{ url_of = "db" }`"#),
         ),
         EnvValue::Secret { var, dev, .. } => {
             if !is_env_name(var) {
@@ -108,6 +108,23 @@ pub(super) fn build_args(
         let (for_dev, for_prod) = match value.get() {
             EnvValue::Literal(text) => (text, text),
             EnvValue::PerMode { dev, prod } => (dev, prod),
+            EnvValue::Template(_) | EnvValue::UrlOf(_) => {
+                out.push(
+                    Diagnostic::error(
+                        "secret-build-arg",
+                        format!(
+                            "the build argument `{name}` of `{}` is a template or a derived URL",
+                            service.role
+                        ),
+                    )
+                    .at(
+                        value.span(),
+                        "a build argument is a literal, the same for every image built",
+                    )
+                    .help("read the value at run time from `env` instead"),
+                );
+                continue;
+            }
             EnvValue::Secret { .. } => {
                 out.push(
                     Diagnostic::error(
