@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # tests/images/build.sh — build, fully offline, the Docker base images topo's integration tests use.
 #
-#   tests/images/build.sh                  # all five images
-#   tests/images/build.sh IMAGE...         # only these: busybox, nginx, postgres:17, postgres:15,
-#                                          # postgres (both majors), redis; a topo-test/ prefix is accepted
+#   tests/images/build.sh                  # all six images
+#   tests/images/build.sh IMAGE...         # only these: busybox, nginx, postgres:17, postgres:15, postgres
+#                                          # (both majors), redis, mariadb; a topo-test/ prefix is accepted
 #
 # No container registry is reachable on the test machines, so nothing is pulled: each image is a root
 # filesystem assembled from Debian packages (Debian's mirrors are reachable) and `docker import`ed.
@@ -27,6 +27,16 @@
 #   topo-test/redis:7         `debootstrap --variant=minbase bookworm` + redis-server 7.0, laid out as the
 #                             official `redis` image: data in /data, an entrypoint that gives /data to the
 #                             redis user and drops root (setpriv), redis-cli for health and `INFO server`.
+#   topo-test/mariadb:11.8    `debootstrap --variant=minbase trixie` + mariadb-server 11.8 (no recommends),
+#                             laid out as the official `mariadb` image: data in /var/lib/mysql, the socket in
+#                             /run/mysqld, mariadbd exec'd as PID 1 by the mysql user (setpriv), listening on
+#                             0.0.0.0:3306 with skip-name-resolve; an entrypoint honouring the official
+#                             image's contract (MARIADB_USER / MARIADB_PASSWORD / MARIADB_DATABASE and the
+#                             root-password options, the *_FILE variants, init on an empty data dir) and its
+#                             /usr/local/bin/healthcheck.sh (--connect over TCP, --innodb_initialized).
+#                             root@localhost also authenticates by unix socket: `docker exec C mariadb -e ...`
+#                             needs no password. CMD ["mariadbd"], EXPOSE 3306. On a read-only root filesystem
+#                             /tmp (InnoDB's temporary files) and /run/mysqld (or /run) must be tmpfs.
 #
 # Content cache: the recipe is this file. Its sha256 is stored in each image as the label
 # `topo.test-recipe`; an image whose tag already carries the current hash is reused, so a second run
@@ -41,6 +51,7 @@ export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 readonly BUSYBOX_TAG=topo-test/busybox:latest
 readonly NGINX_TAG=topo-test/nginx:latest
 readonly REDIS_TAG=topo-test/redis:7
+readonly MARIADB_TAG=topo-test/mariadb:11.8
 readonly POSTGRES_REPO=topo-test/postgres
 readonly RECIPE_LABEL=topo.test-recipe
 # PostgreSQL major -> the Debian suite that packages it.
@@ -638,6 +649,454 @@ ENTRYPOINT
 }
 
 # ---------------------------------------------------------------------------------------------------
+# The mariadb image's entrypoint: the part of the official image's docker-entrypoint.sh the tests rely
+# on. Written into the rootfs as /usr/local/bin/docker-entrypoint.sh.
+write_mariadb_entrypoint() {
+  cat >"$1" <<'ENTRYPOINT'
+#!/usr/bin/env bash
+# docker-entrypoint.sh (topo-test/mariadb) — follows the official mariadb image's contract: on an empty
+# data directory one of MARIADB_ROOT_PASSWORD, MARIADB_ROOT_PASSWORD_HASH, MARIADB_RANDOM_ROOT_PASSWORD or
+# MARIADB_ALLOW_EMPTY_ROOT_PASSWORD is required; MARIADB_ROOT_HOST (default %), MARIADB_DATABASE,
+# MARIADB_USER with MARIADB_PASSWORD or MARIADB_PASSWORD_HASH, MARIADB_INITDB_SKIP_TZINFO; each also as
+# <NAME>_FILE (not both), the MYSQL_* names as fallbacks; /docker-entrypoint-initdb.d (*.sh, *.sql,
+# *.sql.gz, *.sql.xz, *.sql.zst); healthcheck@localhost and $DATADIR/.my-healthcheck.cnf for healthcheck.sh.
+# Unlike the official image, root@localhost also authenticates by unix socket (the OS root user, e.g.
+# `docker exec`, needs no password), and an initialized data directory is started as it is (no
+# mariadb-upgrade, no restore from a backup, no replication or MARIADB_MYSQL_LOCALHOST_USER).
+set -Eeuo pipefail
+shopt -s nullglob
+
+log() { printf '%s [%s] [Entrypoint]: %s\n' "$(date --rfc-3339=seconds)" "$1" "${*:2}"; }
+note() { log Note "$@"; }
+warn() { log Warn "$@" >&2; }
+error() { log ERROR "$@" >&2; exit 1; }
+
+file_env() { # VAR [DEFAULT]: VAR, or the contents of the file named by VAR_FILE, or DEFAULT
+  local var=$1 file_var=${1}_FILE val=${2:-}
+  if [[ -n ${!var:-} && -n ${!file_var:-} ]]; then
+    error "Both $var and $file_var are set (but are exclusive)"
+  fi
+  if [[ -n ${!var:-} ]]; then
+    val=${!var}
+  elif [[ -n ${!file_var:-} ]]; then
+    [[ -r ${!file_var} ]] || error "$file_var: cannot read ${!file_var}"
+    val=$(<"${!file_var}")
+  fi
+  export "$var=$val"
+  unset "$file_var"
+}
+
+# mariadb_file_env MYSQL_X [DEFAULT]: MARIADB_X (or its file), else MYSQL_X (or its file), else DEFAULT;
+# both names get the value, as in the official image.
+mariadb_file_env() {
+  local mysql=$1 maria=MARIADB_${1#MYSQL_}
+  file_env "$mysql" "${2:-}"
+  file_env "$maria" "${!mysql}"
+  export "$mysql=${!maria}"
+}
+
+setup_env() {
+  mariadb_file_env MYSQL_ROOT_HOST %
+  mariadb_file_env MYSQL_DATABASE
+  mariadb_file_env MYSQL_USER
+  mariadb_file_env MYSQL_PASSWORD
+  mariadb_file_env MYSQL_ROOT_PASSWORD
+  file_env MARIADB_PASSWORD_HASH
+  file_env MARIADB_ROOT_PASSWORD_HASH
+  file_env MYSQL_ALLOW_EMPTY_PASSWORD
+  file_env MARIADB_ALLOW_EMPTY_ROOT_PASSWORD "$MYSQL_ALLOW_EMPTY_PASSWORD"
+  export MYSQL_ALLOW_EMPTY_PASSWORD=$MARIADB_ALLOW_EMPTY_ROOT_PASSWORD
+  file_env MYSQL_RANDOM_ROOT_PASSWORD
+  file_env MARIADB_RANDOM_ROOT_PASSWORD "$MYSQL_RANDOM_ROOT_PASSWORD"
+  export MYSQL_RANDOM_ROOT_PASSWORD=$MARIADB_RANDOM_ROOT_PASSWORD
+  : "${MARIADB_INITDB_SKIP_TZINFO:=${MYSQL_INITDB_SKIP_TZINFO:-}}"
+  export MARIADB_INITDB_SKIP_TZINFO MYSQL_INITDB_SKIP_TZINFO=$MARIADB_INITDB_SKIP_TZINFO
+}
+
+# DATADIR, SOCKET and PORT as the server would use them (`mariadbd --verbose --help` lists the values of
+# the configuration files and the arguments). Piped, not a here-string: no temporary file.
+server_config() {
+  local help errors
+  if ! help=$("$@" --verbose --help 2>/dev/null); then
+    errors=$("$@" --verbose --help 2>&1 >/dev/null) || true
+    error $'mariadbd failed while attempting to check config\n\tcommand was: '"$* --verbose --help"$'\n\t'"$errors"
+  fi
+  # awk reads to the end: an early exit would fail the pipeline with SIGPIPE.
+  config_value() { printf '%s\n' "$help" | awk -v k="$1" '!found && $1 == k && /^[^ \t]/ { sub(/^[^ \t]+[ \t]+/, ""); print; found = 1 }'; }
+  DATADIR=$(config_value datadir) SOCKET=$(config_value socket) PORT=$(config_value port)
+  DATADIR=${DATADIR%/}
+  [[ -n $DATADIR && -n $SOCKET && -n $PORT ]] || error "could not read datadir, socket and port from mariadbd --verbose --help"
+}
+
+# SQL string literal contents: \ and ' escaped, newlines as \n.
+sql_escape() {
+  local s=${1//\\/\\\\}
+  s=${s//$'\n'/\\n}
+  printf '%s' "${s//\'/\\\'}"
+}
+
+random_password() {
+  local raw
+  raw=$(head -c 512 /dev/urandom | LC_ALL=C tr -dc 'A-Za-z0-9')
+  printf '%s' "${raw:0:32}"
+}
+
+# SQL on stdin, as the MariaDB user mysql (unix socket auth, created by mariadb-install-db for the OS
+# user mysql and dropped at the end of the init), in MARIADB_DATABASE if there is one. Init scripts
+# (/docker-entrypoint-initdb.d/*.sh, sourced) may call it too, as in the official image.
+docker_process_sql() {
+  if [[ ${1:-} == --dont-use-mysql-root-password ]]; then shift; fi
+  if [[ -n ${MARIADB_DATABASE:-} ]]; then
+    set -- --database="$MARIADB_DATABASE" "$@"
+  fi
+  mariadb --protocol=socket --user=mysql --host=localhost --socket="$SOCKET" "$@"
+}
+
+temp_server_start() {
+  # No networking: nothing outside the container (and no TCP health check) reaches this server.
+  "$@" --skip-networking --default-time-zone=SYSTEM --socket="$SOCKET" --wsrep_on=OFF \
+    --expire-logs-days=0 --loose-innodb_buffer_pool_load_at_startup=0 &
+  server_pid=$!
+  note "Waiting for server startup"
+  local i
+  for ((i = 0; i < 300; i++)); do
+    if MARIADB_DATABASE='' docker_process_sql --database=mysql <<<'SELECT 1' &>/dev/null; then
+      return 0
+    fi
+    kill -0 "$server_pid" 2>/dev/null || error "Unable to start server (it exited)."
+    sleep 0.1
+  done
+  error "Unable to start server (no answer after 30 s)."
+}
+
+temp_server_stop() {
+  kill "$server_pid"
+  wait "$server_pid"
+}
+
+verify_minimum_env() {
+  if [[ -z $MARIADB_ROOT_PASSWORD && -z $MARIADB_ROOT_PASSWORD_HASH && -z $MARIADB_ALLOW_EMPTY_ROOT_PASSWORD &&
+    -z $MARIADB_RANDOM_ROOT_PASSWORD ]]; then
+    error $'Database is uninitialized and password option is not specified\n\tYou need to specify one of MARIADB_ROOT_PASSWORD, MARIADB_ROOT_PASSWORD_HASH, MARIADB_ALLOW_EMPTY_ROOT_PASSWORD and MARIADB_RANDOM_ROOT_PASSWORD'
+  fi
+  if [[ -n $MARIADB_ROOT_PASSWORD_HASH && -n $MARIADB_ROOT_PASSWORD$MARIADB_ALLOW_EMPTY_ROOT_PASSWORD$MARIADB_RANDOM_ROOT_PASSWORD ]]; then
+    error "Cannot specify MARIADB_ROOT_PASSWORD_HASH and another MARIADB_ROOT_PASSWORD* option."
+  fi
+  if [[ -n $MARIADB_PASSWORD && -n $MARIADB_PASSWORD_HASH ]]; then
+    error "Cannot specify MARIADB_PASSWORD_HASH and MARIADB_PASSWORD option."
+  fi
+}
+
+init_files() {
+  local f
+  for f; do
+    case $f in
+      *.sh)
+        if [[ -x $f ]]; then note "$0: running $f"; "$f"; else note "$0: sourcing $f"; . "$f"; fi ;;
+      *.sql) note "$0: running $f"; docker_process_sql <"$f" ;;
+      *.sql.gz) note "$0: running $f"; gzip -dc "$f" | docker_process_sql ;;
+      *.sql.xz) note "$0: running $f"; xz -dc "$f" | docker_process_sql ;;
+      *.sql.zst) note "$0: running $f"; zstd -dc "$f" | docker_process_sql ;;
+      *) warn "$0: ignoring $f" ;;
+    esac
+  done
+}
+
+setup_db() {
+  if [[ -z $MARIADB_INITDB_SKIP_TZINFO && -d /usr/share/zoneinfo ]]; then
+    note "Loading time zone information"
+    mariadb-tzinfo-to-sql --skip-write-binlog /usr/share/zoneinfo 2>/dev/null |
+      MARIADB_DATABASE='' docker_process_sql --database=mysql
+  fi
+  if [[ -n $MARIADB_RANDOM_ROOT_PASSWORD ]]; then
+    MARIADB_ROOT_PASSWORD=$(random_password)
+    export MARIADB_ROOT_PASSWORD MYSQL_ROOT_PASSWORD=$MARIADB_ROOT_PASSWORD
+    note "GENERATED ROOT PASSWORD: $MARIADB_ROOT_PASSWORD"
+  fi
+
+  local root_auth root_host sql="" host hc_password
+  if [[ -n $MARIADB_ROOT_PASSWORD_HASH ]]; then
+    root_auth="mysql_native_password USING '$(sql_escape "$MARIADB_ROOT_PASSWORD_HASH")'"
+  else
+    root_auth="mysql_native_password USING PASSWORD('$(sql_escape "$MARIADB_ROOT_PASSWORD")')"
+  fi
+  # root@localhost: the password, or the OS root user by unix socket.
+  sql+="ALTER USER 'root'@'localhost' IDENTIFIED VIA $root_auth OR unix_socket;"$'\n'
+  if [[ -n $MARIADB_ROOT_HOST && $MARIADB_ROOT_HOST != localhost ]]; then
+    root_host=$(sql_escape "$MARIADB_ROOT_HOST")
+    sql+="CREATE USER 'root'@'$root_host' IDENTIFIED VIA $root_auth;"$'\n'
+    sql+="GRANT ALL ON *.* TO 'root'@'$root_host' WITH GRANT OPTION;"$'\n'
+    sql+="GRANT PROXY ON ''@'%' TO 'root'@'$root_host' WITH GRANT OPTION;"$'\n'
+  fi
+  # As the official image: a healthcheck user (USAGE only) whose password healthcheck.sh reads.
+  hc_password=$(random_password)
+  for host in 127.0.0.1 ::1 localhost; do
+    sql+="CREATE USER IF NOT EXISTS healthcheck@'$host' IDENTIFIED BY '$hc_password';"$'\n'
+    sql+="SET PASSWORD FOR healthcheck@'$host' = PASSWORD('$hc_password');"$'\n'
+    sql+="GRANT USAGE ON *.* TO healthcheck@'$host';"$'\n'
+  done
+  (
+    umask 077
+    printf '[mariadb-client]\nport=%s\nsocket=%s\nuser=healthcheck\npassword=%s\n' "$PORT" "$SOCKET" "$hc_password" \
+      >"$DATADIR/.my-healthcheck.cnf"
+  )
+  if [[ -n $MARIADB_DATABASE ]]; then
+    note "Creating database $MARIADB_DATABASE"
+    sql+="CREATE DATABASE IF NOT EXISTS \`${MARIADB_DATABASE//\`/\`\`}\`;"$'\n'
+  fi
+  if [[ -n $MARIADB_USER ]]; then
+    if [[ -z $MARIADB_PASSWORD && -z $MARIADB_PASSWORD_HASH ]]; then
+      warn "MARIADB_USER is set without MARIADB_PASSWORD or MARIADB_PASSWORD_HASH: no user created"
+    else
+      local user
+      user=$(sql_escape "$MARIADB_USER")
+      note "Creating user $MARIADB_USER"
+      if [[ -n $MARIADB_PASSWORD_HASH ]]; then
+        sql+="CREATE USER '$user'@'%' IDENTIFIED BY PASSWORD '$(sql_escape "$MARIADB_PASSWORD_HASH")';"$'\n'
+      else
+        sql+="CREATE USER '$user'@'%' IDENTIFIED BY '$(sql_escape "$MARIADB_PASSWORD")';"$'\n'
+      fi
+      if [[ -n $MARIADB_DATABASE ]]; then
+        note "Giving user $MARIADB_USER access to schema $MARIADB_DATABASE"
+        local db=${MARIADB_DATABASE//\`/\`\`}
+        sql+="GRANT ALL ON \`${db//_/\\_}\`.* TO '$user'@'%';"$'\n'
+      fi
+    fi
+  fi
+
+  note "Securing system users (equivalent to running mysql_secure_installation)"
+  MARIADB_DATABASE='' docker_process_sql --database=mysql --binary-mode <<EOSQL
+SET @@SESSION.SQL_LOG_BIN=0;
+SET @@SESSION.SQL_MODE=REPLACE(@@SESSION.SQL_MODE, 'NO_BACKSLASH_ESCAPES', '');
+DROP USER IF EXISTS root@'127.0.0.1', root@'::1', ''@'localhost';
+EXECUTE IMMEDIATE CONCAT('DROP USER IF EXISTS root@\'', @@hostname, '\', \'\'@\'', @@hostname, '\'');
+$sql
+EOSQL
+}
+
+init_database() {
+  # Check the permissions of the init directory before writing anything.
+  ls /docker-entrypoint-initdb.d/ >/dev/null
+  note "Initializing database files"
+  local args=() arg
+  for arg in "${@:2}"; do # mariadbd's arguments, which mariadb-install-db passes on (without whitespace)
+    if [[ $arg =~ [[:space:]] ]]; then
+      warn "Not passing argument '$arg' to mariadb-install-db because mariadb-install-db does not support arguments with whitespace."
+    else
+      args+=("$arg")
+    fi
+  done
+  mariadb-install-db --datadir="$DATADIR" --rpm --user=mysql --auth-root-authentication-method=socket \
+    --auth-root-socket-user=mysql "${args[@]}" --skip-test-db --old-mode=UTF8_IS_UTF8MB3 \
+    --default-time-zone=SYSTEM --enforce-storage-engine= --skip-log-bin --expire-logs-days=0 \
+    --loose-innodb_buffer_pool_load_at_startup=0 --loose-innodb_buffer_pool_dump_at_shutdown=0
+  note "Database files initialized"
+
+  note "Starting temporary server"
+  temp_server_start "$@"
+  note "Temporary server started."
+  setup_db
+  # shellcheck disable=SC2034 # the official image's name for docker_process_sql, for sourced scripts
+  mysql=(docker_process_sql)
+  init_files /docker-entrypoint-initdb.d/*
+  # The mysql@localhost account (and its proxy grant at the container's hostname, which
+  # skip-name-resolve would warn about at every start) served the init only.
+  MARIADB_DATABASE='' docker_process_sql --database=mysql <<<"SET @@SESSION.SQL_LOG_BIN=0;
+DROP USER 'mysql'@'localhost'; DELETE FROM mysql.proxies_priv WHERE User = 'mysql'; FLUSH PRIVILEGES;"
+  note "Stopping temporary server"
+  temp_server_stop
+  note "Temporary server stopped"
+  echo
+  note "MariaDB init process done. Ready for start up."
+  echo
+}
+
+want_help() { # an option with which mariadbd prints something and exits
+  local arg
+  for arg; do
+    case $arg in -'?' | --help | --print-defaults | -V | --version) return 0 ;; esac
+  done
+  return 1
+}
+
+if [[ $# == 0 || ${1:0:1} == - ]]; then
+  set -- mariadbd "$@"
+fi
+if [[ $1 != mariadbd && $1 != mysqld ]] || want_help "$@"; then
+  exec "$@"
+fi
+
+note "Entrypoint script for MariaDB Server ${MARIADB_VERSION:-} started."
+server_config "$@"
+setup_env
+if [[ $(id -u) == 0 ]]; then
+  # As root: the data and socket directories become the mysql user's, then the script runs again as
+  # that user (setpriv needs no setuid bit: it also works under no-new-privileges). The *_FILE
+  # variables were read as root (setup_env) and are passed on as values.
+  mkdir -p "$DATADIR" "${SOCKET%/*}"
+  find "$DATADIR" \! -user mysql -exec chown mysql:mysql '{}' +
+  find "${SOCKET%/*}" -maxdepth 0 \! -user mysql -exec chown mysql:mysql '{}' \;
+  note "Switching to dedicated user 'mysql'"
+  exec setpriv --reuid=mysql --regid=mysql --init-groups "${BASH_SOURCE[0]}" "$@"
+fi
+
+if [[ -d $DATADIR/mysql ]]; then
+  note "MariaDB data in $DATADIR already initialized; skipping initialization"
+else
+  verify_minimum_env
+  init_database "$@"
+fi
+unset MARIADB_PASSWORD MYSQL_PASSWORD MARIADB_ROOT_PASSWORD MYSQL_ROOT_PASSWORD
+exec "$@"
+ENTRYPOINT
+  chmod 755 "$1"
+}
+
+# The official image's /usr/local/bin/healthcheck.sh, for the tests this image can run.
+write_mariadb_healthcheck() {
+  cat >"$1" <<'HEALTHCHECK'
+#!/usr/bin/env bash
+# healthcheck.sh (topo-test/mariadb) — the official mariadb image's health check, with its arguments:
+# tests --connect, --innodb_initialized, --innodb_buffer_pool_loaded, --mariadbupgrade, run in order;
+# options --su-mysql, --su=USER, --datadir=DIR, --no-defaults, --defaults-file=F, --defaults-extra-file=F,
+# --defaults-group-suffix=S, --no-connect. Exit 0 only if every test passes, and --connect too (run last
+# if not given, unless --no-connect): the server accepts TCP connections on 127.0.0.1 (a refused login
+# counts: it answered), which the init phase's temporary server (--skip-networking) does not.
+# Credentials: the entrypoint's $datadir/.my-healthcheck.cnf (user healthcheck, USAGE only) when it is
+# readable, else the client's defaults (as the OS root user: root@localhost by unix socket).
+set -Eeuo pipefail
+
+declare -A def=()
+nodefaults=""
+connect_s=""
+datadir=/var/lib/mysql
+if [[ -r $datadir/.my-healthcheck.cnf ]]; then
+  def[extra_file]=$datadir/.my-healthcheck.cnf
+fi
+
+client() {
+  mariadb ${nodefaults:+--no-defaults} \
+    ${def[file]:+"--defaults-file=${def[file]}"} \
+    ${def[extra_file]:+"--defaults-extra-file=${def[extra_file]}"} \
+    ${def[group_suffix]:+"--defaults-group-suffix=${def[group_suffix]}"} \
+    --skip-ssl --skip-ssl-verify-server-cert --batch --skip-column-names "$@"
+}
+sql() { client --protocol=socket -e "$1"; }
+
+connect() {
+  local s
+  s=$(client --protocol=tcp --host=127.0.0.1 --connect-timeout=3 --skip-print-query-on-error \
+    -e 'select @@skip_networking' 2>&1) || true
+  case $s in
+    0 | "ERROR 1820 (HY000)"* | "ERROR 4151 (HY000)"* | "ERROR 1226 (42000)"* | ERROR\ 1[0-9][0-9][0-9]\ \(28000\)*)
+      connect_s=0 ;; # it answered (a refused login, an expired password or a locked account included)
+    *)
+      connect_s=1 ;;
+  esac
+  return "$connect_s"
+}
+innodb_initialized() {
+  [[ $(sql "select 1 from information_schema.ENGINES WHERE engine='innodb' AND support in ('YES', 'DEFAULT', 'ENABLED')") == 1 ]]
+}
+innodb_buffer_pool_loaded() {
+  [[ $(sql "select VARIABLE_VALUE from information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME='Innodb_buffer_pool_load_status'") =~ 'load completed' ]]
+}
+mariadbupgrade() {
+  local f=$datadir/mariadb_upgrade_info
+  [[ -r $f ]] || return 0
+  flock --exclusive --nonblock 9 9<"$f"
+}
+
+if [[ $# == 0 ]]; then
+  echo "At least one argument required" >&2
+  exit 1
+fi
+as_user() { exec setpriv --reuid="$1" --regid="$1" --init-groups "${BASH_SOURCE[0]}" "${@:2}"; }
+while [[ $# -gt 0 ]]; do
+  test=""
+  case $1 in
+    --su=*) as_user "${1#*=}" "${@:2}" ;;
+    --su) as_user "$2" "${@:3}" ;;
+    --su-mysql) as_user mysql "${@:2}" ;;
+    --datadir=*) datadir=${1#*=} ;;
+    --datadir) shift; datadir=$1 ;;
+    --no-defaults) def=(); nodefaults=1 ;;
+    --defaults-file=* | --defaults-extra-file=* | --defaults-group-suffix=*)
+      n=${1:11}; n=${n%%=*}; def[${n//-/_}]=${1#*=}; nodefaults="" ;;
+    --no-connect) connect_s=0 ;;
+    --connect | --innodb_initialized | --innodb_buffer_pool_loaded | --mariadbupgrade) test=${1#--} ;;
+    --*) echo "healthcheck unknown option or test '${1#--}'" >&2; exit 1 ;;
+    *) echo "Unknown healthcheck option $1" >&2; exit 1 ;;
+  esac
+  if [[ -n $test ]] && ! "$test"; then
+    echo "healthcheck $test failed" >&2
+    exit 1
+  fi
+  shift
+done
+if [[ $connect_s != 0 ]]; then
+  connect
+fi
+HEALTHCHECK
+  chmod 755 "$1"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# build_mariadb: topo-test/mariadb:11.8 from trixie's mariadb-server (11.8).
+no_install_db() { # debootstrap hook: the package's postinst finds a "database" and runs no mariadb-install-db
+  mkdir -p "$1/var/lib/mysql/mysql"
+  touch "$1/var/lib/mysql/mysql/user.frm"
+}
+
+build_mariadb() {
+  local tag=$MARIADB_TAG t0 old root version conf
+  begin_build "$tag" mariadb root || return 0
+  root=$work/root
+  debootstrap_rootfs trixie mariadb-server,mariadb-client no_install_db
+
+  log "  configuring the rootfs"
+  [[ -x $root/usr/sbin/mariadbd && -x $root/usr/bin/mariadb && -x $root/usr/bin/mariadb-install-db ]] ||
+    die "mariadb is not installed in the rootfs"
+  chroot "$root" id mysql >/dev/null || die "no mysql user in the rootfs"
+  chroot "$root" sh -c 'command -v setpriv' >/dev/null || die "no setpriv in the rootfs"
+  version=$(chroot "$root" dpkg-query -W -f '${Version}' mariadb-server)
+  [[ $version == 1:11.8.* ]] || die "mariadb-server is $version, not 11.8"
+  # As the official image: an empty data directory, no mysqld_safe settings, no bind-address, log or
+  # user lines from the package's configuration, no name resolution, and /etc/mysql/conf.d (the
+  # documented mount point) read after mariadb.conf.d.
+  rm -rf "$root/var/lib/mysql" "$root/etc/mysql/mariadb.conf.d/50-mysqld_safe.cnf"
+  find "$root/etc/mysql" -type f -name '*.cnf' -exec sed -Ei 's/^(bind-address|log|user\s)/#&/' '{}' +
+  conf=$root/etc/mysql/mariadb.conf.d
+  printf '[mariadb]\nhost-cache-size=0\nskip-name-resolve\n' >"$conf/05-skipcache.cnf"
+  printf '# topo-test: listen on every IPv4 address of the container.\n[mariadb]\nbind-address=0.0.0.0\n' \
+    >"$conf/05-bind-address.cnf"
+  sed -i -e '/includedir/ {N;s/\(.*\)\n\(.*\)/\n\2\n\1/}' "$root/etc/mysql/mariadb.cnf"
+  [[ $(grep includedir "$root/etc/mysql/mariadb.cnf" | tail -n 1) == '!includedir /etc/mysql/conf.d/' ]] ||
+    die "could not reorder the includedir lines of /etc/mysql/mariadb.cnf"
+  slim_rootfs "$root"
+  install -d -m 755 "$root/var/lib/mysql"
+  # /run/mysqld (socket, pid file) writable whatever the server's uid, as in the official image.
+  install -d -m 1777 "$root/run/mysqld"
+  chroot "$root" chown mysql:mysql /var/lib/mysql /run/mysqld
+  install -d -o 0 -g 0 -m 755 "$root/docker-entrypoint-initdb.d"
+  write_mariadb_entrypoint "$root/usr/local/bin/docker-entrypoint.sh"
+  write_mariadb_healthcheck "$root/usr/local/bin/healthcheck.sh"
+  chroot "$root" mariadbd --verbose --help >/dev/null 2>&1 || die "mariadbd --verbose --help fails in the rootfs"
+
+  import_rootfs "$root" "$tag" SIGTERM \
+    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    "ENV MARIADB_VERSION=$version" \
+    'ENV LANG=C.UTF-8' \
+    'VOLUME /var/lib/mysql' \
+    'EXPOSE 3306' \
+    'ENTRYPOINT ["docker-entrypoint.sh"]' \
+    'CMD ["mariadbd"]'
+  drop_work
+  drop_old "$old" "$tag"
+  log "$tag: built in $(since "$t0") s ($(image_size "$tag"))"
+}
+
+# ---------------------------------------------------------------------------------------------------
 # Which images: the arguments (image names, deduplicated, in order), or all of them.
 targets=()
 want() {
@@ -645,17 +1104,18 @@ want() {
   for t in "${targets[@]}"; do [[ $t != "$1" ]] || return 0; done
   targets+=("$1")
 }
-(($#)) || set -- busybox postgres:17 postgres:15 nginx redis
+(($#)) || set -- busybox postgres:17 postgres:15 nginx redis mariadb
 for arg in "$@"; do
   case ${arg#topo-test/} in
     busybox | busybox:latest) want busybox ;;
     nginx | nginx:latest) want nginx ;;
     redis | redis:7) want redis ;;
+    mariadb | mariadb:11.8) want mariadb ;;
     postgres) want postgres:17; want postgres:15 ;;
     postgres:17 | postgres17) want postgres:17 ;;
     postgres:15 | postgres15) want postgres:15 ;;
     -h | --help) usage; exit 0 ;;
-    *) usage >&2; die "unknown image '$arg' (expected: busybox, nginx, postgres:17, postgres:15, postgres, redis)" ;;
+    *) usage >&2; die "unknown image '$arg' (expected: busybox, nginx, postgres:17, postgres:15, postgres, redis, mariadb)" ;;
   esac
 done
 
@@ -675,6 +1135,7 @@ for target in "${targets[@]}"; do
     busybox) build_busybox ;;
     nginx) build_nginx ;;
     redis) build_redis ;;
+    mariadb) build_mariadb ;;
     postgres:*) build_postgres "${target#postgres:}" ;;
   esac
 done
