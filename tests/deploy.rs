@@ -20,6 +20,8 @@ mod https;
 mod lifecycle;
 #[path = "deploy/lock.rs"]
 mod lock;
+#[path = "deploy/mariadb.rs"]
+mod mariadb;
 #[path = "deploy/recovery.rs"]
 mod recovery;
 #[path = "deploy/refusals.rs"]

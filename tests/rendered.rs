@@ -179,8 +179,11 @@ fn the_database_runs_the_pinned_major_everywhere(
             "{name}: the database image has a fixed tag"
         );
         assert_eq!(
-            image.tag_major(),
-            Some(database.major),
+            database
+                .version
+                .named_by_tag(image.fixed_tag().expect("checked above"))
+                .or_else(|| Some(image.tag_major()? == database.version.major)),
+            Some(true),
             "{name}: {} in {}",
             image,
             spec.mode

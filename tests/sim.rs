@@ -13,6 +13,8 @@ mod common;
 mod failures;
 #[path = "sim/lifecycle.rs"]
 mod lifecycle;
+#[path = "sim/mariadb.rs"]
+mod mariadb;
 #[path = "sim/parity.rs"]
 mod parity;
 

@@ -68,7 +68,7 @@ fn a_database_of_another_major_than_the_pin_is_refused() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = text_of(&output.stderr);
     assert!(
-        stderr.contains("runs postgres major 15 (server_version_num 15")
+        stderr.contains("runs PostgreSQL major 15 (it reports 15")
             && stderr.contains("pins major 17")
             && stderr.contains("dump and restore"),
         "{stderr}"

@@ -37,6 +37,7 @@ pub mod compose;
 pub mod credentials;
 pub mod diagnostic;
 mod engine;
+pub use engine::DatabaseVersion;
 pub mod example;
 mod files;
 pub mod import;

@@ -5,6 +5,7 @@
 use crate::compose::MountKind;
 use crate::model::{Engine, EnvValue, TemplatePart};
 use crate::value::ImageRef;
+use crate::DatabaseVersion;
 use crate::{naming, Mode};
 
 use super::document::{Table, Toml};
@@ -13,7 +14,28 @@ use super::values::{literal, port_number};
 use super::{env, hardening, health, leftovers, Container, ImportError, Note, Plan};
 
 /// The major pinned when the image names none: the newest PostgreSQL at the time of writing.
-const GUESSED_MAJOR: u32 = 17;
+/// The version written when the files name none: the newest each engine's image offers
+/// long-term (the user is told to pin their data directory's).
+fn guessed(engine: Engine) -> DatabaseVersion {
+    match engine {
+        Engine::Postgres => DatabaseVersion {
+            major: 17,
+            minor: None,
+        },
+        Engine::Mariadb => DatabaseVersion {
+            major: 11,
+            minor: Some(8),
+        },
+    }
+}
+
+/// `major = 17`, or MariaDB's `major = "11.8"`.
+fn major_toml(version: DatabaseVersion) -> Toml {
+    match version.minor {
+        None => Toml::Int(i64::from(version.major)),
+        Some(_) => Toml::str(version.to_string()),
+    }
+}
 
 /// The `[database]` table.
 pub(super) fn import(
@@ -22,7 +44,7 @@ pub(super) fn import(
     settings: &mut Settings,
     checks: &mut Vec<Note>,
 ) -> Result<Table, ImportError> {
-    let engine = Engine::Postgres;
+    let engine = engine_of(container).unwrap_or_default();
     let mut table = Table::new(Some("[database]"));
     table.read_from(container.prod().note_here(""));
     super::service::absent_modes(plan, container, &mut table, checks);
@@ -39,8 +61,19 @@ pub(super) fn import(
             table.note(checks, note);
         }
         if let health::Test::Command(words) = &check.test {
-            if words.first().map(String::as_str) != Some("pg_isready") {
-                table.note(checks, container.prod().note_at("healthcheck", format!("the database's health check `{}` is replaced by topo's `pg_isready -h 127.0.0.1`", words.join(" "))));
+            let ours = engine.health_command("", "");
+            if words.first() != ours.first() {
+                table.note(
+                    checks,
+                    container.prod().note_at(
+                        "healthcheck",
+                        format!(
+                            "the database's health check `{}` is replaced by topo's `{}`",
+                            words.join(" "),
+                            ours[0]
+                        ),
+                    ),
+                );
             }
         }
         let timings = health::timings(&check);
@@ -109,8 +142,8 @@ fn image_and_major(
         });
     let Some((prod, written, pos)) = named else {
         let seen = container.prod();
-        table.note(checks, seen.note_here(format!("the database names no image: guessed {GUESSED_MAJOR}, which runs `{}`; pin the major your data directory was created with", engine.official_image(&GUESSED_MAJOR.to_string()))));
-        table.set("major", Toml::Int(i64::from(GUESSED_MAJOR)));
+        table.note(checks, seen.note_here(format!("the database names no image: guessed {}, which runs `{}`; pin the major your data directory was created with", guessed(engine), engine.official_image(&guessed(engine).to_string()))));
+        table.set("major", major_toml(guessed(engine)));
         return Ok(());
     };
     let image = literal(&written).unwrap_or_else(|raw| {
@@ -131,23 +164,33 @@ fn image_and_major(
         .as_ref()
         .and_then(ImageRef::fixed_tag)
         .unwrap_or_default();
-    match parsed.as_ref().and_then(ImageRef::tag_major) {
+    // As precise as the engine pins: `17` of `17.2-alpine`, MariaDB's `11.8` of `11.8.3`.
+    let version = parsed.as_ref().and_then(ImageRef::tag_major).and_then(|_| {
+        let precision = if guessed(engine).minor.is_some() {
+            2
+        } else {
+            1
+        };
+        let numbers: Vec<&str> = tag.split(['.', '-']).take(precision).collect();
+        engine.parse_version(&numbers.join(".")).ok()
+    });
+    match version {
         // Digits no major can be (`postgres:99999999999`): a tag topo cannot pin.
         None if tag.starts_with(|c: char| c.is_ascii_digit()) => {
             return Err(ImportError::refused(prod.note(
                 pos,
-                format!("the image `{image}` names the major version `{tag}`, which is no major a topology can pin (a number below 4294967296): tag the database image with its real major (e.g. `{}`)", engine.official_image(&GUESSED_MAJOR.to_string())),
+                format!("the image `{image}` names the version `{tag}`, which is no major a topology can pin: tag the database image with its real major (e.g. `{}`)", engine.official_image(&guessed(engine).to_string())),
             )));
         }
         Some(major) => {
-            table.set("major", Toml::Int(i64::from(major)));
+            table.set("major", major_toml(major));
             if image != engine.official_image(&major.to_string()).to_string() {
                 table.set("image", Toml::str(&image));
             }
         }
         None => {
-            table.note(checks, prod.note(pos, format!("`{image}` names no major version: guessed {GUESSED_MAJOR}, which runs `{}`; pin the major your data directory was created with (`SHOW server_version`)", engine.official_image(&GUESSED_MAJOR.to_string()))));
-            table.set("major", Toml::Int(i64::from(GUESSED_MAJOR)));
+            table.note(checks, prod.note(pos, format!("`{image}` names no major version: guessed {}, which runs `{}`; pin the major your data directory was created with (`SELECT VERSION()`, `SHOW server_version`)", guessed(engine), engine.official_image(&guessed(engine).to_string()))));
+            table.set("major", major_toml(guessed(engine)));
         }
     }
     Ok(())
@@ -207,6 +250,7 @@ fn credentials(
     for variable in variables
         .iter()
         .filter(|v| ![user_var, name_var, password_var].contains(&v.name.as_str()))
+        .filter(|v| !engine.extra_env().iter().any(|(name, _)| *name == v.name))
     {
         let seen = container
             .seen
@@ -228,7 +272,7 @@ fn credentials(
 /// what a value reading `postgresql://shop:${DB_PASSWORD}@shop-db:5432/shop` is derived from.
 pub(super) fn url(plan: &Plan<'_>) -> Option<(String, Vec<TemplatePart>, &'static [&'static str])> {
     let container = &plan.containers[plan.database?];
-    let engine = Engine::Postgres;
+    let engine = engine_of(container).unwrap_or_default();
     let (user_var, name_var, password_var) = engine.env_names();
     let given: Vec<Mode> = container.seen.iter().map(|s| s.mode).collect();
     let variables = env::import(container, &given);
@@ -318,4 +362,40 @@ fn dev_port(container: &Container<'_>, engine: Engine, table: &mut Table, checks
             }
         }
     }
+}
+
+/// The engine a container runs, by its image's name (`postgres`, `postgis`, `mariadb`),
+/// else by the data directory it keeps or the password variable it reads.
+pub(super) fn engine_of(container: &Container<'_>) -> Option<crate::model::Engine> {
+    use crate::model::Engine;
+    let named = |engine: Engine, name: &str| match engine {
+        Engine::Postgres => name.contains("postgres") || name.contains("postgis"),
+        Engine::Mariadb => name.contains("mariadb"),
+    };
+    let engines = [Engine::Postgres, Engine::Mariadb];
+    engines
+        .into_iter()
+        .find(|engine| {
+            container.seen.iter().any(|s| {
+                s.view.image().is_some_and(|(image, _)| {
+                    ImageRef::parse(&image).is_ok_and(|i| named(*engine, i.name()))
+                })
+            })
+        })
+        .or_else(|| {
+            engines.into_iter().find(|engine| {
+                container.seen.iter().any(|s| {
+                    // MySQL keeps /var/lib/mysql too: only MariaDB's own variables say MariaDB.
+                    (*engine == Engine::Postgres
+                        && s.view
+                            .mounts()
+                            .iter()
+                            .any(|m| m.target.trim_end_matches('/') == engine.data_dir()))
+                        || s.view
+                            .environment()
+                            .iter()
+                            .any(|e| e.name == engine.env_names().2)
+                })
+            })
+        })
 }

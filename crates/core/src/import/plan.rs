@@ -399,24 +399,10 @@ fn gather<'a>(sources: &[Source<'a>], project: &str) -> Vec<Container<'a>> {
     containers
 }
 
-/// A PostgreSQL server: its image is named so, or (another image) it keeps the engine's
-/// data directory or reads the engine's password variable.
+/// A database server: its image is named after an engine topo runs, or (another image) it
+/// keeps an engine's data directory or reads its password variable.
 fn is_database(container: &Container<'_>) -> bool {
-    let engine = crate::model::Engine::Postgres;
-    container.seen.iter().any(|s| {
-        s.view.image().is_some_and(|(image, _)| {
-            ImageRef::parse(&image)
-                .is_ok_and(|i| i.name().contains("postgres") || i.name().contains("postgis"))
-        }) || s
-            .view
-            .mounts()
-            .iter()
-            .any(|m| m.target.trim_end_matches('/') == engine.data_dir())
-            || s.view
-                .environment()
-                .iter()
-                .any(|e| e.name == engine.env_names().2)
-    })
+    super::database::engine_of(container).is_some()
 }
 
 /// Whether a container is given the routes file topo writes for its proxy.

@@ -358,7 +358,8 @@ fn plain(table: EnvTable) -> Result<EnvValue, String> {
     }
 }
 
-/// A database major version as written (`17` or `"17"`); validation checks it is numeric.
+/// A database major version as written (`17`, `"17"`, or MariaDB's `"11.8"`); validation
+/// checks it against the engine.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MajorVersion(String);
 
@@ -393,7 +394,7 @@ impl fmt::Display for MajorVersion {
 enum MajorVersionShape {
     /// The major as a number (`17`).
     Number(u32),
-    /// The major as digits (`"17"`).
+    /// The major as text (`"17"`), or a MariaDB release series (`"11.8"`).
     Text(String),
 }
 schema_as!(MajorVersion, MajorVersionShape);
@@ -416,7 +417,10 @@ impl<'de> Deserialize<'de> for MajorVersion {
                 Ok(MajorVersion(v.to_string()))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<MajorVersion, E> {
-                Ok(MajorVersion(v.to_string()))
+                // 10.10 would read as 10.1: a release series is text.
+                Err(E::custom(format!(
+                    "`{v}` is a TOML number: write a release series as text, e.g. major = \"11.8\" (a number loses trailing zeros: 10.10 reads as 10.1)"
+                )))
             }
         }
         deserializer.deserialize_any(MajorVisitor)

@@ -111,6 +111,9 @@ pub enum Engine {
     #[default]
     #[serde(alias = "postgresql")]
     Postgres,
+    /// MariaDB (the official `mariadb` image layout and its `healthcheck.sh`), pinned by
+    /// release series (`version = "11.8"`).
+    Mariadb,
 }
 
 /// The database server: its engine, the pinned major version and its data volume.
@@ -120,7 +123,8 @@ pub struct Database {
     /// The engine; `postgres` (the default).
     #[serde(default)]
     pub engine: Spanned<Engine>,
-    /// The major version, pinned once and used verbatim in every mode (`17`).
+    /// The major version, pinned once and used verbatim in every mode (`17`; MariaDB's
+    /// majors are release series, written as text: `"11.8"`).
     pub major: Spanned<MajorVersion>,
     /// The image to run; defaults to the engine's official image at the pinned major
     /// (`postgres:17`). Its tag must name the same major.

@@ -108,7 +108,7 @@ pub fn runtime_spec(topology: &ValidTopology, mode: Mode, options: &SpecOptions)
         database: topology.database.as_ref().map(|database| DatabaseSpec {
             container: naming::container_name(project, &database.role),
             engine: database.engine,
-            major: database.major,
+            version: database.version,
             version_command: database
                 .engine
                 .version_command(&database.user, &database.name),
@@ -216,6 +216,11 @@ fn database_container(topology: &ValidTopology, database: &Database, mode: Mode)
     container
         .env
         .insert(name_var.to_owned(), EnvSpec::Literal(database.name.clone()));
+    for (name, value) in engine.extra_env() {
+        container
+            .env
+            .insert((*name).to_owned(), EnvSpec::Literal((*value).to_owned()));
+    }
     put_env(
         &mut container,
         password_var,

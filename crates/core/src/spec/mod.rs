@@ -118,8 +118,8 @@ pub struct DatabaseSpec {
     pub container: String,
     /// The engine.
     pub engine: crate::model::Engine,
-    /// The pinned major version.
-    pub major: u32,
+    /// The pinned version (a major, or MariaDB's release series).
+    pub version: crate::DatabaseVersion,
     /// The command, run in the container, that prints the running server's version.
     pub version_command: Vec<String>,
 }

@@ -118,9 +118,9 @@ impl Accessory {
 pub struct Database {
     /// The engine.
     pub engine: Engine,
-    /// The pinned major version.
-    pub major: u32,
-    /// The image: as written, else the engine's official image at the major.
+    /// The pinned version: the major (PostgreSQL), or the release series (MariaDB).
+    pub version: crate::engine::DatabaseVersion,
+    /// The image: as written, else the engine's official image at the version.
     pub image: ImageRef,
     /// The role (`db`).
     pub role: String,

@@ -1,6 +1,7 @@
 //! The database: its pinned major, its image, its password, read into [`Database`].
 
 use crate::diagnostic::Diagnostic;
+use crate::engine::DatabaseVersion;
 use crate::model::{self, EnvValue};
 use crate::valid::{Database, Secret};
 use crate::value::ImageRef;
@@ -14,24 +15,25 @@ pub(super) fn check(
 ) -> Database {
     let engine = *database.engine.get();
     let written = database.major.get();
-    let major = written.number().unwrap_or_else(|| {
+    let parsed = engine.parse_version(written.as_str());
+    let version = parsed.clone().unwrap_or_else(|hint| {
         out.push(
-            Diagnostic::error("database-major-not-numeric", format!("the database major version `{written}` is not a number"))
-                .at(database.major.span(), "pin a major version, e.g. 17")
+            Diagnostic::error("database-major-not-numeric", format!("`{written}` does not pin a {} version", engine.display_name()))
+                .at(database.major.span(), hint)
                 .help("topo pins the major once and uses it in every mode; minor versions follow the image tag"),
         );
-        0
+        DatabaseVersion { major: 0, minor: None }
     });
-    let official = engine.official_image(&major.to_string());
+    let official = engine.official_image(&version.to_string());
     let image = match &database.image {
-        Some(image) if written.number().is_some() => {
-            checked_image(image, major, &official, database, out).unwrap_or(official)
+        Some(image) if parsed.is_ok() => {
+            checked_image(image, version, &official, database, out).unwrap_or(official)
         }
         _ => official,
     };
     Database {
         engine,
-        major,
+        version,
         image,
         role: database.role.to_string(),
         volume: database.volume.to_string(),
@@ -64,7 +66,7 @@ pub(super) fn check(
 /// The written image, when it reads and its tag names the pinned major.
 fn checked_image(
     image: &Spanned<String>,
-    major: u32,
+    major: DatabaseVersion,
     official: &ImageRef,
     database: &model::Database,
     out: &mut Vec<Diagnostic>,
@@ -83,11 +85,28 @@ fn checked_image(
             return None;
         }
     };
-    match parsed.tag_major() {
-        Some(tag_major) if tag_major == major => return Some(parsed.or_latest()),
-        Some(tag_major) => out.push(
-            Diagnostic::error("database-image-major-mismatch", format!("the database image `{image}` is PostgreSQL {tag_major}, but the pinned major is {major}"))
-                .at(image.span(), format!("tag names major {tag_major}"))
+    let engine = database.engine.get().display_name();
+    let tag = parsed.fixed_tag().unwrap_or_default();
+    // `pg17`, `latest-pg16`: PostgreSQL extensions' images name the major after letters.
+    let named = major.named_by_tag(tag).or_else(|| {
+        let tag_major = parsed.tag_major()?;
+        Some(major.minor.is_none() && tag_major == major.major)
+    });
+    // What the tag names, as precisely as the pin: `16` of `16-alpine`, `11.4` of `11.4.5`.
+    let shown = match parsed.tag_major() {
+        Some(_) if tag.starts_with(|c: char| c.is_ascii_digit()) => {
+            let precision = if major.minor.is_some() { 2 } else { 1 };
+            let numbers: Vec<&str> = tag.split(['.', '-']).take(precision).collect();
+            numbers.join(".")
+        }
+        Some(tag_major) => tag_major.to_string(),
+        None => tag.to_owned(),
+    };
+    match named {
+        Some(true) => return Some(parsed.or_latest()),
+        Some(false) => out.push(
+            Diagnostic::error("database-image-major-mismatch", format!("the database image `{image}` is {engine} {shown}, but the pinned major is {major}"))
+                .at(image.span(), format!("tag names major {shown}"))
                 .related(database.major.span(), format!("pinned to {major} here"))
                 .help(format!("use an image tagged {major} (e.g. `{official}`), or change the pin deliberately")),
         ),

@@ -150,43 +150,7 @@ impl Context {
             }
         }
         for accessory in &valid.accessories {
-            let known = accessory.known;
-            let credentials = known
-                .and_then(|k| k.credentials)
-                .and_then(|(user, password)| {
-                    let user = match accessory.env.get(user)? {
-                        EnvValue::Literal(user) => userinfo(user),
-                        _ => return None,
-                    };
-                    let password = match accessory.env.get(password)? {
-                        EnvValue::Secret { var, .. } => TemplatePart::Secret {
-                            var: var.clone(),
-                            dev: None,
-                        },
-                        EnvValue::Literal(text) => TemplatePart::Text(userinfo(text)),
-                        _ => return None,
-                    };
-                    Some(vec![TemplatePart::Text(format!("{user}:")), password])
-                });
-            let every = [
-                crate::Mode::Dev,
-                crate::Mode::ProdSim,
-                crate::Mode::Production,
-            ];
-            targets.insert(
-                accessory.role.clone(),
-                Target {
-                    schemes: known.map(|k| k.schemes.to_vec()).unwrap_or_default(),
-                    user: credentials,
-                    host: container_name(project, &accessory.role),
-                    port: known
-                        .map(|k| k.port)
-                        .or_else(|| accessory.ports.first().map(|p| p.container)),
-                    path: String::new(),
-                    only_in: (!every.iter().all(|m| accessory.runs_in(*m)))
-                        .then(|| accessory.modes.clone()),
-                },
-            );
+            targets.insert(accessory.role.clone(), accessory_target(project, accessory));
         }
         for service in &valid.services {
             let port = service
@@ -331,6 +295,44 @@ impl Context {
         }
         parts.push(TemplatePart::Text(format!("{}:{port}{path}", target.host)));
         Ok(merge(parts))
+    }
+}
+
+/// Where an accessory is reached: its catalogue's port and schemes, its user and password
+/// when the catalogue knows the variables its image reads them from.
+fn accessory_target(project: &str, accessory: &crate::valid::Accessory) -> Target {
+    let known = accessory.known;
+    let credentials = known
+        .and_then(|k| k.credentials)
+        .and_then(|(user, password)| {
+            let user = match accessory.env.get(user)? {
+                EnvValue::Literal(user) => userinfo(user),
+                _ => return None,
+            };
+            let password = match accessory.env.get(password)? {
+                EnvValue::Secret { var, .. } => TemplatePart::Secret {
+                    var: var.clone(),
+                    dev: None,
+                },
+                EnvValue::Literal(text) => TemplatePart::Text(userinfo(text)),
+                _ => return None,
+            };
+            Some(vec![TemplatePart::Text(format!("{user}:")), password])
+        });
+    let every = [
+        crate::Mode::Dev,
+        crate::Mode::ProdSim,
+        crate::Mode::Production,
+    ];
+    Target {
+        schemes: known.map(|k| k.schemes.to_vec()).unwrap_or_default(),
+        user: credentials,
+        host: container_name(project, &accessory.role),
+        port: known
+            .map(|k| k.port)
+            .or_else(|| accessory.ports.first().map(|p| p.container)),
+        path: String::new(),
+        only_in: (!every.iter().all(|m| accessory.runs_in(*m))).then(|| accessory.modes.clone()),
     }
 }
 

@@ -280,24 +280,30 @@ impl Deployment<'_> {
         let name = &database.container;
         let (code, output) = exec(self.engine, name, &database.version_command).await?;
         let answer = output.trim();
-        let major = (code == 0)
-            .then(|| database.engine.major_of_version_output(answer))
+        let running = (code == 0)
+            .then(|| database.engine.version_of_output(answer))
             .flatten();
-        match major {
-            Some(major) if major == database.major => {
-                let detail = format!("the server reports {answer}: major {major}, as pinned");
+        let engine = database.engine;
+        match running {
+            Some(running) if running == database.version => {
+                let detail = format!("the server reports {answer}: major {running}, as pinned");
                 pass(checks, "database major", detail, start);
                 Ok(())
             }
-            Some(major) => Err(SimError::Refused {
+            Some(running) => Err(SimError::Refused {
                 problem: format!(
-                    "the database server {name} runs {} major {major} (server_version_num {answer}), but the topology pins major {}",
-                    database.engine.as_str(),
-                    database.major
+                    "the database server {name} runs {} major {running} (it reports {answer}), but the topology pins major {}",
+                    engine.display_name(),
+                    database.version
                 ),
-                help: format!(
-                    "a major upgrade needs a dump and restore (or pg_upgrade) of the data volume: do it first, or pin `major = {major}` in the topology until then"
-                ),
+                help: match engine {
+                    topo_core::model::Engine::Postgres => format!(
+                        "a major upgrade needs a dump and restore (or pg_upgrade) of the data volume: do it first, or pin `major = {running}` in the topology until then"
+                    ),
+                    topo_core::model::Engine::Mariadb => format!(
+                        "a major upgrade needs mariadb-upgrade (or a dump and restore) of the data volume: do it first, or pin `major = \"{running}\"` in the topology until then"
+                    ),
+                },
             }),
             None => Err(SimError::Refused {
                 problem: format!(
