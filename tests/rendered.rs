@@ -2,6 +2,8 @@
 //! snapshot-tested, and showing parity by construction across the three modes.
 
 mod common;
+#[path = "rendered/diff.rs"]
+mod diff;
 #[path = "rendered/hardening.rs"]
 mod hardening;
 

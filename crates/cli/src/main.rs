@@ -5,6 +5,7 @@
 //! 0 success, 1 invalid topology / stale files / I/O failure / a failed verdict, 2 usage,
 //! 130 interrupted.
 
+mod diff;
 mod error;
 mod import;
 mod input;
@@ -68,6 +69,9 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         plan: Option<PathBuf>,
     },
+    /// Every difference between two modes' containers, each with the rule that made it
+    /// ("why is this different in production?").
+    Diff(diff::DiffArgs),
     /// Write the secret files a mode's Compose file reads (one per variable, from the
     /// environment; dev and prod-sim fall back to their defaults). Values are never printed.
     Secrets {
@@ -119,7 +123,7 @@ enum Command {
 }
 
 #[derive(Args)]
-struct InputArgs {
+pub(crate) struct InputArgs {
     /// The topology file.
     #[arg(
         short = 't',
@@ -134,7 +138,7 @@ struct InputArgs {
 }
 
 impl InputArgs {
-    fn input(self) -> Input {
+    pub(crate) fn input(self) -> Input {
         match self.example {
             Some(name) => Input::Example(name),
             None => Input::File(
@@ -184,6 +188,7 @@ fn run(command: Command) -> Result<Exit, CommandError> {
             };
             output::render(&input.input(), &modes, out.as_deref(), check, &pins)
         }
+        Command::Diff(args) => diff::run(args),
         Command::Secrets { input, mode, out } => {
             secrets::write(&input.input(), mode, out.as_deref())
         }

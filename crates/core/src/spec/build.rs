@@ -149,6 +149,7 @@ pub(super) fn base(
 ) -> ContainerSpec {
     let project = topology.project.as_str();
     let name = naming::container_name(project, role);
+    // rule: hardened-outside-dev (security options and logs here, `confined` for the rest)
     let hardened = mode != Mode::Dev;
     ContainerSpec {
         aliases: vec![name.clone()],
@@ -163,7 +164,8 @@ pub(super) fn base(
         mounts: Vec::new(),
         ports: Vec::new(),
         health: None,
-        // A one-shot job is never restarted: it would run again and again.
+        // rule: restarted-outside-dev. A one-shot job is never restarted: it would run
+        // again and again.
         restart: if hardened && kind != ContainerKind::Job {
             RestartPolicy::UnlessStopped
         } else {
@@ -406,6 +408,7 @@ fn tls_files(container: &mut ContainerSpec, spec: Option<&TlsSpec>, proxy: &Prox
 }
 
 /// The host address published ports bind to in `mode`: loopback on a developer's machine.
+/// (rule: production-binds-its-host-address)
 pub(super) fn host_ip(topology: &ValidTopology, mode: Mode) -> &str {
     match mode {
         Mode::Dev | Mode::ProdSim => "127.0.0.1",
@@ -414,7 +417,8 @@ pub(super) fn host_ip(topology: &ValidTopology, mode: Mode) -> &str {
 }
 
 /// An environment value in `mode`: secrets become variables, with their local default
-/// only where the mode is local.
+/// only where the mode is local (rule: secret-defaults-are-local; a per-mode value is
+/// value-per-mode).
 pub(super) fn env_value(value: &EnvValue, mode: Mode) -> EnvSpec {
     match value {
         EnvValue::Literal(text) => EnvSpec::Literal(text.clone()),
@@ -458,7 +462,8 @@ pub(super) fn env_value(value: &EnvValue, mode: Mode) -> EnvSpec {
     }
 }
 
-/// Gives `container` the environment entry `name = value` in `mode`. A secret delivered as
+/// Gives `container` the environment entry `name = value` in `mode` (rule:
+/// secrets-as-files). A secret delivered as
 /// a file (`file`, else `files_by_default`; prod-sim and production only: dev is not
 /// confined, and its defaults are no secrets) becomes the file `/run/secrets/<VAR>`,
 /// readable by every user as Compose writes it (the process may drop root), and the

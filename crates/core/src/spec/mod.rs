@@ -8,7 +8,9 @@
 
 mod accessory;
 mod build;
+pub mod diff;
 mod proxy;
+pub mod rules;
 mod service;
 
 use std::collections::BTreeMap;

@@ -40,6 +40,7 @@ pub fn container_spec(
             target: path.clone(),
         });
     }
+    // rule: ports-published-in-dev-only
     for port in service
         .ports
         .iter()
@@ -88,6 +89,7 @@ fn image(
             container.build = Some(BuildSpec {
                 context: build.context.clone(),
                 dockerfile: build.dockerfile.clone(),
+                // rule: each-mode-builds-its-target
                 target: if mode == Mode::Dev {
                     build.dev_target.clone()
                 } else {
@@ -125,16 +127,19 @@ fn image(
 /// shared by every service on that image).
 fn dev_sources(topology: &ValidTopology, service: &Service, container: &mut ContainerSpec) {
     let build = &service.build;
+    // rule: dev-env-file
     container.env_files.push(EnvFileSpec {
         path: topology.dev.env_file.clone(),
         required: false,
     });
+    // rule: dev-bind-mounts-the-source
     container.mounts.push(MountSpec {
         // `./x` and `x` are one directory: one spec (and config hash) for both, as the
         // renderer writes both `./x`.
         source: MountSource::Bind(bind_source(&build.context)),
         target: build.source_path.clone(),
     });
+    // rule: dev-keeps-generated-directories
     for relative in &build.generated {
         container.mounts.push(MountSpec {
             source: MountSource::Volume(naming::volume_name(
