@@ -1,5 +1,6 @@
 //! The round trip over generated topologies, not only the fixtures: for every topology that
-//! validates, `import(render(t))` renders the same bytes as `t` and needs no checks.
+//! validates, `import(render(t))` renders the same bytes as `t` and needs no checks; and
+//! `topo check` and `topo lint` agree on both (no check error ⇒ no lint error in the renders).
 //!
 //! The generator writes `topology.toml` text from choices among values that have broken
 //! the round trip or are easy to get wrong: a role that repeats the project (`shop-web` in
@@ -14,6 +15,7 @@ use proptest::prelude::*;
 
 use topo_core::compose::ComposeFile;
 use topo_core::import::{import, ImportOptions};
+use topo_core::lint::{LintFile, LintOptions};
 use topo_core::{RenderOptions, SourceFile, ValidateOptions};
 
 const PROJECTS: [&str; 4] = ["shop", "a", "my-app2", "x-y"];
@@ -383,6 +385,36 @@ fn topologies() -> impl Strategy<Value = String> {
         })
 }
 
+/// `topo check` ⇔ `topo lint`: what lint finds wrong in the renders of a topology check
+/// accepts (its own lint of the renders included), when it finds anything.
+fn check_and_lint_disagree(text: &str) -> Option<String> {
+    let source = SourceFile::new("topology.toml", text);
+    let loaded = topo_core::load_source(source, &ValidateOptions::default()).ok()?;
+    let topology = loaded.validated.topology.clone();
+    loaded.check(None).ok()?;
+    let files: Vec<LintFile> = topo_core::render_all(&topology, &RenderOptions::default())
+        .into_iter()
+        .map(|f| {
+            let file = ComposeFile::read(f.file_name, f.contents).expect("rendered Compose reads");
+            LintFile::new(file, f.mode)
+        })
+        .collect();
+    let options = LintOptions {
+        topology: Some(&topology),
+        ..LintOptions::default()
+    };
+    let report = topo_core::lint::lint(&files, &options);
+    report.has_errors().then(|| {
+        let errors: Vec<String> = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == topo_core::model::Level::Error)
+            .map(|f| format!("{}: error[{}]: {}", f.place, f.rule, f.message))
+            .collect();
+        format!("check accepts it, lint finds:\n{}", errors.join("\n"))
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: 400,
@@ -406,6 +438,10 @@ proptest! {
             .unwrap_or_else(|e| panic!("import refused the render of\n{text}\n{e}"));
         prop_assert!(imported.checks.is_empty(), "checks {:#?} for\n{}\nimported:\n{}", imported.checks, text, imported.text);
         let again = crate::common::load_valid("imported", &imported.text);
+        for topology in [&text, &imported.text] {
+            let disagreement = check_and_lint_disagree(topology);
+            prop_assert!(disagreement.is_none(), "{}\ntopology:\n{}", disagreement.unwrap_or_default(), topology);
+        }
         for (before, after) in rendered.iter().zip(topo_core::render_all(&again, &options)) {
             prop_assert!(
                 before.contents == after.contents,

@@ -30,7 +30,15 @@ pub(crate) fn load(
     input: &Input,
     format: Format,
 ) -> Result<Option<(SourceFile, Validated)>, CommandError> {
-    match input.load()? {
+    report(input.load()?, format)
+}
+
+/// Prints every diagnostic of a loaded topology. `None` when there are errors.
+fn report(
+    loaded: Result<Loaded, LoadError>,
+    format: Format,
+) -> Result<Option<(SourceFile, Validated)>, CommandError> {
+    match loaded {
         Ok(Loaded { source, validated }) => {
             print_diagnostics(&source, &validated.warnings, format);
             Ok(Some((source, validated)))
@@ -118,9 +126,13 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-/// `topo check`.
+/// `topo check`: the topology's problems and what `topo lint` finds in its renders.
 pub fn check(input: &Input, format: Format) -> Result<Exit, CommandError> {
-    let Some((source, validated)) = load(input, format)? else {
+    let repository = input.repository();
+    let checked = input
+        .load()?
+        .and_then(|loaded| loaded.check(repository.as_deref()));
+    let Some((source, validated)) = report(checked, format)? else {
         return Ok(Exit::Failure);
     };
     if !matches!(format, Format::Json) {

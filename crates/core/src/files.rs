@@ -14,6 +14,30 @@ pub struct Loaded {
     pub validated: Validated,
 }
 
+impl Loaded {
+    /// What `topo check` reports: the topology's warnings and what `topo lint` finds in its
+    /// own renders ([`crate::agreement::lint_renders`]), in source order. `Err` when any of
+    /// them is an error. `repository` is the topology's directory (`None` for an example).
+    pub fn check(self, repository: Option<&Path>) -> Result<Loaded, LoadError> {
+        let Loaded {
+            source,
+            mut validated,
+        } = self;
+        let findings = crate::agreement::lint_renders(&validated.topology, &source, repository);
+        validated.warnings.extend(findings);
+        validated
+            .warnings
+            .sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
+        if crate::diagnostic::has_errors(&validated.warnings) {
+            return Err(LoadError::Invalid {
+                file: Box::new(source),
+                diagnostics: validated.warnings,
+            });
+        }
+        Ok(Loaded { source, validated })
+    }
+}
+
 /// Why a topology could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {

@@ -33,6 +33,7 @@
 #![deny(missing_docs)]
 
 pub mod accessory;
+pub mod agreement;
 pub mod compose;
 pub mod credentials;
 pub mod diagnostic;

@@ -126,6 +126,9 @@ fn topology(text: &str, stats: &mut Stats, out: &mut Vec<Finding>) {
         Ok(validated) => {
             stats.valid_topologies += 1;
             diagnostics_drawn(&source, &validated.warnings, out);
+            // `topo check`'s lint of its own renders: placed in the topology, drawn.
+            let renders = topo_core::agreement::lint_renders(&validated.topology, &source, None);
+            diagnostics_drawn(&source, &renders, out);
             round_trip(&validated.topology, stats, out);
         }
     }

@@ -63,13 +63,46 @@ pub(super) use crate::value::is_secret_name;
 
 /// The password of a URL value (`postgres://user:secret@db/x`), when it is literal.
 pub(super) fn url_password(value: &str) -> Option<&str> {
-    let authority = url_authority(value)?;
-    let userinfo = &authority[..authority.rfind('@')?];
-    let password = userinfo.split_once(':')?.1;
+    let masked = masked(value);
+    let authority = url_authority(&masked)?;
+    let userinfo = authority.start..authority.start + masked[authority].rfind('@')?;
+    let colon = masked[userinfo.clone()].find(':')?;
+    let password = &value[userinfo.start + colon + 1..userinfo.end];
     (!password.is_empty() && !is_interpolated(password)).then_some(password)
 }
 
-fn url_authority(value: &str) -> Option<&str> {
+/// `value` with every byte of each `${…}` (braces included, nested ones too) replaced by
+/// `$`: the separators of a URL or a list inside a variable's default or message
+/// (`${DB_PASSWORD:?set it: the password}`) are not the value's. Byte offsets are kept.
+fn masked(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = bytes.to_vec();
+    let (mut i, mut depth) = (0, 0usize);
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1)) {
+            (b'$', Some(b'$')) if depth == 0 => i += 1, // `$$`: a literal dollar
+            (b'$', Some(b'{')) => {
+                depth += 1;
+                out[i] = b'$';
+                out[i + 1] = b'$';
+                i += 1;
+            }
+            (b'}', _) if depth > 0 => {
+                depth -= 1;
+                out[i] = b'$';
+            }
+            _ if depth > 0 => out[i] = b'$',
+            _ => {}
+        }
+        i += 1;
+    }
+    // Only ASCII bytes were written, each over a whole character: still UTF-8 when every
+    // multi-byte character inside a variable became `$`s.
+    String::from_utf8(out).unwrap_or_else(|_| value.to_owned())
+}
+
+/// The byte range of a URL's authority (`user:pass@host:port`) in `value`.
+fn url_authority(value: &str) -> Option<std::ops::Range<usize>> {
     let (scheme, rest) = value.split_once("://")?;
     if scheme.is_empty()
         || !scheme
@@ -78,21 +111,25 @@ fn url_authority(value: &str) -> Option<&str> {
     {
         return None;
     }
-    Some(rest.split(['/', '?', '#']).next().unwrap_or(rest))
+    let start = scheme.len() + 3;
+    let len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    Some(start..start + len)
 }
 
 /// The hosts an environment value names, as `(host, byte offset in the value)`:
 /// URL hosts for any variable, `host[:port]` lists for variables named like hosts.
+/// Separators inside `${…}` do not count.
 pub(super) fn hosts_named(name: &str, value: &str) -> Vec<(String, usize)> {
-    if let Some(authority) = url_authority(value) {
-        let start = value.len() - value[value.find("://").map_or(0, |i| i + 3)..].len();
-        let host_start = authority.rfind('@').map_or(0, |i| i + 1);
-        return authority[host_start..]
+    let masked = masked(value);
+    if let Some(authority) = url_authority(&masked) {
+        let host_start =
+            authority.start + masked[authority.clone()].rfind('@').map_or(0, |i| i + 1);
+        return masked[host_start..authority.end]
             .split(',')
-            .scan(start + host_start, |offset, part| {
+            .scan(host_start, |offset, part| {
                 let here = *offset;
                 *offset += part.len() + 1;
-                Some((host_of(part).to_owned(), here))
+                Some((host_of(&value[here..here + part.len()]).to_owned(), here))
             })
             .collect();
     }
@@ -112,12 +149,13 @@ pub(super) fn hosts_named(name: &str, value: &str) -> Vec<(String, usize)> {
     if !names_hosts {
         return Vec::new();
     }
-    value
+    masked
         .split(',')
         .scan(0, |offset, part| {
             let here = *offset + (part.len() - part.trim_start().len());
             *offset += part.len() + 1;
-            Some((host_of(part.trim()).to_owned(), here))
+            let written = &value[here..here + part.trim().len()];
+            Some((host_of(written).to_owned(), here))
         })
         .collect()
 }
@@ -328,6 +366,9 @@ mod tests {
             Some("hunter2")
         );
         assert_eq!(url_password("postgres://u:${PW}@db/x"), None);
+        assert_eq!(url_password("postgres://u:${PW:?set it: a / b}@db/x"), None);
+        assert_eq!(url_password("postgres://u:pa$$w?rd@db/x"), None);
+        assert_eq!(url_password("redis://:s3cret@cache:6379/0"), Some("s3cret"));
     }
 
     #[test]
@@ -338,6 +379,22 @@ mod tests {
             [("db".to_owned(), 15)]
         );
         assert_eq!(hosts_named("HOSTNAME", "0.0.0.0"), []);
+        // A `?`, `/`, `@` or `,` inside a variable's message or default is not the URL's.
+        assert_eq!(
+            hosts_named(
+                "DATABASE_URL",
+                "postgresql://shop:${DB_PASSWORD:?DB_PASSWORD must be set: the secret of DATABASE_URL}@shop-db:5432/shop"
+            ),
+            [("shop-db".to_owned(), 86)]
+        );
+        assert_eq!(
+            hosts_named("SEARCH_URL", "http://u:${K:-a/b@c,d}@search:7700/"),
+            [("search".to_owned(), 23)]
+        );
+        assert_eq!(
+            hosts_named("CACHE_HOSTS", "${A:-x,y},cache"),
+            [("${A".to_owned(), 0), ("cache".to_owned(), 10)]
+        );
         assert_eq!(hosts_named("KAFKA_BROKERS", "k1:9092, k2:9092").len(), 2);
         assert!(is_external_host("api.stripe.com"));
         assert!(is_external_host("10.0.0.1"));

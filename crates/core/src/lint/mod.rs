@@ -225,6 +225,27 @@ impl Raw {
 
 /// Lints the files: every rule, then the topology's levels, then inline suppressions.
 pub fn lint(files: &[LintFile], options: &LintOptions<'_>) -> Report {
+    let no_levels = BTreeMap::new();
+    let levels = options.topology.map_or(&no_levels, |t| &t.lint_levels);
+    run(files, options, levels)
+}
+
+/// Lints a topology's own renders, as `topo check` does: every rule but `topology-drift`
+/// (a render is its own topology), at the topology's levels.
+pub(crate) fn lint_renders(
+    files: &[LintFile],
+    host: &dyn Host,
+    levels: &BTreeMap<String, Level>,
+) -> Report {
+    let options = LintOptions {
+        topology: None,
+        host,
+        ..LintOptions::default()
+    };
+    run(files, &options, levels)
+}
+
+fn run(files: &[LintFile], options: &LintOptions<'_>, levels: &BTreeMap<String, Level>) -> Report {
     let mut raw = Vec::new();
     for file in files {
         per_file::check(file, files, options.host, &mut raw);
@@ -233,8 +254,6 @@ pub fn lint(files: &[LintFile], options: &LintOptions<'_>) -> Report {
     if let Some(topology) = options.topology {
         drift::check(files, topology, options.topology_name, &mut raw);
     }
-    let no_levels = BTreeMap::new();
-    let levels = options.topology.map_or(&no_levels, |t| &t.lint_levels);
     let (mut findings, suppressed) = suppress::apply(files, raw);
     for finding in &mut findings {
         if let Some(level) = levels.get(finding.rule) {

@@ -5,7 +5,8 @@
 //! a secret word (`PASSWORD`, `PASS`, `SECRET`, `TOKEN`, …) or a key that is a secret
 //! (`API_KEY`, `SESSION_KEY`, a final `KEY` that is not public) makes it a secret, unless
 //! the last word says the value is about a secret rather than one (`PASSWORD_MIN_LENGTH`,
-//! `TOKEN_URL`, `POSTGRES_PASSWORD_FILE`).
+//! `TOKEN_URL`, `POSTGRES_PASSWORD_FILE`) or the name is a switch (`MARIADB_RANDOM_ROOT_PASSWORD`,
+//! `MYSQL_ALLOW_EMPTY_PASSWORD`).
 
 /// Words that make a name a secret wherever they stand.
 const SECRET_WORDS: &[&str] = &[
@@ -89,6 +90,15 @@ pub fn is_secret_name(name: &str) -> bool {
     {
         return false;
     }
+    // A switch about a password, not one: `MARIADB_RANDOM_ROOT_PASSWORD=1`,
+    // `MYSQL_ALLOW_EMPTY_PASSWORD=yes` (the official images' flags).
+    let switch = words.iter().any(|w| w == "RANDOM")
+        || words
+            .windows(2)
+            .any(|pair| pair[0] == "ALLOW" && pair[1] == "EMPTY");
+    if switch && matches!(last.as_str(), "PASSWORD" | "PASS" | "PWD") {
+        return false;
+    }
     let secret_word = words.iter().any(|w| SECRET_WORDS.contains(&w.as_str()));
     let secret_key = words
         .windows(2)
@@ -161,6 +171,11 @@ mod tests {
             ("OAUTH_TOKEN_URL", false),
             ("AWS_ACCESS_KEY_ID", false),
             ("SECRET_NAME", false),
+            ("MARIADB_RANDOM_ROOT_PASSWORD", false),
+            ("MYSQL_RANDOM_ROOT_PASSWORD", false),
+            ("MARIADB_ALLOW_EMPTY_ROOT_PASSWORD", false),
+            ("MYSQL_ALLOW_EMPTY_PASSWORD", false),
+            ("RANDOM_SECRET", true),
             // Not secrets.
             ("DB_USER", false),
             ("DB_HOST", false),
