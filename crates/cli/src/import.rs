@@ -39,6 +39,19 @@ pub struct ImportArgs {
     modes: Vec<(PathBuf, Mode)>,
 }
 
+impl ImportArgs {
+    /// `topo import FILES -o OUTPUT [--force]`, modes from the files' names.
+    pub fn of(files: Vec<PathBuf>, output: &Path, force: bool) -> ImportArgs {
+        ImportArgs {
+            files,
+            project: None,
+            output: output.to_owned(),
+            force,
+            modes: Vec::new(),
+        }
+    }
+}
+
 /// Runs `topo import`.
 pub fn run(args: &ImportArgs) -> Result<Exit, CommandError> {
     import_files(args)?;

@@ -139,6 +139,11 @@ pub fn purpose_of_path(path: &str) -> String {
     suggest_name(path)
 }
 
+/// The `n`th role made from the same directory name (`web-2`), when `topo init` finds two.
+pub fn numbered_role(base: &str, n: usize) -> String {
+    format!("{base}-{n}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

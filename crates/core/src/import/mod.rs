@@ -12,6 +12,8 @@
 //! Round trip: for a topology `t`, importing the three files `t` renders gives a topology
 //! that renders the same three files, byte for byte.
 
+pub use repository::{from_repository, RepositoryFile, READ_FILES};
+
 mod accessory;
 mod database;
 mod document;
@@ -21,6 +23,7 @@ mod health;
 mod leftovers;
 mod plan;
 mod proxy;
+mod repository;
 mod service;
 mod settings;
 mod values;
