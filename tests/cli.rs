@@ -339,3 +339,124 @@ fn secrets_writes_the_files_compose_reads_or_nothing() {
         "local-token"
     );
 }
+
+/// Writes `files` (path, contents) under `dir`.
+fn tree(dir: &std::path::Path, files: &[(&str, &str)]) {
+    for (path, text) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+}
+
+#[test]
+fn init_reads_the_repository_in_front_of_it() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let root = directory.path().join("shop");
+    tree(
+        &root,
+        &[
+            ("apps/api/Dockerfile", "FROM python:3.12-slim AS base\nWORKDIR /srv/api\nFROM base AS development\nCMD [\"uvicorn\", \"main:app\", \"--reload\"]\nFROM base AS production\nEXPOSE 8000\nCMD [\"uvicorn\", \"main:app\"]\n"),
+            ("apps/api/requirements.txt", "fastapi==0.110\npsycopg[binary]>=3.1\n"),
+            ("apps/web/Dockerfile", "FROM node:20 AS dev\nWORKDIR /usr/src/app\nFROM node:20 AS prod\nWORKDIR /usr/src/app\nEXPOSE 3000/tcp\nCMD [\"node\", \"server.js\"]\n"),
+            ("apps/web/package.json", "{\n  \"scripts\": { \"dev\": \"next dev\" },\n  \"dependencies\": {\n    \"ioredis\": \"^5\"\n  },\n  \"devDependencies\": { \"pg\": \"8\" }\n}\n"),
+            ("pnpm-lock.yaml", "lockfileVersion: '9.0'\n"),
+            // Never read: a dependency's own Dockerfile.
+            ("apps/web/node_modules/dep/Dockerfile", "FROM scratch\n"),
+        ],
+    );
+    topo()
+        .current_dir(&root)
+        .arg("init")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "apps/api/requirements.txt:2:1: check: guessed: a postgres driver",
+        ))
+        .stdout(predicate::str::contains(
+            "apps/web/package.json:4:1: check: guessed: a Redis client",
+        ));
+    let text = std::fs::read_to_string(root.join("topology.toml")).expect("written");
+    for expected in [
+        "project = \"shop\"",
+        "[database]\nengine = \"postgres\"\nmajor = 17",
+        "role = \"api\"\ncontext = \"apps/api\"\ntargets = { dev = \"development\", prod = \"production\" }\nsource_path = \"/srv/api\"\nports = [8000]\ndepends_on = { db = \"healthy\" }",
+        "DATABASE_URL = { url_of = \"db\" }",
+        "role = \"web\"\ncontext = \"apps/web\"\nsource_path = \"/usr/src/app\"\ncommand = { dev = [\"pnpm\", \"run\", \"dev\"] }\ngenerated = [\"node_modules\"]",
+        "REDIS_URL = { url_of = \"cache\" }",
+        "[[accessories]]\nrole = \"cache\"\nimage = \"redis:7.2\"",
+        "# topo init: guessed",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(!text.contains("node_modules/dep"), "{text}");
+    assert!(root.join("topology.schema.json").exists());
+    // What it wrote is a topology `topo check` accepts.
+    topo().current_dir(&root).arg("check").assert().success();
+}
+
+#[test]
+fn init_imports_compose_files_and_falls_back_to_the_example() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    tree(
+        directory.path(),
+        &[(
+            "docker-compose.yml",
+            "name: shop\nservices:\n  api:\n    build: {context: ./api, target: dev}\n    command: [\"python\", \"main.py\"]\n",
+        )],
+    );
+    topo()
+        .current_dir(directory.path())
+        .arg("init")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("found Compose files"));
+    let text = std::fs::read_to_string(directory.path().join("topology.toml")).expect("written");
+    assert!(text.contains("Imported by `topo import` from"), "{text}");
+    assert!(text.contains("role = \"api\""), "{text}");
+
+    let empty = tempfile::tempdir().expect("tempdir");
+    topo()
+        .current_dir(empty.path())
+        .arg("init")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "starting from the `vendure` example",
+        ));
+    let text = std::fs::read_to_string(empty.path().join("topology.toml")).expect("written");
+    assert!(text.contains("project = \"vendure\""), "{text}");
+}
+
+#[test]
+fn secrets_for_a_swarm_stack_write_its_configs_too() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/valid/swarm.toml"),
+    )
+    .expect("the swarm fixture");
+    std::fs::write(directory.path().join("topology.toml"), text).expect("write");
+    topo()
+        .current_dir(directory.path())
+        .args(["secrets", "--mode", "production"])
+        .env("DB_PASSWORD", "from-ci")
+        .env_remove("TOPO_SECRETS_DIR")
+        .env_remove("TOPO_CONFIGS_DIR")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("wrote 1 config file of the stack"));
+    let routes = std::fs::read_to_string(
+        directory
+            .path()
+            .join(".topo/configs/production/fleet-proxy-file-1"),
+    )
+    .expect("the proxy's routes as a file");
+    assert!(routes.contains("fleet-web:3000"), "{routes}");
+    let secret = std::fs::read_to_string(
+        directory
+            .path()
+            .join(".topo/secrets/production/DB_PASSWORD"),
+    )
+    .expect("the secret file");
+    assert_eq!(secret, "from-ci");
+}

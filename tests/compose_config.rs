@@ -17,6 +17,12 @@ fn docker_compose_accepts_every_rendered_file() {
         for file in topo_core::render_all(&topology, &RenderOptions::default()) {
             let path = directory.path().join(format!("{name}-{}", file.file_name));
             std::fs::write(&path, &file.contents).expect("write the rendered file");
+            let spec =
+                topo_core::runtime_spec(&topology, file.mode, &topo_core::SpecOptions::default());
+            if spec.swarm {
+                stack_config_accepts(&name, &path, &spec);
+                continue;
+            }
             // Production needs its tag and secrets from the environment, as on a real host.
             let output = Command::new("docker")
                 .args(["compose", "-f"])
@@ -43,8 +49,6 @@ fn docker_compose_accepts_every_rendered_file() {
             // Compose read what we meant: container names and the network survive normalisation.
             let normalised: serde_json::Value =
                 serde_json::from_slice(&output.stdout).expect("compose prints JSON");
-            let spec =
-                topo_core::runtime_spec(&topology, file.mode, &topo_core::SpecOptions::default());
             for container in &spec.containers {
                 let service = &normalised["services"][&container.name];
                 assert_eq!(
@@ -67,6 +71,48 @@ fn docker_compose_accepts_every_rendered_file() {
             );
         }
     }
+}
+
+/// `docker stack config` (the stack loader of `docker stack deploy`) accepts a Swarm
+/// production file, and reads each service's replicas and the overlay network from it.
+fn stack_config_accepts(name: &str, path: &std::path::Path, spec: &topo_core::RuntimeSpec) {
+    let output = Command::new("docker")
+        .args(["stack", "config", "-c"])
+        .arg(path)
+        .envs([("TAG", "1.0.0"), ("DB_PASSWORD", "s")])
+        .output()
+        .expect("docker stack config runs");
+    assert!(
+        output.status.success(),
+        "{name}: docker stack config failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let normalised: serde_json::Value =
+        serde_saphyr::from_str(&String::from_utf8_lossy(&output.stdout))
+            .expect("docker stack config prints YAML");
+    for container in &spec.containers {
+        let service = &normalised["services"][&container.name];
+        assert_eq!(
+            service["deploy"]["replicas"].as_u64(),
+            Some(u64::from(container.replicas)),
+            "{name}: {}",
+            container.name
+        );
+        assert_eq!(service["deploy"]["endpoint_mode"], "dnsrr", "{name}");
+    }
+    assert_eq!(
+        normalised["networks"][&spec.network.name]["driver"],
+        "overlay"
+    );
+    // Without its tag, the stack is refused before anything is deployed.
+    let output = Command::new("docker")
+        .args(["stack", "config", "-c"])
+        .arg(path)
+        .env_remove("TAG")
+        .env("DB_PASSWORD", "s")
+        .output()
+        .expect("docker stack config runs");
+    assert!(!output.status.success(), "{name}: accepted without TAG");
 }
 
 #[test]

@@ -8,6 +8,7 @@
 mod diff;
 mod error;
 mod import;
+mod init;
 mod input;
 mod lint;
 mod output;
@@ -103,12 +104,14 @@ enum Command {
     Import(import::ImportArgs),
     /// Print the JSON Schema of topology.toml.
     Schema,
-    /// Write a starting topology.toml (and its schema beside it).
+    /// Write a starting topology.toml (and its schema beside it): from the repository in
+    /// front of it (its Compose files through import, else its Dockerfiles and package
+    /// files), or from a built-in example.
     Init {
-        /// The built-in example to start from.
-        #[arg(long, value_name = "NAME", default_value = "vendure")]
-        example: String,
-        /// Where to write the topology.
+        /// Start from this built-in example (`vendure`) instead of the repository.
+        #[arg(long, value_name = "NAME")]
+        example: Option<String>,
+        /// Where to write the topology; the repository read is its directory.
         #[arg(
             short = 'o',
             long,
@@ -119,6 +122,9 @@ enum Command {
         /// Overwrite an existing topology.
         #[arg(long)]
         force: bool,
+        /// The project name; defaults to the repository directory's name.
+        #[arg(long, value_name = "NAME")]
+        project: Option<String>,
     },
 }
 
@@ -208,6 +214,7 @@ fn run(command: Command) -> Result<Exit, CommandError> {
             example,
             output,
             force,
-        } => output::init(&example, &output, force),
+            project,
+        } => init::run(example.as_deref(), &output, force, project.as_deref()),
     }
 }

@@ -74,5 +74,32 @@ pub fn write(input: &Input, mode: Mode, out: Option<&Path>) -> Result<Exit, Comm
     for (file, _, from) in &values {
         println!("  {} ({:o}, from {from})", file.variable, file.mode);
     }
+    if spec.swarm {
+        write_configs(input, &spec)?;
+    }
     Ok(Exit::Success)
+}
+
+/// A Swarm stack reads its configs (the proxy's routes) from files too:
+/// `${TOPO_CONFIGS_DIR:-.topo/configs/production}/<name>`.
+fn write_configs(input: &Input, spec: &topo_core::RuntimeSpec) -> Result<(), CommandError> {
+    let directory = match std::env::var_os(topo_core::render::CONFIGS_DIR_VARIABLE) {
+        Some(variable) if !variable.is_empty() => PathBuf::from(variable),
+        _ => input
+            .repository()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join(topo_core::render::configs_directory()),
+    };
+    std::fs::create_dir_all(&directory).map_err(CommandError::io("create", &directory))?;
+    let configs = spec.config_files();
+    for (name, text) in &configs {
+        crate::output::write_atomically(&directory.join(name), text.as_bytes())?;
+    }
+    println!(
+        "wrote {} config file{} of the stack into {}",
+        configs.len(),
+        if configs.len() == 1 { "" } else { "s" },
+        directory.display()
+    );
+    Ok(())
 }

@@ -41,7 +41,13 @@ pub(super) fn unconfined_in_prod(lf: &LintFile, service: &ServiceView<'_>, out: 
     if service.get("mem_limit").is_none() && limits.and_then(|l| l.get("memory")).is_none() {
         missing("has no memory limit (`mem_limit`)");
     }
-    if service.get("pids_limit").is_none() && limits.and_then(|l| l.get("pids")).is_none() {
+    // A Swarm stack's service (`deploy:`, no `container_name`) cannot hold a process limit:
+    // Docker 20.10's stack loader refuses both `pids_limit` and `limits.pids`.
+    let stack_service = service.get("deploy").is_some() && service.get("container_name").is_none();
+    if !stack_service
+        && service.get("pids_limit").is_none()
+        && limits.and_then(|l| l.get("pids")).is_none()
+    {
         missing("has no process limit (`pids_limit`)");
     }
     if let Some(variable) = password_as_variable(service) {

@@ -233,6 +233,17 @@ impl Default for DevSettings {
     }
 }
 
+/// What runs production.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ProductionEngine {
+    /// One Docker host, through Compose or `topo deploy`.
+    #[default]
+    Compose,
+    /// A Docker Swarm cluster, through `docker stack deploy`.
+    Swarm,
+}
+
 /// Settings of the production mode.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -245,6 +256,10 @@ pub struct ProductionSettings {
     /// written out explicitly.
     #[serde(default = "default_host_ip")]
     pub host_ip: Spanned<String>,
+    /// What runs production: `"compose"` (one Docker host, the default) or `"swarm"` (a
+    /// Swarm cluster: the production file is a stack file, services have `replicas`).
+    #[serde(default)]
+    pub engine: Spanned<ProductionEngine>,
     /// The variable holding the image tag to deploy. Defaults to `TAG`.
     #[serde(default = "default_tag_variable")]
     pub tag_variable: Spanned<String>,
@@ -284,6 +299,7 @@ impl Default for ProductionSettings {
     fn default() -> Self {
         ProductionSettings {
             registry: None,
+            engine: Spanned::new(ProductionEngine::default()),
             host_ip: default_host_ip(),
             tag_variable: default_tag_variable(),
             log_max_size: default_log_max_size(),

@@ -80,6 +80,10 @@ pub struct Service {
     /// How a deploy replaces this service's container.
     #[serde(default)]
     pub deploy: Deploy,
+    /// How many tasks run it in production on Swarm (`[production] engine = "swarm"`);
+    /// one host runs one container. Defaults to 1.
+    #[serde(default)]
+    pub replicas: Option<Spanned<u32>>,
     /// How long the container gets between SIGTERM and SIGKILL when it is stopped (whole
     /// seconds: `"30s"`); Compose's `stop_grace_period`, the engine's `StopTimeout`.
     /// Defaults to the engine's 10 s.
@@ -144,6 +148,7 @@ impl Service {
             aliases: Vec::new(),
             changes: Changes::default(),
             route: None,
+            replicas: None,
             deploy: Deploy::default(),
             stop_timeout: None,
             resources: None,

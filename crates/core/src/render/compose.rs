@@ -13,7 +13,7 @@ use crate::spec::{ContainerSpec, EnvSpec, FileContent, MountSource, RuntimeSpec}
 use crate::value::{compose_duration, escape};
 
 /// Serialises a list of pairs as a map, keeping their order.
-struct Ordered<V>(Vec<(String, V)>);
+pub(super) struct Ordered<V>(pub(super) Vec<(String, V)>);
 
 impl<V: Serialize> Serialize for Ordered<V> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -60,7 +60,7 @@ struct AcmeExtension {
 /// file (a container's: Compose copies an `environment:` secret into the container at `/`,
 /// which the engine refuses on a read-only root filesystem, while it bind-mounts a file).
 #[derive(Serialize)]
-struct SecretSource {
+pub(super) struct SecretSource {
     #[serde(skip_serializing_if = "Option::is_none")]
     environment: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -80,21 +80,21 @@ struct Content {
 
 /// A `configs:` or `secrets:` entry of a service.
 #[derive(Serialize)]
-struct ConfigMount {
-    source: String,
-    target: String,
+pub(super) struct ConfigMount {
+    pub(super) source: String,
+    pub(super) target: String,
 }
 
 impl<V> Ordered<V> {
-    fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 }
 
 #[derive(Serialize)]
-struct Named {
-    name: String,
-    labels: BTreeMap<String, String>,
+pub(super) struct Named {
+    pub(super) name: String,
+    pub(super) labels: BTreeMap<String, String>,
 }
 
 #[derive(Serialize)]
@@ -171,7 +171,7 @@ struct DependsOn {
 }
 
 #[derive(Serialize)]
-struct Healthcheck {
+pub(super) struct Healthcheck {
     test: Vec<String>,
     interval: String,
     timeout: String,
@@ -180,14 +180,14 @@ struct Healthcheck {
 }
 
 #[derive(Serialize)]
-struct Logging {
-    driver: String,
-    options: BTreeMap<String, String>,
+pub(super) struct Logging {
+    pub(super) driver: String,
+    pub(super) options: BTreeMap<String, String>,
 }
 
 #[derive(Serialize)]
-struct NetworkAttachment {
-    aliases: Vec<String>,
+pub(super) struct NetworkAttachment {
+    pub(super) aliases: Vec<String>,
 }
 
 /// Where the rendered file sits relative to the repository root, so relative paths
@@ -403,7 +403,7 @@ fn confinement(container: &ContainerSpec) -> Confinement {
     }
 }
 
-fn healthcheck(health: &crate::spec::HealthSpec) -> Healthcheck {
+pub(super) fn healthcheck(health: &crate::spec::HealthSpec) -> Healthcheck {
     Healthcheck {
         test: std::iter::once("CMD".to_owned())
             .chain(health.command.iter().map(|a| lit(a)))
@@ -417,7 +417,7 @@ fn healthcheck(health: &crate::spec::HealthSpec) -> Healthcheck {
 
 /// The service's `configs:`: every file but secrets (a `secrets:` entry) and placeholders
 /// (the driver's alone).
-fn config_mounts(container: &ContainerSpec) -> Vec<ConfigMount> {
+pub(super) fn config_mounts(container: &ContainerSpec) -> Vec<ConfigMount> {
     container
         .files
         .iter()
@@ -436,7 +436,7 @@ fn config_mounts(container: &ContainerSpec) -> Vec<ConfigMount> {
 }
 
 /// The files of `container` read from a variable: (variable, target).
-fn secret_files(container: &ContainerSpec) -> impl Iterator<Item = (&String, &String)> {
+pub(super) fn secret_files(container: &ContainerSpec) -> impl Iterator<Item = (&String, &String)> {
     container.files.iter().filter_map(|f| match &f.content {
         FileContent::Secret { variable, .. } => Some((variable, &f.target)),
         _ => None,
@@ -445,7 +445,7 @@ fn secret_files(container: &ContainerSpec) -> impl Iterator<Item = (&String, &St
 
 /// The top-level secrets: every build secret from its variable, every secret file from
 /// its file in the secrets directory (`topo secrets` writes them), by variable name.
-fn secrets(spec: &RuntimeSpec, root: &str) -> Ordered<SecretSource> {
+pub(super) fn secrets(spec: &RuntimeSpec, root: &str) -> Ordered<SecretSource> {
     let files: std::collections::BTreeSet<&String> = spec
         .containers
         .iter()
@@ -484,30 +484,30 @@ fn secrets(spec: &RuntimeSpec, root: &str) -> Ordered<SecretSource> {
     )
 }
 
-fn config_name(container: &ContainerSpec, i: usize) -> String {
+pub(super) fn config_name(container: &ContainerSpec, i: usize) -> String {
     crate::naming::config_name(&container.name, i)
 }
 
 /// The network a container joins: there is exactly one, `<project>-network`.
-fn spec_network(container: &ContainerSpec) -> String {
+pub(super) fn spec_network(container: &ContainerSpec) -> String {
     let project = &container.labels[crate::spec::labels::PROJECT];
     crate::naming::network_name(project)
 }
 
-fn env(name: &str, value: &EnvSpec) -> String {
+pub(super) fn env(name: &str, value: &EnvSpec) -> String {
     value.interpolated(name).render()
 }
 
 /// A literal for Compose: `$` is doubled so it is never interpolated.
-fn lit(text: &str) -> String {
+pub(super) fn lit(text: &str) -> String {
     escape(text)
 }
 
-fn lit_map(map: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+pub(super) fn lit_map(map: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     map.iter().map(|(k, v)| (k.clone(), lit(v))).collect()
 }
 
-fn join(root: &str, relative: &str) -> String {
+pub(super) fn join(root: &str, relative: &str) -> String {
     let relative = relative.trim_start_matches("./");
     match (root.trim_end_matches('/'), relative) {
         ("." | "", "." | "") => ".".to_owned(),

@@ -1,6 +1,9 @@
 //! Rendering runtime specs as Compose files, byte-for-byte deterministic.
 
 mod compose;
+mod stack;
+
+pub use stack::{configs_directory, CONFIGS_DIR_VARIABLE, STATEFUL_LABEL};
 
 use crate::spec::{runtime_spec, Mode, RuntimeSpec, SpecOptions};
 use crate::validate::ValidTopology;
@@ -66,6 +69,15 @@ pub fn render_spec(spec: &RuntimeSpec, file_name: &str, options: &RenderOptions)
     let usage = match spec.mode {
         Mode::Dev => "Local development: `docker compose up`.".to_owned(),
         Mode::ProdSim => format!("Production simulation: `topo sim up`, or `docker compose -f {file_name} up --build --wait`."),
+        Mode::Production if spec.swarm => {
+            let project = &spec.project;
+            let tag = spec
+                .tag_variable
+                .as_deref()
+                .map(|v| format!("{v}=<tag> "))
+                .unwrap_or_default();
+            format!("Production on Swarm: `topo secrets --mode production`, then `{tag}docker stack deploy -c {file_name} {project}`.")
+        }
         Mode::Production => match spec.tag_variable.as_deref() {
             Some(variable) => format!("Production: `{variable}=<tag> docker compose -f {file_name} up -d`."),
             None => format!("Production, its images pinned: `docker compose -f {file_name} up -d`."),
@@ -78,7 +90,12 @@ pub fn render_spec(spec: &RuntimeSpec, file_name: &str, options: &RenderOptions)
     RenderedFile {
         mode: spec.mode,
         file_name: file_name.to_owned(),
-        contents: header + &compose::to_yaml(spec, &options.root),
+        contents: header
+            + &if spec.swarm {
+                stack::to_yaml(spec, &options.root)
+            } else {
+                compose::to_yaml(spec, &options.root)
+            },
     }
 }
 

@@ -91,6 +91,7 @@ pub fn runtime_spec(topology: &ValidTopology, mode: Mode, options: &SpecOptions)
     RuntimeSpec {
         project: project.to_owned(),
         mode,
+        swarm: is_swarm(topology, mode),
         network: NetworkSpec {
             name: naming::network_name(project),
             labels: ownership,
@@ -114,6 +115,11 @@ pub fn runtime_spec(topology: &ValidTopology, mode: Mode, options: &SpecOptions)
                 .version_command(&database.user, &database.name),
         }),
     }
+}
+
+/// Whether `mode` runs on a Swarm cluster: production, when the topology says so.
+pub(super) fn is_swarm(topology: &ValidTopology, mode: Mode) -> bool {
+    mode == Mode::Production && topology.production.engine == crate::model::ProductionEngine::Swarm
 }
 
 /// The confinement of a hardened mode (prod-sim, production); dev runs none.
@@ -188,6 +194,7 @@ pub(super) fn base(
             drain: crate::valid::DeployPolicy::DEFAULT_DRAIN,
         },
         stop_timeout: None,
+        replicas: 1,
         confinement: None,
         logging: hardened.then(|| LoggingSpec {
             driver: "json-file".to_owned(),

@@ -152,6 +152,7 @@ fn field_rule(field: &str, container: &ContainerSpec) -> Rule {
         "image" => rules::PRODUCTION_RUNS_THE_PUSHED_IMAGE,
         "command" => rules::COMMAND_PER_MODE,
         "restart" => rules::RESTARTED_OUTSIDE_DEV,
+        "replicas" => rules::REPLICAS_ON_SWARM,
         "confinement" | "logging" => rules::HARDENED_OUTSIDE_DEV,
         _ => rules::UNEXPLAINED,
     }

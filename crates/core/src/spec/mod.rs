@@ -91,6 +91,10 @@ pub struct RuntimeSpec {
     pub project: String,
     /// The mode this spec is for.
     pub mode: Mode,
+    /// Whether it runs on a Swarm cluster (production with `engine = "swarm"`): rendered as
+    /// a stack file.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub swarm: bool,
     /// The one network.
     pub network: NetworkSpec,
     /// Every named volume any container mounts, sorted by name.
@@ -155,6 +159,27 @@ impl RuntimeSpec {
             }
         }
         files.into_values().collect()
+    }
+}
+
+impl RuntimeSpec {
+    /// The files topo writes into containers, as (config name, text): what a Swarm stack
+    /// reads from files (`topo secrets` writes them).
+    pub fn config_files(&self) -> Vec<(String, &str)> {
+        self.containers
+            .iter()
+            .flat_map(|c| {
+                c.files
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(i, f)| match &f.content {
+                        FileContent::Text(text) => {
+                            Some((crate::naming::config_name(&c.name, i), text.as_str()))
+                        }
+                        _ => None,
+                    })
+            })
+            .collect()
     }
 }
 
@@ -237,9 +262,17 @@ pub struct ContainerSpec {
     /// `StopTimeout`); `None`: the engine's default, [`ContainerSpec::DEFAULT_STOP_TIMEOUT`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_timeout: Option<Duration>,
+    /// How many tasks run it (Swarm; 1 elsewhere). Left out at 1, so a container's config
+    /// hash is the same as before replicas existed.
+    #[serde(skip_serializing_if = "is_one")]
+    pub replicas: u32,
     /// Its confinement: limits, capabilities, a read-only root filesystem with tmpfs
     /// paths (prod-sim and production; `None` in dev).
     pub confinement: Option<crate::valid::Hardening>,
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
 }
 
 /// What a container is.

@@ -32,6 +32,7 @@ pub const RULES: &[Rule] = &[
     RESTARTED_OUTSIDE_DEV,
     HARDENED_OUTSIDE_DEV,
     ACCESSORY_MODES,
+    REPLICAS_ON_SWARM,
     THE_PROXY_SERVES_WHAT_RUNS,
     LABELS_NAME_THE_MODE,
     UNEXPLAINED,
@@ -132,6 +133,12 @@ pub const HARDENED_OUTSIDE_DEV: Rule = Rule {
 pub const ACCESSORY_MODES: Rule = Rule {
     id: "accessory-modes",
     why: "this accessory runs only in the modes its `modes` names, and nothing waits for it elsewhere",
+};
+
+/// `replicas` on Swarm.
+pub const REPLICAS_ON_SWARM: Rule = Rule {
+    id: "replicas-on-swarm",
+    why: "production on Swarm (`[production] engine = \"swarm\"`) runs `replicas` tasks of the service; one host runs one container",
 };
 
 /// The proxy's routes name the containers of the mode.

@@ -1,6 +1,8 @@
 //! The mode rules of an application service's container.
 
-use super::build::{base, host_ip, label_config_hash, put_env, service_health, SpecOptions};
+use super::build::{
+    base, host_ip, is_swarm, label_config_hash, put_env, service_health, SpecOptions,
+};
 use super::*;
 use crate::naming;
 use crate::valid::{Service, ServiceKind, ValidTopology};
@@ -18,6 +20,10 @@ pub fn container_spec(
         ServiceKind::Job => ContainerKind::Job,
     };
     let mut container = base(topology, &service.role, kind, mode);
+    // rule: replicas-on-swarm
+    if is_swarm(topology, mode) {
+        container.replicas = service.replicas;
+    }
     image(topology, service, mode, options, &mut container);
     container.command = if mode == Mode::Dev {
         service.command.dev.clone()

@@ -250,6 +250,8 @@ pub struct Dev {
 pub struct Production {
     /// The registry and namespace images are pushed to (`ghcr.io/acme`).
     pub registry: Option<String>,
+    /// What runs production: one host, or a Swarm cluster.
+    pub engine: crate::model::ProductionEngine,
     /// The address published ports bind to.
     pub host_ip: String,
     /// The variable holding the tag to deploy.

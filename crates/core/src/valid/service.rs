@@ -40,6 +40,8 @@ pub struct Service {
     pub deploy: DeployPolicy,
     /// Its confinement in prod-sim and production.
     pub hardening: super::Hardening,
+    /// How many tasks run it in production on Swarm (1 elsewhere).
+    pub replicas: u32,
 }
 
 impl Service {

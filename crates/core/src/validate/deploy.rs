@@ -283,3 +283,51 @@ fn blue_green(
         );
     }
 }
+
+/// How many tasks run a service on Swarm: at least one, more only on Swarm, and a job
+/// runs once.
+pub(super) fn replicas(
+    topology: &Topology,
+    service: &Service,
+    is_job: bool,
+    out: &mut Vec<Diagnostic>,
+) -> u32 {
+    let Some(replicas) = &service.replicas else {
+        return 1;
+    };
+    let count = **replicas;
+    let swarm = *topology.production.engine == crate::model::ProductionEngine::Swarm;
+    let problem = match count {
+        0 => Some((
+            "`replicas` must run at least one task".to_owned(),
+            "0 tasks".to_owned(),
+            "remove the service to run none".to_owned(),
+        )),
+        1 => None,
+        _ if is_job => Some((
+            format!(
+                "`{}` is a one-shot job (others wait for it to complete): it runs once",
+                service.role
+            ),
+            format!("{count} tasks"),
+            "remove `replicas`".to_owned(),
+        )),
+        _ if !swarm => Some((
+            format!(
+                "`{}` asks for {count} replicas, but one host runs one container per service",
+                service.role
+            ),
+            "replicas need a cluster".to_owned(),
+            "set `[production] engine = \"swarm\"`, or remove `replicas`".to_owned(),
+        )),
+        _ => None,
+    };
+    if let Some((message, label, help)) = problem {
+        out.push(
+            Diagnostic::error("invalid-replicas", message)
+                .at(replicas.span(), label)
+                .help(help),
+        );
+    }
+    count.max(1)
+}

@@ -133,6 +133,7 @@ fn service(
             valid::HardeningDefaults::SERVICE,
             out,
         ),
+        replicas: deploy::replicas(topology, service, jobs.contains(service.role.as_str()), out),
     }
 }
 

@@ -64,6 +64,7 @@ pub(super) fn production(settings: &ProductionSettings, out: &mut Vec<Diagnostic
     }
     Production {
         registry: settings.registry.as_ref().map(|r| r.to_string()),
+        engine: *settings.engine,
         host_ip: settings.host_ip.to_string(),
         tag_variable: settings.tag_variable.to_string(),
         log_max_size: size.to_owned(),

@@ -1,0 +1,361 @@
+//! A production runtime spec on Swarm, serialised as a stack file for `docker stack deploy
+//! -c` (Compose file format 3.8, as Docker 20.10's stack loader reads it). The same spec as
+//! the Compose renderer reads; what Swarm says differently is said here:
+//!
+//! - each service gets `deploy:` — `replicas`, `endpoint_mode: dnsrr` (virtual IPs need
+//!   IPVS, which not every kernel has), `restart_policy`, `update_config` and
+//!   `rollback_config` (start-first and health-gated, rolled back automatically; stop-first
+//!   for a container publishing host ports, which two tasks on one node cannot share),
+//!   `resources.limits`, and a placement constraint pinning whatever keeps data in a named
+//!   volume (the database, stateful accessories and services) to the node labelled
+//!   `topo.stateful=true` (a local volume lives on one node);
+//! - published ports are host-mode (the routing mesh needs IPVS too);
+//! - tmpfs paths are `tmpfs` mounts; `container_name`, `depends_on`, `restart`,
+//!   `security_opt` and `pids_limit` are left out (Swarm does not honour them; the update
+//!   order and health gate stand in for `depends_on`);
+//! - secrets are Swarm secrets and the proxy's files Swarm configs, each from a file
+//!   (`topo secrets --mode production` writes both).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::compose::{
+    config_mounts, config_name, env, healthcheck, join, lit, lit_map, secret_files, secrets,
+    spec_network, ConfigMount, Healthcheck, Logging, Named, NetworkAttachment, Ordered,
+    SecretSource,
+};
+use crate::spec::{ContainerKind, ContainerSpec, FileContent, MountSource, RuntimeSpec};
+use crate::value::compose_duration;
+
+/// The node label that places stateful containers: `docker node update --label-add
+/// topo.stateful=true NODE`.
+pub const STATEFUL_LABEL: &str = "topo.stateful";
+
+/// The environment variable naming the directory of the configs' files (as
+/// `TOPO_SECRETS_DIR` names the secrets').
+pub const CONFIGS_DIR_VARIABLE: &str = "TOPO_CONFIGS_DIR";
+
+#[derive(Serialize)]
+struct StackFile {
+    version: &'static str,
+    services: Ordered<Service>,
+    networks: Ordered<Network>,
+    #[serde(skip_serializing_if = "Ordered::is_empty")]
+    volumes: Ordered<Named>,
+    #[serde(skip_serializing_if = "Ordered::is_empty")]
+    configs: Ordered<FileSource>,
+    #[serde(skip_serializing_if = "Ordered::is_empty")]
+    secrets: Ordered<SecretSource>,
+}
+
+#[derive(Serialize)]
+struct Network {
+    name: String,
+    driver: &'static str,
+    attachable: bool,
+    labels: BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct FileSource {
+    name: String,
+    file: String,
+}
+
+#[derive(Serialize)]
+struct Service {
+    image: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    command: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    environment: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    volumes: Vec<Mount>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    ports: Vec<Port>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    healthcheck: Option<Healthcheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stop_grace_period: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    read_only: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    cap_drop: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    cap_add: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logging: Option<Logging>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    configs: Vec<ConfigMount>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    secrets: Vec<ConfigMount>,
+    labels: BTreeMap<String, String>,
+    networks: BTreeMap<String, NetworkAttachment>,
+    deploy: Deploy,
+}
+
+#[derive(Serialize)]
+struct Mount {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<String>,
+    target: String,
+}
+
+#[derive(Serialize)]
+struct Port {
+    target: u16,
+    published: u16,
+    protocol: &'static str,
+    mode: &'static str,
+}
+
+#[derive(Serialize)]
+struct Deploy {
+    mode: &'static str,
+    replicas: u32,
+    endpoint_mode: &'static str,
+    restart_policy: RestartPolicy,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    update_config: Option<Update>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rollback_config: Option<Update>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resources: Option<Resources>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    placement: Option<Placement>,
+    labels: BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct RestartPolicy {
+    condition: &'static str,
+}
+
+#[derive(Serialize)]
+struct Update {
+    parallelism: u32,
+    order: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure_action: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    monitor: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Resources {
+    limits: Limits,
+}
+
+#[derive(Serialize)]
+struct Limits {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpus: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    memory: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Placement {
+    constraints: Vec<String>,
+}
+
+/// The stack file of a Swarm production spec; relative paths are written through `root`.
+pub(super) fn to_yaml(spec: &RuntimeSpec, root: &str) -> String {
+    let configs_dir = crate::value::Interpolated::with_default(
+        CONFIGS_DIR_VARIABLE,
+        join(root, &configs_directory()),
+    )
+    .render();
+    let file = StackFile {
+        version: "3.8",
+        services: Ordered(
+            spec.containers
+                .iter()
+                .map(|c| (c.name.clone(), service(c)))
+                .collect(),
+        ),
+        networks: Ordered(vec![(
+            spec.network.name.clone(),
+            Network {
+                name: lit(&spec.network.name),
+                driver: "overlay",
+                // `docker run --network` can join it: one-off tasks and debugging.
+                attachable: true,
+                labels: lit_map(&spec.network.labels),
+            },
+        )]),
+        volumes: Ordered(
+            spec.volumes
+                .iter()
+                .map(|v| {
+                    let named = Named {
+                        name: lit(&v.name),
+                        labels: lit_map(&v.labels),
+                    };
+                    (v.name.clone(), named)
+                })
+                .collect(),
+        ),
+        configs: Ordered(
+            spec.containers
+                .iter()
+                .flat_map(|c| c.files.iter().enumerate().map(move |(i, f)| (c, i, f)))
+                .filter_map(|(c, i, f)| {
+                    let name = config_name(c, i);
+                    let file = match &f.content {
+                        FileContent::Text(_) => format!("{configs_dir}/{name}"),
+                        FileContent::Repository(path) => lit(&join(root, path)),
+                        FileContent::Secret { .. } | FileContent::SelfSigned { .. } => return None,
+                    };
+                    let source = FileSource {
+                        name: lit(&name),
+                        file,
+                    };
+                    Some((name, source))
+                })
+                .collect(),
+        ),
+        secrets: secrets(spec, root),
+    };
+    let mut options = serde_saphyr::SerializerOptions::default();
+    options.folded_wrap_chars = usize::MAX;
+    serde_saphyr::to_string_with_options(&file, options)
+        .expect("a stack file of strings and numbers always serialises")
+}
+
+/// Where `topo secrets --mode production` writes the configs' files, relative to the
+/// repository: `.topo/configs/production`.
+pub fn configs_directory() -> String {
+    ".topo/configs/production".to_owned()
+}
+
+fn service(container: &ContainerSpec) -> Service {
+    let confinement = container.confinement.as_ref();
+    let mut volumes: Vec<Mount> = container
+        .mounts
+        .iter()
+        .map(|m| {
+            // Production binds nothing (the spec gives binds to dev only).
+            let (kind, source) = match &m.source {
+                MountSource::Bind(source) => ("bind", source),
+                MountSource::Volume(name) => ("volume", name),
+            };
+            Mount {
+                kind,
+                source: Some(lit(source)),
+                target: lit(&m.target),
+            }
+        })
+        .collect();
+    if let Some(confinement) = confinement.filter(|c| c.read_only) {
+        volumes.extend(confinement.writable.iter().map(|path| Mount {
+            kind: "tmpfs",
+            source: None,
+            target: lit(path),
+        }));
+    }
+    let ports: Vec<Port> = container
+        .ports
+        .iter()
+        .map(|p| Port {
+            target: p.container,
+            published: p.host,
+            protocol: p.protocol.as_str(),
+            mode: "host",
+        })
+        .collect();
+    Service {
+        image: container.image.to_string(),
+        command: container
+            .command
+            .as_ref()
+            .map(|c| c.iter().map(|a| lit(a)).collect()),
+        environment: container
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), env(k, v)))
+            .collect(),
+        volumes,
+        healthcheck: container.health.as_ref().map(healthcheck),
+        stop_grace_period: container.stop_timeout.map(compose_duration),
+        read_only: confinement.is_some_and(|c| c.read_only),
+        cap_drop: confinement
+            .filter(|c| c.drop_capabilities)
+            .map(|_| vec!["ALL".to_owned()])
+            .unwrap_or_default(),
+        cap_add: confinement
+            .map(|c| c.capabilities.clone())
+            .unwrap_or_default(),
+        logging: container.logging.as_ref().map(|l| Logging {
+            driver: lit(&l.driver),
+            options: lit_map(&l.options),
+        }),
+        configs: config_mounts(container),
+        secrets: secret_files(container)
+            .map(|(var, target)| ConfigMount {
+                source: var.clone(),
+                target: lit(target),
+            })
+            .collect(),
+        labels: lit_map(&container.labels),
+        networks: BTreeMap::from([(
+            spec_network(container),
+            NetworkAttachment {
+                aliases: container.aliases.iter().map(|a| lit(a)).collect(),
+            },
+        )]),
+        deploy: deploy(container, !ports.is_empty()),
+        ports,
+    }
+}
+
+/// A service's `deploy:`: what Swarm does with its tasks.
+fn deploy(container: &ContainerSpec, publishes: bool) -> Deploy {
+    let job = container.kind == ContainerKind::Job;
+    let stateful = container
+        .mounts
+        .iter()
+        .any(|m| matches!(m.source, MountSource::Volume(_)));
+    // Two tasks on one node cannot publish one host port: the old one stops first.
+    let order = if publishes {
+        "stop-first"
+    } else {
+        "start-first"
+    };
+    let update = |failure_action, monitor| Update {
+        parallelism: 1,
+        order,
+        failure_action,
+        monitor,
+    };
+    let monitor = container
+        .health
+        .as_ref()
+        .map(|h| compose_duration(h.deadline()));
+    let confinement = container.confinement.as_ref();
+    let limits = Limits {
+        cpus: confinement
+            .and_then(|c| c.millicpus)
+            .map(|m| format!("{:.3}", f64::from(m) / 1000.0)),
+        memory: confinement.and_then(|c| c.memory.as_ref().map(|m| lit(&m.text))),
+    };
+    Deploy {
+        mode: "replicated",
+        replicas: container.replicas,
+        endpoint_mode: "dnsrr",
+        restart_policy: RestartPolicy {
+            condition: if job { "none" } else { "any" },
+        },
+        update_config: (!job).then(|| update(Some("rollback"), monitor)),
+        rollback_config: (!job).then(|| update(None, None)),
+        resources: (limits.cpus.is_some() || limits.memory.is_some())
+            .then_some(Resources { limits }),
+        placement: stateful.then(|| Placement {
+            constraints: vec![format!("node.labels.{STATEFUL_LABEL} == true")],
+        }),
+        labels: lit_map(&container.labels),
+    }
+}
