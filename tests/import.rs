@@ -315,10 +315,8 @@ fn limits_in_either_spelling_become_resources() {
 /// A stock image in hand-written Compose files becomes an accessory (not a refusal): the
 /// catalogue's health check and data volume are left out, its dev port kept, its timings
 /// kept; an unpinned one stays a comment saying what to do.
-#[test]
-fn stock_images_become_accessories() {
-    let dev = "name: shop\nservices:\n  cache:\n    image: redis:7.2-alpine\n    ports: [\"127.0.0.1:6379:6379\"]\n    volumes: [\"shop-cache-data:/data\"]\n    healthcheck:\n      test: [\"CMD\", \"redis-cli\", \"ping\"]\n      interval: 2s\n  queue:\n    image: rabbitmq:latest\nvolumes:\n  shop-cache-data: {}\n";
-    let prod = "name: shop\nservices:\n  cache:\n    image: redis:7.2-alpine\n    volumes: [\"shop-cache-data:/data\"]\n    healthcheck:\n      test: [\"CMD\", \"redis-cli\", \"ping\"]\n      interval: 2s\n    restart: unless-stopped\nvolumes:\n  shop-cache-data: {}\n";
+/// Imports a hand-written dev file and production file.
+fn import_pair(dev: &str, prod: &str) -> Imported {
     let files = vec![
         (
             ComposeFile::read("docker-compose.yml".to_owned(), dev.to_owned()).expect("dev"),
@@ -329,7 +327,14 @@ fn stock_images_become_accessories() {
             topo_core::Mode::Production,
         ),
     ];
-    let imported = import(&files, &ImportOptions::default()).expect("imported");
+    import(&files, &ImportOptions::default()).expect("imported")
+}
+
+#[test]
+fn stock_images_become_accessories() {
+    let dev = "name: shop\nservices:\n  cache:\n    image: redis:7.2-alpine\n    ports: [\"127.0.0.1:6379:6379\"]\n    volumes: [\"shop-cache-data:/data\"]\n    healthcheck:\n      test: [\"CMD\", \"redis-cli\", \"ping\"]\n      interval: 2s\n  queue:\n    image: rabbitmq:latest\nvolumes:\n  shop-cache-data: {}\n";
+    let prod = "name: shop\nservices:\n  cache:\n    image: redis:7.2-alpine\n    volumes: [\"shop-cache-data:/data\"]\n    healthcheck:\n      test: [\"CMD\", \"redis-cli\", \"ping\"]\n      interval: 2s\n    restart: unless-stopped\nvolumes:\n  shop-cache-data: {}\n";
+    let imported = import_pair(dev, prod);
     let text = &imported.text;
     assert!(
         text.contains("[[accessories]]\nrole = \"cache\"\nimage = \"redis:7.2-alpine\"\n"),
@@ -358,17 +363,7 @@ fn stock_images_become_accessories() {
 fn connection_strings_become_derived_values() {
     let dev = "name: shop\nservices:\n  db:\n    image: postgres:17\n    environment:\n      POSTGRES_USER: shop\n      POSTGRES_PASSWORD: ${DB_PASSWORD:-local}\n  api:\n    build: {context: ./api, target: dev}\n    environment:\n      DATABASE_URL: postgres://shop:${DB_PASSWORD:-local}@db:5432/shop\n      QUEUE_URL: amqp://shop:${MQ_PASSWORD:-guest}@queue:5672/\n";
     let prod = "name: shop\nservices:\n  db:\n    image: postgres:17\n    environment:\n      POSTGRES_USER: shop\n      POSTGRES_PASSWORD: ${DB_PASSWORD:?set it}\n  api:\n    build: {context: ./api, target: prod}\n    environment:\n      DATABASE_URL: postgres://shop:${DB_PASSWORD:?set it}@db:5432/shop\n      QUEUE_URL: amqp://shop:${MQ_PASSWORD:?set it}@queue:5672/\n";
-    let files = vec![
-        (
-            ComposeFile::read("docker-compose.yml".to_owned(), dev.to_owned()).expect("dev"),
-            topo_core::Mode::Dev,
-        ),
-        (
-            ComposeFile::read("docker-compose.prod.yml".to_owned(), prod.to_owned()).expect("prod"),
-            topo_core::Mode::Production,
-        ),
-    ];
-    let imported = import(&files, &ImportOptions::default()).expect("imported");
+    let imported = import_pair(dev, prod);
     let text = &imported.text;
     assert!(
         text.contains(r#"DATABASE_URL = { url_of = "db", scheme = "postgres" }"#),

@@ -39,15 +39,7 @@ pub fn run(
     if let Some(example) = example {
         return crate::output::init(example, output, force);
     }
-    if output.exists() && !force {
-        return Err(CommandError::Refused {
-            message: format!(
-                "{} already exists; pass --force to overwrite it",
-                output.display()
-            ),
-            help: None,
-        });
-    }
+    crate::output::refuse_overwrite(output, force)?;
     let root = directory_of(output);
     let compose = compose_files(&root)?;
     if !compose.is_empty() {

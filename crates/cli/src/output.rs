@@ -269,15 +269,7 @@ pub(crate) fn render_options(input: &Input, out_dir: &Path) -> Result<RenderOpti
 pub fn init(example: &str, output: &Path, force: bool) -> Result<Exit, CommandError> {
     let text = topo_core::example::topology(example)
         .ok_or_else(|| crate::input::unknown_example(example))?;
-    if output.exists() && !force {
-        return Err(CommandError::Refused {
-            message: format!(
-                "{} already exists; pass --force to overwrite it",
-                output.display()
-            ),
-            help: None,
-        });
-    }
+    refuse_overwrite(output, force)?;
     let directory = directory_of(output);
     std::fs::create_dir_all(&directory).map_err(CommandError::io("create", &directory))?;
     write_atomically(output, text.as_bytes())?;
@@ -297,6 +289,20 @@ pub fn init(example: &str, output: &Path, force: bool) -> Result<Exit, CommandEr
         output.display()
     );
     Ok(Exit::Success)
+}
+
+/// An existing `output` is overwritten only with `--force`.
+pub(crate) fn refuse_overwrite(output: &Path, force: bool) -> Result<(), CommandError> {
+    if output.exists() && !force {
+        return Err(CommandError::Refused {
+            message: format!(
+                "{} already exists; pass --force to overwrite it",
+                output.display()
+            ),
+            help: None,
+        });
+    }
+    Ok(())
 }
 
 /// Writes a whole file or nothing: a temporary file beside it, synced, then renamed over it.

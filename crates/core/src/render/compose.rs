@@ -269,6 +269,7 @@ pub(super) fn to_yaml(spec: &RuntimeSpec, root: &str) -> String {
 
 fn service(container: &ContainerSpec, root: &str) -> Service {
     let path = |relative: &str| lit(&join(root, relative));
+    let common = common(container);
     Service {
         container_name: lit(&container.name),
         image: container.image.to_string(),
@@ -279,15 +280,8 @@ fn service(container: &ContainerSpec, root: &str) -> Service {
             args: b.args.iter().map(|(k, v)| (k.clone(), lit(v))).collect(),
             secrets: b.secrets.clone(),
         }),
-        command: container
-            .command
-            .as_ref()
-            .map(|c| c.iter().map(|a| lit(a)).collect()),
-        environment: container
-            .env
-            .iter()
-            .map(|(k, v)| (k.clone(), env(k, v)))
-            .collect(),
+        command: common.command,
+        environment: common.environment,
         env_file: container
             .env_files
             .iter()
@@ -338,11 +332,40 @@ fn service(container: &ContainerSpec, root: &str) -> Service {
         restart: container.restart.as_str(),
         stop_grace_period: container.stop_timeout.map(compose_duration),
         confinement: confinement(container),
+        logging: common.logging,
+        configs: config_mounts(container),
+        secrets: common.secrets,
+        labels: common.labels,
+        networks: common.networks,
+    }
+}
+
+/// The parts a Compose service and a stack service write alike: command, environment,
+/// logging, secret files, labels and the network attachment.
+pub(super) struct Common {
+    pub(super) command: Option<Vec<String>>,
+    pub(super) environment: BTreeMap<String, String>,
+    pub(super) logging: Option<Logging>,
+    pub(super) secrets: Vec<ConfigMount>,
+    pub(super) labels: BTreeMap<String, String>,
+    pub(super) networks: BTreeMap<String, NetworkAttachment>,
+}
+
+pub(super) fn common(container: &ContainerSpec) -> Common {
+    Common {
+        command: container
+            .command
+            .as_ref()
+            .map(|c| c.iter().map(|a| lit(a)).collect()),
+        environment: container
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), env(k, v)))
+            .collect(),
         logging: container.logging.as_ref().map(|l| Logging {
             driver: lit(&l.driver),
             options: lit_map(&l.options),
         }),
-        configs: config_mounts(container),
         secrets: secret_files(container)
             .map(|(var, target)| ConfigMount {
                 source: var.clone(),
@@ -436,7 +459,7 @@ pub(super) fn config_mounts(container: &ContainerSpec) -> Vec<ConfigMount> {
 }
 
 /// The files of `container` read from a variable: (variable, target).
-pub(super) fn secret_files(container: &ContainerSpec) -> impl Iterator<Item = (&String, &String)> {
+fn secret_files(container: &ContainerSpec) -> impl Iterator<Item = (&String, &String)> {
     container.files.iter().filter_map(|f| match &f.content {
         FileContent::Secret { variable, .. } => Some((variable, &f.target)),
         _ => None,
@@ -489,12 +512,12 @@ pub(super) fn config_name(container: &ContainerSpec, i: usize) -> String {
 }
 
 /// The network a container joins: there is exactly one, `<project>-network`.
-pub(super) fn spec_network(container: &ContainerSpec) -> String {
+fn spec_network(container: &ContainerSpec) -> String {
     let project = &container.labels[crate::spec::labels::PROJECT];
     crate::naming::network_name(project)
 }
 
-pub(super) fn env(name: &str, value: &EnvSpec) -> String {
+fn env(name: &str, value: &EnvSpec) -> String {
     value.interpolated(name).render()
 }
 

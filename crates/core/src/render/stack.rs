@@ -21,9 +21,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::compose::{
-    config_mounts, config_name, env, healthcheck, join, lit, lit_map, secret_files, secrets,
-    spec_network, ConfigMount, Healthcheck, Logging, Named, NetworkAttachment, Ordered,
-    SecretSource,
+    common, config_mounts, config_name, healthcheck, join, lit, lit_map, secrets, ConfigMount,
+    Healthcheck, Logging, Named, NetworkAttachment, Ordered, SecretSource,
 };
 use crate::spec::{ContainerKind, ContainerSpec, FileContent, MountSource, RuntimeSpec};
 use crate::value::compose_duration;
@@ -267,17 +266,11 @@ fn service(container: &ContainerSpec) -> Service {
             mode: "host",
         })
         .collect();
+    let common = common(container);
     Service {
         image: container.image.to_string(),
-        command: container
-            .command
-            .as_ref()
-            .map(|c| c.iter().map(|a| lit(a)).collect()),
-        environment: container
-            .env
-            .iter()
-            .map(|(k, v)| (k.clone(), env(k, v)))
-            .collect(),
+        command: common.command,
+        environment: common.environment,
         volumes,
         healthcheck: container.health.as_ref().map(healthcheck),
         stop_grace_period: container.stop_timeout.map(compose_duration),
@@ -289,24 +282,11 @@ fn service(container: &ContainerSpec) -> Service {
         cap_add: confinement
             .map(|c| c.capabilities.clone())
             .unwrap_or_default(),
-        logging: container.logging.as_ref().map(|l| Logging {
-            driver: lit(&l.driver),
-            options: lit_map(&l.options),
-        }),
+        logging: common.logging,
         configs: config_mounts(container),
-        secrets: secret_files(container)
-            .map(|(var, target)| ConfigMount {
-                source: var.clone(),
-                target: lit(target),
-            })
-            .collect(),
-        labels: lit_map(&container.labels),
-        networks: BTreeMap::from([(
-            spec_network(container),
-            NetworkAttachment {
-                aliases: container.aliases.iter().map(|a| lit(a)).collect(),
-            },
-        )]),
+        secrets: common.secrets,
+        labels: common.labels,
+        networks: common.networks,
         deploy: deploy(container, !ports.is_empty()),
         ports,
     }
