@@ -452,6 +452,13 @@ fn secrets_for_a_swarm_stack_write_its_configs_too() {
     )
     .expect("the proxy's routes as a file");
     assert!(routes.contains("fleet-web:3000"), "{routes}");
+    // On Swarm a service's tasks change address on every update: nginx asks the engine's
+    // DNS per request instead of once at load.
+    assert!(
+        routes.contains("resolver 127.0.0.11 valid=1s")
+            && routes.contains("proxy_pass $topo_fleet_web;"),
+        "{routes}"
+    );
     let secret = std::fs::read_to_string(
         directory
             .path()

@@ -325,6 +325,7 @@ fn proxy_container(
         config_path: crate::model::Proxy::CONFIG_PATH.to_owned(),
         routes,
         tls,
+        resolve_per_request: is_swarm(topology, mode),
     };
     container.files.push(FileSpec::text(
         &spec.config_path,

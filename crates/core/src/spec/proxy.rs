@@ -13,7 +13,15 @@ pub struct ProxySpec {
     pub routes: Vec<RouteSpec>,
     /// HTTPS, when the topology gives a certificate (prod-sim and production).
     pub tls: Option<TlsSpec>,
+    /// Resolve each route's name per request through the engine's DNS (Swarm: a service's
+    /// tasks change address on every update, and names resolve round robin), instead of
+    /// once when nginx loads the file (one host: topo reloads nginx at each switch).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub resolve_per_request: bool,
 }
+
+/// The engine's embedded DNS server, inside every container on a user-defined network.
+const ENGINE_DNS: &str = "127.0.0.11";
 
 /// HTTPS at the proxy: where the certificate and key are inside its container, and the
 /// host port of HTTPS (the redirect names it unless it is 443).
@@ -61,7 +69,7 @@ impl ProxySpec {
         let mut out = String::from(
             "# Written by topo: the routes of the topology's proxy. Do not edit: re-render.\n",
         );
-        for route in &self.routes {
+        for route in self.routes.iter().filter(|_| !self.resolve_per_request) {
             out.push_str(&format!(
                 "upstream {} {{\n    server {}:{};\n    keepalive 16;\n}}\n",
                 route.container,
@@ -94,6 +102,15 @@ impl ProxySpec {
                 ));
             }
         }
+        if self.resolve_per_request {
+            out.push_str(&format!("    resolver {ENGINE_DNS} valid=1s ipv6=off;\n"));
+        }
+        let port_of = |container: &str| {
+            self.routes
+                .iter()
+                .find(|r| r.container == container)
+                .map_or(80, |r| r.port)
+        };
         let mut locations: Vec<(&str, &str)> = self
             .routes
             .iter()
@@ -106,8 +123,19 @@ impl ProxySpec {
         // Longest prefix first reads like nginx matches (it picks the longest anyway).
         locations.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(b.0)));
         for (path, container) in locations {
+            // A variable makes nginx ask the resolver (cached `valid=1s`) per request.
+            let pass = if self.resolve_per_request {
+                let variable = format!("$topo_{}", container.replace('-', "_"));
+                format!(
+                    "set {variable} http://{}:{};\n        proxy_pass {variable};",
+                    upstream(container),
+                    port_of(container)
+                )
+            } else {
+                format!("proxy_pass http://{container};")
+            };
             out.push_str(&format!(
-                "    location {path} {{\n        proxy_pass http://{container};\n        proxy_http_version 1.1;\n        proxy_set_header Connection \"\";\n        proxy_set_header Host $host;\n        proxy_set_header X-Real-IP $remote_addr;\n        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n        proxy_set_header X-Forwarded-Proto $scheme;\n    }}\n"
+                "    location {path} {{\n        {pass}\n        proxy_http_version 1.1;\n        proxy_set_header Connection \"\";\n        proxy_set_header Host $host;\n        proxy_set_header X-Real-IP $remote_addr;\n        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n        proxy_set_header X-Forwarded-Proto $scheme;\n    }}\n"
             ));
         }
         if !self.routes.iter().any(|r| r.paths.iter().any(|p| p == "/")) {
