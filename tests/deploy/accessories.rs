@@ -1,7 +1,8 @@
 //! An accessory on a deploy target: Redis 7 from a pinned image (built offline from Debian's
 //! redis-server), created by `--setup`, its major asked of the server, never restarted by an
 //! application deploy, replaced by `--accessory` with its data kept, and refused when the
-//! server runs another major than the pin.
+//! server runs another major than the pin. RabbitMQ 3 (Debian's 3.10): its major asked of
+//! the server, its data kept by a replacement when its node name is fixed.
 
 use serde_json::Value;
 
@@ -139,4 +140,98 @@ fn upgraded_on_purpose_with_its_data(
     );
 
     changed
+}
+
+/// The queue the RabbitMQ test adds: the user its image creates from the environment. Its
+/// node name is `rabbit@<hostname>`, and topo gives an accessory its container name as host
+/// name, so a replaced container finds the data the old one left.
+const QUEUE: &str = "\n[[accessories]]\nrole = \"queue\"\nimage = \"topo-test/rabbitmq:3\"\nhealth = { interval = \"2s\", timeout = \"10s\", retries = 10, start_period = \"60s\" }\n\n[accessories.env]\nRABBITMQ_DEFAULT_USER = \"shop\"\nRABBITMQ_DEFAULT_PASS = { secret = \"MQ_PASSWORD\" }\n";
+
+/// The queue's password in production.
+const MQ_PASSWORD: &str = "production-mq-password";
+
+/// `topo-sim deploy --format json ARGS` with the queue's secret set, which must succeed.
+fn deploy_queue(target: &Target, args: &[&str]) -> Value {
+    let output = target
+        .sim_command(&[&["deploy", "--format", "json"], args].concat())
+        .env("MQ_PASSWORD", MQ_PASSWORD)
+        .output()
+        .expect("topo-sim runs");
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        text_of(&output.stdout),
+        text_of(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("a JSON summary")
+}
+
+fn rabbitmqctl(target: &Target, args: &[&str]) -> String {
+    let name = target.container("queue");
+    let mut all = vec!["exec", name.as_str(), "rabbitmqctl", "-q"];
+    all.extend_from_slice(args);
+    common::docker(&all).trim().to_owned()
+}
+
+/// RabbitMQ 3 (Debian's 3.10): `--setup` creates it with the production password, asks the
+/// server its major; `--accessory` replaces it after a configuration change, its data kept.
+#[test]
+fn a_queue_is_set_up_at_its_major_and_replaced_with_its_data() {
+    let Some(target) = Target::new("rabbitmq accessory", "dmq", |topology| {
+        topology.replace("[proxy]\n", &format!("{QUEUE}\n[proxy]\n"))
+    }) else {
+        return;
+    };
+    let first = deploy_queue(&target, &["--setup", "--tag", "v1"]);
+    let running = check(&first, "accessory queue").expect("an accessory check");
+    assert!(
+        running["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("running and healthy"),
+        "{running}"
+    );
+    let major = check(&first, "accessory dmq-queue major").expect("a major check");
+    assert!(
+        major["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("rabbitmq major 3"),
+        "{major}"
+    );
+    assert_eq!(
+        rabbitmqctl(&target, &["authenticate_user", "shop", MQ_PASSWORD]),
+        "Success",
+        "the production password did not reach the server"
+    );
+    rabbitmqctl(&target, &["add_vhost", "kept"]);
+    let before = target.identity("queue");
+
+    // A configuration change (RabbitMQ 3.10 sizes its memory alarm from the host's memory,
+    // not the container's limit): replaced on purpose, the vhost still there.
+    let topology = std::fs::read_to_string(target.topology()).expect("topology");
+    let changed = topology.replace(
+        "RABBITMQ_DEFAULT_USER = ",
+        "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS = \"-rabbit total_memory_available_override_value 1073741824\"\nRABBITMQ_DEFAULT_USER = ",
+    );
+    std::fs::write(target.topology(), changed).expect("write");
+    let replaced = deploy_queue(&target, &["--tag", "v1", "--accessory", "queue"]);
+    assert!(
+        replaced["notes"]
+            .to_string()
+            .contains("dmq-queue: replaced"),
+        "{}",
+        replaced["notes"]
+    );
+    assert_ne!(target.identity("queue"), before, "not replaced");
+    let vhosts = rabbitmqctl(&target, &["list_vhosts", "--no-table-headers"]);
+    assert!(
+        vhosts.lines().any(|l| l.trim() == "kept"),
+        "the data volume was not kept: {vhosts}"
+    );
+    let logs = common::docker(&["logs", &target.container("queue")]);
+    assert!(
+        logs.contains("of 1024 MiB (1073741824 bytes) total"),
+        "the memory override was not applied"
+    );
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # tests/images/build.sh — build, fully offline, the Docker base images topo's integration tests use.
 #
-#   tests/images/build.sh                  # all six images
+#   tests/images/build.sh                  # all eight images
 #   tests/images/build.sh IMAGE...         # only these: busybox, nginx, postgres:17, postgres:15, postgres
-#                                          # (both majors), redis, mariadb; a topo-test/ prefix is accepted
+#                                          # (both majors), redis, mariadb, rabbitmq, memcached; a topo-test/
+#                                          # prefix is accepted
 #
 # No container registry is reachable on the test machines, so nothing is pulled: each image is a root
 # filesystem assembled from Debian packages (Debian's mirrors are reachable) and `docker import`ed.
@@ -37,6 +38,23 @@
 #                             root@localhost also authenticates by unix socket: `docker exec C mariadb -e ...`
 #                             needs no password. CMD ["mariadbd"], EXPOSE 3306. On a read-only root filesystem
 #                             /tmp (InnoDB's temporary files) and /run/mysqld (or /run) must be tmpfs.
+#   topo-test/rabbitmq:3      `debootstrap --variant=minbase bookworm` + rabbitmq-server 3.10 (Erlang 25), laid
+#                             out as the official `rabbitmq` image: data (and the Erlang cookie the server makes
+#                             on its first start) in /var/lib/rabbitmq, which is also HOME, /root/.erlang.cookie a
+#                             link to it; upstream's scripts on the PATH (not Debian's su wrappers), so
+#                             `docker exec C rabbitmq-diagnostics ...` runs as root; conf.d/10-defaults.conf as
+#                             the official image's (log.console = true, guest allowed from the network); its
+#                             entrypoint gives /var/lib/rabbitmq to the rabbitmq user and drops root (setpriv);
+#                             rabbitmq-server itself creates RABBITMQ_DEFAULT_USER / RABBITMQ_DEFAULT_PASS on a
+#                             node's first start. The node is rabbit@<hostname>, as in the official image (its
+#                             data does not follow a new container unless RABBITMQ_NODENAME is fixed). No Python
+#                             (rabbitmqadmin is the management plugin's client). CMD ["rabbitmq-server"]. On a
+#                             read-only root filesystem /var/log/rabbitmq must be writable (it writes a log file
+#                             there whatever the console logging).
+#   topo-test/memcached:1     `debootstrap --variant=minbase bookworm` + memcached 1.6 without Perl (which serves
+#                             only the package's scripts), as the official `memcached` image: run as the memcache
+#                             user from the start (USER), CMD ["memcached"] on port 11211, options alone run
+#                             memcached. No client inside (`echo version | nc HOST 11211` from busybox).
 #
 # Content cache: the recipe is this file. Its sha256 is stored in each image as the label
 # `topo.test-recipe`; an image whose tag already carries the current hash is reused, so a second run
@@ -52,6 +70,8 @@ readonly BUSYBOX_TAG=topo-test/busybox:latest
 readonly NGINX_TAG=topo-test/nginx:latest
 readonly REDIS_TAG=topo-test/redis:7
 readonly MARIADB_TAG=topo-test/mariadb:11.8
+readonly RABBITMQ_TAG=topo-test/rabbitmq:3
+readonly MEMCACHED_TAG=topo-test/memcached:1
 readonly POSTGRES_REPO=topo-test/postgres
 readonly RECIPE_LABEL=topo.test-recipe
 # PostgreSQL major -> the Debian suite that packages it.
@@ -68,7 +88,7 @@ log() { printf '[images] %s\n' "$*"; }
 die() { printf '[images] error: %s\n' "$*" >&2; exit 1; }
 trap 'rc=$?; printf "[images] error: command failed (exit %s) at line %s: %s\n" "$rc" "$LINENO" "$BASH_COMMAND" >&2' ERR
 
-usage() { sed -n '2,7p' "$script" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,8p' "$script" | sed 's/^# \{0,1\}//'; }
 
 # ---------------------------------------------------------------------------------------------------
 # Scratch directories: one per image, under /var/tmp, removed on every exit path. Anything mounted
@@ -419,6 +439,15 @@ slim_rootfs() {
     "$root/etc/resolv.conf" "$root/etc/hostname"
 }
 
+# drop_packages ROOT PACKAGE...: purge what a test image never runs though a package it keeps depends on
+# it (an interpreter for the package's extra scripts): dpkg --force-depends leaves the dependent installed.
+drop_packages() {
+  local root=$1
+  shift
+  quietly "$work/dpkg-purge.log" chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    DEBIAN_FRONTEND=noninteractive dpkg --purge --force-depends "$@"
+}
+
 # import_rootfs ROOT TAG STOPSIGNAL [CHANGE...]: `docker import` ROOT with the Dockerfile instructions
 # CHANGE... and the recipe label, then set STOPSIGNAL and tag the result TAG: this engine's
 # `docker import -c` rejects STOPSIGNAL ("not a valid change command", Docker 20.10), so a two-line
@@ -643,6 +672,149 @@ ENTRYPOINT
     'EXPOSE 6379' \
     'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]' \
     'CMD ["redis-server", "--protected-mode", "no", "--dir", "/data"]'
+  drop_work
+  drop_old "$old" "$tag"
+  log "$tag: built in $(since "$t0") s ($(image_size "$tag"))"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# build_rabbitmq: topo-test/rabbitmq:3 from bookworm's rabbitmq-server (3.10), an accessory for the tests.
+build_rabbitmq() {
+  local tag=$RABBITMQ_TAG t0 old root version script
+  begin_build "$tag" rabbitmq root || return 0
+  root=$work/root
+  debootstrap_rootfs bookworm rabbitmq-server
+  log "  configuring the rootfs"
+  [[ -x $root/usr/lib/rabbitmq/bin/rabbitmq-server && -x $root/usr/lib/rabbitmq/bin/rabbitmq-diagnostics ]] ||
+    die "rabbitmq-server is not installed in the rootfs"
+  chroot "$root" id rabbitmq >/dev/null || die "no rabbitmq user in the rootfs"
+  version=$(chroot "$root" dpkg-query -W -f '${Version}' rabbitmq-server)
+  [[ $version == 3.* ]] || die "rabbitmq-server is $version, not 3.x"
+  # As the official image: upstream's scripts on the PATH, run as whoever calls them (root included, so
+  # `docker exec C rabbitmq-diagnostics ...` works), not Debian's wrappers (which re-run the CLI through
+  # `su rabbitmq` and send the server's output to /var/log/rabbitmq/startup_log).
+  for script in "$root"/usr/lib/rabbitmq/bin/rabbitmq*; do
+    [[ -L $script ]] || continue
+    ln -sfn "/usr/lib/rabbitmq/bin/${script##*/}" "$root/usr/sbin/${script##*/}"
+  done
+  # No management plugin, so no rabbitmqadmin (its client) and no Python for it.
+  rm -f "$root/usr/bin/rabbitmqadmin"
+  drop_packages "$root" python3 # first: its prerm runs python3.11
+  drop_packages "$root" python3-minimal python3.11 python3.11-minimal libpython3-stdlib libpython3.11-minimal \
+    libpython3.11-stdlib
+  # No state from the package's postinst (its Erlang cookie, an empty mnesia directory): the server
+  # makes both on its first start, in the data directory, which is also the rabbitmq user's HOME.
+  rm -rf "$root/var/lib/rabbitmq" "$root"/var/log/rabbitmq/* "$root"/etc/rabbitmq/*
+  install -d -m 1777 "$root/var/lib/rabbitmq" "$root/etc/rabbitmq" "$root/etc/rabbitmq/conf.d" "$root/var/log/rabbitmq"
+  chroot "$root" chown rabbitmq:rabbitmq /var/lib/rabbitmq /etc/rabbitmq /etc/rabbitmq/conf.d /var/log/rabbitmq
+  # As the official image: root's CLI finds the server's cookie whatever its HOME.
+  ln -sfn /var/lib/rabbitmq/.erlang.cookie "$root/root/.erlang.cookie"
+  cat >"$root/etc/rabbitmq/conf.d/10-defaults.conf" <<'CONF'
+## The official rabbitmq image's defaults (topo-test/rabbitmq).
+## allow access to the guest user from anywhere on the network
+loopback_users.guest = false
+
+## Send all logs to stdout/TTY. Necessary to see logs when running via
+## a container
+log.console = true
+CONF
+  chroot "$root" chown rabbitmq:rabbitmq /etc/rabbitmq/conf.d/10-defaults.conf
+  cat >"$root/usr/local/bin/docker-entrypoint.sh" <<'ENTRYPOINT'
+#!/usr/bin/env bash
+# docker-entrypoint.sh (topo-test/rabbitmq) — the official rabbitmq image's (3.9 and later): as root, the
+# data directory becomes the rabbitmq user's and the script runs again as that user (setpriv needs no
+# setuid bit: it also works under no-new-privileges). RABBITMQ_DEFAULT_USER, RABBITMQ_DEFAULT_PASS and
+# RABBITMQ_DEFAULT_VHOST are read by rabbitmq-server itself, on a node's first start; the variables the
+# official image no longer supports are refused as it refuses them.
+set -euo pipefail
+
+if [[ ${1:-} == rabbitmq* && $(id -u) == 0 ]]; then
+  if [[ $1 == rabbitmq-server ]]; then
+    find /var/lib/rabbitmq \! -user rabbitmq -exec chown rabbitmq '{}' +
+  fi
+  exec setpriv --reuid=rabbitmq --regid=rabbitmq --init-groups "${BASH_SOURCE[0]}" "$@"
+fi
+
+deprecated=(
+  RABBITMQ_DEFAULT_PASS_FILE RABBITMQ_DEFAULT_USER_FILE
+  RABBITMQ_MANAGEMENT_SSL_CACERTFILE RABBITMQ_MANAGEMENT_SSL_CERTFILE RABBITMQ_MANAGEMENT_SSL_DEPTH
+  RABBITMQ_MANAGEMENT_SSL_FAIL_IF_NO_PEER_CERT RABBITMQ_MANAGEMENT_SSL_KEYFILE RABBITMQ_MANAGEMENT_SSL_VERIFY
+  RABBITMQ_SSL_CACERTFILE RABBITMQ_SSL_CERTFILE RABBITMQ_SSL_DEPTH RABBITMQ_SSL_FAIL_IF_NO_PEER_CERT
+  RABBITMQ_SSL_KEYFILE RABBITMQ_SSL_VERIFY RABBITMQ_VM_MEMORY_HIGH_WATERMARK
+)
+old_env=""
+for var in "${deprecated[@]}"; do
+  if [[ -n ${!var:-} ]]; then
+    echo "error: $var is set but deprecated" >&2
+    old_env=1
+  fi
+done
+if [[ -n $old_env ]]; then
+  echo "error: deprecated environment variables detected; use a configuration file instead" >&2
+  exit 1
+fi
+
+# If the long and short hostnames differ, use long names.
+if [[ -z ${RABBITMQ_USE_LONGNAME:-} && $(hostname) != "$(hostname -s)" ]]; then
+  export RABBITMQ_USE_LONGNAME=true
+fi
+
+exec "$@"
+ENTRYPOINT
+  chmod 755 "$root/usr/local/bin/docker-entrypoint.sh"
+  slim_rootfs "$root"
+  import_rootfs "$root" "$tag" SIGTERM \
+    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    'ENV RABBITMQ_DATA_DIR=/var/lib/rabbitmq' \
+    "ENV RABBITMQ_VERSION=${version%%-*}" \
+    'ENV HOME=/var/lib/rabbitmq' \
+    'ENV LANG=C.UTF-8' \
+    'ENV LANGUAGE=C.UTF-8' \
+    'ENV LC_ALL=C.UTF-8' \
+    'VOLUME /var/lib/rabbitmq' \
+    'EXPOSE 4369 5671 5672 25672' \
+    'ENTRYPOINT ["docker-entrypoint.sh"]' \
+    'CMD ["rabbitmq-server"]'
+  drop_work
+  drop_old "$old" "$tag"
+  log "$tag: built in $(since "$t0") s ($(image_size "$tag"))"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# build_memcached: topo-test/memcached:1 from bookworm's memcached (1.6), an accessory for the tests.
+build_memcached() {
+  local tag=$MEMCACHED_TAG t0 old root version
+  begin_build "$tag" memcached root || return 0
+  root=$work/root
+  debootstrap_rootfs bookworm memcached
+  log "  configuring the rootfs"
+  [[ -x $root/usr/bin/memcached ]] || die "memcached is not installed in the rootfs"
+  chroot "$root" id memcache >/dev/null || die "no memcache user in the rootfs"
+  version=$(chroot "$root" dpkg-query -W -f '${Version}' memcached)
+  [[ $version == 1.* ]] || die "memcached is $version, not 1.x"
+  # Perl serves only the package's scripts (memcached-tool, damemtop), which the official image has not.
+  rm -rf "$root/usr/share/memcached/scripts"
+  drop_packages "$root" perl perl-modules-5.36 libperl5.36 libgdbm-compat4
+  cat >"$root/usr/local/bin/docker-entrypoint.sh" <<'ENTRYPOINT'
+#!/bin/sh
+# docker-entrypoint.sh (topo-test/memcached): the official memcached image's: options alone run memcached.
+set -e
+if [ "${1#-}" != "$1" ]; then
+  set -- memcached "$@"
+fi
+exec "$@"
+ENTRYPOINT
+  chmod 755 "$root/usr/local/bin/docker-entrypoint.sh"
+  slim_rootfs "$root"
+  # As the official image: the server runs as the memcache user from the start (USER), so it needs no
+  # capability and drops no privilege.
+  import_rootfs "$root" "$tag" SIGTERM \
+    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    "ENV MEMCACHED_VERSION=${version%%-*}" \
+    'USER memcache' \
+    'EXPOSE 11211' \
+    'ENTRYPOINT ["docker-entrypoint.sh"]' \
+    'CMD ["memcached"]'
   drop_work
   drop_old "$old" "$tag"
   log "$tag: built in $(since "$t0") s ($(image_size "$tag"))"
@@ -1104,18 +1276,24 @@ want() {
   for t in "${targets[@]}"; do [[ $t != "$1" ]] || return 0; done
   targets+=("$1")
 }
-(($#)) || set -- busybox postgres:17 postgres:15 nginx redis mariadb
+(($#)) || set -- busybox postgres:17 postgres:15 nginx redis mariadb rabbitmq memcached
 for arg in "$@"; do
   case ${arg#topo-test/} in
     busybox | busybox:latest) want busybox ;;
     nginx | nginx:latest) want nginx ;;
     redis | redis:7) want redis ;;
     mariadb | mariadb:11.8) want mariadb ;;
+    rabbitmq | rabbitmq:3) want rabbitmq ;;
+    memcached | memcached:1) want memcached ;;
     postgres) want postgres:17; want postgres:15 ;;
     postgres:17 | postgres17) want postgres:17 ;;
     postgres:15 | postgres15) want postgres:15 ;;
     -h | --help) usage; exit 0 ;;
-    *) usage >&2; die "unknown image '$arg' (expected: busybox, nginx, postgres:17, postgres:15, postgres, redis, mariadb)" ;;
+    *)
+      usage >&2
+      die "unknown image '$arg' (expected: busybox, nginx, postgres:17, postgres:15, postgres, redis, mariadb," \
+        "rabbitmq, memcached)"
+      ;;
   esac
 done
 
@@ -1136,6 +1314,8 @@ for target in "${targets[@]}"; do
     nginx) build_nginx ;;
     redis) build_redis ;;
     mariadb) build_mariadb ;;
+    rabbitmq) build_rabbitmq ;;
+    memcached) build_memcached ;;
     postgres:*) build_postgres "${target#postgres:}" ;;
   esac
 done

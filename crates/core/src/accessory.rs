@@ -71,6 +71,7 @@ pub const CATALOGUE: &[Known] = &[
         // The official image has no client to ask it with: dependents wait for `started`.
         health: None,
         version: None,
+        // The official image starts it as the memcache user (`USER`): no root to drop.
         capabilities: &[],
         writable: &["/tmp"],
     },
@@ -81,10 +82,33 @@ pub const CATALOGUE: &[Known] = &[
         schemes: &["amqp"],
         credentials: Some(("RABBITMQ_DEFAULT_USER", "RABBITMQ_DEFAULT_PASS")),
         data: Some("/var/lib/rabbitmq"),
-        health: Some(&["rabbitmq-diagnostics", "-q", "ping"]),
-        version: Some((&["rabbitmq-diagnostics", "-q", "server_version"], "")),
+        // Run against RabbitMQ 3.10 (tests/images/build.sh): `ping` passes as soon as the
+        // Erlang node is up, seconds before the server has created its default user or
+        // accepts AMQP connections; `check_port_connectivity` passes once its listeners
+        // accept them. The CLI runs as root with HOME=/var/lib/rabbitmq: started before the
+        // server has written its Erlang cookie there, it writes one of its own, owned by
+        // root, and the server, which cannot read it, stops on its first start
+        // (docker-library/rabbitmq#695). Hence no CLI until the cookie exists.
+        health: Some(&[
+            "sh",
+            "-c",
+            "test -f /var/lib/rabbitmq/.erlang.cookie && exec rabbitmq-diagnostics -q check_port_connectivity",
+        ]),
+        // Prints the bare version (`3.10.8`).
+        version: Some((
+            &[
+                "sh",
+                "-c",
+                "test -f /var/lib/rabbitmq/.erlang.cookie && exec rabbitmq-diagnostics -q server_version",
+            ],
+            "",
+        )),
+        // DAC_OVERRIDE is also what lets the root CLI read the rabbitmq user's cookie (0400).
         capabilities: DROPS_ROOT,
-        writable: &["/tmp", "/run"],
+        // The server also writes a log file in /var/log/rabbitmq even when it logs to the
+        // console (the official image's configuration): without it, it does not boot on a
+        // read-only root filesystem ("failed to open log file ... read-only file system").
+        writable: &["/tmp", "/run", "/var/log/rabbitmq"],
     },
     Known {
         name: "minio",
