@@ -138,6 +138,7 @@ pub fn create_body(
         ..Default::default()
     };
     Ok(ContainerCreateBody {
+        hostname: container.hostname.clone(),
         image: Some(image_reference(container, variables)?.to_string()),
         cmd: container.command.clone(),
         env: Some(env),

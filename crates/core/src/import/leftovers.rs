@@ -51,7 +51,10 @@ pub(super) fn container_keys(
     for seen in &container.seen {
         for (key, _) in seen.view.node.entries() {
             let key = key.text.as_str();
+            // An accessory's host name is its container name, which topo gives it.
             let read = COMMON.contains(&key)
+                || key == "hostname"
+                    && seen.view.text("hostname").as_deref() == Some(name.as_str())
                 || own_keys.contains(&key)
                 || key == "secrets" && only_secret_files(seen)
                 || super::hardening::KEYS.contains(&key)

@@ -100,6 +100,8 @@ pub(super) struct Named {
 #[derive(Serialize)]
 struct Service {
     container_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hostname: Option<String>,
     image: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     build: Option<Build>,
@@ -272,6 +274,7 @@ fn service(container: &ContainerSpec, root: &str) -> Service {
     let common = common(container);
     Service {
         container_name: lit(&container.name),
+        hostname: container.hostname.as_deref().map(lit),
         image: container.image.to_string(),
         build: container.build.as_ref().map(|b| Build {
             context: path(&b.context),

@@ -64,6 +64,8 @@ struct FileSource {
 
 #[derive(Serialize)]
 struct Service {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hostname: Option<String>,
     image: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     command: Option<Vec<String>>,
@@ -268,6 +270,7 @@ fn service(container: &ContainerSpec) -> Service {
         .collect();
     let common = common(container);
     Service {
+        hostname: container.hostname.as_deref().map(lit),
         image: container.image.to_string(),
         command: common.command,
         environment: common.environment,

@@ -38,6 +38,7 @@ pub(super) fn accessory_container(
 ) -> ContainerSpec {
     let project = topology.project.as_str();
     let mut container = base(topology, &accessory.role, ContainerKind::Accessory, mode);
+    container.hostname = Some(container.name.clone());
     container.image = accessory.image.clone();
     container.command = if mode == Mode::Dev {
         accessory.command.dev.clone()

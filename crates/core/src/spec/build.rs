@@ -159,6 +159,7 @@ pub(super) fn base(
     let hardened = mode != Mode::Dev;
     ContainerSpec {
         aliases: vec![name.clone()],
+        hostname: None,
         name,
         role: role.to_owned(),
         kind,

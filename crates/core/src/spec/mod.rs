@@ -247,6 +247,11 @@ pub struct ContainerSpec {
     pub labels: BTreeMap<String, String>,
     /// Network aliases (the container name first).
     pub aliases: Vec<String>,
+    /// The host name inside the container, when it must not be the engine's random one: an
+    /// accessory's is its container name, because servers such as RabbitMQ name their data
+    /// after it (a replaced container must find the data it left).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
     /// Security options (`no-new-privileges:true`).
     pub security_opt: Vec<String>,
     /// Log driver settings; `None` keeps the engine's default.
