@@ -295,6 +295,20 @@ fn service(container: &ContainerSpec) -> Service {
     }
 }
 
+/// Where a service's tasks may run: whatever keeps data on the labelled node (a local volume
+/// lives on one node); the proxy on the managers, whose address its host-mode ports are
+/// published on (the one `topo deploy` and DNS name), not on whichever node Swarm picks.
+fn placement(container: &ContainerSpec, stateful: bool) -> Option<Placement> {
+    let mut constraints = Vec::new();
+    if stateful {
+        constraints.push(format!("node.labels.{STATEFUL_LABEL} == true"));
+    }
+    if container.kind == ContainerKind::Proxy {
+        constraints.push("node.role == manager".to_owned());
+    }
+    (!constraints.is_empty()).then_some(Placement { constraints })
+}
+
 /// A service's `deploy:`: what Swarm does with its tasks.
 fn deploy(container: &ContainerSpec, publishes: bool) -> Deploy {
     let job = container.kind == ContainerKind::Job;
@@ -336,9 +350,7 @@ fn deploy(container: &ContainerSpec, publishes: bool) -> Deploy {
         rollback_config: (!job).then(|| update(None, None)),
         resources: (limits.cpus.is_some() || limits.memory.is_some())
             .then_some(Resources { limits }),
-        placement: stateful.then(|| Placement {
-            constraints: vec![format!("node.labels.{STATEFUL_LABEL} == true")],
-        }),
+        placement: placement(container, stateful),
         labels: lit_map(&container.labels),
     }
 }
