@@ -389,3 +389,24 @@ fn connection_strings_become_derived_values() {
         "postgres://shop:${DB_PASSWORD:?DB_PASSWORD must be set: the secret of DATABASE_URL}@shop-db:5432/shop"
     );
 }
+
+/// Found by the fuzzer: a database variable given as a file (`NAME_FILE` naming a mounted
+/// secret) that topo cannot write is noted where it is written, not a panic; and a tag whose
+/// major is followed by letters (`17service_healthy`) still pins 17, as validation reads it.
+#[test]
+fn database_leftovers_given_as_files_and_glued_tags_import() {
+    let dev = "name: shop\nservices:\n  db:\n    image: postgres:17service_healthy\n    environment:\n      POSTGRES_PASSWORD: ${DB_PASSWORD:-local}\n      OTHER_FILE: /run/secrets/OTHER\n    secrets: [OTHER]\nsecrets:\n  OTHER:\n    file: ./other.txt\n";
+    let prod = "name: shop\nservices:\n  db:\n    image: postgres:17service_healthy\n    environment:\n      POSTGRES_PASSWORD: ${DB_PASSWORD:?set it}\n";
+    let imported = import_pair(dev, prod);
+    let text = &imported.text;
+    assert!(text.contains("major = 17"), "{text}");
+    assert!(
+        imported.checks.iter().any(|n| n
+            .message
+            .contains("the database's `OTHER` cannot be written")
+            && n.file == "docker-compose.yml"),
+        "{:?}",
+        imported.checks
+    );
+    common::load_valid("imported", text);
+}

@@ -164,16 +164,18 @@ fn image_and_major(
         .as_ref()
         .and_then(ImageRef::fixed_tag)
         .unwrap_or_default();
-    // As precise as the engine pins: `17` of `17.2-alpine`, MariaDB's `11.8` of `11.8.3`.
-    let version = parsed.as_ref().and_then(ImageRef::tag_major).and_then(|_| {
-        let precision = if guessed(engine).minor.is_some() {
-            2
-        } else {
-            1
-        };
-        let numbers: Vec<&str> = tag.split(['.', '-']).take(precision).collect();
-        engine.parse_version(&numbers.join(".")).ok()
-    });
+    // As the pin reads it: PostgreSQL's major (`17` of `17.2-alpine`), MariaDB's series
+    // (`11.8` of `11.8.3`).
+    let version = parsed
+        .as_ref()
+        .and_then(ImageRef::tag_major)
+        .and_then(|major| match guessed(engine).minor {
+            None => Some(DatabaseVersion { major, minor: None }),
+            Some(_) => {
+                let numbers: Vec<&str> = tag.split(['.', '-']).take(2).collect();
+                engine.parse_version(&numbers.join(".")).ok()
+            }
+        });
     match version {
         // Digits no major can be (`postgres:99999999999`): a tag topo cannot pin.
         None if tag.starts_with(|c: char| c.is_ascii_digit()) => {
@@ -252,19 +254,15 @@ fn credentials(
         .filter(|v| ![user_var, name_var, password_var].contains(&v.name.as_str()))
         .filter(|v| !engine.extra_env().iter().any(|(name, _)| *name == v.name))
     {
-        let seen = container
-            .seen
-            .iter()
-            .find(|s| s.view.environment().iter().any(|e| e.name == variable.name))
-            .expect("the variable is written somewhere");
-        let pos = seen
-            .view
-            .environment()
-            .into_iter()
-            .find(|e| e.name == variable.name)
-            .map(|e| e.pos)
-            .expect("found above");
-        table.note(checks, seen.note(pos, format!("the database's `{}` cannot be written in the topology (topo sets only {user_var}, {name_var} and {password_var}): dropped", variable.name)));
+        // Where it is written (a `NAME_FILE` entry read back as `NAME` included).
+        let message = format!("the database's `{}` cannot be written in the topology (topo sets only {user_var}, {name_var} and {password_var}): dropped", variable.name);
+        table.note(
+            checks,
+            Note {
+                message,
+                ..variable.at.clone()
+            },
+        );
     }
 }
 
