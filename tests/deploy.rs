@@ -10,6 +10,7 @@ mod accessories;
 #[path = "deploy/acme.rs"]
 mod acme;
 mod common;
+use common::Load;
 #[path = "deploy/dry_run.rs"]
 mod dry_run;
 #[path = "deploy/faults.rs"]
@@ -35,7 +36,7 @@ use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -245,69 +246,12 @@ fn get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, body.trim().to_owned()))
 }
 
-/// An independent client: `threads` loops sending a request (`GET /health` through the
-/// proxy, one connection per request, unless told otherwise) until stopped; it counts what
-/// it sent and what failed.
-struct Load {
-    stop: Arc<AtomicBool>,
-    sent: Arc<AtomicUsize>,
-    failed: Arc<AtomicUsize>,
-    threads: Vec<JoinHandle<()>>,
-}
-
+/// The deploy tests' client: `GET /health` through the proxy, one connection per request.
 impl Load {
     fn start(port: u16, threads: usize, pause: Duration) -> Load {
         Load::with(threads, pause, move || {
             get(port, "/health").map(|(status, _)| status) == Some(200)
         })
-    }
-
-    /// `threads` loops each calling a fresh clone of `request` (true: it succeeded).
-    fn with(
-        threads: usize,
-        pause: Duration,
-        request: impl Fn() -> bool + Clone + Send + 'static,
-    ) -> Load {
-        let stop = Arc::new(AtomicBool::new(false));
-        let (sent, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-        let threads = (0..threads)
-            .map(|_| {
-                let (stop, sent, failed) = (stop.clone(), sent.clone(), failed.clone());
-                let request = request.clone();
-                std::thread::spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        sent.fetch_add(1, Ordering::Relaxed);
-                        if !request() {
-                            failed.fetch_add(1, Ordering::Relaxed);
-                        }
-                        std::thread::sleep(pause);
-                    }
-                })
-            })
-            .collect();
-        Load {
-            stop,
-            sent,
-            failed,
-            threads,
-        }
-    }
-
-    /// Requests sent and failed so far.
-    fn counts(&self) -> (usize, usize) {
-        (
-            self.sent.load(Ordering::Relaxed),
-            self.failed.load(Ordering::Relaxed),
-        )
-    }
-
-    /// Stops the client: requests sent and failed.
-    fn finish(mut self) -> (usize, usize) {
-        self.stop.store(true, Ordering::Relaxed);
-        for thread in self.threads.drain(..) {
-            thread.join().expect("a load thread ends");
-        }
-        self.counts()
     }
 }
 

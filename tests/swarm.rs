@@ -16,6 +16,7 @@
 #[path = "swarm/cluster.rs"]
 mod cluster;
 mod common;
+use common::Load;
 #[path = "swarm/keys.rs"]
 mod keys;
 #[path = "swarm/rendered.rs"]
@@ -23,9 +24,6 @@ mod rendered;
 #[path = "swarm/stack.rs"]
 mod stack;
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 fn text(bytes: &[u8]) -> String {
@@ -65,57 +63,11 @@ fn get(url: &str) -> Option<u16> {
     agent.get(url).call().ok().map(|r| r.status().as_u16())
 }
 
-/// An independent HTTP client: `threads` loops sending `GET url` (one connection each) until
-/// stopped; it counts what it sent and what failed (no answer, or not 200).
-struct Load {
-    stop: Arc<AtomicBool>,
-    sent: Arc<AtomicUsize>,
-    failed: Arc<AtomicUsize>,
-    threads: Vec<JoinHandle<()>>,
-}
-
+/// The cluster tests' client: `GET url`, one connection per request (no answer, or not
+/// 200, fails).
 impl Load {
     fn start(url: &str, threads: usize, pause: Duration) -> Load {
-        let stop = Arc::new(AtomicBool::new(false));
-        let (sent, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-        let threads = (0..threads)
-            .map(|_| {
-                let (stop, sent, failed) = (stop.clone(), sent.clone(), failed.clone());
-                let url = url.to_owned();
-                std::thread::spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        sent.fetch_add(1, Ordering::Relaxed);
-                        if get(&url) != Some(200) {
-                            failed.fetch_add(1, Ordering::Relaxed);
-                        }
-                        std::thread::sleep(pause);
-                    }
-                })
-            })
-            .collect();
-        Load {
-            stop,
-            sent,
-            failed,
-            threads,
-        }
-    }
-
-    /// Stops the client: requests sent and failed.
-    fn finish(mut self) -> (usize, usize) {
-        self.stop.store(true, Ordering::Relaxed);
-        for thread in self.threads.drain(..) {
-            thread.join().expect("a load thread ends");
-        }
-        (
-            self.sent.load(Ordering::Relaxed),
-            self.failed.load(Ordering::Relaxed),
-        )
-    }
-}
-
-impl Drop for Load {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        let url = url.to_owned();
+        Load::with(threads, pause, move || get(&url) == Some(200))
     }
 }

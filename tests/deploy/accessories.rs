@@ -28,6 +28,15 @@ fn check<'a>(summary: &'a Value, name: &str) -> Option<&'a Value> {
         .find(|c| c["name"] == name)
 }
 
+/// The summary's check `name` exists and its detail contains `expected`.
+fn check_says(summary: &Value, name: &str, expected: &str) {
+    let found = check(summary, name).unwrap_or_else(|| panic!("no check `{name}`"));
+    assert!(
+        found["detail"].as_str().expect("detail").contains(expected),
+        "{found}"
+    );
+}
+
 fn redis(target: &Target, args: &[&str]) -> String {
     let name = target.container("cache");
     let mut all = vec!["exec", name.as_str(), "redis-cli"];
@@ -45,22 +54,8 @@ fn an_accessory_is_set_up_verified_kept_and_upgraded_on_purpose() {
 
     // --setup creates it (healthy, confined) before the application; its major is asked.
     let first = deploy(&["--setup", "--tag", "v1"]);
-    let running = check(&first, "accessory cache").expect("an accessory check");
-    assert!(
-        running["detail"]
-            .as_str()
-            .expect("detail")
-            .contains("running and healthy"),
-        "{running}"
-    );
-    let major = check(&first, "accessory dacc-cache major").expect("a major check");
-    assert!(
-        major["detail"]
-            .as_str()
-            .expect("detail")
-            .contains("redis major 7"),
-        "{major}"
-    );
+    check_says(&first, "accessory cache", "running and healthy");
+    check_says(&first, "accessory dacc-cache major", "redis major 7");
     let info = common::inspect("container", "dacc-cache");
     assert_eq!(info["HostConfig"]["ReadonlyRootfs"], true);
     assert_eq!(info["HostConfig"]["CapDrop"], serde_json::json!(["ALL"]));
@@ -183,22 +178,8 @@ fn a_queue_is_set_up_at_its_major_and_replaced_with_its_data() {
         return;
     };
     let first = deploy_queue(&target, &["--setup", "--tag", "v1"]);
-    let running = check(&first, "accessory queue").expect("an accessory check");
-    assert!(
-        running["detail"]
-            .as_str()
-            .expect("detail")
-            .contains("running and healthy"),
-        "{running}"
-    );
-    let major = check(&first, "accessory dmq-queue major").expect("a major check");
-    assert!(
-        major["detail"]
-            .as_str()
-            .expect("detail")
-            .contains("rabbitmq major 3"),
-        "{major}"
-    );
+    check_says(&first, "accessory queue", "running and healthy");
+    check_says(&first, "accessory dmq-queue major", "rabbitmq major 3");
     assert_eq!(
         rabbitmqctl(&target, &["authenticate_user", "shop", MQ_PASSWORD]),
         "Success",
