@@ -17,6 +17,8 @@
 mod cluster;
 mod common;
 use common::Load;
+#[path = "swarm/deploy.rs"]
+mod deploy;
 #[path = "swarm/keys.rs"]
 mod keys;
 #[path = "swarm/rendered.rs"]

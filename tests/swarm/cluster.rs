@@ -93,13 +93,16 @@ impl Node {
         self.command().args(args).output().expect("docker runs")
     }
 
+    /// Its engine's address, as `--host` and DOCKER_HOST take it.
+    pub fn socket(&self) -> String {
+        format!("unix://{}", self.dir.join("docker.sock").display())
+    }
+
     /// `docker -H SOCKET`, against this node's engine, to add arguments, an environment or a
     /// working directory to.
     pub fn command(&self) -> Command {
         let mut command = Command::new("docker");
-        command
-            .arg("-H")
-            .arg(format!("unix://{}", self.dir.join("docker.sock").display()));
+        command.arg("-H").arg(self.socket());
         command
     }
 

@@ -143,18 +143,31 @@ impl Engine {
             ]
             .map(str::to_owned)
             .to_vec(),
-            // As the application's user over TCP, with the password the container was
-            // given (as a file or a variable; MYSQL_PWD keeps it off the command line).
-            Engine::Mariadb => vec![
-                "sh".to_owned(),
-                "-c".to_owned(),
-                format!(
-                    "MYSQL_PWD=\"${{MARIADB_PASSWORD:-$(cat \"$MARIADB_PASSWORD_FILE\")}}\" exec mariadb --protocol=tcp --skip-ssl -h 127.0.0.1 -u {} -N -B -e 'SELECT VERSION()' {}",
-                    shell_word(user),
-                    shell_word(database)
-                ),
-            ],
+            Engine::Mariadb => self.version_command_from(user, database, "127.0.0.1"),
         }
+    }
+
+    /// The same question asked over TCP of the server at `host`, from another container of
+    /// the database's image given the database container's environment and secrets (a
+    /// Swarm deploy cannot exec into a task on another node: it runs this as a job). The
+    /// password is the one the container was given, as a file or a variable; PGPASSWORD
+    /// and MYSQL_PWD keep it off the command line.
+    pub fn version_command_from(self, user: &str, database: &str, host: &str) -> Vec<String> {
+        let script = match self {
+            Engine::Postgres => format!(
+                "PGPASSWORD=\"${{POSTGRES_PASSWORD:-$(cat \"$POSTGRES_PASSWORD_FILE\")}}\" exec psql -X -q -t -A -h {} -U {} -d {} -c 'SHOW server_version_num'",
+                shell_word(host),
+                shell_word(user),
+                shell_word(database)
+            ),
+            Engine::Mariadb => format!(
+                "MYSQL_PWD=\"${{MARIADB_PASSWORD:-$(cat \"$MARIADB_PASSWORD_FILE\")}}\" exec mariadb --protocol=tcp --skip-ssl -h {} -u {} -N -B -e 'SELECT VERSION()' {}",
+                shell_word(host),
+                shell_word(user),
+                shell_word(database)
+            ),
+        };
+        vec!["sh".to_owned(), "-c".to_owned(), script]
     }
 
     /// Reads a pinned version as a topology writes it: a major (`17`) for PostgreSQL, a

@@ -94,6 +94,27 @@ pub fn lock_name(project: &str) -> String {
     format!("{project}-deploy-lock")
 }
 
+/// A Swarm secret or config named after its content (Swarm's objects are immutable: a new
+/// value is a new object): `<name>-<hash>`, the name cut to fit Swarm's 64 characters.
+pub fn versioned_object(name: &str, hash: &str) -> String {
+    let keep = name.len().min(63 - hash.len());
+    let mut cut = keep;
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}-{hash}", &name[..cut])
+}
+
+/// The Swarm secret holding the variable `variable` of `project` (before its content hash).
+pub fn secret_object(project: &str, variable: &str) -> String {
+    format!("{project}-{variable}")
+}
+
+/// The one-off job that asks the database server `container` its version on Swarm.
+pub fn check_job_name(container: &str) -> String {
+    format!("{container}-version-check")
+}
+
 /// The Compose config holding the `index`th (0-based) file of `container`.
 pub fn config_name(container: &str, index: usize) -> String {
     format!("{container}-file-{}", index + 1)

@@ -33,6 +33,7 @@ pub mod registry;
 pub mod release;
 pub mod smoke;
 pub mod status;
+pub mod swarm;
 pub mod translate;
 pub mod up;
 pub mod verdict;

@@ -2,14 +2,10 @@
 //! -c` (Compose file format 3.8, as Docker 20.10's stack loader reads it). The same spec as
 //! the Compose renderer reads; what Swarm says differently is said here:
 //!
-//! - each service gets `deploy:` — `replicas`, `endpoint_mode: dnsrr` (virtual IPs need
-//!   IPVS, which not every kernel has), `restart_policy`, `update_config` and
-//!   `rollback_config` (start-first and health-gated, rolled back automatically; stop-first
-//!   for a container publishing host ports, which two tasks on one node cannot share),
-//!   `resources.limits`, and a placement constraint pinning whatever keeps data in a named
-//!   volume (the database, stateful accessories and services) to the node labelled
-//!   `topo.stateful=true` (a local volume lives on one node);
-//! - published ports are host-mode (the routing mesh needs IPVS too);
+//! - each service gets `deploy:` — what [`swarm_tasks`] decided (replicas, DNS round-robin,
+//!   the update and rollback order, the health-gated monitor, placement), with the restart
+//!   policy and `resources.limits`;
+//! - published ports are host-mode (the routing mesh needs IPVS);
 //! - tmpfs paths are `tmpfs` mounts; `container_name`, `depends_on`, `restart`,
 //!   `security_opt` and `pids_limit` are left out (Swarm does not honour them; the update
 //!   order and health gate stand in for `depends_on`);
@@ -24,12 +20,10 @@ use super::compose::{
     common, config_mounts, config_name, healthcheck, join, lit, lit_map, secrets, ConfigMount,
     Healthcheck, Logging, Named, NetworkAttachment, Ordered, SecretSource,
 };
-use crate::spec::{ContainerKind, ContainerSpec, FileContent, MountSource, RuntimeSpec};
+use crate::spec::swarm::swarm_tasks;
+pub use crate::spec::swarm::STATEFUL_LABEL;
+use crate::spec::{ContainerSpec, FileContent, MountSource, RuntimeSpec};
 use crate::value::compose_duration;
-
-/// The node label that places stateful containers: `docker node update --label-add
-/// topo.stateful=true NODE`.
-pub const STATEFUL_LABEL: &str = "topo.stateful";
 
 /// The environment variable naming the directory of the configs' files (as
 /// `TOPO_SECRETS_DIR` names the secrets').
@@ -265,7 +259,7 @@ fn service(container: &ContainerSpec) -> Service {
             target: p.container,
             published: p.host,
             protocol: p.protocol.as_str(),
-            mode: "host",
+            mode: swarm_tasks(container).port_mode,
         })
         .collect();
     let common = common(container);
@@ -290,48 +284,21 @@ fn service(container: &ContainerSpec) -> Service {
         secrets: common.secrets,
         labels: common.labels,
         networks: common.networks,
-        deploy: deploy(container, !ports.is_empty()),
+        deploy: deploy(container),
         ports,
     }
 }
 
-/// Where a service's tasks may run: whatever keeps data on the labelled node (a local volume
-/// lives on one node); the proxy on the managers, whose address its host-mode ports are
-/// published on (the one `topo deploy` and DNS name), not on whichever node Swarm picks.
-fn placement(container: &ContainerSpec, stateful: bool) -> Option<Placement> {
-    let mut constraints = Vec::new();
-    if stateful {
-        constraints.push(format!("node.labels.{STATEFUL_LABEL} == true"));
-    }
-    if container.kind == ContainerKind::Proxy {
-        constraints.push("node.role == manager".to_owned());
-    }
-    (!constraints.is_empty()).then_some(Placement { constraints })
-}
-
-/// A service's `deploy:`: what Swarm does with its tasks.
-fn deploy(container: &ContainerSpec, publishes: bool) -> Deploy {
-    let job = container.kind == ContainerKind::Job;
-    let stateful = container
-        .mounts
-        .iter()
-        .any(|m| matches!(m.source, MountSource::Volume(_)));
-    // Two tasks on one node cannot publish one host port: the old one stops first.
-    let order = if publishes {
-        "stop-first"
-    } else {
-        "start-first"
-    };
+/// A service's `deploy:`: what Swarm does with its tasks ([`swarm_tasks`]).
+fn deploy(container: &ContainerSpec) -> Deploy {
+    let tasks = swarm_tasks(container);
     let update = |failure_action, monitor| Update {
-        parallelism: 1,
-        order,
+        parallelism: tasks.parallelism,
+        order: tasks.order.as_str(),
         failure_action,
         monitor,
     };
-    let monitor = container
-        .health
-        .as_ref()
-        .map(|h| compose_duration(h.deadline()));
+    let monitor = tasks.monitor.map(compose_duration);
     let confinement = container.confinement.as_ref();
     let limits = Limits {
         cpus: confinement
@@ -341,16 +308,18 @@ fn deploy(container: &ContainerSpec, publishes: bool) -> Deploy {
     };
     Deploy {
         mode: "replicated",
-        replicas: container.replicas,
-        endpoint_mode: "dnsrr",
+        replicas: tasks.replicas,
+        endpoint_mode: tasks.endpoint_mode,
         restart_policy: RestartPolicy {
-            condition: if job { "none" } else { "any" },
+            condition: if tasks.job { "none" } else { "any" },
         },
-        update_config: (!job).then(|| update(Some("rollback"), monitor)),
-        rollback_config: (!job).then(|| update(None, None)),
+        update_config: (!tasks.job).then(|| update(Some("rollback"), monitor)),
+        rollback_config: (!tasks.job).then(|| update(None, None)),
         resources: (limits.cpus.is_some() || limits.memory.is_some())
             .then_some(Resources { limits }),
-        placement: placement(container, stateful),
+        placement: (!tasks.constraints.is_empty()).then(|| Placement {
+            constraints: tasks.constraints.clone(),
+        }),
         labels: lit_map(&container.labels),
     }
 }

@@ -113,6 +113,11 @@ pub fn runtime_spec(topology: &ValidTopology, mode: Mode, options: &SpecOptions)
             version_command: database
                 .engine
                 .version_command(&database.user, &database.name),
+            version_command_from_job: database.engine.version_command_from(
+                &database.user,
+                &database.name,
+                &naming::container_name(project, &database.role),
+            ),
         }),
     }
 }

@@ -12,6 +12,7 @@ pub mod diff;
 mod proxy;
 pub mod rules;
 mod service;
+pub mod swarm;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -128,6 +129,10 @@ pub struct DatabaseSpec {
     pub version: crate::DatabaseVersion,
     /// The command, run in the container, that prints the running server's version.
     pub version_command: Vec<String>,
+    /// The same question from a one-off container of the database's image on the network
+    /// (a Swarm deploy's check job: the server may run on another node).
+    #[serde(skip)]
+    pub version_command_from_job: Vec<String>,
 }
 
 impl RuntimeSpec {

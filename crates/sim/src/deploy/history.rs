@@ -14,7 +14,7 @@ use crate::error::SimError;
 
 /// The application's containers in dependency order (the database and the proxy are not
 /// deployed: the database is verified, the proxy switched).
-pub(super) fn deploy_order(spec: &RuntimeSpec) -> Vec<&ContainerSpec> {
+pub(crate) fn deploy_order(spec: &RuntimeSpec) -> Vec<&ContainerSpec> {
     let skip: BTreeSet<&str> = spec
         .database
         .iter()
@@ -60,7 +60,7 @@ pub(super) fn deploy_order(spec: &RuntimeSpec) -> Vec<&ContainerSpec> {
 
 /// The tags a container's history label lists, newest first (its image when it has no
 /// history yet).
-pub(super) fn history_of(labels: &HashMap<String, String>) -> Vec<String> {
+pub(crate) fn history_of(labels: &HashMap<String, String>) -> Vec<String> {
     match labels.get(labels::HISTORY) {
         Some(history) => history
             .split(',')
@@ -95,7 +95,7 @@ pub(super) async fn kept_images(
 }
 
 /// The tag of an image reference (`latest` when none).
-pub(super) fn tag_of(image: &str) -> String {
+pub(crate) fn tag_of(image: &str) -> String {
     ImageRef::parse(image)
         .ok()
         .and_then(|image| image.tag_or_latest().map(str::to_owned))

@@ -12,6 +12,7 @@
 mod accessories;
 mod dry_run;
 mod history;
+pub(crate) use history::{deploy_order, history_of, tag_of};
 mod lease;
 mod lock;
 mod repair;
@@ -166,6 +167,9 @@ impl Deployment<'_> {
                 problem: format!("deploy applies the production spec, not {}", self.spec.mode),
                 help: "use `topo-sim up` for prod-sim".to_owned(),
             });
+        }
+        if self.spec.swarm {
+            return self.run_swarm(release, options, on_deployed).await;
         }
         let mut planned = self.resolve(release, options).await?;
         if options.dry_run {

@@ -114,6 +114,9 @@ pub enum Replacement {
     BlueGreen,
     /// A one-shot job: the previous run replaced, the new one must exit 0.
     Job,
+    /// Swarm's rolling update: one task at a time, start-first, health-gated, rolled back
+    /// by Swarm on failure.
+    Rolling,
 }
 
 impl Replacement {
@@ -132,6 +135,7 @@ impl Replacement {
             Replacement::Recreate => "recreate",
             Replacement::BlueGreen => "blue-green",
             Replacement::Job => "job",
+            Replacement::Rolling => "rolling",
         }
     }
 }
