@@ -467,3 +467,39 @@ fn secrets_for_a_swarm_stack_write_its_configs_too() {
     .expect("the secret file");
     assert_eq!(secret, "from-ci");
 }
+
+#[test]
+fn engine_flag_renders_a_stack_or_refuses_replicas_on_one_host() {
+    let out = tempfile::tempdir().expect("tempdir");
+    topo()
+        .args(["render", "--example", "vendure", "--mode", "production"])
+        .args(["--engine", "swarm", "--out"])
+        .arg(out.path())
+        .assert()
+        .success();
+    let stack = std::fs::read_to_string(out.path().join("docker-compose.prod.yml"))
+        .expect("the production file");
+    assert!(
+        stack.contains("endpoint_mode: dnsrr") && !stack.contains("container_name:"),
+        "{stack}"
+    );
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/valid/swarm.toml");
+    topo()
+        .args([
+            "render",
+            "--mode",
+            "production",
+            "--engine",
+            "compose",
+            "--out",
+        ])
+        .arg(out.path())
+        .arg("-t")
+        .arg(&fixture)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`web` runs 3 replicas, which only Swarm runs",
+        ));
+}

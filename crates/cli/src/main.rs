@@ -69,6 +69,10 @@ enum Command {
         /// fingerprint tag (a build report given too wins for its images).
         #[arg(long, value_name = "FILE")]
         plan: Option<PathBuf>,
+        /// What runs production, instead of the topology's `[production] engine`: `swarm`
+        /// renders a stack file for `docker stack deploy -c`.
+        #[arg(long, value_enum, value_name = "ENGINE")]
+        engine: Option<topo_sim::cli::EngineArg>,
     },
     /// Every difference between two modes' containers, each with the rule that made it
     /// ("why is this different in production?").
@@ -181,6 +185,7 @@ fn run(command: Command) -> Result<Exit, CommandError> {
             check,
             images,
             plan,
+            engine,
         } => {
             let modes = match mode {
                 ModeArg::Dev => vec![Mode::Dev],
@@ -191,6 +196,7 @@ fn run(command: Command) -> Result<Exit, CommandError> {
             let pins = output::Pins {
                 images: images.as_deref(),
                 plan: plan.as_deref(),
+                engine,
             };
             output::render(&input.input(), &modes, out.as_deref(), check, &pins)
         }

@@ -154,6 +154,8 @@ pub struct Pins<'a> {
     pub images: Option<&'a Path>,
     /// A `topo-ci plan` document.
     pub plan: Option<&'a Path>,
+    /// `--engine`: production on this engine instead of the topology's.
+    pub engine: Option<topo_sim::cli::EngineArg>,
 }
 
 /// `topo render`.
@@ -164,9 +166,13 @@ pub fn render(
     check: bool,
     pins: &Pins<'_>,
 ) -> Result<Exit, CommandError> {
-    let Some((_, validated)) = load(input, Format::Human)? else {
+    let Some((_, mut validated)) = load(input, Format::Human)? else {
         return Ok(Exit::Failure);
     };
+    if let Some(engine) = pins.engine {
+        topo_core::spec::swarm::override_engine(&mut validated.topology, engine.engine())
+            .map_err(CommandError::Usage)?;
+    }
     let out_dir = out
         .map(Path::to_path_buf)
         .or_else(|| input.repository())

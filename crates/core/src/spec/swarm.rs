@@ -93,3 +93,22 @@ pub fn swarm_tasks(container: &ContainerSpec) -> SwarmTasks {
         port_mode: "host",
     }
 }
+
+/// `--engine`: production on `engine` instead of what the topology says. Refused when the
+/// topology asks for what only Swarm runs (a service with several replicas) and `engine`
+/// is one host.
+pub fn override_engine(
+    topology: &mut crate::ValidTopology,
+    engine: crate::model::ProductionEngine,
+) -> Result<(), String> {
+    if engine == crate::model::ProductionEngine::Compose {
+        if let Some(service) = topology.services.iter().find(|s| s.replicas > 1) {
+            return Err(format!(
+                "`{}` runs {} replicas, which only Swarm runs: drop `replicas` or use --engine swarm",
+                service.role, service.replicas
+            ));
+        }
+    }
+    topology.production.engine = engine;
+    Ok(())
+}

@@ -38,6 +38,10 @@ pub struct DeployArgs {
     /// DOCKER_CERT_PATH, `ssh://user@host`); default DOCKER_HOST, else the local socket.
     #[arg(long, value_name = "HOST")]
     pub host: Option<String>,
+    /// What runs production, instead of the topology's `[production] engine`: `swarm`
+    /// deploys to a Swarm manager through its services API.
+    #[arg(long, value_enum, value_name = "ENGINE")]
+    pub engine: Option<super::EngineArg>,
     /// The image tag of every service; default the topology's tag variable ($TAG).
     #[arg(long, conflicts_with_all = ["plan", "rollback"])]
     pub tag: Option<String>,
@@ -136,22 +140,24 @@ pub struct LockTarget {
 
 /// Loads the production spec.
 fn production_spec(path: &Path) -> Result<(RuntimeSpec, PathBuf), CliError> {
-    let (spec, root, _) = production_spec_of(path)?;
+    let (spec, root, _) = production_spec_of(path, None)?;
     Ok((spec, root))
 }
 
-/// Loads the production spec, with the topology it came from.
+/// Loads the production spec (on `engine`, when given), with the topology it came from.
 fn production_spec_of(
     path: &Path,
+    engine: Option<super::EngineArg>,
 ) -> Result<(RuntimeSpec, PathBuf, topo_core::ValidTopology), CliError> {
-    let (valid, root) = load_topology(path)?;
+    let (mut valid, root) = load_topology(path)?;
+    super::EngineArg::apply(engine, &mut valid.topology)?;
     let spec = topo_core::runtime_spec(&valid.topology, Mode::Production, &SpecOptions::default());
     Ok((spec, root, valid.topology))
 }
 
 /// `deploy`.
 pub(super) async fn run_deploy(args: &DeployArgs) -> Result<Exit, CliError> {
-    let (spec, root, topology) = production_spec_of(&args.topology.topology)?;
+    let (spec, root, topology) = production_spec_of(&args.topology.topology, args.engine)?;
     let (release, plan_head) = release_of(args, &spec)?;
     let registry = topo_ci::registry::registry_of(&topology);
     let credentials =

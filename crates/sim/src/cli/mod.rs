@@ -119,6 +119,37 @@ pub struct TopologyArg {
     pub topology: PathBuf,
 }
 
+/// `--engine`: what runs production, instead of the topology's `[production] engine`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    /// One Docker host (Compose, or `deploy` through the Engine API).
+    Compose,
+    /// A Docker Swarm cluster (a stack file, or `deploy` through the services API).
+    Swarm,
+}
+
+impl EngineArg {
+    /// The topology's word for it.
+    pub fn engine(self) -> topo_core::model::ProductionEngine {
+        match self {
+            EngineArg::Compose => topo_core::model::ProductionEngine::Compose,
+            EngineArg::Swarm => topo_core::model::ProductionEngine::Swarm,
+        }
+    }
+
+    /// Applies the override to a loaded topology (none: as the topology says).
+    pub fn apply(
+        engine: Option<EngineArg>,
+        topology: &mut topo_core::ValidTopology,
+    ) -> Result<(), CliError> {
+        match engine {
+            Some(engine) => topo_core::spec::swarm::override_engine(topology, engine.engine())
+                .map_err(CliError::Usage),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
