@@ -14,6 +14,8 @@ mod history;
 mod markers;
 #[path = "plan/outputs.rs"]
 mod outputs;
+#[path = "plan/workspaces.rs"]
+mod workspaces;
 
 use std::path::Path;
 use std::process::Command as Process;

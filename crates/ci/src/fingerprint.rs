@@ -2,9 +2,10 @@
 //!
 //! A fingerprint covers the files of the service's scope (by git object id, so it is the
 //! same in every clone and needs no history: a depth-1 clone computes it, a force-push
-//! that keeps the content keeps it), the service's configuration (its rendered production
-//! spec and its production build), and the fingerprints of the images it runs. It is the
-//! natural image tag.
+//! that keeps the content keeps it; the workspace packages it depends on included), the
+//! service's configuration (its rendered production spec and its production build), what
+//! its lockfile resolves its dependencies to (a service in a JavaScript workspace), and the
+//! fingerprints of the images it runs. It is the natural image tag.
 
 use sha2::{Digest, Sha256};
 use topo_core::spec::{labels, ContainerSpec};
@@ -33,7 +34,8 @@ pub fn config_key(production: &ContainerSpec, build: Option<&ContainerSpec>) -> 
 /// The fingerprint of a service whose scope is `scope` in the tree `tree` (none for a
 /// service that builds nothing: its image's fingerprint stands for the files).
 /// `images` are the fingerprints of the images it runs but does not build (the worker
-/// gives the server's).
+/// gives the server's). `config_key` is [`config_key`]'s, followed by the lines of the
+/// service's lockfile closure when it has one.
 pub fn fingerprint(
     repo: &Repo,
     tree: gix::ObjectId,
@@ -61,7 +63,10 @@ pub fn fingerprint(
         match repo.entry_at(tree, root)? {
             None => line(&[b"absent ", root.as_bytes()]),
             Some(PathEntry { id, is_tree: false }) => {
-                if matches!(scope.classify(root), Match::Own | Match::Global) {
+                if matches!(
+                    scope.classify(root),
+                    Match::Own | Match::Workspace | Match::Global
+                ) {
                     line(&[
                         b"file ",
                         root.as_bytes(),
@@ -92,7 +97,10 @@ pub fn fingerprint(
                         }
                         return true;
                     }
-                    if matches!(scope.classify(path), Match::Own | Match::Global) {
+                    if matches!(
+                        scope.classify(path),
+                        Match::Own | Match::Workspace | Match::Global
+                    ) {
                         let mode = format!(" {kind:?} ");
                         line(&[
                             b"file ",

@@ -1,7 +1,9 @@
 //! topo-ci: what is deployed where, and what must be deployed next.
 //!
 //! - [`scope`]: which files matter to which service (context, include/exclude globs,
-//!   global files).
+//!   global files, the workspace packages it depends on).
+//! - [`workspace`]: the JavaScript workspace graph (npm, yarn, pnpm) as committed.
+//! - [`lockfile`]: what a lockfile resolves a service's dependencies to.
 //! - [`repo`]: the repository through gix: trees, tree diffs with renames off.
 //! - [`fingerprint`]: a content hash per service that needs no history.
 //! - [`markers`] and [`store`]: what was deployed, in a directory, a git ref or the registry
@@ -20,6 +22,7 @@
 pub mod cli;
 pub mod fingerprint;
 pub mod load;
+pub mod lockfile;
 pub mod markers;
 pub mod plan;
 pub mod registry;
@@ -28,3 +31,4 @@ pub mod repo;
 pub mod report;
 pub mod scope;
 pub mod store;
+pub mod workspace;

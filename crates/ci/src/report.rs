@@ -118,6 +118,23 @@ fn files(service: &ServicePlan) -> String {
     if service.changed_files.is_empty() {
         return String::new();
     }
+    if !service.changed_dependencies.is_empty() {
+        // A lockfile: what it changed for the service, not just its name.
+        let file = escape(&service.changed_files.join(", ")).replace('`', "'");
+        let mut listed: Vec<String> = service
+            .changed_dependencies
+            .iter()
+            .take(LISTED_IN_SUMMARY)
+            .map(|change| escape(change))
+            .collect();
+        if service.changed_dependencies.len() > LISTED_IN_SUMMARY {
+            listed.push(format!(
+                "… {} more",
+                service.changed_dependencies.len() - LISTED_IN_SUMMARY
+            ));
+        }
+        return format!("`{file}`: {}", listed.join("<br>"));
+    }
     let mut listed: Vec<String> = service
         .changed_files
         .iter()

@@ -1,5 +1,5 @@
-//! Which files matter to a service: its build context, its extra include globs and the
-//! global files, minus the excluded globs.
+//! Which files matter to a service: its build context, its extra include globs, the
+//! workspace packages it depends on and the global files, minus the excluded globs.
 //!
 //! Globs follow git: `*` stays within one directory, `**` crosses them, and a glob naming a
 //! directory covers everything under it.
@@ -15,6 +15,8 @@ use crate::repo::join;
 pub enum Match {
     /// In the service's own scope (its context or an include glob).
     Own,
+    /// In a workspace package the service's package depends on.
+    Workspace,
     /// A global file: it affects every service.
     Global,
     /// It would count, but an exclude glob drops it.
@@ -27,6 +29,7 @@ pub enum Match {
 #[derive(Clone, Debug)]
 pub struct Scope {
     own_dir: Option<String>,
+    workspace: Vec<(String, String)>,
     include: Patterns,
     global: Patterns,
     exclude: Patterns,
@@ -94,31 +97,42 @@ impl Scope {
         let include = anchored(&mut owner.changes.include.iter());
         let global = anchored(&mut ci.global_files.iter());
         let exclude = anchored(&mut ci.exclude.iter().chain(&owner.changes.exclude));
-        let mut roots: Vec<String> = own_dir
-            .iter()
-            .cloned()
-            .chain(include.iter().chain(&global).map(|g| literal_prefix(g)))
-            .collect();
-        roots.sort();
-        roots.dedup();
-        // A root inside another root is walked and diffed with it already.
-        let nested = |root: &String, all: &[String]| {
-            all.iter()
-                .any(|other| other != root && is_within(root, other))
-        };
-        let roots = roots
-            .iter()
-            .filter(|root| !nested(root, &roots))
-            .cloned()
-            .collect();
+        let roots = outermost(
+            own_dir
+                .iter()
+                .cloned()
+                .chain(include.iter().chain(&global).map(|g| literal_prefix(g)))
+                .collect(),
+        );
         Ok(Scope {
             own_dir,
+            workspace: Vec::new(),
             include: Patterns::new(&include)?,
             global: Patterns::new(&global)?,
             exclude_prefixes: exclude.iter().map(|g| literal_prefix(g)).collect(),
             exclude: Patterns::new(&exclude)?,
             roots,
         })
+    }
+
+    /// The scope with the directories of the workspace packages the service depends on
+    /// (directory and the package's name, from the repository root).
+    pub fn with_workspace(mut self, packages: Vec<(String, String)>) -> Scope {
+        let mut roots = std::mem::take(&mut self.roots);
+        roots.extend(packages.iter().map(|(dir, _)| dir.clone()));
+        self.roots = outermost(roots);
+        self.workspace = packages;
+        self
+    }
+
+    /// The workspace package (its name) `path` lies in, if it is one the service depends
+    /// on.
+    pub fn workspace_package(&self, path: &str) -> Option<&str> {
+        self.workspace
+            .iter()
+            .filter(|(dir, _)| is_within(path, dir))
+            .max_by_key(|(dir, _)| dir.len())
+            .map(|(_, name)| name.as_str())
     }
 
     /// The paths under which every file of the scope lies: where diffs and walks start.
@@ -133,27 +147,46 @@ impl Scope {
             .as_deref()
             .is_some_and(|dir| is_within(path, dir))
             || self.include.is_match(path);
-        let global = !own && self.global.is_match(path);
-        match (own || global, self.exclude.is_match(path)) {
+        let workspace = !own && self.workspace_package(path).is_some();
+        let global = !own && !workspace && self.global.is_match(path);
+        match (own || workspace || global, self.exclude.is_match(path)) {
             (false, _) => Match::Outside,
             (true, true) => Match::Excluded,
             (true, false) if own => Match::Own,
+            (true, false) if workspace => Match::Workspace,
             (true, false) => Match::Global,
         }
     }
 
     /// Whether every file under the directory `dir` is in the scope, so its tree id alone
-    /// stands for its contents: it lies in the build context and no exclude glob can
-    /// reach into it.
+    /// stands for its contents: it lies in the build context or a workspace package the
+    /// service depends on, and no exclude glob can reach into it.
     pub fn covers_whole(&self, dir: &str) -> bool {
-        self.own_dir
+        let whole = self
+            .own_dir
             .as_deref()
-            .is_some_and(|own| is_within(dir, own))
+            .into_iter()
+            .chain(self.workspace.iter().map(|(dir, _)| dir.as_str()))
+            .any(|whole| is_within(dir, whole));
+        whole
             && !self
                 .exclude_prefixes
                 .iter()
                 .any(|prefix| is_within(dir, prefix) || is_within(prefix, dir))
     }
+}
+
+/// The roots, sorted, without those inside another: a root inside another root is walked
+/// and diffed with it already.
+fn outermost(mut roots: Vec<String>) -> Vec<String> {
+    roots.sort();
+    roots.dedup();
+    let nested = |root: &String| {
+        roots
+            .iter()
+            .any(|other| other != root && is_within(root, other))
+    };
+    roots.iter().filter(|root| !nested(root)).cloned().collect()
 }
 
 /// `./apps/server/` → `apps/server`; `.` → ``.
@@ -309,6 +342,32 @@ mod tests {
         assert!(!s.covers_whole("apps/server"));
         assert!(!s.covers_whole("apps/server/test"));
         assert!(!s.covers_whole("apps"));
+    }
+
+    #[test]
+    fn workspace_dependencies_join_the_scope() {
+        let s = scope("", |topology, _| {
+            topology
+                .ci
+                .exclude
+                .push(Spanned::new("packages/common/test/**".into()));
+        })
+        .with_workspace(vec![
+            ("packages/common".into(), "@shop/common".into()),
+            ("apps/server/vendor/x".into(), "x".into()),
+        ]);
+        check(&s, "packages/common/src/a.ts", Match::Workspace);
+        check(&s, "packages/common/test/a.ts", Match::Excluded);
+        check(&s, "packages/commons/a.ts", Match::Outside);
+        // Inside the context, a file is the service's own.
+        check(&s, "apps/server/vendor/x/a.ts", Match::Own);
+        assert_eq!(
+            s.workspace_package("packages/common/a"),
+            Some("@shop/common")
+        );
+        assert_eq!(s.roots(), ["apps/server", "packages/common"]);
+        assert!(s.covers_whole("packages/common/src"));
+        assert!(!s.covers_whole("packages/common"));
     }
 
     #[test]

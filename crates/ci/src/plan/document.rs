@@ -93,6 +93,10 @@ pub struct ServicePlan {
     pub changed_count: usize,
     /// How many changed files an exclude glob dropped.
     pub excluded_count: usize,
+    /// For a `lockfile-changed` service (and one running its image): what changed among
+    /// the packages its lockfile resolves for it (`left-pad 1.0.0 → 1.1.0`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed_dependencies: Vec<String>,
 }
 
 /// How a production image is built: `docker build -f <context>/<dockerfile> --target
@@ -142,6 +146,10 @@ pub enum Reason {
     ConfigChanged,
     /// The image it runs, built by another service, changed.
     DependencyChanged,
+    /// Files of a workspace package its package depends on (transitively) changed.
+    WorkspaceDependencyChanged,
+    /// The lockfile changed what its dependencies resolve to.
+    LockfileChanged,
     /// Its marker commit is not in this clone; the recorded fingerprint decided, or
     /// (none recorded) it deploys.
     MarkerUnknown,
@@ -172,6 +180,8 @@ impl Reason {
             Reason::Changed => "changed",
             Reason::ConfigChanged => "config-changed",
             Reason::DependencyChanged => "dependency-changed",
+            Reason::WorkspaceDependencyChanged => "workspace-dependency-changed",
+            Reason::LockfileChanged => "lockfile-changed",
             Reason::MarkerUnknown => "marker-unknown",
             Reason::Unchanged => "unchanged",
             Reason::Forced => "forced",

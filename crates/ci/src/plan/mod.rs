@@ -2,24 +2,29 @@
 //!
 //! For each service: a forced service deploys; one with no marker deploys; one whose marker
 //! commit is not in this clone falls back to the recorded fingerprint; otherwise the files
-//! of its scope are diffed (two-dot, tree to tree, renames off) between the marker commit
-//! and HEAD, then its production configuration is compared, then the image it runs. Last,
-//! the release gate turns a deploy into a build when the event does not deploy.
+//! of its scope are diffed (two-dot, tree to tree, renames off; the workspace packages it
+//! depends on included) between the marker commit and HEAD, then what its lockfile resolves
+//! its dependencies to (`deps.rs`), then its production configuration (`config.rs`), then
+//! the image it runs. Last, the release gate turns a deploy into a build when the event
+//! does not deploy.
 
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use topo_core::spec::container_spec;
 use topo_core::valid::Service;
-use topo_core::{Mode, SourceFile, SpecOptions, ValidTopology, ValidateOptions};
+use topo_core::ValidTopology;
 
-use crate::fingerprint::{config_key, fingerprint};
+use crate::fingerprint::fingerprint;
 use crate::markers::Markers;
 use crate::release::{deploying_rule, Event, Force};
 use crate::repo::{short, ChangedPath, GitError, PathEntry, Repo};
 use crate::scope::{Match, Scope, ScopeError};
 
+mod config;
+mod deps;
 mod document;
+
+use config::Configs;
 
 pub use document::{Action, ImageBuild, Plan, Reason, ServicePlan, PLAN_VERSION};
 
@@ -147,6 +152,7 @@ pub fn plan(
         base_topologies: HashMap::new(),
         fingerprints: BTreeMap::new(),
         scopes: HashMap::new(),
+        deps: deps::Deps::default(),
         notes: Vec::new(),
     };
     let mut services = Vec::new();
@@ -212,39 +218,6 @@ pub fn plan(
     Ok(plan)
 }
 
-/// Services' configuration keys (production spec and production build), by container
-/// name, computed one service at a time as they are needed.
-struct Configs<'t> {
-    topology: &'t ValidTopology,
-    keys: BTreeMap<String, Option<String>>,
-}
-
-impl<'t> Configs<'t> {
-    fn new(topology: &'t ValidTopology) -> Self {
-        Configs {
-            topology,
-            keys: BTreeMap::new(),
-        }
-    }
-
-    /// The key of the service whose container is `container`; none if there is no such
-    /// service.
-    fn key(&mut self, container: &str) -> Option<&str> {
-        let topology = self.topology;
-        self.keys
-            .entry(container.to_owned())
-            .or_insert_with(|| {
-                let service = topology.service_named(container)?;
-                let options = SpecOptions::default();
-                let production = container_spec(topology, service, Mode::Production, &options);
-                let owner = topology.image_owner(service);
-                let build = container_spec(topology, owner, Mode::ProdSim, &options);
-                Some(config_key(&production, Some(&build)))
-            })
-            .as_deref()
-    }
-}
-
 /// A diff is cached by the root and what it holds on both sides: services sharing a root
 /// and a base (global files, an image owner and its users) diff it once.
 type DiffKey = (String, Option<PathEntry>, Option<PathEntry>);
@@ -261,6 +234,7 @@ struct Planner<'a> {
     base_topologies: HashMap<gix::ObjectId, Result<ValidTopology, String>>,
     fingerprints: BTreeMap<String, String>,
     scopes: HashMap<String, Rc<Scope>>,
+    deps: deps::Deps,
     notes: Vec<String>,
 }
 
@@ -268,6 +242,8 @@ struct Planner<'a> {
 #[derive(Default)]
 struct Found {
     files: Vec<String>,
+    /// The files of workspace dependencies among them, with their package.
+    workspace: Vec<(String, String)>,
     excluded: usize,
 }
 
@@ -280,8 +256,12 @@ impl Planner<'_> {
         let (mut plan, base) = self.decide(service)?;
         let marker = self.request.markers.get(self.request.env, &plan.container);
         let recorded = marker.and_then(|m| Some((m.fingerprint.clone()?, m.image.clone()?)));
-        let reusable =
-            plan.reason == Reason::Unchanged && base.is_some_and(|base| self.same_topology(base));
+        let reusable = match base {
+            Some(base) if plan.reason == Reason::Unchanged => {
+                self.same_topology(base) && self.same_workspace(base)?
+            }
+            _ => false,
+        };
         match recorded {
             Some((fingerprint, image)) if reusable => {
                 plan.fingerprint = fingerprint;
@@ -326,6 +306,7 @@ impl Planner<'_> {
             changed_files: Vec::new(),
             changed_count: 0,
             excluded_count: 0,
+            changed_dependencies: Vec::new(),
         };
         if self.request.force.covers(&service.role, &container) {
             plan.reason = Reason::Forced;
@@ -356,16 +337,25 @@ impl Planner<'_> {
         );
         if !found.files.is_empty() {
             let files = plural(found.files.len(), "file");
+            self.note_global_lockfile(&scope, &found)?;
             if runs_other_image {
                 plan.reason = Reason::DependencyChanged;
                 plan.detail = format!(
                     "runs the image of {}, which changed ({files}, {range})",
                     topo_core::naming::container_name(project, &owner.role)
                 );
+            } else if found.workspace.len() == found.files.len() {
+                deps::workspace_changed(&mut plan, &found, &range);
             } else {
                 plan.reason = Reason::Changed;
                 plan.detail = format!("{files} changed ({range})");
             }
+            return Ok((plan, Some(base)));
+        }
+        let lockfile = self.lockfile_change(base, owner)?;
+        let owner_container =
+            runs_other_image.then(|| topo_core::naming::container_name(project, &owner.role));
+        if deps::lockfile_changed(&mut plan, &lockfile, owner_container.as_deref(), &range) {
             return Ok((plan, Some(base)));
         }
         match self.config_changed(base, &container) {
@@ -376,15 +366,7 @@ impl Planner<'_> {
             None => {
                 plan.action = Action::Skip;
                 plan.reason = Reason::Unchanged;
-                plan.detail = if found.excluded > 0 {
-                    format!(
-                        "unchanged since {} ({} changed, all excluded)",
-                        short(&marker.commit),
-                        plural(found.excluded, "file")
-                    )
-                } else {
-                    format!("unchanged since {}", short(&marker.commit))
-                };
+                plan.detail = unchanged(&marker.commit, &found, &lockfile);
             }
         }
         Ok((plan, Some(base)))
@@ -457,11 +439,12 @@ impl Planner<'_> {
             return Ok(known.clone());
         }
         let owner = topology.image_owner(service);
-        let key = self.head.key(&container).unwrap_or_default().to_owned();
+        let mut key = self.head.key(&container).unwrap_or_default().to_owned();
         let value = if service.runs_another_image() {
             let image = self.fingerprint(owner)?;
             fingerprint(self.repo, self.head_tree, None, &key, &[&image])?
         } else {
+            key.push_str(&self.lockfile_key(service)?);
             let scope = self.scope(service)?;
             fingerprint(self.repo, self.head_tree, Some(&scope), &key, &[])?
         };
@@ -490,7 +473,9 @@ impl Planner<'_> {
         if let Some(scope) = self.scopes.get(owner.role.as_str()) {
             return Ok(scope.clone());
         }
-        let scope = Rc::new(Scope::of(&self.request.topology.ci, owner, self.prefix)?);
+        let packages = self.image_deps(owner)?.packages.clone();
+        let scope = Scope::of(&self.request.topology.ci, owner, self.prefix)?;
+        let scope = Rc::new(scope.with_workspace(packages));
         self.scopes.insert(owner.role.to_string(), scope.clone());
         Ok(scope)
     }
@@ -513,6 +498,13 @@ impl Planner<'_> {
             for change in changes.iter() {
                 match scope.classify(&change.path) {
                     Match::Own | Match::Global => found.files.push(change.path.clone()),
+                    Match::Workspace => {
+                        found.files.push(change.path.clone());
+                        let package = scope.workspace_package(&change.path).unwrap_or_default();
+                        found
+                            .workspace
+                            .push((package.to_owned(), change.path.clone()));
+                    }
                     Match::Excluded => found.excluded += 1,
                     Match::Outside => {}
                 }
@@ -520,47 +512,27 @@ impl Planner<'_> {
         }
         found.files.sort();
         found.files.dedup();
+        found.workspace.sort();
+        found.workspace.dedup();
         Ok(found)
     }
+}
 
-    /// Why the service's configuration differs at `base`, if it does.
-    fn config_changed(&mut self, base: gix::ObjectId, container: &str) -> Option<String> {
-        let path = self.request.topology_path;
-        // The same topology blob on both sides: the same configuration, nothing to parse.
-        if self.same_topology(base) {
-            return None;
-        }
-        let base_tree = self.repo.tree_of(base).ok()?;
-        let old = self.base_topologies.entry(base).or_insert_with(|| {
-            let bytes = self
-                .repo
-                .read_file(base_tree, path)
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("{path} did not exist"))?;
-            let source = SourceFile::new(path, String::from_utf8_lossy(&bytes).into_owned());
-            topo_core::load(&source, &ValidateOptions::default())
-                .map(|valid| valid.topology)
-                .map_err(|_| format!("{path} was not a valid topology"))
-        });
-        let old = old
-            .as_ref()
-            .map(|topology| Configs::new(topology).key(container).map(str::to_owned));
-        let head = self.head.key(container);
-        let base = base.to_string();
-        let short_base = short(&base);
-        match old {
-            Err(why) => Some(format!(
-                "the production configuration cannot be compared: at {short_base}, {why}"
-            )),
-            Ok(None) => Some(format!(
-                "the service was not in the topology at {short_base}"
-            )),
-            Ok(Some(old)) if Some(old.as_str()) != head => Some(format!(
-                "its production configuration changed since {short_base}"
-            )),
-            Ok(Some(_)) => None,
-        }
+/// The detail of an unchanged service: since when, and what changed without counting.
+fn unchanged(commit: &str, found: &Found, lockfile: &deps::LockChange) -> String {
+    let mut detail = format!("unchanged since {}", short(commit));
+    if found.excluded > 0 {
+        detail.push_str(&format!(
+            " ({} changed, all excluded)",
+            plural(found.excluded, "file")
+        ));
     }
+    if let deps::LockChange::Same(path) = lockfile {
+        detail.push_str(&format!(
+            " ({path} changed, not what it resolves for this image)"
+        ));
+    }
+    detail
 }
 
 fn plural(n: usize, what: &str) -> String {

@@ -1,0 +1,177 @@
+//! Lockfiles of JavaScript workspaces — `package-lock.json` (v2, v3), `pnpm-lock.yaml`
+//! (v5 to v9) and `yarn.lock` (v1 and berry) — read for one question: which packages, at
+//! which versions, does a service's code get? That is its *closure*: the third-party
+//! dependencies of its package and of the workspace packages it depends on, followed
+//! through the lockfile's resolution to `name@version`, and on through what those depend on.
+//!
+//! Two closures compare equal when the service would be installed the same; the
+//! difference is said package by package (`left-pad 1.0.0 → 1.1.0`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+mod npm;
+mod pnpm;
+mod yarn;
+
+/// A lockfile's format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LockfileKind {
+    /// npm's `package-lock.json`, version 2 or 3 (the `packages` map).
+    Npm,
+    /// `pnpm-lock.yaml`: importers and packages.
+    Pnpm,
+    /// `yarn.lock`, v1 or berry.
+    Yarn,
+}
+
+/// The dependencies of one workspace package, as its `package.json` declares them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Root {
+    /// The package's directory, from the workspace root (`""` for the root).
+    pub dir: String,
+    /// Its dependencies that are not workspace packages: name and version range.
+    pub dependencies: Vec<(String, String)>,
+}
+
+/// One package a closure holds.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Resolved {
+    /// The name it is installed under.
+    pub name: String,
+    /// The version the lockfile resolves it to (pnpm's peer suffix included); for a
+    /// dependency the lockfile does not resolve, its range and `(unresolved)`.
+    pub version: String,
+    /// Its integrity or checksum (or where it comes from), when the lockfile says.
+    pub integrity: String,
+}
+
+/// The packages a service gets, resolved.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Closure(BTreeSet<Resolved>);
+
+impl Closure {
+    /// The packages, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Resolved> {
+        self.0.iter()
+    }
+
+    /// What differs from `base` to `self`, one line per package name, in name order:
+    /// `left-pad 1.0.0 → 1.1.0`, `chalk 5.3.0 added`, `debug 4.3.4 removed`,
+    /// `ms 2.1.3 (integrity changed)`.
+    pub fn changes_since(&self, base: &Closure) -> Vec<String> {
+        let mut names: BTreeMap<&str, (BTreeSet<&Resolved>, BTreeSet<&Resolved>)> = BTreeMap::new();
+        for r in &base.0 {
+            names.entry(&r.name).or_default().0.insert(r);
+        }
+        for r in &self.0 {
+            names.entry(&r.name).or_default().1.insert(r);
+        }
+        let versions = |set: &BTreeSet<&Resolved>, other: &BTreeSet<&Resolved>| -> String {
+            let theirs: BTreeSet<&str> = other.iter().map(|r| r.version.as_str()).collect();
+            let mine: BTreeSet<&str> = set
+                .iter()
+                .map(|r| r.version.as_str())
+                .filter(|v| !theirs.contains(v))
+                .collect();
+            mine.into_iter().collect::<Vec<_>>().join(", ")
+        };
+        names
+            .into_iter()
+            .filter(|(_, (old, new))| old != new)
+            .map(
+                |(name, (old, new))| match (versions(&old, &new), versions(&new, &old)) {
+                    (gone, added) if gone.is_empty() && added.is_empty() => {
+                        let all: BTreeSet<&str> = new.iter().map(|r| r.version.as_str()).collect();
+                        let all = all.into_iter().collect::<Vec<_>>().join(", ");
+                        format!("{name} {all} (integrity changed)")
+                    }
+                    (gone, added) if gone.is_empty() => format!("{name} {added} added"),
+                    (gone, added) if added.is_empty() => format!("{name} {gone} removed"),
+                    (gone, added) => format!("{name} {gone} → {added}"),
+                },
+            )
+            .collect()
+    }
+}
+
+/// A lockfile that cannot be read: what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LockfileError(pub String);
+
+/// A parsed lockfile.
+#[derive(Debug)]
+pub enum Lockfile {
+    /// `package-lock.json`.
+    Npm(npm::NpmLock),
+    /// `pnpm-lock.yaml`.
+    Pnpm(pnpm::PnpmLock),
+    /// `yarn.lock`.
+    Yarn(yarn::YarnLock),
+}
+
+impl Lockfile {
+    /// Reads a lockfile of the given format.
+    pub fn parse(kind: LockfileKind, bytes: &[u8]) -> Result<Lockfile, LockfileError> {
+        let text = std::str::from_utf8(bytes).map_err(|_| LockfileError("not UTF-8".into()))?;
+        match kind {
+            LockfileKind::Npm => npm::NpmLock::parse(text).map(Lockfile::Npm),
+            LockfileKind::Pnpm => pnpm::PnpmLock::parse(text).map(Lockfile::Pnpm),
+            LockfileKind::Yarn => yarn::YarnLock::parse(text).map(Lockfile::Yarn),
+        }
+    }
+
+    /// The closure of the packages `roots` describe.
+    pub fn closure(&self, roots: &[Root]) -> Closure {
+        match self {
+            Lockfile::Npm(lock) => walk(lock, roots),
+            Lockfile::Pnpm(lock) => walk(lock, roots),
+            Lockfile::Yarn(lock) => walk(lock, roots),
+        }
+    }
+}
+
+/// How a lockfile resolves: a workspace package's dependency to a locked package, and a
+/// locked package to what it is and what it depends on.
+trait Resolver {
+    /// A locked package, as the lockfile identifies it.
+    type Id: Ord + Clone;
+    /// The package a workspace package in `dir` gets for `name` (declared as `range`).
+    fn root(&self, dir: &str, name: &str, range: &str) -> Option<Self::Id>;
+    /// What the package is, and the locked packages it depends on; `None` for a link
+    /// (a workspace package or a local directory).
+    fn package(&self, id: &Self::Id) -> Option<(Resolved, Vec<Self::Id>)>;
+}
+
+fn walk<R: Resolver>(resolver: &R, roots: &[Root]) -> Closure {
+    let mut closure = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    let mut queue = Vec::new();
+    for root in roots {
+        for (name, range) in &root.dependencies {
+            match resolver.root(&root.dir, name, range) {
+                Some(id) => queue.push(id),
+                None => {
+                    closure.insert(Resolved {
+                        name: name.clone(),
+                        version: format!("{range} (unresolved)"),
+                        integrity: String::new(),
+                    });
+                }
+            }
+        }
+    }
+    while let Some(id) = queue.pop() {
+        if !seen.insert(id.clone()) {
+            continue;
+        }
+        if let Some((resolved, edges)) = resolver.package(&id) {
+            closure.insert(resolved);
+            queue.extend(edges.into_iter().filter(|edge| !seen.contains(edge)));
+        }
+    }
+    Closure(closure)
+}
+
+#[cfg(test)]
+mod tests;

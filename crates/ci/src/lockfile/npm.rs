@@ -1,0 +1,109 @@
+//! `package-lock.json`, lockfile versions 2 and 3: the `packages` map, keyed by where each
+//! package is installed (`node_modules/a/node_modules/b`); a dependency resolves as Node
+//! resolves it, from the nearest `node_modules` up.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::{LockfileError, Resolved, Resolver};
+
+/// A parsed `package-lock.json`.
+#[derive(Debug)]
+pub struct NpmLock {
+    packages: BTreeMap<String, Entry>,
+}
+
+#[derive(Deserialize)]
+struct Document {
+    #[serde(rename = "lockfileVersion")]
+    version: Option<u64>,
+    packages: Option<BTreeMap<String, Entry>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Entry {
+    version: Option<String>,
+    resolved: Option<String>,
+    integrity: Option<String>,
+    #[serde(default)]
+    link: bool,
+    #[serde(default)]
+    dependencies: BTreeMap<String, String>,
+    #[serde(default)]
+    optional_dependencies: BTreeMap<String, String>,
+    #[serde(default)]
+    peer_dependencies: BTreeMap<String, String>,
+}
+
+impl NpmLock {
+    pub(super) fn parse(text: &str) -> Result<NpmLock, LockfileError> {
+        let document: Document =
+            serde_json::from_str(text).map_err(|e| LockfileError(e.to_string()))?;
+        match (document.version, document.packages) {
+            (Some(2..), Some(packages)) => Ok(NpmLock { packages }),
+            (version, _) => Err(LockfileError(format!(
+                "lockfileVersion {} has no `packages` map (npm 7 or later writes version 2 or 3)",
+                version.map_or("(none)".to_owned(), |v| v.to_string())
+            ))),
+        }
+    }
+
+    /// Where `name` is found from the package installed at `from`: `from/node_modules/name`,
+    /// then each parent's, up to the root's.
+    fn locate(&self, from: &str, name: &str) -> Option<String> {
+        let mut dir = from;
+        loop {
+            if !(dir == "node_modules" || dir.ends_with("/node_modules")) {
+                let candidate = if dir.is_empty() {
+                    format!("node_modules/{name}")
+                } else {
+                    format!("{dir}/node_modules/{name}")
+                };
+                if self.packages.contains_key(&candidate) {
+                    return Some(candidate);
+                }
+            }
+            if dir.is_empty() {
+                return None;
+            }
+            dir = dir.rsplit_once('/').map_or("", |(parent, _)| parent);
+        }
+    }
+}
+
+impl Resolver for NpmLock {
+    type Id = String;
+
+    fn root(&self, dir: &str, name: &str, _range: &str) -> Option<String> {
+        self.locate(dir, name)
+    }
+
+    fn package(&self, location: &String) -> Option<(Resolved, Vec<String>)> {
+        let entry = self.packages.get(location)?;
+        if entry.link {
+            return None;
+        }
+        let name = location
+            .rsplit_once("node_modules/")
+            .map_or(location.as_str(), |(_, name)| name);
+        let resolved = Resolved {
+            name: name.to_owned(),
+            version: entry.version.clone().unwrap_or_default(),
+            integrity: entry
+                .integrity
+                .clone()
+                .or_else(|| entry.resolved.clone())
+                .unwrap_or_default(),
+        };
+        let edges = entry
+            .dependencies
+            .keys()
+            .chain(entry.optional_dependencies.keys())
+            .chain(entry.peer_dependencies.keys())
+            .filter_map(|dep| self.locate(location, dep))
+            .collect();
+        Some((resolved, edges))
+    }
+}

@@ -1,0 +1,293 @@
+//! What the JavaScript workspace adds to a plan: each image's package, the workspace
+//! packages it depends on (in its scope), and its lockfile closure — compared between the
+//! marker commit and head when the lockfile changed, and hashed into its fingerprint.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use gix::ObjectId;
+use topo_core::valid::Service;
+
+use super::{plural, Found, PlanError, Planner, Reason, ServicePlan};
+use crate::lockfile::{Closure, Lockfile, LockfileKind, Root};
+use crate::repo::short;
+use crate::scope::{repository_path, Match, Scope};
+use crate::workspace::Workspace;
+
+/// At most this many package changes are named in a service's detail.
+const LISTED_CHANGES: usize = 5;
+
+/// A lockfile as committed: its blob, and what it parses to (or why it does not).
+type Parsed = (ObjectId, Rc<Result<Lockfile, String>>);
+
+/// The workspace, read once per plan, and what was derived from it.
+#[derive(Default)]
+pub(super) struct Deps {
+    workspace: Option<Option<Rc<Workspace>>>,
+    images: HashMap<String, Rc<ImageDeps>>,
+    lockfiles: HashMap<ObjectId, Rc<Result<Lockfile, String>>>,
+}
+
+/// What an image's build depends on through the workspace.
+#[derive(Default)]
+pub(super) struct ImageDeps {
+    /// The workspace packages it depends on: directory and name.
+    pub packages: Vec<(String, String)>,
+    /// Its package and theirs, for the lockfile.
+    roots: Vec<Root>,
+    /// The lockfile (path, format), when the image has a package and one is committed.
+    lockfile: Option<(String, LockfileKind)>,
+}
+
+/// How the lockfile changed for one image between the marker commit and head.
+pub(super) enum LockChange {
+    /// It did not change, or the image does not use it.
+    None,
+    /// It changed, not the image's closure.
+    Same(String),
+    /// The image's closure changed: these packages.
+    Changed(String, Vec<String>),
+    /// It cannot be read on one side: the image is treated as changed.
+    Unreadable(String, String),
+}
+
+impl Planner<'_> {
+    /// The workspace at head, read once (its problems become notes).
+    fn workspace(&mut self) -> Result<Option<Rc<Workspace>>, PlanError> {
+        if let Some(known) = &self.deps.workspace {
+            return Ok(known.clone());
+        }
+        let found = Workspace::find(self.repo, self.head_tree, self.prefix)?.map(Rc::new);
+        if let Some(workspace) = &found {
+            self.notes.extend(workspace.notes().iter().cloned());
+        }
+        self.deps.workspace = Some(found.clone());
+        Ok(found)
+    }
+
+    /// What the image `owner` builds depends on through the workspace.
+    pub(super) fn image_deps(&mut self, owner: &Service) -> Result<Rc<ImageDeps>, PlanError> {
+        if let Some(known) = self.deps.images.get(owner.role.as_str()) {
+            return Ok(known.clone());
+        }
+        let mut deps = ImageDeps::default();
+        if let Some(workspace) = self.workspace()? {
+            let context = match repository_path(self.prefix, &owner.build.context) {
+                root if root == "." => String::new(),
+                context => context,
+            };
+            if let Some(package) = workspace.package_of(&context) {
+                let dependencies = workspace.dependencies(package);
+                for note in &dependencies.notes {
+                    if !self.notes.contains(note) {
+                        self.notes.push(note.clone());
+                    }
+                }
+                deps.packages = dependencies
+                    .packages
+                    .iter()
+                    .map(|p| (p.dir.clone(), p.label().to_owned()))
+                    .collect();
+                deps.roots = workspace.lockfile_roots(package, &dependencies);
+                deps.lockfile = workspace
+                    .lockfile()
+                    .map(|(path, kind)| (path.to_owned(), kind));
+            }
+        }
+        let deps = Rc::new(deps);
+        self.deps
+            .images
+            .insert(owner.role.to_string(), deps.clone());
+        Ok(deps)
+    }
+
+    /// The lockfile at `path` in `tree` (its blob id and what it parses to), once per blob.
+    fn lockfile_in(
+        &mut self,
+        tree: ObjectId,
+        path: &str,
+        kind: LockfileKind,
+    ) -> Result<Option<Parsed>, PlanError> {
+        let Some(entry) = self.repo.entry_at(tree, path)?.filter(|e| !e.is_tree) else {
+            return Ok(None);
+        };
+        if let Some(known) = self.deps.lockfiles.get(&entry.id) {
+            return Ok(Some((entry.id, known.clone())));
+        }
+        let bytes = self.repo.read_file(tree, path)?.unwrap_or_default();
+        let parsed = Rc::new(Lockfile::parse(kind, &bytes).map_err(|e| e.to_string()));
+        self.deps.lockfiles.insert(entry.id, parsed.clone());
+        Ok(Some((entry.id, parsed)))
+    }
+
+    /// How the lockfile changed for the image `owner` builds since `base`.
+    pub(super) fn lockfile_change(
+        &mut self,
+        base: ObjectId,
+        owner: &Service,
+    ) -> Result<LockChange, PlanError> {
+        let deps = self.image_deps(owner)?;
+        let Some((path, kind)) = deps.lockfile.clone() else {
+            return Ok(LockChange::None);
+        };
+        let base_tree = self.repo.tree_of(base)?;
+        let old = self.lockfile_in(base_tree, &path, kind)?;
+        let new = self.lockfile_in(self.head_tree, &path, kind)?;
+        let closure = |side: &Option<Parsed>, at: &str| -> Result<Closure, String> {
+            match side {
+                None => Err(format!("it did not exist at {}", short(at))),
+                Some((_, parsed)) => match parsed.as_ref() {
+                    Ok(lockfile) => Ok(lockfile.closure(&deps.roots)),
+                    Err(why) => Err(format!("at {}, {why}", short(at))),
+                },
+            }
+        };
+        if old.as_ref().map(|(id, _)| id) == new.as_ref().map(|(id, _)| id) {
+            return Ok(LockChange::None);
+        }
+        let head = self.request.head.to_string();
+        match (closure(&old, &base.to_string()), closure(&new, &head)) {
+            (Ok(old), Ok(new)) if old == new => Ok(LockChange::Same(path)),
+            (Ok(old), Ok(new)) => Ok(LockChange::Changed(path, new.changes_since(&old))),
+            (Err(why), _) | (_, Err(why)) => {
+                let note = format!(
+                    "{path} cannot be read ({why}): every service whose package it locks is treated as changed, as if it were a global file"
+                );
+                if !self.notes.contains(&note) {
+                    self.notes.push(note);
+                }
+                Ok(LockChange::Unreadable(path, why))
+            }
+        }
+    }
+
+    /// What the lockfile adds to the fingerprint of the image `owner` builds: its closure
+    /// at head, one line per package (the lockfile's blob when it cannot be read).
+    pub(super) fn lockfile_key(&mut self, owner: &Service) -> Result<String, PlanError> {
+        let deps = self.image_deps(owner)?;
+        let Some((path, kind)) = deps.lockfile.clone() else {
+            return Ok(String::new());
+        };
+        let mut key = String::new();
+        match self.lockfile_in(self.head_tree, &path, kind)? {
+            None => {}
+            Some((_, parsed)) => match parsed.as_ref() {
+                Ok(lockfile) => {
+                    for r in lockfile.closure(&deps.roots).iter() {
+                        key.push_str(&format!(
+                            "dependency {} {} {}\n",
+                            r.name, r.version, r.integrity
+                        ));
+                    }
+                }
+                Err(_) => {
+                    let id = self.repo.entry_at(self.head_tree, &path)?.map(|e| e.id);
+                    key.push_str(&format!(
+                        "lockfile {path} {}\n",
+                        id.unwrap_or(ObjectId::null(gix::hash::Kind::Sha1))
+                    ));
+                }
+            },
+        }
+        Ok(key)
+    }
+
+    /// Whether the file declaring the workspace is the same blob at `base` as at head (a
+    /// recorded fingerprint is reused only then: the graph decides what is hashed).
+    pub(super) fn same_workspace(&mut self, base: ObjectId) -> Result<bool, PlanError> {
+        let Some(workspace) = self.workspace()? else {
+            return Ok(true);
+        };
+        let file = workspace.declared_in();
+        let base_tree = self.repo.tree_of(base)?;
+        Ok(self.repo.entry_at(base_tree, file)? == self.repo.entry_at(self.head_tree, file)?)
+    }
+
+    /// A root lockfile kept in `[ci] global_files` redeploys everything: say what reading
+    /// it instead would do.
+    pub(super) fn note_global_lockfile(
+        &mut self,
+        scope: &Scope,
+        found: &Found,
+    ) -> Result<(), PlanError> {
+        let Some(workspace) = self.workspace()? else {
+            return Ok(());
+        };
+        let Some((path, _)) = workspace.lockfile() else {
+            return Ok(());
+        };
+        if found.files.iter().any(|f| f == path) && scope.classify(path) == Match::Global {
+            let note = format!(
+                "{path} is in `[ci] global_files`, so its change redeploys every service; without it, topo-ci reads the lockfile and redeploys only the services whose resolved dependencies changed"
+            );
+            if !self.notes.contains(&note) {
+                self.notes.push(note);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The decision for files of workspace dependencies only.
+pub(super) fn workspace_changed(plan: &mut ServicePlan, found: &Found, range: &str) {
+    let mut packages: Vec<&str> = found.workspace.iter().map(|(p, _)| p.as_str()).collect();
+    packages.dedup();
+    let first = found
+        .workspace
+        .first()
+        .map_or("", |(_, path)| path.as_str());
+    let more = match found.files.len() {
+        0 | 1 => String::new(),
+        n => format!(" and {}", plural(n - 1, "more file")),
+    };
+    let names = packages
+        .iter()
+        .map(|p| format!("`{p}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let noun = if packages.len() == 1 {
+        "package"
+    } else {
+        "packages"
+    };
+    plan.reason = Reason::WorkspaceDependencyChanged;
+    plan.detail = format!("workspace {noun} {names} changed: {first}{more} ({range})");
+}
+
+/// The decision for a changed lockfile closure (`owner`: the container whose image the
+/// service runs, when not its own). Whether it applied.
+pub(super) fn lockfile_changed(
+    plan: &mut ServicePlan,
+    change: &LockChange,
+    owner: Option<&str>,
+    range: &str,
+) -> bool {
+    let (path, what) = match change {
+        LockChange::Changed(path, changes) => {
+            let mut listed: Vec<String> = changes.iter().take(LISTED_CHANGES).cloned().collect();
+            if changes.len() > LISTED_CHANGES {
+                listed.push(format!("… {} more", changes.len() - LISTED_CHANGES));
+            }
+            (path, listed.join(", "))
+        }
+        LockChange::Unreadable(path, why) => (path, format!("cannot be compared: {why}")),
+        LockChange::None | LockChange::Same(_) => return false,
+    };
+    plan.changed_files = vec![path.clone()];
+    plan.changed_count = 1;
+    if let LockChange::Changed(_, changes) = change {
+        plan.changed_dependencies = changes.clone();
+    }
+    match owner {
+        Some(owner) => {
+            plan.reason = Reason::DependencyChanged;
+            plan.detail =
+                format!("runs the image of {owner}, whose locked dependencies changed in {path}: {what} ({range})");
+        }
+        None => {
+            plan.reason = Reason::LockfileChanged;
+            plan.detail = format!("{path}: {what} ({range})");
+        }
+    }
+    true
+}

@@ -1,0 +1,190 @@
+//! The files a JavaScript workspace is declared in: `package.json` (a package's name and
+//! dependencies; the root's `workspaces`, as an array or `{ packages: [...] }`) and
+//! `pnpm-workspace.yaml` (`packages:`).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+/// The kinds of dependency a `package.json` declares, in the order a name declared under
+/// several of them is read.
+const KINDS: [&str; 4] = [
+    "dependencies",
+    "optionalDependencies",
+    "devDependencies",
+    "peerDependencies",
+];
+
+/// What topo-ci reads of a `package.json`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Manifest {
+    /// `name`, if it has one.
+    pub name: Option<String>,
+    /// Every dependency (dependencies, optional, dev and peer): name → version range
+    /// (`^1.0.0`, `workspace:*`).
+    pub dependencies: BTreeMap<String, String>,
+    /// The `workspaces` globs, when the file declares any (a workspace root).
+    pub workspaces: Option<Vec<String>>,
+    /// `packageManager` (`yarn@4.1.0`), if given.
+    pub package_manager: Option<String>,
+}
+
+impl Manifest {
+    /// Reads a `package.json`; the error says what is wrong with it.
+    pub fn parse(text: &[u8]) -> Result<Manifest, String> {
+        let value: Value = serde_json::from_slice(text).map_err(|e| e.to_string())?;
+        let Value::Object(object) = value else {
+            return Err("not a JSON object".to_owned());
+        };
+        let string = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_owned);
+        let mut dependencies = BTreeMap::new();
+        for kind in KINDS {
+            match object.get(kind) {
+                None | Some(Value::Null) => {}
+                Some(Value::Object(map)) => {
+                    for (name, range) in map {
+                        let range = range
+                            .as_str()
+                            .ok_or_else(|| format!("`{kind}.{name}` is not a string"))?;
+                        dependencies
+                            .entry(name.clone())
+                            .or_insert_with(|| range.to_owned());
+                    }
+                }
+                Some(_) => return Err(format!("`{kind}` is not an object")),
+            }
+        }
+        let workspaces = match object.get("workspaces") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(map)) => Some(globs(map.get("packages"), "workspaces.packages")?),
+            Some(list) => Some(globs(Some(list), "workspaces")?),
+        };
+        Ok(Manifest {
+            name: string("name"),
+            dependencies,
+            workspaces,
+            package_manager: string("packageManager"),
+        })
+    }
+}
+
+/// The `packages` globs of a `pnpm-workspace.yaml`.
+pub fn pnpm_workspace(text: &[u8]) -> Result<Vec<String>, String> {
+    let text = std::str::from_utf8(text).map_err(|_| "not UTF-8".to_owned())?;
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let value: Value = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+    match value {
+        Value::Null => Ok(Vec::new()),
+        Value::Object(map) => match map.get("packages") {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            packages => globs(packages, "packages"),
+        },
+        _ => Err("not a mapping".to_owned()),
+    }
+}
+
+fn globs(value: Option<&Value>, key: &str) -> Result<Vec<String>, String> {
+    let Some(Value::Array(items)) = value else {
+        return Err(format!("`{key}` is not a list of globs"));
+    };
+    items
+        .iter()
+        .map(|item| {
+            item.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| format!("`{key}` holds a value that is not a string"))
+        })
+        .collect()
+}
+
+/// A workspace glob as topo-ci matches it: no `./`, no trailing `/`.
+pub fn normalise_glob(glob: &str) -> String {
+    let mut glob = glob.trim();
+    while let Some(rest) = glob.strip_prefix("./") {
+        glob = rest;
+    }
+    glob.trim_end_matches('/').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use expect_test::{expect, Expect};
+
+    use super::*;
+
+    fn check(input: &str, expect: Expect) {
+        let got = if input.starts_with('{') || input.starts_with('[') {
+            format!("{:?}", Manifest::parse(input.as_bytes()))
+        } else {
+            format!("{:?}", pnpm_workspace(input.as_bytes()))
+        };
+        expect.assert_eq(&got);
+    }
+
+    #[test]
+    fn npm_and_yarn_workspaces_in_both_forms() {
+        check(
+            r#"{"name":"root","private":true,"workspaces":["apps/*","packages/*"],
+                "devDependencies":{"typescript":"^5"},"packageManager":"npm@10.2.0"}"#,
+            expect![[
+                r#"Ok(Manifest { name: Some("root"), dependencies: {"typescript": "^5"}, workspaces: Some(["apps/*", "packages/*"]), package_manager: Some("npm@10.2.0") })"#
+            ]],
+        );
+        check(
+            r#"{"workspaces":{"packages":["packages/**"],"nohoist":["**/react"]}}"#,
+            expect![[
+                r#"Ok(Manifest { name: None, dependencies: {}, workspaces: Some(["packages/**"]), package_manager: None })"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn every_kind_of_dependency_the_first_kind_wins() {
+        check(
+            r#"{"name":"@shop/server","dependencies":{"@shop/common":"workspace:*","react":"^18"},
+                "devDependencies":{"jest":"^29"},"optionalDependencies":{"fsevents":"2"},
+                "peerDependencies":{"react":"*"}}"#,
+            expect![[
+                r#"Ok(Manifest { name: Some("@shop/server"), dependencies: {"@shop/common": "workspace:*", "fsevents": "2", "jest": "^29", "react": "^18"}, workspaces: None, package_manager: None })"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn what_is_wrong_is_said() {
+        check("[1]", expect![[r#"Err("not a JSON object")"#]]);
+        check(
+            r#"{"dependencies":{"a":1}}"#,
+            expect![[r#"Err("`dependencies.a` is not a string")"#]],
+        );
+        check(
+            r#"{"workspaces":"apps/*"}"#,
+            expect![[r#"Err("`workspaces` is not a list of globs")"#]],
+        );
+        check(
+            r#"{"name": "#,
+            expect![[r#"Err("EOF while parsing a value at line 1 column 9")"#]],
+        );
+    }
+
+    #[test]
+    fn pnpm_workspace_files() {
+        check(
+            "packages:\n  - 'apps/*'\n  - packages/**\n  - '!**/test/**'\n",
+            expect![[r#"Ok(["apps/*", "packages/**", "!**/test/**"])"#]],
+        );
+        check("", expect![[r#"Ok([])"#]]);
+        check(
+            "packages: apps\n",
+            expect![[r#"Err("`packages` is not a list of globs")"#]],
+        );
+    }
+
+    #[test]
+    fn globs_are_normalised() {
+        assert_eq!(normalise_glob("./packages/*/"), "packages/*");
+        assert_eq!(normalise_glob("apps/web"), "apps/web");
+    }
+}

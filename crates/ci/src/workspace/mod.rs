@@ -1,0 +1,324 @@
+//! The JavaScript workspace graph, as committed: npm and yarn `workspaces` in the root
+//! `package.json`, or `pnpm-workspace.yaml`. Each workspace package is a directory with a
+//! `package.json`; a service's package is the one whose directory is (or holds) its build
+//! context, and the workspace packages it depends on, transitively, join its scope.
+//!
+//! The graph is read from a tree (the commit being planned), never from the work tree.
+//! What cannot be followed — a `package.json` that does not parse, a `workspace:` range
+//! naming no package, a cycle — is said in [`Workspace::notes`] and [`Dependencies::notes`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use gix::ObjectId;
+
+use crate::lockfile::{LockfileKind, Root};
+use crate::repo::{join, GitError, Repo};
+use crate::scope::is_within;
+
+mod discover;
+pub mod manifest;
+
+use manifest::Manifest;
+
+/// A workspace package: a directory with a `package.json`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Package {
+    /// Its directory, from the repository root.
+    pub dir: String,
+    /// Its manifest (empty when it does not parse).
+    pub manifest: Manifest,
+}
+
+impl Package {
+    /// How messages name it: its name, else its directory.
+    pub fn label(&self) -> &str {
+        self.manifest.name.as_deref().unwrap_or(&self.dir)
+    }
+}
+
+/// A workspace: its root, its packages and its lockfile.
+#[derive(Clone, Debug)]
+pub struct Workspace {
+    root: String,
+    declared_in: String,
+    packages: BTreeMap<String, Package>,
+    names: BTreeMap<String, String>,
+    lockfile: Option<(String, LockfileKind)>,
+    notes: Vec<String>,
+}
+
+/// The workspace packages a package depends on, transitively, and what could not be
+/// followed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Dependencies {
+    /// The packages (not the package itself), by directory.
+    pub packages: Vec<Package>,
+    /// Cycles and names of no package, explained.
+    pub notes: Vec<String>,
+}
+
+impl Workspace {
+    /// The workspace holding the directory `from` (the topology's) in the tree `tree`: the
+    /// nearest directory at or above it with a `pnpm-workspace.yaml` or a `package.json`
+    /// declaring `workspaces`. `None` when there is none.
+    pub fn find(repo: &Repo, tree: ObjectId, from: &str) -> Result<Option<Workspace>, GitError> {
+        let mut dir = from.trim_matches('/').to_owned();
+        loop {
+            if let Some(workspace) = Workspace::at(repo, tree, &dir)? {
+                return Ok(Some(workspace));
+            }
+            if dir.is_empty() {
+                return Ok(None);
+            }
+            dir = dir
+                .rsplit_once('/')
+                .map_or("", |(parent, _)| parent)
+                .to_owned();
+        }
+    }
+
+    /// The workspace whose root is `root`, if it is one.
+    fn at(repo: &Repo, tree: ObjectId, root: &str) -> Result<Option<Workspace>, GitError> {
+        let mut notes = Vec::new();
+        let pnpm_file = join(root, "pnpm-workspace.yaml");
+        let package_file = join(root, "package.json");
+        let root_manifest = match repo.read_file(tree, &package_file)? {
+            Some(bytes) => Manifest::parse(&bytes).map_err(|why| (package_file.clone(), why)),
+            None => Ok(Manifest::default()),
+        };
+        let (declared_in, globs, pnpm) = match repo.read_file(tree, &pnpm_file)? {
+            Some(bytes) => match manifest::pnpm_workspace(&bytes) {
+                Ok(globs) => (pnpm_file, globs, true),
+                Err(why) => {
+                    notes.push(format!(
+                        "{pnpm_file} cannot be read ({why}): its packages are not followed, so no service's scope includes the workspace packages it depends on"
+                    ));
+                    (pnpm_file, Vec::new(), true)
+                }
+            },
+            None => match &root_manifest {
+                Ok(Manifest {
+                    workspaces: Some(globs),
+                    ..
+                }) => (package_file.clone(), globs.clone(), false),
+                Ok(_) => return Ok(None),
+                Err((file, why)) => {
+                    notes.push(format!(
+                        "{file} cannot be read ({why}): no workspace graph is read from it, so no service's scope includes the workspace packages it depends on"
+                    ));
+                    (file.clone(), Vec::new(), false)
+                }
+            },
+        };
+        let mut packages = BTreeMap::new();
+        if let Ok(manifest) = &root_manifest {
+            packages.insert(
+                root.to_owned(),
+                Package {
+                    dir: root.to_owned(),
+                    manifest: manifest.clone(),
+                },
+            );
+        }
+        for dir in discover::package_dirs(repo, tree, root, &globs)? {
+            let file = join(&dir, "package.json");
+            let bytes = repo.read_file(tree, &file)?.unwrap_or_default();
+            let manifest = Manifest::parse(&bytes).unwrap_or_else(|why| {
+                notes.push(format!(
+                    "{file} cannot be read ({why}): the dependencies of {dir} are not followed"
+                ));
+                Manifest::default()
+            });
+            packages.insert(dir.clone(), Package { dir, manifest });
+        }
+        let mut names = BTreeMap::new();
+        for package in packages.values() {
+            let Some(name) = &package.manifest.name else {
+                continue;
+            };
+            if let Some(first) = names.insert(name.clone(), package.dir.clone()) {
+                notes.push(format!(
+                    "two workspace packages are named `{name}` ({first} and {}): dependencies on it follow {}",
+                    package.dir, first
+                ));
+                names.insert(name.clone(), first);
+            }
+        }
+        let lockfile = lockfile(repo, tree, root, pnpm, root_manifest.as_ref().ok())?;
+        Ok(Some(Workspace {
+            root: root.to_owned(),
+            declared_in,
+            packages,
+            names,
+            lockfile,
+            notes,
+        }))
+    }
+
+    /// The workspace root, from the repository root (`""` for the root itself).
+    pub fn root(&self) -> &str {
+        &self.root
+    }
+
+    /// The file declaring the workspace (`package.json` or `pnpm-workspace.yaml`).
+    pub fn declared_in(&self) -> &str {
+        &self.declared_in
+    }
+
+    /// The lockfile at the workspace root, if one is committed, and its format.
+    pub fn lockfile(&self) -> Option<(&str, LockfileKind)> {
+        self.lockfile
+            .as_ref()
+            .map(|(path, kind)| (path.as_str(), *kind))
+    }
+
+    /// What could not be read of the workspace itself, explained.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// The package of a service whose build context is `context` (from the repository
+    /// root): the deepest package whose directory is it or holds it. The workspace root's
+    /// own package counts only for a context at the root.
+    pub fn package_of(&self, context: &str) -> Option<&Package> {
+        self.packages
+            .values()
+            .filter(|p| p.dir == context || (p.dir != self.root && is_within(context, &p.dir)))
+            .max_by_key(|p| p.dir.len())
+    }
+
+    /// Whether `name` is a workspace package's name.
+    pub fn is_package(&self, name: &str) -> bool {
+        self.names.contains_key(name)
+    }
+
+    /// The workspace packages `package` depends on, transitively (any kind of dependency
+    /// naming a workspace package, `workspace:` ranges included), in directory order.
+    pub fn dependencies(&self, package: &Package) -> Dependencies {
+        let mut walk = Walk {
+            workspace: self,
+            seen: BTreeSet::new(),
+            stack: Vec::new(),
+            notes: BTreeSet::new(),
+        };
+        walk.visit(package);
+        Dependencies {
+            packages: walk
+                .seen
+                .iter()
+                .filter(|dir| **dir != package.dir)
+                .filter_map(|dir| self.packages.get(dir).cloned())
+                .collect(),
+            notes: walk.notes.into_iter().collect(),
+        }
+    }
+
+    /// What a lockfile resolves for `package` and its workspace dependencies: each
+    /// package's directory (from the workspace root) and its dependencies that are not
+    /// workspace packages (nor `workspace:` ranges naming none).
+    pub fn lockfile_roots(&self, package: &Package, dependencies: &Dependencies) -> Vec<Root> {
+        std::iter::once(package)
+            .chain(&dependencies.packages)
+            .map(|p| Root {
+                dir: p
+                    .dir
+                    .strip_prefix(self.root.as_str())
+                    .unwrap_or(&p.dir)
+                    .trim_start_matches('/')
+                    .to_owned(),
+                dependencies: p
+                    .manifest
+                    .dependencies
+                    .iter()
+                    .filter(|(name, range)| {
+                        !self.is_package(name) && !range.starts_with("workspace:")
+                    })
+                    .map(|(name, range)| (name.clone(), range.clone()))
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+/// A depth-first walk of workspace dependencies that reports cycles.
+struct Walk<'w> {
+    workspace: &'w Workspace,
+    seen: BTreeSet<String>,
+    stack: Vec<String>,
+    notes: BTreeSet<String>,
+}
+
+impl Walk<'_> {
+    fn visit(&mut self, package: &Package) {
+        self.seen.insert(package.dir.clone());
+        self.stack.push(package.label().to_owned());
+        for (name, range) in &package.manifest.dependencies {
+            let Some(dir) = self.workspace.names.get(name) else {
+                if range.starts_with("workspace:") {
+                    self.notes.insert(format!(
+                        "{} depends on `{name}` (`{range}`), which is no package of the workspace declared in {}: nothing is added to the scope for it",
+                        join(&package.dir, "package.json"),
+                        self.workspace.declared_in
+                    ));
+                }
+                continue;
+            };
+            if let Some(at) = self.stack.iter().position(|label| label == name) {
+                // Said from its first package in name order, however it was reached.
+                let mut cycle = self.stack[at..].to_vec();
+                let first = (0..cycle.len()).min_by_key(|&i| &cycle[i]).unwrap_or(0);
+                cycle.rotate_left(first);
+                cycle.push(cycle[0].clone());
+                self.notes.insert(format!(
+                    "workspace dependency cycle: {}; every package of it is in the scope of what depends on any of them",
+                    cycle.join(" → ")
+                ));
+                continue;
+            }
+            if self.seen.contains(dir) {
+                continue;
+            }
+            if let Some(next) = self.workspace.packages.get(dir) {
+                self.visit(next);
+            }
+        }
+        self.stack.pop();
+    }
+}
+
+/// The lockfile at the workspace root: pnpm's for a pnpm workspace; else the one
+/// `packageManager` names, else `package-lock.json`, else `yarn.lock`, if committed.
+fn lockfile(
+    repo: &Repo,
+    tree: ObjectId,
+    root: &str,
+    pnpm: bool,
+    manifest: Option<&Manifest>,
+) -> Result<Option<(String, LockfileKind)>, GitError> {
+    let manager = manifest
+        .and_then(|m| m.package_manager.as_deref())
+        .and_then(|m| m.split('@').next())
+        .unwrap_or("");
+    let candidates: &[(&str, LockfileKind)] = if pnpm || manager == "pnpm" {
+        &[("pnpm-lock.yaml", LockfileKind::Pnpm)]
+    } else if manager == "yarn" {
+        &[("yarn.lock", LockfileKind::Yarn)]
+    } else {
+        &[
+            ("package-lock.json", LockfileKind::Npm),
+            ("yarn.lock", LockfileKind::Yarn),
+        ]
+    };
+    for (file, kind) in candidates {
+        let path = join(root, file);
+        if let Some(entry) = repo.entry_at(tree, &path)? {
+            if !entry.is_tree {
+                return Ok(Some((path, *kind)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,224 @@
+//! The workspace graph read from committed fixtures: each case is files (a `//- PATH` line
+//! before each), committed to a fresh repository, and what the graph says about the
+//! package holding a build context.
+
+use std::fmt::Write as _;
+use std::process::Command;
+
+use expect_test::{expect, Expect};
+
+use super::Workspace;
+use crate::repo::Repo;
+
+/// Commits `fixture` and describes the workspace found from the root, and the package
+/// of the build context `context` with its workspace dependencies.
+fn check(fixture: &str, context: &str, expect: Expect) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for chunk in fixture.split("//- ").filter(|c| !c.trim().is_empty()) {
+        let (path, text) = chunk.split_once('\n').expect("a path line");
+        let file = dir.path().join(path.trim());
+        std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+        std::fs::write(file, text.trim_start()).expect("write");
+    }
+    for args in [
+        &["init", "-q", "-b", "main"][..],
+        &["add", "-A"],
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e",
+            "commit",
+            "-qm",
+            "x",
+        ],
+    ] {
+        let status = Command::new("git")
+            .args(["-c", "commit.gpgsign=false"])
+            .args(args)
+            .current_dir(dir.path())
+            .status()
+            .expect("git runs");
+        assert!(status.success());
+    }
+    let repo = Repo::discover(dir.path()).expect("repo");
+    let tree = repo
+        .tree_of(repo.resolve("HEAD").expect("head"))
+        .expect("tree");
+    let mut out = String::new();
+    match Workspace::find(&repo, tree, "").expect("git") {
+        None => out.push_str("no workspace\n"),
+        Some(workspace) => {
+            let _ = writeln!(out, "declared in {}", workspace.declared_in());
+            let _ = writeln!(out, "lockfile {:?}", workspace.lockfile());
+            for package in workspace.packages.values() {
+                let _ = writeln!(out, "package {:?} {}", package.dir, package.label());
+            }
+            for note in workspace.notes() {
+                let _ = writeln!(out, "note: {note}");
+            }
+            match workspace.package_of(context) {
+                None => {
+                    let _ = writeln!(out, "{context}: no package");
+                }
+                Some(package) => {
+                    let deps = workspace.dependencies(package);
+                    let names: Vec<&str> = deps.packages.iter().map(|p| p.label()).collect();
+                    let _ = writeln!(out, "{context}: {} → {names:?}", package.label());
+                    for root in workspace.lockfile_roots(package, &deps) {
+                        let _ = writeln!(out, "  root {:?} {:?}", root.dir, root.dependencies);
+                    }
+                    for note in deps.notes {
+                        let _ = writeln!(out, "note: {note}");
+                    }
+                }
+            }
+        }
+    }
+    expect.assert_eq(&out);
+}
+
+#[test]
+fn npm_workspaces_and_transitive_dependencies() {
+    check(
+        r#"
+//- package.json
+{"name":"shop","private":true,"workspaces":["apps/*","packages/*"],"devDependencies":{"typescript":"^5"}}
+//- package-lock.json
+{}
+//- apps/server/package.json
+{"name":"server","dependencies":{"@shop/common":"*","left-pad":"^1.0.0"}}
+//- apps/web/package.json
+{"name":"web","dependencies":{"react":"^18"}}
+//- packages/common/package.json
+{"name":"@shop/common","devDependencies":{"@shop/utils":"1.0.0"}}
+//- packages/utils/package.json
+{"name":"@shop/utils","peerDependencies":{"ms":"^2"}}
+//- packages/utils/node_modules/x/package.json
+{"name":"never-read"}
+"#,
+        "apps/server/docker",
+        expect![[r#"
+            declared in package.json
+            lockfile Some(("package-lock.json", Npm))
+            package "" shop
+            package "apps/server" server
+            package "apps/web" web
+            package "packages/common" @shop/common
+            package "packages/utils" @shop/utils
+            apps/server/docker: server → ["@shop/common", "@shop/utils"]
+              root "apps/server" [("left-pad", "^1.0.0")]
+              root "packages/common" []
+              root "packages/utils" [("ms", "^2")]
+        "#]],
+    );
+}
+
+#[test]
+fn yarn_object_form_prefers_the_named_manager_and_negations() {
+    check(
+        r#"
+//- package.json
+{"workspaces":{"packages":["apps/**","!apps/legacy/**"]},"packageManager":"yarn@4.1.0"}
+//- package-lock.json
+{}
+//- yarn.lock
+# empty
+//- apps/api/package.json
+{"name":"api"}
+//- apps/group/admin/package.json
+{"name":"admin"}
+//- apps/legacy/old/package.json
+{"name":"old"}
+"#,
+        "apps/group/admin",
+        expect![[r#"
+            declared in package.json
+            lockfile Some(("yarn.lock", Yarn))
+            package "" 
+            package "apps/api" api
+            package "apps/group/admin" admin
+            apps/group/admin: admin → []
+              root "apps/group/admin" []
+        "#]],
+    );
+}
+
+#[test]
+fn pnpm_workspace_with_a_cycle_and_a_missing_package() {
+    check(
+        r#"
+//- pnpm-workspace.yaml
+packages:
+  - 'apps/*'
+  - 'packages/*'
+//- pnpm-lock.yaml
+lockfileVersion: '9.0'
+//- apps/server/package.json
+{"name":"server","dependencies":{"a":"workspace:*","ghost":"workspace:^1.0.0"}}
+//- packages/a/package.json
+{"name":"a","dependencies":{"b":"workspace:*"}}
+//- packages/b/package.json
+{"name":"b","dependencies":{"a":"workspace:*"}}
+"#,
+        "apps/server",
+        expect![[r#"
+            declared in pnpm-workspace.yaml
+            lockfile Some(("pnpm-lock.yaml", Pnpm))
+            package "" 
+            package "apps/server" server
+            package "packages/a" a
+            package "packages/b" b
+            apps/server: server → ["a", "b"]
+              root "apps/server" []
+              root "packages/a" []
+              root "packages/b" []
+            note: apps/server/package.json depends on `ghost` (`workspace:^1.0.0`), which is no package of the workspace declared in pnpm-workspace.yaml: nothing is added to the scope for it
+            note: workspace dependency cycle: a → b → a; every package of it is in the scope of what depends on any of them
+        "#]],
+    );
+}
+
+#[test]
+fn what_cannot_be_read_is_said() {
+    check(
+        r#"
+//- package.json
+{"workspaces":["packages/*"]}
+//- packages/broken/package.json
+{"name":
+//- packages/fine/package.json
+{"name":"fine","dependencies":{"dup":"*"}}
+//- packages/dup1/package.json
+{"name":"dup"}
+//- packages/dup2/package.json
+{"name":"dup"}
+"#,
+        "packages/fine",
+        expect![[r#"
+            declared in package.json
+            lockfile None
+            package "" 
+            package "packages/broken" packages/broken
+            package "packages/dup1" dup
+            package "packages/dup2" dup
+            package "packages/fine" fine
+            note: packages/broken/package.json cannot be read (EOF while parsing a value at line 2 column 0): the dependencies of packages/broken are not followed
+            note: two workspace packages are named `dup` (packages/dup1 and packages/dup2): dependencies on it follow packages/dup1
+            packages/fine: fine → ["dup"]
+              root "packages/fine" []
+              root "packages/dup1" []
+        "#]],
+    );
+}
+
+#[test]
+fn no_workspace_without_a_declaration() {
+    check(
+        "//- package.json\n{\"name\":\"single\"}\n",
+        ".",
+        expect![[r#"
+            no workspace
+        "#]],
+    );
+}

@@ -1,0 +1,443 @@
+//! JavaScript workspaces (npm, pnpm, yarn berry and yarn v1): a shared package's change
+//! deploys exactly its dependents; a lockfile change deploys only the services whose
+//! resolved dependencies changed; cycles, missing packages and unreadable lockfiles are
+//! explained.
+//!
+//! The workspace: `apps/server` → `@shop/common` → `@shop/utils`, `apps/web` →
+//! `@shop/utils`, `apps/admin` (a dev dependency on `jest`), the root (a dev dependency on
+//! `prettier`); `tools` is a service outside every package. The lockfiles are written from
+//! the templates in `fixtures/`, the versions filled in: no registry is needed.
+
+use crate::{check, topo_ci, Repo};
+
+const TOPOLOGY: &str = r#"project = "shop"
+
+[[services]]
+role = "server"
+context = "apps/server"
+command = ["node", "server.js"]
+
+[[services]]
+role = "worker"
+image_of = "server"
+command = ["node", "worker.js"]
+
+[[services]]
+role = "web"
+context = "apps/web"
+
+[[services]]
+role = "admin"
+context = "apps/admin"
+
+[[services]]
+role = "tools"
+context = "tools"
+
+[ci]
+exclude = ["**/*.md"]
+"#;
+
+/// The versions a lockfile resolves.
+#[derive(Clone, Copy)]
+struct Versions {
+    left_pad: &'static str,
+    jest: &'static str,
+    prettier: &'static str,
+}
+
+const BEFORE: Versions = Versions {
+    left_pad: "1.0.0",
+    jest: "29.6.0",
+    prettier: "3.0.0",
+};
+
+#[derive(Clone, Copy, Debug)]
+enum Manager {
+    Npm,
+    Pnpm,
+    YarnBerry,
+    YarnV1,
+}
+
+const MANAGERS: [Manager; 4] = [
+    Manager::Npm,
+    Manager::Pnpm,
+    Manager::YarnBerry,
+    Manager::YarnV1,
+];
+
+impl Manager {
+    fn lockfile(self) -> &'static str {
+        match self {
+            Manager::Npm => "package-lock.json",
+            Manager::Pnpm => "pnpm-lock.yaml",
+            Manager::YarnBerry | Manager::YarnV1 => "yarn.lock",
+        }
+    }
+
+    /// The range a workspace dependency is declared with.
+    fn workspace_range(self) -> &'static str {
+        match self {
+            Manager::Npm | Manager::YarnV1 => "*",
+            Manager::Pnpm | Manager::YarnBerry => "workspace:*",
+        }
+    }
+
+    fn lock(self, v: Versions) -> String {
+        // Templates: the versions are filled in.
+        let template = match self {
+            Manager::Npm => include_str!("fixtures/package-lock.json"),
+            Manager::Pnpm => include_str!("fixtures/pnpm-lock.yaml"),
+            Manager::YarnBerry => include_str!("fixtures/yarn-berry.lock"),
+            Manager::YarnV1 => include_str!("fixtures/yarn-v1.lock"),
+        };
+        template
+            .replace("LEFT_PAD", v.left_pad)
+            .replace("JEST", v.jest)
+            .replace("PRETTIER", v.prettier)
+    }
+
+    /// A repository of the workspace, committed and deployed (markers recorded).
+    fn deployed(self) -> Repo {
+        let repo = Repo::empty();
+        repo.write("topology.toml", TOPOLOGY);
+        let ws = self.workspace_range();
+        let root = match self {
+            Manager::Pnpm => {
+                repo.write("pnpm-workspace.yaml", "packages:\n  - 'apps/*'\n  - 'packages/*'\n");
+                r#"{"name":"shop","private":true,"devDependencies":{"prettier":"^3.0.0"}}"#
+                    .to_owned()
+            }
+            Manager::YarnBerry => r#"{"name":"shop","private":true,"packageManager":"yarn@4.1.0","workspaces":["apps/*","packages/*"],"devDependencies":{"prettier":"^3.0.0"}}"#.to_owned(),
+            Manager::Npm | Manager::YarnV1 => r#"{"name":"shop","private":true,"workspaces":["apps/*","packages/*"],"devDependencies":{"prettier":"^3.0.0"}}"#.to_owned(),
+        };
+        repo.write("package.json", &root);
+        let packages = [
+            (
+                "packages/utils",
+                r#"{"name":"@shop/utils","version":"1.0.0"}"#.to_owned(),
+            ),
+            (
+                "packages/common",
+                format!(
+                    r#"{{"name":"@shop/common","version":"1.0.0","dependencies":{{"@shop/utils":"{ws}"}}}}"#
+                ),
+            ),
+            (
+                "apps/server",
+                format!(
+                    r#"{{"name":"server","dependencies":{{"@shop/common":"{ws}","left-pad":"^1.0.0"}}}}"#
+                ),
+            ),
+            (
+                "apps/web",
+                format!(r#"{{"name":"web","dependencies":{{"@shop/utils":"{ws}"}}}}"#),
+            ),
+            (
+                "apps/admin",
+                r#"{"name":"admin","devDependencies":{"jest":"^29.0.0"}}"#.to_owned(),
+            ),
+        ];
+        for (dir, manifest) in packages {
+            repo.write(&format!("{dir}/package.json"), &manifest);
+            repo.write(&format!("{dir}/src/index.js"), &format!("// {dir}\n"));
+        }
+        for app in ["apps/server", "apps/web", "apps/admin", "tools"] {
+            repo.write(
+                &format!("{app}/Dockerfile"),
+                "FROM scratch AS dev\nFROM scratch AS prod\n",
+            );
+        }
+        repo.write(self.lockfile(), &self.lock(BEFORE));
+        repo.commit("initial");
+        let plan = repo.release();
+        repo.mark(&plan);
+        repo
+    }
+}
+
+impl Repo {
+    /// A repository with nothing committed yet.
+    fn empty() -> Repo {
+        let repo = Repo {
+            dir: tempfile::tempdir().expect("tempdir"),
+            markers: tempfile::tempdir().expect("tempdir"),
+        };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo
+    }
+}
+
+#[test]
+fn a_change_in_a_shared_package_deploys_exactly_its_dependents() {
+    for manager in MANAGERS {
+        let repo = manager.deployed();
+        repo.write("packages/utils/src/index.js", "// changed\n");
+        repo.commit("utils");
+        let plan = repo.release();
+        check(
+            &plan,
+            "shop-server deploy workspace-dependency-changed [packages/utils/src/index.js]
+             shop-worker deploy dependency-changed [packages/utils/src/index.js]
+             shop-web deploy workspace-dependency-changed [packages/utils/src/index.js]
+             shop-admin skip unchanged
+             shop-tools skip unchanged",
+        );
+        assert!(
+            plan.services[0].detail.starts_with(
+                "workspace package `@shop/utils` changed: packages/utils/src/index.js"
+            ),
+            "{manager:?}: {}",
+            plan.services[0].detail
+        );
+        repo.mark(&plan);
+        repo.write("packages/common/src/index.js", "// changed\n");
+        repo.write("packages/common/README.md", "excluded\n");
+        repo.commit("common");
+        check(
+            &repo.release(),
+            "shop-server deploy workspace-dependency-changed [packages/common/src/index.js]
+             shop-worker deploy dependency-changed [packages/common/src/index.js]
+             shop-web skip unchanged
+             shop-admin skip unchanged
+             shop-tools skip unchanged",
+        );
+    }
+}
+
+#[test]
+fn a_dev_dependency_bump_in_one_app_deploys_that_app_only() {
+    for manager in MANAGERS {
+        let repo = manager.deployed();
+        // `npm update jest`: only the lockfile changes.
+        let bumped = Versions {
+            jest: "29.7.0",
+            ..BEFORE
+        };
+        repo.write(manager.lockfile(), &manager.lock(bumped));
+        repo.commit("bump jest");
+        let plan = repo.release();
+        let lockfile = manager.lockfile();
+        check(
+            &plan,
+            &format!(
+                "shop-server skip unchanged
+                 shop-worker skip unchanged
+                 shop-web skip unchanged
+                 shop-admin deploy lockfile-changed [{lockfile}]
+                 shop-tools skip unchanged"
+            ),
+        );
+        let admin = &plan.services[3];
+        assert!(
+            admin
+                .detail
+                .starts_with(&format!("{lockfile}: jest 29.6.0 → 29.7.0 (")),
+            "{manager:?}: {}",
+            admin.detail
+        );
+        assert!(
+            plan.services[0].detail.contains("not what it resolves"),
+            "{}",
+            plan.services[0].detail
+        );
+        // A range bump in the app's own package.json is a change of its own files.
+        repo.mark(&plan);
+        repo.write(
+            "apps/admin/package.json",
+            r#"{"name":"admin","devDependencies":{"jest":"^29.7.0"}}"#,
+        );
+        repo.commit("admin: require jest 29.7");
+        check(
+            &repo.release(),
+            "shop-server skip unchanged
+             shop-worker skip unchanged
+             shop-web skip unchanged
+             shop-admin deploy changed [apps/admin/package.json]
+             shop-tools skip unchanged",
+        );
+    }
+}
+
+#[test]
+fn a_lockfile_change_that_touches_no_service_deploys_nothing() {
+    for manager in [Manager::Npm, Manager::Pnpm, Manager::YarnBerry] {
+        let repo = manager.deployed();
+        let bumped = Versions {
+            prettier: "3.3.3",
+            ..BEFORE
+        };
+        repo.write(manager.lockfile(), &manager.lock(bumped));
+        repo.commit("bump prettier (the root's dev dependency)");
+        let plan = repo.release();
+        check(
+            &plan,
+            "shop-server skip unchanged
+             shop-worker skip unchanged
+             shop-web skip unchanged
+             shop-admin skip unchanged
+             shop-tools skip unchanged",
+        );
+        // The recorded fingerprints, kept, are what a fresh computation gives.
+        let output = topo_ci()
+            .current_dir(repo.path())
+            .args(["fingerprint", "--format", "json"])
+            .output()
+            .expect("runs");
+        let fresh: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+        for service in &plan.services {
+            assert_eq!(fresh[&service.container], service.fingerprint.as_str());
+        }
+    }
+}
+
+#[test]
+fn a_server_dependency_bump_deploys_the_server_and_its_image_users() {
+    let repo = Manager::Pnpm.deployed();
+    let before = repo.release();
+    let bumped = Versions {
+        left_pad: "1.1.0",
+        ..BEFORE
+    };
+    repo.write("pnpm-lock.yaml", &Manager::Pnpm.lock(bumped));
+    repo.commit("bump left-pad");
+    let plan = repo.release();
+    check(
+        &plan,
+        "shop-server deploy lockfile-changed [pnpm-lock.yaml]
+         shop-worker deploy dependency-changed [pnpm-lock.yaml]
+         shop-web skip unchanged
+         shop-admin skip unchanged
+         shop-tools skip unchanged",
+    );
+    assert!(plan.services[0].detail.contains("left-pad 1.0.0 → 1.1.0"));
+    assert_eq!(
+        plan.services[0].changed_dependencies,
+        ["left-pad 1.0.0 → 1.1.0"]
+    );
+    assert_eq!(
+        plan.services[1].changed_dependencies,
+        ["left-pad 1.0.0 → 1.1.0"]
+    );
+    let summary = topo_ci()
+        .current_dir(repo.path())
+        .args(["plan", "--env", "production", "--format", "markdown"])
+        .args(["--markers", &repo.markers(), "--event", "manual"])
+        .output()
+        .expect("runs");
+    let summary = String::from_utf8_lossy(&summary.stdout);
+    assert!(
+        summary.contains("| `shop-server` | **deploy** | lockfile-changed |")
+            && summary.contains("`pnpm-lock.yaml`: left-pad 1.0.0 → 1.1.0 |"),
+        "{summary}"
+    );
+    assert!(plan.services[1]
+        .detail
+        .contains("runs the image of shop-server"));
+    // The server's fingerprint follows its resolved dependencies; the others' do not move.
+    assert_ne!(plan.services[0].fingerprint, before.services[0].fingerprint);
+    assert_eq!(plan.services[2].fingerprint, before.services[2].fingerprint);
+}
+
+#[test]
+fn a_cycle_and_a_missing_package_are_explained() {
+    let repo = Manager::Pnpm.deployed();
+    repo.write(
+        "packages/utils/package.json",
+        r#"{"name":"@shop/utils","dependencies":{"@shop/common":"workspace:*","@shop/ghost":"workspace:*"}}"#,
+    );
+    repo.commit("utils needs common");
+    let plan = repo.release();
+    check(
+        &plan,
+        "shop-server deploy workspace-dependency-changed [packages/utils/package.json]
+         shop-worker deploy dependency-changed [packages/utils/package.json]
+         shop-web deploy workspace-dependency-changed [packages/utils/package.json]
+         shop-admin skip unchanged
+         shop-tools skip unchanged",
+    );
+    let notes = plan.notes.join("\n");
+    assert!(
+        notes.contains("workspace dependency cycle: @shop/common → @shop/utils → @shop/common"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("packages/utils/package.json depends on `@shop/ghost` (`workspace:*`), which is no package of the workspace declared in pnpm-workspace.yaml"),
+        "{notes}"
+    );
+    // The web app now depends on common through utils: common's changes deploy it too.
+    repo.mark(&plan);
+    repo.write("packages/common/src/index.js", "// changed\n");
+    repo.commit("common");
+    check(
+        &repo.release(),
+        "shop-server deploy workspace-dependency-changed [packages/common/src/index.js]
+         shop-worker deploy dependency-changed [packages/common/src/index.js]
+         shop-web deploy workspace-dependency-changed [packages/common/src/index.js]
+         shop-admin skip unchanged
+         shop-tools skip unchanged",
+    );
+}
+
+#[test]
+fn an_unreadable_lockfile_deploys_every_service_that_uses_it() {
+    for manager in [Manager::Npm, Manager::Pnpm, Manager::YarnV1] {
+        let repo = manager.deployed();
+        repo.write(manager.lockfile(), "<<<<<<< HEAD\nmerge conflict\n");
+        repo.commit("a conflicted lockfile");
+        let plan = repo.release();
+        let lockfile = manager.lockfile();
+        check(
+            &plan,
+            &format!(
+                "shop-server deploy lockfile-changed [{lockfile}]
+                 shop-worker deploy dependency-changed [{lockfile}]
+                 shop-web deploy lockfile-changed [{lockfile}]
+                 shop-admin deploy lockfile-changed [{lockfile}]
+                 shop-tools skip unchanged"
+            ),
+        );
+        assert!(
+            plan.notes.iter().any(
+                |n| n.starts_with(&format!("{lockfile} cannot be read (at "))
+                    && n.contains("treated as changed")
+            ),
+            "{manager:?}: {:?}",
+            plan.notes
+        );
+    }
+}
+
+#[test]
+fn a_lockfile_kept_as_a_global_file_still_redeploys_everything_and_says_why() {
+    let repo = Manager::Npm.deployed();
+    repo.write(
+        "topology.toml",
+        &TOPOLOGY.replace("[ci]\n", "[ci]\nglobal_files = [\"package-lock.json\"]\n"),
+    );
+    repo.commit("the lockfile as a global file");
+    repo.mark(&repo.release());
+    let bumped = Versions {
+        prettier: "3.3.3",
+        ..BEFORE
+    };
+    repo.write("package-lock.json", &Manager::Npm.lock(bumped));
+    repo.commit("bump prettier");
+    let plan = repo.release();
+    check(
+        &plan,
+        "shop-server deploy changed [package-lock.json]
+         shop-worker deploy dependency-changed [package-lock.json]
+         shop-web deploy changed [package-lock.json]
+         shop-admin deploy changed [package-lock.json]
+         shop-tools deploy changed [package-lock.json]",
+    );
+    assert!(
+        plan.notes
+            .iter()
+            .any(|n| n.contains("is in `[ci] global_files`")),
+        "{:?}",
+        plan.notes
+    );
+}
