@@ -4,7 +4,7 @@
 //! web's two tasks started); a no-op deploy that replaces no task; five rolling updates
 //! under load through the proxy with no failed request; a failing update rolled back by
 //! Swarm while the old tasks serve; a second deploy refused by the lock while one runs;
-//! the worker drained, its tasks rescheduled and the database's data intact.
+//! `--rollback` to the version before; the worker drained, its tasks rescheduled and the database's data intact.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -256,6 +256,7 @@ fn topo_deploys_to_swarm_rolling_health_gated_and_rolled_back() {
     rolling_updates_under_load(&shop);
     a_failing_update_is_rolled_back(&shop);
     a_second_deploy_is_refused_by_the_lock(&shop);
+    a_rollback_returns_to_the_previous_version(&shop);
     a_drained_worker_s_tasks_move(&shop);
 
     drop(dir);
@@ -374,6 +375,20 @@ fn a_second_deploy_is_refused_by_the_lock(shop: &Shop) {
     assert_eq!(shop.version(), "v5");
 }
 
+/// v6 ran before v5 (the broken version Swarm rolled back never counted): `--rollback`
+/// returns to it, as a rolling update.
+fn a_rollback_returns_to_the_previous_version(shop: &Shop) {
+    let t = Instant::now();
+    let summary = shop.deploy_ok(&["--rollback"]);
+    assert!(
+        summary["rollback"].as_bool().unwrap_or(false),
+        "{summary:#}"
+    );
+    assert_eq!(Shop::actions(&summary)["web"], "deployed", "{summary:#}");
+    assert_eq!(shop.version(), "v6");
+    eprintln!("swarm --rollback to v6: {:.1} s", t.elapsed().as_secs_f64());
+}
+
 fn a_drained_worker_s_tasks_move(shop: &Shop) {
     let cluster = shop.cluster;
     let health = format!("{}health", shop.url);
@@ -398,6 +413,6 @@ fn a_drained_worker_s_tasks_move(shop: &Shop) {
         "swarm worker drained: web rescheduled in {seconds:.1} s, {sent} requests, {failed} failed"
     );
     assert_eq!(shop.sql("SELECT id FROM orders").trim(), "42");
-    assert_eq!(shop.version(), "v5");
+    assert_eq!(shop.version(), "v6");
     cluster.activate(1);
 }
