@@ -104,25 +104,7 @@ impl Target {
     /// Tags a new version: the image `from` plus the Dockerfile lines `lines`.
     fn derive(&self, tag: &str, from: &str, lines: &str) {
         let dockerfile = format!("FROM {}\n{lines}\n", self.image(from));
-        let mut child = Command::new("docker")
-            .args(["build", "-q", "-t", &self.image(tag), "-"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("docker build runs");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(dockerfile.as_bytes())
-            .expect("dockerfile written");
-        let output = child.wait_with_output().expect("docker build ends");
-        assert!(
-            output.status.success(),
-            "derive {tag}: {}",
-            text_of(&output.stderr)
-        );
+        common::build_image(&self.image(tag), &dockerfile);
     }
 
     /// `topo-sim ARGS -t topology` in CI mode, with the production secret set.
@@ -236,23 +218,51 @@ fn raw_get(port: u16, path: &str) -> String {
 
 /// One HTTP/1.0 request on a new connection: the status and the body.
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split_whitespace().nth(1)?.parse().ok()?;
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    Some((status, body.trim().to_owned()))
+    get_detailed(port, path).ok()
 }
 
 /// The deploy tests' client: `GET /health` through the proxy, one connection per request.
+/// A failure is printed with what came back and when (the test's output shows it when the
+/// test fails).
 impl Load {
     fn start(port: u16, threads: usize, pause: Duration) -> Load {
+        let began = std::time::Instant::now();
         Load::with(threads, pause, move || {
-            get(port, "/health").map(|(status, _)| status) == Some(200)
+            let sent = began.elapsed();
+            let answer = get_detailed(port, "/health");
+            let ok = matches!(&answer, Ok((200, _)));
+            if !ok {
+                eprintln!(
+                    "load: GET /health at {:.3} s, {:.3} s long: {answer:?}",
+                    sent.as_secs_f64(),
+                    (began.elapsed() - sent).as_secs_f64()
+                );
+            }
+            ok
         })
     }
+}
+
+/// As [`get`], with what went wrong: the connection, the read, or the response.
+fn get_detailed(port: u16, path: &str) -> Result<(u16, String), String> {
+    let mut stream =
+        TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .map_err(|e| format!("write: {e}"))?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .map_err(|e| format!("read: {e} after {} bytes", response.len()))?;
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("no status in {response:?}"))?;
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    Ok((status, body.trim().to_owned()))
 }
 
 /// Both cores kept busy (a busy loop per core, at normal priority) until dropped: a deploy

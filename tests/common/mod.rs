@@ -282,3 +282,28 @@ impl Drop for Load {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
+
+/// `docker build -t IMAGE -` of a Dockerfile without a context (its `FROM` an image on the
+/// engine), which must succeed.
+pub fn build_image(image: &str, dockerfile: &str) {
+    use std::io::Write as _;
+    let mut child = Command::new("docker")
+        .args(["build", "-q", "-t", image, "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("docker build runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(dockerfile.as_bytes())
+        .expect("the Dockerfile is sent");
+    let output = child.wait_with_output().expect("docker build ends");
+    assert!(
+        output.status.success(),
+        "docker build {image}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -1,7 +1,7 @@
 //! `topo deploy` on the two-node cluster, through the Engine API's services endpoints:
 //! setup from scratch (the manager labelled for the database, the network, secrets and the
 //! proxy's config made, the database's version asked by a job, the migration job awaited,
-//! web's two tasks started); a no-op deploy that replaces no task; five rolling updates
+//! web's two tasks started); a no-op deploy and a dry run that replace no task; five rolling updates
 //! under load through the proxy with no failed request; a failing update rolled back by
 //! Swarm while the old tasks serve; a second deploy refused by the lock while one runs;
 //! `--rollback` to the version before; the worker drained, its tasks rescheduled and the database's data intact.
@@ -79,22 +79,7 @@ fn build_images() {
         let dockerfile = format!(
             "FROM topo-test/busybox:latest\nRUN mkdir -p /www && echo {tag} > /www/version.txt{health}\n"
         );
-        let mut child = Command::new("docker")
-            .args(["build", "-q", "-t", &image(tag), "-"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("docker build runs");
-        use std::io::Write as _;
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(dockerfile.as_bytes())
-            .expect("the Dockerfile is sent");
-        let output = child.wait_with_output().expect("docker build ends");
-        assert!(output.status.success(), "{}", text(&output.stderr));
+        crate::common::build_image(&image(tag), &dockerfile);
     }
 }
 
@@ -297,8 +282,17 @@ fn a_no_op_deploy_replaces_no_task(shop: &Shop) {
     let summary = shop.deploy_ok(&["--tag", "v1"]);
     let actions = Shop::actions(&summary);
     assert!(actions.values().all(|a| a == "unchanged"), "{summary:#}");
+    // A dry run of the next version decides, and changes nothing.
+    let dry = shop.deploy_ok(&["--tag", "v2", "--dry-run"]);
+    assert_eq!(dry["dry_run"], true, "{dry:#}");
+    assert_eq!(Shop::actions(&dry)["web"], "would-deploy", "{dry:#}");
     std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(shop.task_ids(), before, "a no-op deploy replaced a task");
+    assert_eq!(
+        shop.task_ids(),
+        before,
+        "a no-op deploy or a dry run replaced a task"
+    );
+    assert_eq!(shop.version(), "v1");
 }
 
 fn rolling_updates_under_load(shop: &Shop) {

@@ -99,19 +99,7 @@ pub fn create_body(
                 host_port: Some(port.host.to_string()),
             });
     }
-    let nanos = |d: std::time::Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
-    let healthcheck = container.health.as_ref().map(|health| HealthConfig {
-        test: Some(
-            std::iter::once("CMD".to_owned())
-                .chain(health.command.iter().cloned())
-                .collect(),
-        ),
-        interval: Some(nanos(health.interval)),
-        timeout: Some(nanos(health.timeout)),
-        retries: Some(i64::from(health.retries)),
-        start_period: Some(nanos(health.start_period)),
-        start_interval: None,
-    });
+    let healthcheck = container.health.as_ref().map(health_config);
     let host_config = HostConfig {
         mounts: Some(mounts),
         port_bindings: Some(port_bindings),
@@ -154,6 +142,23 @@ pub fn create_body(
         }),
         ..Default::default()
     })
+}
+
+/// A health check as the engine takes it (a container's, or a Swarm task's).
+pub fn health_config(health: &topo_core::spec::HealthSpec) -> HealthConfig {
+    let nanos = |d: std::time::Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+    HealthConfig {
+        test: Some(
+            std::iter::once("CMD".to_owned())
+                .chain(health.command.iter().cloned())
+                .collect(),
+        ),
+        interval: Some(nanos(health.interval)),
+        timeout: Some(nanos(health.timeout)),
+        retries: Some(i64::from(health.retries)),
+        start_period: Some(nanos(health.start_period)),
+        start_interval: None,
+    }
 }
 
 /// The container's mounts: its volumes and bind mounts, and a volume for its secret files.

@@ -12,6 +12,7 @@
 //! by Swarm when a new task fails: topo waits for the update to end and reports how. Last:
 //! the secrets and configs no service uses any more, and the lock.
 
+mod dry_run;
 mod objects;
 mod run;
 pub mod service;
@@ -40,16 +41,14 @@ impl Deployment<'_> {
         on_deployed: &mut OnDeployed<'_>,
     ) -> Result<DeploySummary, SimError> {
         let start = Instant::now();
-        if options.dry_run {
-            return Err(SimError::Refused {
-                problem: "a dry run is not built for Swarm yet".to_owned(),
-                help: "`topo diff` and `topo render --mode production` show what would run"
-                    .to_owned(),
-            });
-        }
         self.require_manager().await?;
         let planned = self.swarm_release(release, options).await?;
         let contents = objects::contents(self.spec, self.root, self.variables)?;
+        if options.dry_run {
+            return self
+                .swarm_dry_run(planned, &contents, release, options)
+                .await;
+        }
         self.progress.event(Event::Phase(Phase::Lock));
         let image = self
             .spec

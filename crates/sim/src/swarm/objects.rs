@@ -100,6 +100,30 @@ pub fn contents(
     Ok((secrets, configs))
 }
 
+/// The objects a deploy would use, by name only (no id: nothing is made): what a dry run
+/// compares.
+pub fn named(project: &str, contents: &Contents) -> Objects {
+    let object = |name: String| Object {
+        id: String::new(),
+        name,
+    };
+    Objects {
+        secrets: contents
+            .0
+            .iter()
+            .map(|(variable, value)| {
+                let base = topo_core::naming::secret_object(project, variable);
+                (variable.clone(), object(versioned(&base, value.as_bytes())))
+            })
+            .collect(),
+        configs: contents
+            .1
+            .iter()
+            .map(|(config, bytes)| (config.clone(), object(versioned(config, bytes))))
+            .collect(),
+    }
+}
+
 /// Makes the objects that are missing (an object of the same content is reused).
 pub async fn ensure_objects(
     engine: &Engine,

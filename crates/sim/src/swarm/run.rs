@@ -111,7 +111,7 @@ impl Deployment<'_> {
         Ok(())
     }
 
-    async fn require_network(&self) -> Result<(), SimError> {
+    pub(super) async fn require_network(&self) -> Result<(), SimError> {
         let name = &self.spec.network.name;
         match self.engine.docker().inspect_network(name, None).await {
             Ok(_) => Ok(()),

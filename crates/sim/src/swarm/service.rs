@@ -190,18 +190,10 @@ fn mounts(container: &ContainerSpec) -> Vec<Mount> {
 }
 
 fn health(container: &ContainerSpec) -> Option<HealthConfig> {
-    container.health.as_ref().map(|health| HealthConfig {
-        test: Some(
-            std::iter::once("CMD".to_owned())
-                .chain(health.command.iter().cloned())
-                .collect(),
-        ),
-        interval: Some(nanos(health.interval)),
-        timeout: Some(nanos(health.timeout)),
-        retries: Some(i64::from(health.retries)),
-        start_period: Some(nanos(health.start_period)),
-        start_interval: None,
-    })
+    container
+        .health
+        .as_ref()
+        .map(crate::translate::health_config)
 }
 
 fn mode(tasks: &SwarmTasks) -> ServiceSpecMode {
