@@ -3,6 +3,8 @@
 //! The tests use the git CLI to build histories (clones, merges, rewrites, submodules);
 //! topo-ci itself reads them through gix only.
 
+#[path = "plan/base.rs"]
+mod base;
 #[path = "plan/changes.rs"]
 mod changes;
 mod common;

@@ -20,7 +20,8 @@ const FILES_PER_DIR: usize = 100; // 40 × 50 × 100 = 200,000 files
 const SPREAD_COMMITS: usize = 10_000;
 const RUNS: usize = 7;
 
-pub fn run(root: &Path) -> anyhow::Result<()> {
+/// Builds topo-ci in release mode; its path.
+pub(crate) fn build_topo_ci(root: &Path) -> anyhow::Result<PathBuf> {
     let status = Command::new("cargo")
         .args(["build", "--release", "--quiet", "-p", "topo-ci"])
         .current_dir(root)
@@ -28,7 +29,11 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     if !status.success() {
         bail!("cannot build topo-ci");
     }
-    let topo_ci = root.join("target/release/topo-ci");
+    Ok(root.join("target/release/topo-ci"))
+}
+
+pub fn run(root: &Path) -> anyhow::Result<()> {
+    let topo_ci = build_topo_ci(root)?;
     let repo = generate(&root.join("target/bench-plan"))?;
     let files = 1 + SERVICES * DIRS * FILES_PER_DIR;
     println!(
@@ -116,11 +121,11 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
+pub(crate) fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort_unstable();
     samples[samples.len() / 2]
 }
@@ -158,7 +163,7 @@ fn service_globs() -> anyhow::Result<Vec<globset::GlobMatcher>> {
 }
 
 /// `topo-ci plan` of `head` against the markers in `markers`, as JSON, for a manual run.
-fn plan_args(head: &str, markers: &Path) -> Vec<String> {
+pub(crate) fn plan_args(head: &str, markers: &Path) -> Vec<String> {
     let fixed = [
         "plan",
         "--env",
@@ -178,7 +183,12 @@ fn plan_args(head: &str, markers: &Path) -> Vec<String> {
 
 /// Markers as CI leaves them: a plan of the base commit with nothing deployed, recorded by
 /// `topo-ci mark --from-plan` (commits, fingerprints and images).
-fn write_markers(topo_ci: &Path, repo: &Path, dir: &Path, base: &str) -> anyhow::Result<()> {
+pub(crate) fn write_markers(
+    topo_ci: &Path,
+    repo: &Path,
+    dir: &Path,
+    base: &str,
+) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir)?;
     let output = Command::new(topo_ci)

@@ -12,7 +12,9 @@
 //!   outside tests, derived names in `naming.rs` only, topo-core free of Docker, git and
 //!   async); a `#[test]` runs it. `--report` prints the figures.
 //! - `bench-plan`: `topo-ci plan` against `git diff --name-only --no-renames` plus a glob
-//!   filter on a generated 200,000-file repository, as a ratio, with peak memory.
+//!   filter on a generated 200,000-file repository, as a ratio, with peak memory; with
+//!   `--repo PATH [--pairs N] [--topology FILE]`, on a sample of commit pairs of a real
+//!   repository, against `git diff --name-only --no-renames` (the median ratio).
 //! - `bench-release`: the example workflow's commands (plan with registry markers, build
 //!   and push the plan's images, deploy by digest) for a first release, a one-service change
 //!   and a no-op: seconds, images built, bytes pushed, containers restarted.
@@ -23,6 +25,7 @@
 mod bench;
 mod bench_lint;
 mod bench_plan;
+mod bench_plan_repo;
 mod bench_release;
 mod bench_sim;
 mod fuzz;
@@ -57,7 +60,23 @@ fn main() -> anyhow::Result<()> {
         }
         Some("bench-render") => bench::render(services_flag(&args)?),
         Some("bench-lint") => bench_lint::run(services_flag(&args)?),
-        Some("bench-plan") => bench_plan::run(&workspace_root()),
+        Some("bench-plan") => match flag(&args, "--repo") {
+            None => bench_plan::run(&workspace_root()),
+            Some(repo) => {
+                let repo = PathBuf::from(repo);
+                let topology = flag(&args, "--topology")
+                    .map_or_else(|| repo.join("topology.toml"), PathBuf::from);
+                let pairs = flag(&args, "--pairs")
+                    .map_or(Ok(50), str::parse)
+                    .context("--pairs takes a number")?;
+                let bench = bench_plan_repo::RepoBench {
+                    repo: &repo,
+                    pairs,
+                    topology: &topology,
+                };
+                bench_plan_repo::run(&workspace_root(), &bench)
+            }
+        },
         Some("bench-sim") => bench_sim::run(&workspace_root()),
         Some("bench-release") => bench_release::run(&workspace_root()),
         Some("tidy") => {
@@ -80,7 +99,7 @@ fn main() -> anyhow::Result<()> {
         }
         Some("fuzz") => fuzz::run(&workspace_root(), &args[1..]),
         _ => bail!(
-            "usage: cargo xtask gen-compose [--check] | bench-render [--services N] | bench-lint [--services N] | bench-plan | bench-sim | bench-release | tidy [--report] [--root DIR] | fuzz [--seed N] [--inputs N] [--seconds N] [--target topology|compose|marker|all]"
+            "usage: cargo xtask gen-compose [--check] | bench-render [--services N] | bench-lint [--services N] | bench-plan [--repo PATH [--pairs N] [--topology FILE]] | bench-sim | bench-release | tidy [--report] [--root DIR] | fuzz [--seed N] [--inputs N] [--seconds N] [--target topology|compose|marker|all]"
         ),
     }
 }
@@ -147,6 +166,14 @@ fn gen_compose(root: &Path, check: bool) -> anyhow::Result<Vec<String>> {
         stale.push(path);
     }
     Ok(stale)
+}
+
+/// The value after `name`, if given.
+fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
 }
 
 /// `--services N` of the benches; 200 when not given.

@@ -101,12 +101,12 @@ pub fn fingerprint(
                         scope.classify(path),
                         Match::Own | Match::Workspace | Match::Global
                     ) {
-                        let mode = format!(" {kind:?} ");
+                        let mut hex = [0u8; 64];
                         line(&[
                             b"file ",
                             path.as_bytes(),
-                            mode.as_bytes(),
-                            oid.to_hex().to_string().as_bytes(),
+                            kind_name(kind).as_bytes(),
+                            oid.hex_to_buf(&mut hex).as_bytes(),
                         ]);
                     }
                     false
@@ -118,6 +118,37 @@ pub fn fingerprint(
     Ok(hex16(&digest))
 }
 
+/// ` Blob `, ` Tree `…: the kind as the recipe writes it (its `Debug` form, without
+/// formatting one per file).
+fn kind_name(kind: gix::objs::tree::EntryKind) -> &'static str {
+    use gix::objs::tree::EntryKind;
+    match kind {
+        EntryKind::Tree => " Tree ",
+        EntryKind::Blob => " Blob ",
+        EntryKind::BlobExecutable => " BlobExecutable ",
+        EntryKind::Link => " Link ",
+        EntryKind::Commit => " Commit ",
+    }
+}
+
 fn hex16(digest: &[u8]) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use gix::objs::tree::EntryKind;
+
+    #[test]
+    fn kind_names_are_the_recipes() {
+        for kind in [
+            EntryKind::Tree,
+            EntryKind::Blob,
+            EntryKind::BlobExecutable,
+            EntryKind::Link,
+            EntryKind::Commit,
+        ] {
+            assert_eq!(super::kind_name(kind), format!(" {kind:?} "));
+        }
+    }
 }

@@ -9,6 +9,8 @@
 //! - [`markers`] and [`store`]: what was deployed, in a directory, a git ref or the registry
 //!   ([`registry`]: a small OCI distribution client and the docker CLI's credentials).
 //! - [`release`]: which events deploy, and the overrides.
+//! - [`base`]: the merge-base a pull-request plan compares with (`--base`, GitHub's
+//!   pull-request variables).
 //! - [`plan`]: per service deploy, build or skip, with a reason.
 //! - [`report`]: the plan as text, Markdown, JSON or GitHub outputs.
 //! - [`load`]: a topology as committed at a revision.
@@ -18,6 +20,7 @@
 //! for registry markers), and never runs `git`.
 #![deny(missing_docs)]
 
+pub mod base;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod fingerprint;

@@ -106,6 +106,14 @@ impl Repo {
         Ok(commit.id)
     }
 
+    /// The best common ancestor of two commits (`git merge-base`), if they share history.
+    pub fn merge_base(&self, one: ObjectId, two: ObjectId) -> Result<Option<ObjectId>, GitError> {
+        self.repo
+            .merge_base(one, two)
+            .map(|id| id.map(|id| id.detach()))
+            .map_err(|e| GitError::new(format!("cannot find the merge-base of {one} and {two}"), e))
+    }
+
     /// Whether `commit` exists in this clone (it may be missing from a shallow clone, or
     /// gone after history was rewritten and garbage-collected).
     pub fn has_commit(&self, commit: &str) -> Option<ObjectId> {

@@ -24,6 +24,9 @@ pub fn text(plan: &Plan) -> String {
             "builds only"
         }
     );
+    if let Some(base) = &plan.base {
+        let _ = writeln!(out, "base: {}", base.why);
+    }
     let width = plan
         .services
         .iter()
@@ -63,12 +66,26 @@ pub fn json(plan: &Plan) -> String {
 /// first changed files, then every fallback explained.
 pub fn markdown(plan: &Plan) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "### topo plan: {} at `{}`\n",
-        plan.env,
-        short(&plan.head)
-    );
+    match &plan.base {
+        Some(base) => {
+            let _ = writeln!(
+                out,
+                "### topo plan: what a merge of `{}` into `{}` would deploy to {}\n\n{}.\n",
+                short(&plan.head),
+                base.revision,
+                plan.env,
+                escape(&base.why)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "### topo plan: {} at `{}`\n",
+                plan.env,
+                short(&plan.head)
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "Event `{}`: {}.\n",

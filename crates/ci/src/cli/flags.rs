@@ -30,9 +30,15 @@ pub struct PlanArgs {
     #[arg(long)]
     pub env: String,
     /// Where markers are kept: a directory, `git:REF` (e.g. `git:refs/topo/deployed`), or
-    /// `registry` (a tag per environment in each image's repository).
+    /// `registry` (a tag per environment in each image's repository). HEAD is compared
+    /// with what they say is deployed. Not with --base.
     #[arg(long)]
-    pub markers: String,
+    pub markers: Option<String>,
+    /// Compare HEAD with the merge-base of REF and HEAD instead of the markers: what
+    /// merging HEAD into REF would deploy (a branch, tag or SHA: `main`, `origin/main`).
+    /// In a GitHub pull-request run without --base or --markers, the pull request's base.
+    #[arg(long, value_name = "REF")]
+    pub base: Option<String>,
     /// The registry user for `--markers registry` (its password in REGISTRY_PASSWORD);
     /// default the docker CLI's stored credentials.
     #[arg(long, value_name = "USER")]

@@ -12,9 +12,12 @@ use std::path::PathBuf;
 use topo_core::report::{Exit, Failure};
 use topo_core::ValidTopology;
 
+use crate::base::{BaseError, PullRequest};
 use crate::load::{topology_at, LoadError};
-use crate::markers::{Marker, MarkerError};
-use crate::plan::{fingerprints, plan, ForcedBy, Plan, PlanError, PlanOptions, PlanRequest};
+use crate::markers::{Marker, MarkerError, Markers};
+use crate::plan::{
+    fingerprints, plan, BaseSource, ForcedBy, Plan, PlanBase, PlanError, PlanOptions, PlanRequest,
+};
 use crate::registry::{registry_of, Credentials, RegistryStore};
 use crate::release::{force_in_message, Event, EventName, Force};
 use crate::repo::GitError;
@@ -46,6 +49,9 @@ pub enum CliError {
     /// The flags do not make sense together.
     #[error("{0}")]
     Usage(String),
+    /// No base to compare with (`--base`, a pull request's).
+    #[error(transparent)]
+    Base(#[from] BaseError),
 }
 
 impl miette::Diagnostic for CliError {
@@ -115,13 +121,15 @@ pub fn make_plan(args: &PlanArgs) -> Result<Plan, CliError> {
             ref_name: args.ref_name.clone(),
         }),
     };
-    let store = open_store(
-        &args.markers,
-        &args.topology,
-        || Ok(committed.topology.clone()),
-        args.registry_user.as_deref(),
-    )?;
-    let (markers, store_notes) = store.load(&args.env)?;
+    let (markers, store_notes, base) = compared_with(args, &committed)?;
+    let event = match (&base, args.event) {
+        // A pull request's merge is a push to its base branch: gate as that push will be.
+        (Some(base), None) if base.source == BaseSource::PullRequest => Event {
+            kind: EventName::Push,
+            ref_name: Some(base.revision.trim_start_matches("origin/").to_owned()),
+        },
+        _ => event,
+    };
     let message = committed.repo.message_of(committed.head)?;
     let flags = Force::from_flags(&args.force);
     let request = PlanRequest {
@@ -140,7 +148,58 @@ pub fn make_plan(args: &PlanArgs) -> Result<Plan, CliError> {
     };
     let mut plan = plan(&committed.repo, &request, &PlanOptions::default())?;
     plan.notes.extend(store_notes);
+    plan.base = base;
     Ok(plan)
+}
+
+/// What HEAD is compared with: the markers (`--markers`), or the merge-base of `--base`
+/// or of a GitHub pull request's base (markers at that commit for every service). With
+/// the markers, notes of the store; with a base, the base.
+fn compared_with(
+    args: &PlanArgs,
+    committed: &crate::load::Committed,
+) -> Result<(Markers, Vec<String>, Option<PlanBase>), CliError> {
+    let pull_request = PullRequest::from_github(
+        |key| std::env::var(key).ok(),
+        |path| std::fs::read_to_string(path),
+    );
+    let (repo, head) = (&committed.repo, committed.head);
+    let base = match (&args.base, &args.markers) {
+        (Some(_), Some(_)) => return Err(CliError::Usage(
+            "--base and --markers both choose what HEAD is compared with: give one. --markers compares with what is deployed; --base REF with the merge-base of REF and HEAD (what a merge would deploy)".to_owned(),
+        )),
+        (Some(revision), None) => crate::base::resolve_flag(repo, head, revision)?,
+        (None, Some(markers)) => {
+            let store = open_store(
+                markers,
+                &args.topology,
+                || Ok(committed.topology.clone()),
+                args.registry_user.as_deref(),
+            )?;
+            let (markers, mut notes) = store.load(&args.env)?;
+            if let Ok(Some(pr)) = pull_request {
+                notes.push(format!(
+                    "this is a `{}` run, planned against the markers because --markers was given: drop --markers (or give --base) to plan what the merge would deploy",
+                    pr.event
+                ));
+            }
+            return Ok((markers, notes, None));
+        }
+        (None, None) => match pull_request? {
+            Some(pr) => crate::base::resolve_pull_request(repo, head, &pr)?,
+            None => return Err(CliError::Usage(
+                "give --markers DIR|git:REF|registry (compare with what is deployed) or --base REF (compare with the merge-base of REF, as for a pull request); in a GitHub pull-request run the base is read from GITHUB_BASE_REF".to_owned(),
+            )),
+        },
+    };
+    let topology = &committed.topology;
+    let containers: Vec<String> = topology
+        .services
+        .iter()
+        .map(|s| topo_core::naming::container_name(&topology.project, &s.role))
+        .collect();
+    let markers = crate::base::markers_at(&base, &args.env, &containers);
+    Ok((markers, Vec::new(), Some(base)))
 }
 
 /// The marker store `--markers` names; for `registry`, the topology's image repositories

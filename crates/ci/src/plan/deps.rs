@@ -131,6 +131,17 @@ impl Planner<'_> {
             return Ok(LockChange::None);
         };
         let base_tree = self.repo.tree_of(base)?;
+        // The same blob on both sides: nothing to parse (the common case).
+        let id = |tree| -> Result<_, PlanError> {
+            Ok(self
+                .repo
+                .entry_at(tree, &path)?
+                .filter(|e| !e.is_tree)
+                .map(|e| e.id))
+        };
+        if id(base_tree)? == id(self.head_tree)? {
+            return Ok(LockChange::None);
+        }
         let old = self.lockfile_in(base_tree, &path, kind)?;
         let new = self.lockfile_in(self.head_tree, &path, kind)?;
         let closure = |side: &Option<Parsed>, at: &str| -> Result<Closure, String> {

@@ -29,6 +29,40 @@ pub struct Plan {
     pub services: Vec<ServicePlan>,
     /// Fallbacks and overrides that applied, explained.
     pub notes: Vec<String>,
+    /// What head was compared with when not the markers: the merge-base of `--base` or of
+    /// a pull request's base branch and head. Absent: each service's marker commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<PlanBase>,
+}
+
+/// The merge-base a plan compared head with, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanBase {
+    /// Where the base came from: `--base`, or a pull request's variables.
+    pub source: BaseSource,
+    /// The revision compared with (`main`, `origin/main`, a SHA).
+    pub revision: String,
+    /// The commit it named (full SHA).
+    pub commit: String,
+    /// The merge-base of that commit and head (full SHA): every service was diffed from it.
+    pub merge_base: String,
+    /// The pull request's number, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_request: Option<u64>,
+    /// Which base, and why, in one sentence.
+    pub why: String,
+}
+
+/// Where a plan's base came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum BaseSource {
+    /// `--base REF`.
+    Flag,
+    /// GitHub Actions' pull-request variables (`GITHUB_EVENT_NAME`, `GITHUB_BASE_REF`, the
+    /// event payload).
+    PullRequest,
 }
 
 impl Plan {

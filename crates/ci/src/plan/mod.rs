@@ -26,7 +26,9 @@ mod document;
 
 use config::Configs;
 
-pub use document::{Action, ImageBuild, Plan, Reason, ServicePlan, PLAN_VERSION};
+pub use document::{
+    Action, BaseSource, ImageBuild, Plan, PlanBase, Reason, ServicePlan, PLAN_VERSION,
+};
 
 /// What a plan is made from.
 pub struct PlanRequest<'a> {
@@ -169,6 +171,7 @@ pub fn plan(
         topology: request.topology_path.to_owned(),
         services,
         notes,
+        base: None,
     };
     if gate.is_none() {
         let gated = plan
