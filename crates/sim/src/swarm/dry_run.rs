@@ -7,7 +7,7 @@ use std::time::Instant;
 use topo_core::spec::{ContainerKind, ContainerSpec};
 
 use super::objects::{self, Contents};
-use super::service::{hash_of, service_spec};
+use super::service::{runs, service_spec};
 use super::{summary_of, tasks};
 use crate::build::millis;
 use crate::deploy::{
@@ -65,10 +65,7 @@ impl Deployment<'_> {
                 self.variables,
             )?;
             let current = tasks::service(self.engine, &container.name).await?;
-            let same = current
-                .as_ref()
-                .and_then(|s| s.spec.as_ref())
-                .is_some_and(|s| hash_of(s.labels.as_ref()) == hash_of(spec.labels.as_ref()));
+            let same = current.as_ref().is_some_and(|c| runs(c, &spec));
             let (action, detail) = if same && !matches!(release, Release::Rollback) {
                 (
                     DeployAction::Unchanged,
@@ -112,12 +109,7 @@ impl Deployment<'_> {
         missing: &mut Vec<SimError>,
         notes: &mut Vec<String>,
     ) -> Result<(), SimError> {
-        for container in self.spec.containers.iter().filter(|c| {
-            matches!(
-                c.kind,
-                ContainerKind::Database | ContainerKind::Accessory | ContainerKind::Proxy
-            )
-        }) {
+        for container in super::fixed_containers(self.spec) {
             let spec = service_spec(
                 container,
                 &container.image.to_string(),
@@ -130,10 +122,7 @@ impl Deployment<'_> {
                     problem: format!("{} is not running on this cluster", container.name),
                     help: "deploy with --setup to create it".to_owned(),
                 }),
-                Some(current)
-                    if hash_of(current.spec.as_ref().and_then(|s| s.labels.as_ref()))
-                        != hash_of(spec.labels.as_ref()) =>
-                {
+                Some(current) if !runs(&current, &spec) => {
                     notes.push(format!(
                         "{}: its configuration differs from what runs{}",
                         container.name,

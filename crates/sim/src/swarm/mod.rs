@@ -22,7 +22,7 @@ pub use tasks::running_task_ids;
 
 use std::time::Instant;
 
-use topo_core::spec::ContainerSpec;
+use topo_core::spec::{ContainerKind, ContainerSpec};
 
 use crate::build::millis;
 use crate::deploy::{
@@ -178,6 +178,17 @@ impl Deployment<'_> {
         }
         Ok(planned)
     }
+}
+
+/// The database, accessories and proxy: made by `--setup`, never replaced by an
+/// application deploy (the proxy when its routes change, an accessory when named).
+fn fixed_containers(spec: &topo_core::RuntimeSpec) -> impl Iterator<Item = &ContainerSpec> {
+    spec.containers.iter().filter(|c| {
+        matches!(
+            c.kind,
+            ContainerKind::Database | ContainerKind::Accessory | ContainerKind::Proxy
+        )
+    })
 }
 
 /// A service's summary line.

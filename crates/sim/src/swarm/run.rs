@@ -8,7 +8,7 @@ use bollard::query_parameters::UpdateServiceOptionsBuilder;
 use topo_core::spec::{ContainerKind, ContainerSpec};
 
 use super::objects::{self, Contents, Objects};
-use super::service::{hash_of, service_spec};
+use super::service::{runs, service_spec};
 use super::summary_of;
 use super::tasks::{self, UpdateEnd};
 use crate::build::millis;
@@ -134,12 +134,7 @@ impl Deployment<'_> {
         options: &DeployOptions,
         done: &mut Done,
     ) -> Result<(), SimError> {
-        for container in self.spec.containers.iter().filter(|c| {
-            matches!(
-                c.kind,
-                ContainerKind::Database | ContainerKind::Accessory | ContainerKind::Proxy
-            )
-        }) {
+        for container in super::fixed_containers(self.spec) {
             let t = Instant::now();
             let image = container.image.to_string();
             let spec = service_spec(
@@ -164,8 +159,7 @@ impl Deployment<'_> {
                 ));
                 continue;
             };
-            let same = hash_of(current.spec.as_ref().and_then(|s| s.labels.as_ref()))
-                == hash_of(spec.labels.as_ref());
+            let same = runs(&current, &spec);
             let replace = !same
                 && match container.kind {
                     ContainerKind::Proxy => true,
@@ -290,10 +284,7 @@ impl Deployment<'_> {
             .and_then(|s| s.task_template.as_ref())
             .and_then(|t| t.container_spec.as_ref())
             .and_then(|c| c.image.clone());
-        let same = current
-            .as_ref()
-            .and_then(|s| s.spec.as_ref())
-            .is_some_and(|s| hash_of(s.labels.as_ref()) == hash_of(spec.labels.as_ref()));
+        let same = current.as_ref().is_some_and(|c| runs(c, &spec));
         let summary = |action, detail: String, steps| {
             summary_of(
                 container,

@@ -317,7 +317,10 @@ fn files(
     (secrets, configs)
 }
 
-/// The hash label of a service as it runs (none: not made by topo's Swarm deploy).
-pub fn hash_of(labels: Option<&HashMap<String, String>>) -> Option<&str> {
-    labels.and_then(|l| l.get(SWARM_HASH)).map(String::as_str)
+/// Whether `current` already runs `spec`: its `topo.swarm-hash` label is the spec's.
+pub fn runs(current: &bollard::models::Service, spec: &ServiceSpec) -> bool {
+    let hash =
+        |labels: Option<&HashMap<String, String>>| labels.and_then(|l| l.get(SWARM_HASH)).cloned();
+    let running = hash(current.spec.as_ref().and_then(|s| s.labels.as_ref()));
+    running.is_some() && running == hash(spec.labels.as_ref())
 }
