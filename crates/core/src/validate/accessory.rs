@@ -140,6 +140,9 @@ fn health_check(
     let catalogue = known
         .and_then(|k| k.health)
         .map(|command| Test::Command(command.iter().map(|a| (*a).to_owned()).collect()));
+    if let (Some(written), Some(known)) = (&accessory.health, known) {
+        contradictions(accessory.role.as_str(), written, known, out);
+    }
     match (&accessory.health, catalogue) {
         (Some(written), Some(test)) if written.http.is_none() && written.command.is_none() => {
             Some(HealthCheck {
@@ -162,6 +165,40 @@ fn health_check(
             None
         }
     }
+}
+
+/// A written health check that cannot pass against the image the catalogue knows: an HTTP
+/// probe of the port where it speaks another protocol (Redis, AMQP, SMTP). Another port is
+/// left alone: some serve HTTP beside it (RabbitMQ's management, Mailpit's web UI).
+fn contradictions(
+    role: &str,
+    written: &model::Health,
+    known: &crate::accessory::Known,
+    out: &mut Vec<Diagnostic>,
+) {
+    let (Some(path), Some(port)) = (&written.http, &written.port) else {
+        return;
+    };
+    if known.schemes.contains(&"http") || **port != known.port {
+        return;
+    }
+    let catalogue_check = known.health.map_or_else(
+        || "none: dependents wait for it to start".to_owned(),
+        |command| format!("`{}`", command.join(" ")),
+    );
+    out.push(
+        Diagnostic::error(
+            "contradicting-health",
+            format!(
+                "the accessory `{role}` runs {}, which speaks {} on port {}, not HTTP: this health check can never pass",
+                known.name, known.schemes[0], known.port
+            ),
+        )
+        .at(path.span(), "an HTTP probe")
+        .help(format!(
+            "remove `http`, `port` and `probe` to keep the catalogue's check ({catalogue_check}), or write `command`"
+        )),
+    );
 }
 
 /// Its data: as written (absolute paths), else a volume `data` at the catalogue's path.
