@@ -10,6 +10,8 @@ mod changes;
 mod common;
 #[path = "plan/events.rs"]
 mod events;
+#[path = "plan/fingerprints.rs"]
+mod fingerprints;
 #[path = "plan/history.rs"]
 mod history;
 #[path = "plan/markers.rs"]

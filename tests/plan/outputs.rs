@@ -24,7 +24,11 @@ fn the_json_plan_follows_its_published_schema() {
     let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
     let errors = common::schema_errors("docs/plan.schema.json", &document);
     assert!(errors.is_empty(), "{errors:?}");
-    assert_eq!(document["version"], 1);
+    assert_eq!(document["version"], 2);
+    assert_eq!(
+        document["services"][0]["digests"]["recipe"],
+        "topo-fingerprint/2"
+    );
 }
 
 #[test]

@@ -159,7 +159,7 @@ impl Manager {
 
 impl Repo {
     /// A repository with nothing committed yet.
-    fn empty() -> Repo {
+    pub(crate) fn empty() -> Repo {
         let repo = Repo {
             dir: tempfile::tempdir().expect("tempdir"),
             markers: tempfile::tempdir().expect("tempdir"),

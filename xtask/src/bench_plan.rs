@@ -20,8 +20,13 @@ const FILES_PER_DIR: usize = 100; // 40 × 50 × 100 = 200,000 files
 const SPREAD_COMMITS: usize = 10_000;
 const RUNS: usize = 7;
 
-/// Builds topo-ci in release mode; its path.
+/// Builds topo-ci in release mode; its path. `TOPO_CI_BIN` names another build to measure
+/// instead (an earlier commit's, built elsewhere), so two versions meet the same repository
+/// and the same pairs.
 pub(crate) fn build_topo_ci(root: &Path) -> anyhow::Result<PathBuf> {
+    if let Some(binary) = std::env::var_os("TOPO_CI_BIN") {
+        return Ok(PathBuf::from(binary));
+    }
     let status = Command::new("cargo")
         .args(["build", "--release", "--quiet", "-p", "topo-ci"])
         .current_dir(root)

@@ -244,6 +244,7 @@ pub fn markers_at(base: &PlanBase, env: &str, containers: &[String]) -> Markers 
             commit: base.merge_base.clone(),
             fingerprint: None,
             image: None,
+            digests: None,
             deployed_at: String::new(),
         };
         markers.set(env, container, marker);

@@ -17,8 +17,9 @@ use serde::{Deserialize, Serialize};
 /// The file name of the marker document inside the store's directory.
 pub const FILE_NAME: &str = "topo-markers.json";
 
-/// The format version this library writes and reads.
-pub const VERSION: u32 = 1;
+/// The format version this library writes; it reads this one and every earlier one (1:
+/// markers without digests).
+pub const VERSION: u32 = 2;
 
 /// One successful deploy of one service.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +34,10 @@ pub struct Marker {
     /// The image reference that was deployed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// What the fingerprint was made of (version 2): the next plan updates these from its
+    /// diff instead of visiting every file of the service's scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digests: Option<crate::fingerprint::Digests>,
     /// When, RFC 3339 in UTC; empty when unknown (a registry tag does not say when it moved).
     pub deployed_at: String,
 }
@@ -44,6 +49,7 @@ impl Marker {
             commit: commit.into(),
             fingerprint: None,
             image: None,
+            digests: None,
             deployed_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         }
     }
@@ -108,7 +114,7 @@ pub enum MarkerError {
         message: String,
     },
     /// The file was written by a newer topo.
-    #[error("{path}: markers of format version {found}; this topo reads version {VERSION}. Upgrade topo")]
+    #[error("{path}: markers of format version {found}; this topo reads versions 1 to {VERSION}. Upgrade topo")]
     UnsupportedVersion {
         /// The file.
         path: PathBuf,
@@ -223,12 +229,16 @@ pub(crate) fn parse_markers(path: &Path, text: &str) -> Result<Markers, MarkerEr
             .unwrap_or_default()
             .to_owned(),
     })?;
-    if markers.version != VERSION {
+    if markers.version == 0 || markers.version > VERSION {
         return Err(MarkerError::UnsupportedVersion {
             path: path.to_owned(),
             found: markers.version,
         });
     }
+    // Read as the current format: version 1 is version 2 without digests, and what is
+    // saved next is written as version 2.
+    let mut markers = markers;
+    markers.version = VERSION;
     Ok(markers)
 }
 
@@ -255,6 +265,7 @@ mod tests {
             commit: commit.to_owned(),
             fingerprint: Some("f1".to_owned()),
             image: Some("vendure-server:f1".to_owned()),
+            digests: None,
             deployed_at: "2026-11-21T07:00:00Z".to_owned(),
         }
     }
@@ -349,11 +360,25 @@ mod tests {
     fn unknown_versions_and_fields_are_refused() {
         let directory = tempfile::tempdir().expect("tempdir");
         let store = FileStore::new(directory.path());
-        std::fs::write(store.path(), r#"{"version": 2, "environments": {}}"#).expect("write");
+        std::fs::write(store.path(), r#"{"version": 3, "environments": {}}"#).expect("write");
         assert!(matches!(
             store.load(),
-            Err(MarkerError::UnsupportedVersion { found: 2, .. })
+            Err(MarkerError::UnsupportedVersion { found: 3, .. })
         ));
+        // Version 1 (no digests) is read, as the current version.
+        std::fs::write(
+            store.path(),
+            r#"{"version": 1, "environments": {"production": {"shop-web": {"commit": "abc", "deployed_at": ""}}}}"#,
+        )
+        .expect("write");
+        let markers = store.load().expect("version 1");
+        assert_eq!(markers.version, VERSION);
+        assert_eq!(
+            markers
+                .get("production", "shop-web")
+                .map(|m| m.digests.clone()),
+            Some(None)
+        );
         std::fs::write(
             store.path(),
             r#"{"version": 1, "environments": {}, "extra": 1}"#,

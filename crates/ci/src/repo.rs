@@ -34,6 +34,17 @@ pub struct PathEntry {
     pub id: ObjectId,
     /// Whether it is a directory.
     pub is_tree: bool,
+    /// What it is: a directory, a file, an executable, a symlink or a submodule.
+    pub kind: EntryKind,
+}
+
+/// One side of a change: what the path held there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Held {
+    /// What it was (file, executable, symlink, submodule).
+    pub kind: EntryKind,
+    /// Its object id.
+    pub id: ObjectId,
 }
 
 /// A file changed between two trees; renames are never paired, so a move is a deletion
@@ -44,6 +55,10 @@ pub struct ChangedPath {
     pub path: String,
     /// What happened to it.
     pub kind: ChangeKind,
+    /// What it held on the old side, if it existed there.
+    pub old: Option<Held>,
+    /// What it holds on the new side, if it exists there.
+    pub new: Option<Held>,
 }
 
 /// How a path changed.
@@ -149,6 +164,7 @@ impl Repo {
             return Ok(Some(PathEntry {
                 id: root,
                 is_tree: true,
+                kind: EntryKind::Tree,
             }));
         }
         let tree = self.find_tree(root)?;
@@ -158,13 +174,16 @@ impl Repo {
         Ok(entry.map(|entry| PathEntry {
             id: entry.object_id(),
             is_tree: entry.mode().is_tree(),
+            kind: entry.mode().kind(),
         }))
     }
 
     /// The contents of the file at `path` in the tree `root`, if it is one.
     pub fn read_file(&self, root: ObjectId, path: &str) -> Result<Option<Vec<u8>>, GitError> {
         match self.entry_at(root, path)? {
-            Some(PathEntry { id, is_tree: false }) => {
+            Some(PathEntry {
+                id, is_tree: false, ..
+            }) => {
                 let blob = self
                     .repo
                     .find_blob(id)
@@ -194,19 +213,27 @@ impl Repo {
             return Ok(Vec::new());
         }
         let tree_or_empty = |entry: Option<PathEntry>| match entry {
-            Some(PathEntry { id, is_tree: true }) => self.find_tree(id),
+            Some(PathEntry {
+                id, is_tree: true, ..
+            }) => self.find_tree(id),
             _ => Ok(self.repo.empty_tree()),
         };
         let mut out = Vec::new();
         // A file (or submodule) at the path itself, on either side.
-        match (old, new) {
-            (Some(o), Some(n)) if !o.is_tree && !n.is_tree => {
-                out.push(changed(path, ChangeKind::Modified));
+        let held = |entry: Option<PathEntry>| {
+            entry.filter(|e| !e.is_tree).map(|e| Held {
+                kind: e.kind,
+                id: e.id,
+            })
+        };
+        match (held(old), held(new)) {
+            (Some(o), Some(n)) => {
+                out.push(changed(path, ChangeKind::Modified, Some(o), Some(n)));
                 return Ok(out);
             }
-            (Some(o), _) if !o.is_tree => out.push(changed(path, ChangeKind::Deleted)),
-            (_, Some(n)) if !n.is_tree => out.push(changed(path, ChangeKind::Added)),
-            _ => {}
+            (Some(o), None) => out.push(changed(path, ChangeKind::Deleted, Some(o), None)),
+            (None, Some(n)) => out.push(changed(path, ChangeKind::Added, None, Some(n))),
+            (None, None) => {}
         }
         let old_tree = tree_or_empty(old)?;
         let new_tree = tree_or_empty(new)?;
@@ -220,41 +247,48 @@ impl Repo {
         )
         .map_err(|e| GitError::new(format!("cannot diff `{path}`"), e))?;
         use gix::diff::tree::recorder::Change;
+        // A path that changes between a file and a directory comes as a deletion and an
+        // addition (gix-diff pairs a modification only when both sides are files or both
+        // directories); directories themselves are not reported, their files are.
         for change in recorder.records {
-            let (kind, mode, sub) = match &change {
+            let held = |mode: &gix::objs::tree::EntryMode, id: &ObjectId| {
+                (!mode.is_tree()).then(|| Held {
+                    kind: mode.kind(),
+                    id: *id,
+                })
+            };
+            let (sub, old, new) = match &change {
                 Change::Addition {
-                    entry_mode, path, ..
-                } => (ChangeKind::Added, entry_mode, path),
-                Change::Deletion {
-                    entry_mode, path, ..
-                } => (ChangeKind::Deleted, entry_mode, path),
-                Change::Modification {
                     entry_mode,
-                    previous_entry_mode,
+                    oid,
                     path,
                     ..
-                } => {
-                    // A directory replaced by a file: the file is an addition, the
-                    // directory's former contents are reported as deletions on their own.
-                    let kind = if previous_entry_mode.is_tree() {
-                        ChangeKind::Added
-                    } else if entry_mode.is_tree() {
-                        ChangeKind::Deleted
-                    } else {
-                        ChangeKind::Modified
-                    };
-                    let mode = if entry_mode.is_tree() {
-                        previous_entry_mode
-                    } else {
-                        entry_mode
-                    };
-                    (kind, mode, path)
-                }
+                } => (path, None, held(entry_mode, oid)),
+                Change::Deletion {
+                    entry_mode,
+                    oid,
+                    path,
+                    ..
+                } => (path, held(entry_mode, oid), None),
+                Change::Modification {
+                    previous_entry_mode,
+                    previous_oid,
+                    entry_mode,
+                    oid,
+                    path,
+                } => (
+                    path,
+                    held(previous_entry_mode, previous_oid),
+                    held(entry_mode, oid),
+                ),
             };
-            if mode.is_tree() {
-                continue;
-            }
-            out.push(changed(&join(path, &sub.to_str_lossy()), kind));
+            let kind = match (old, new) {
+                (Some(_), Some(_)) => ChangeKind::Modified,
+                (Some(_), None) => ChangeKind::Deleted,
+                (None, Some(_)) => ChangeKind::Added,
+                (None, None) => continue,
+            };
+            out.push(changed(&join(path, &sub.to_str_lossy()), kind, old, new));
         }
         Ok(out)
     }
@@ -282,10 +316,12 @@ impl Repo {
     }
 }
 
-fn changed(path: &str, kind: ChangeKind) -> ChangedPath {
+fn changed(path: &str, kind: ChangeKind, old: Option<Held>, new: Option<Held>) -> ChangedPath {
     ChangedPath {
         path: path.to_owned(),
         kind,
+        old,
+        new,
     }
 }
 

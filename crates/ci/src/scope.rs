@@ -35,6 +35,8 @@ pub struct Scope {
     exclude: Patterns,
     exclude_prefixes: Vec<String>,
     roots: Vec<String>,
+    /// Everything that decides which files are in: its directory, globs and packages.
+    definition: String,
 }
 
 /// Globs split by shape: a literal path or `literal/**` is a directory prefix, matched by a
@@ -104,7 +106,12 @@ impl Scope {
                 .chain(include.iter().chain(&global).map(|g| literal_prefix(g)))
                 .collect(),
         );
+        let definition = format!(
+            "own {}\ninclude {include:?}\nglobal {global:?}\nexclude {exclude:?}\n",
+            own_dir.as_deref().unwrap_or_default()
+        );
         Ok(Scope {
+            definition,
             own_dir,
             workspace: Vec::new(),
             include: Patterns::new(&include)?,
@@ -121,6 +128,9 @@ impl Scope {
         let mut roots = std::mem::take(&mut self.roots);
         roots.extend(packages.iter().map(|(dir, _)| dir.clone()));
         self.roots = outermost(roots);
+        for (dir, name) in &packages {
+            self.definition.push_str(&format!("package {dir} {name}\n"));
+        }
         self.workspace = packages;
         self
     }
@@ -133,6 +143,13 @@ impl Scope {
             .filter(|(dir, _)| is_within(path, dir))
             .max_by_key(|(dir, _)| dir.len())
             .map(|(_, name)| name.as_str())
+    }
+
+    /// What decides which files are in the scope (its directory, globs and workspace
+    /// packages), as text: two scopes with the same definition hold the same files of any
+    /// tree.
+    pub fn definition(&self) -> &str {
+        &self.definition
     }
 
     /// The paths under which every file of the scope lies: where diffs and walks start.

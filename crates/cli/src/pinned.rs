@@ -37,14 +37,15 @@ pub fn pinned(
     if let Some(path) = plan {
         let text = read(path)?;
         let plan = topo_ci::plan::Plan::parse(&text)
-            .map_err(|e| not_a(path, "topo-ci plan document", &e))?;
+            .map_err(|e| not_a(path, "topo-ci plan document", (e.line(), e.column()), &e))?;
         for service in &plan.services {
             pin(path, &service.container, &service.image)?;
         }
     }
     if let Some(path) = images {
         let text = read(path)?;
-        let report = BuildReport::parse(&text).map_err(|e| not_a(path, "topo build report", &e))?;
+        let report = BuildReport::parse(&text)
+            .map_err(|e| not_a(path, "topo build report", (e.line(), e.column()), &e))?;
         for image in &report.images {
             for container in &image.containers {
                 let image = report
@@ -61,12 +62,15 @@ fn read(path: &Path) -> Result<String, CommandError> {
     std::fs::read_to_string(path).map_err(CommandError::io("read", path))
 }
 
-fn not_a(path: &Path, what: &str, error: &serde_json::Error) -> CommandError {
+fn not_a(
+    path: &Path,
+    what: &str,
+    (line, column): (usize, usize),
+    error: &dyn std::fmt::Display,
+) -> CommandError {
     CommandError::Located(vec![format!(
-        "{}:{}:{}: error: not a {what}: {error}",
-        path.display(),
-        error.line(),
-        error.column()
+        "{}:{line}:{column}: error: not a {what}: {error}",
+        path.display()
     )])
 }
 

@@ -2,7 +2,7 @@
 //! package is installed (`node_modules/a/node_modules/b`); a dependency resolves as Node
 //! resolves it, from the nearest `node_modules` up.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 
@@ -11,14 +11,15 @@ use super::{LockfileError, Resolved, Resolver};
 /// A parsed `package-lock.json`.
 #[derive(Debug)]
 pub struct NpmLock {
-    packages: BTreeMap<String, Entry>,
+    // Looked up once or more per dependency edge of a closure, never iterated: hashed.
+    packages: HashMap<String, Entry>,
 }
 
 #[derive(Deserialize)]
 struct Document {
     #[serde(rename = "lockfileVersion")]
     version: Option<u64>,
-    packages: Option<BTreeMap<String, Entry>>,
+    packages: Option<HashMap<String, Entry>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -53,15 +54,18 @@ impl NpmLock {
     /// Where `name` is found from the package installed at `from`: `from/node_modules/name`,
     /// then each parent's, up to the root's.
     fn locate(&self, from: &str, name: &str) -> Option<String> {
+        let mut candidate = String::with_capacity(from.len() + name.len() + 14);
         let mut dir = from;
         loop {
             if !(dir == "node_modules" || dir.ends_with("/node_modules")) {
-                let candidate = if dir.is_empty() {
-                    format!("node_modules/{name}")
-                } else {
-                    format!("{dir}/node_modules/{name}")
-                };
-                if self.packages.contains_key(&candidate) {
+                candidate.clear();
+                if !dir.is_empty() {
+                    candidate.push_str(dir);
+                    candidate.push('/');
+                }
+                candidate.push_str("node_modules/");
+                candidate.push_str(name);
+                if self.packages.contains_key(candidate.as_str()) {
                     return Some(candidate);
                 }
             }

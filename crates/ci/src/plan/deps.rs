@@ -26,6 +26,9 @@ pub(super) struct Deps {
     workspace: Option<Option<Rc<Workspace>>>,
     images: HashMap<String, Rc<ImageDeps>>,
     lockfiles: HashMap<ObjectId, Rc<Result<Lockfile, String>>>,
+    /// Closures by lockfile blob and roots: head's, walked for a decision, is the one the
+    /// fingerprint hashes.
+    closures: HashMap<(ObjectId, String), Rc<Closure>>,
 }
 
 /// What an image's build depends on through the workspace.
@@ -34,9 +37,12 @@ pub(super) struct ImageDeps {
     /// The workspace packages it depends on: directory and name.
     pub packages: Vec<(String, String)>,
     /// Its package and theirs, for the lockfile.
-    roots: Vec<Root>,
+    pub roots: Vec<Root>,
     /// The lockfile (path, format), when the image has a package and one is committed.
-    lockfile: Option<(String, LockfileKind)>,
+    pub lockfile: Option<(String, LockfileKind)>,
+    /// The roots as text (each package's directory and dependency list): with the
+    /// lockfile's blob, all a closure is computed from.
+    pub roots_key: String,
 }
 
 /// How the lockfile changed for one image between the marker commit and head.
@@ -89,6 +95,13 @@ impl Planner<'_> {
                     .map(|p| (p.dir.clone(), p.label().to_owned()))
                     .collect();
                 deps.roots = workspace.lockfile_roots(package, &dependencies);
+                for root in &deps.roots {
+                    deps.roots_key.push_str(&format!("root {}\n", root.dir));
+                    for (name, range) in &root.dependencies {
+                        deps.roots_key
+                            .push_str(&format!("dependency {name} {range}\n"));
+                    }
+                }
                 deps.lockfile = workspace
                     .lockfile()
                     .map(|(path, kind)| (path.to_owned(), kind));
@@ -144,20 +157,21 @@ impl Planner<'_> {
         }
         let old = self.lockfile_in(base_tree, &path, kind)?;
         let new = self.lockfile_in(self.head_tree, &path, kind)?;
-        let closure = |side: &Option<Parsed>, at: &str| -> Result<Closure, String> {
-            match side {
-                None => Err(format!("it did not exist at {}", short(at))),
-                Some((_, parsed)) => match parsed.as_ref() {
-                    Ok(lockfile) => Ok(lockfile.closure(&deps.roots)),
-                    Err(why) => Err(format!("at {}, {why}", short(at))),
-                },
-            }
-        };
         if old.as_ref().map(|(id, _)| id) == new.as_ref().map(|(id, _)| id) {
             return Ok(LockChange::None);
         }
         let head = self.request.head.to_string();
-        match (closure(&old, &base.to_string()), closure(&new, &head)) {
+        let mut closure = |side: &Option<Parsed>, at: &str| -> Result<Rc<Closure>, String> {
+            match side {
+                None => Err(format!("it did not exist at {}", short(at))),
+                Some((id, parsed)) => match parsed.as_ref() {
+                    Ok(lockfile) => Ok(self.closure_of(*id, lockfile, &deps)),
+                    Err(why) => Err(format!("at {}, {why}", short(at))),
+                },
+            }
+        };
+        let sides = (closure(&old, &base.to_string()), closure(&new, &head));
+        match sides {
             (Ok(old), Ok(new)) if old == new => Ok(LockChange::Same(path)),
             (Ok(old), Ok(new)) => Ok(LockChange::Changed(path, new.changes_since(&old))),
             (Err(why), _) | (_, Err(why)) => {
@@ -182,9 +196,9 @@ impl Planner<'_> {
         let mut key = String::new();
         match self.lockfile_in(self.head_tree, &path, kind)? {
             None => {}
-            Some((_, parsed)) => match parsed.as_ref() {
+            Some((id, parsed)) => match parsed.as_ref() {
                 Ok(lockfile) => {
-                    for r in lockfile.closure(&deps.roots).iter() {
+                    for r in self.closure_of(id, lockfile, &deps).iter() {
                         key.push_str(&format!(
                             "dependency {} {} {}\n",
                             r.name, r.version, r.integrity
@@ -201,6 +215,16 @@ impl Planner<'_> {
             },
         }
         Ok(key)
+    }
+
+    /// The closure of the image `deps` describes in the parsed lockfile `blob`, walked
+    /// once per plan.
+    fn closure_of(&mut self, blob: ObjectId, lockfile: &Lockfile, deps: &ImageDeps) -> Rc<Closure> {
+        self.deps
+            .closures
+            .entry((blob, deps.roots_key.clone()))
+            .or_insert_with(|| Rc::new(lockfile.closure(&deps.roots)))
+            .clone()
     }
 
     /// Whether the file declaring the workspace is the same blob at `base` as at head (a

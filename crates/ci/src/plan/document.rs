@@ -5,15 +5,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::release::Event;
 
-/// The version of the plan document.
-pub const PLAN_VERSION: u32 = 1;
+/// The version of the plan document: 2 added each service's `digests` (and `base`).
+pub const PLAN_VERSION: u32 = 2;
 
 /// The plan document (`topo-ci plan --format json`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "topo deploy plan")]
 pub struct Plan {
-    /// The document's format version (1).
+    /// The document's format version (2; 1 is read too).
     pub version: u32,
     /// The commit planned for (full SHA).
     pub head: String,
@@ -68,8 +68,19 @@ pub enum BaseSource {
 impl Plan {
     /// Reads a plan document (`topo-ci plan --format json`); the error says where it is
     /// not one.
-    pub fn parse(text: &str) -> Result<Plan, serde_json::Error> {
-        serde_json::from_str(text)
+    pub fn parse(text: &str) -> Result<Plan, PlanParseError> {
+        // The version first: a newer document says so instead of naming a field this
+        // topo-ci does not know.
+        #[derive(Deserialize)]
+        struct Versioned {
+            version: u32,
+        }
+        if let Ok(Versioned { version }) = serde_json::from_str::<Versioned>(text) {
+            if version == 0 || version > PLAN_VERSION {
+                return Err(PlanParseError::Version(version));
+            }
+        }
+        Ok(serde_json::from_str(text)?)
     }
 
     /// The markers a successful deploy of this plan records: one per service it deploys,
@@ -82,6 +93,7 @@ impl Plan {
                 let mut marker = crate::markers::Marker::now(self.head.clone());
                 marker.fingerprint = Some(s.fingerprint.clone());
                 marker.image = Some(s.image.clone());
+                marker.digests = s.digests.clone();
                 (s.container.clone(), marker)
             })
             .collect()
@@ -131,6 +143,39 @@ pub struct ServicePlan {
     /// the packages its lockfile resolves for it (`left-pad 1.0.0 → 1.1.0`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changed_dependencies: Vec<String>,
+    /// For a service that builds its image: what its fingerprint is made of, recorded in
+    /// its marker by `mark --from-plan` so the next plan updates them from its diff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digests: Option<crate::fingerprint::Digests>,
+}
+
+/// A plan document that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanParseError {
+    /// Written by a newer topo-ci.
+    #[error("a plan of format version {0}; this topo-ci reads versions 1 to {PLAN_VERSION}: upgrade topo-ci, or plan with the same version that marks")]
+    Version(u32),
+    /// Not a plan document.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+}
+
+impl PlanParseError {
+    /// The 1-based line of the problem (1 for a version).
+    pub fn line(&self) -> usize {
+        match self {
+            PlanParseError::Version(_) => 1,
+            PlanParseError::Json(e) => e.line(),
+        }
+    }
+
+    /// The 1-based column of the problem (1 for a version).
+    pub fn column(&self) -> usize {
+        match self {
+            PlanParseError::Version(_) => 1,
+            PlanParseError::Json(e) => e.column(),
+        }
+    }
 }
 
 /// How a production image is built: `docker build -f <context>/<dockerfile> --target

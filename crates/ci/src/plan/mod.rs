@@ -14,7 +14,7 @@ use std::rc::Rc;
 use topo_core::valid::Service;
 use topo_core::ValidTopology;
 
-use crate::fingerprint::fingerprint;
+use crate::fingerprint::{fingerprint, Digests};
 use crate::markers::Markers;
 use crate::release::{deploying_rule, Event, Force};
 use crate::repo::{short, ChangedPath, GitError, PathEntry, Repo};
@@ -22,12 +22,14 @@ use crate::scope::{Match, Scope, ScopeError};
 
 mod config;
 mod deps;
+mod digests;
 mod document;
 
 use config::Configs;
 
 pub use document::{
-    Action, BaseSource, ImageBuild, Plan, PlanBase, Reason, ServicePlan, PLAN_VERSION,
+    Action, BaseSource, ImageBuild, Plan, PlanBase, PlanParseError, Reason, ServicePlan,
+    PLAN_VERSION,
 };
 
 /// What a plan is made from.
@@ -153,6 +155,7 @@ pub fn plan(
         diffs: HashMap::new(),
         base_topologies: HashMap::new(),
         fingerprints: BTreeMap::new(),
+        digests: HashMap::new(),
         scopes: HashMap::new(),
         deps: deps::Deps::default(),
         notes: Vec::new(),
@@ -225,6 +228,9 @@ pub fn plan(
 /// and a base (global files, an image owner and its users) diff it once.
 type DiffKey = (String, Option<PathEntry>, Option<PathEntry>);
 
+/// What a root holds at the base and at head, and the files that differ under it.
+type RootDiff = (Option<PathEntry>, Option<PathEntry>, Rc<Vec<ChangedPath>>);
+
 struct Planner<'a> {
     repo: &'a Repo,
     request: &'a PlanRequest<'a>,
@@ -236,6 +242,7 @@ struct Planner<'a> {
     diffs: HashMap<DiffKey, Rc<Vec<ChangedPath>>>,
     base_topologies: HashMap<gix::ObjectId, Result<ValidTopology, String>>,
     fingerprints: BTreeMap<String, String>,
+    digests: HashMap<String, Digests>,
     scopes: HashMap<String, Rc<Scope>>,
     deps: deps::Deps,
     notes: Vec<String>,
@@ -265,14 +272,29 @@ impl Planner<'_> {
             }
             _ => false,
         };
+        // A fingerprint of another recipe is recomputed (once, after an upgrade); the
+        // deployed image keeps its tag.
+        let same_recipe = marker.is_some_and(|m| {
+            service.runs_another_image()
+                || m.digests
+                    .as_ref()
+                    .is_some_and(|d| d.recipe == crate::fingerprint::RECIPE)
+        });
         match recorded {
             Some((fingerprint, image)) if reusable => {
-                plan.fingerprint = fingerprint;
                 plan.image = image;
+                if same_recipe {
+                    plan.fingerprint = fingerprint;
+                    plan.digests = marker.and_then(|m| m.digests.clone());
+                } else {
+                    plan.fingerprint = self.fingerprint(service)?;
+                    plan.digests = self.digests.get(&plan.container).cloned();
+                }
             }
             _ => {
                 let owner = self.request.topology.image_owner(service);
                 plan.fingerprint = self.fingerprint(service)?;
+                plan.digests = self.digests.get(&plan.container).cloned();
                 plan.image = format!(
                     "{}:{}",
                     self.production_image_repository(owner),
@@ -310,6 +332,7 @@ impl Planner<'_> {
             changed_count: 0,
             excluded_count: 0,
             changed_dependencies: Vec::new(),
+            digests: None,
         };
         if self.request.force.covers(&service.role, &container) {
             plan.reason = Reason::Forced;
@@ -442,14 +465,15 @@ impl Planner<'_> {
             return Ok(known.clone());
         }
         let owner = topology.image_owner(service);
-        let mut key = self.head.key(&container).unwrap_or_default().to_owned();
+        let key = self.head.key(&container).unwrap_or_default().to_owned();
         let value = if service.runs_another_image() {
             let image = self.fingerprint(owner)?;
-            fingerprint(self.repo, self.head_tree, None, &key, &[&image])?
+            fingerprint(&key, &[&image], None)
         } else {
-            key.push_str(&self.lockfile_key(service)?);
-            let scope = self.scope(service)?;
-            fingerprint(self.repo, self.head_tree, Some(&scope), &key, &[])?
+            let digests = self.digests_of(service, &container)?;
+            let value = fingerprint(&key, &[], Some(&digests));
+            self.digests.insert(container.clone(), digests);
+            value
         };
         self.fingerprints.insert(container, value.clone());
         Ok(value)
@@ -487,17 +511,7 @@ impl Planner<'_> {
         let base_tree = self.repo.tree_of(base)?;
         let mut found = Found::default();
         for root in scope.roots() {
-            let old = self.repo.entry_at(base_tree, root)?;
-            let new = self.repo.entry_at(self.head_tree, root)?;
-            let key = (root.clone(), old, new);
-            let changes = match self.diffs.get(&key) {
-                Some(changes) => changes.clone(),
-                None => {
-                    let changes = Rc::new(self.repo.diff_at(root, old, new)?);
-                    self.diffs.insert(key, changes.clone());
-                    changes
-                }
-            };
+            let (_, _, changes) = self.root_diff(base_tree, root)?;
             for change in changes.iter() {
                 match scope.classify(&change.path) {
                     Match::Own | Match::Global => found.files.push(change.path.clone()),
@@ -518,6 +532,23 @@ impl Planner<'_> {
         found.workspace.sort();
         found.workspace.dedup();
         Ok(found)
+    }
+
+    /// What `root` holds in `base_tree` and at head, and the files that differ under it:
+    /// diffed once per plan for every service sharing the root and the base.
+    fn root_diff(&mut self, base_tree: gix::ObjectId, root: &str) -> Result<RootDiff, PlanError> {
+        let old = self.repo.entry_at(base_tree, root)?;
+        let new = self.repo.entry_at(self.head_tree, root)?;
+        let key = (root.to_owned(), old, new);
+        let changes = match self.diffs.get(&key) {
+            Some(changes) => changes.clone(),
+            None => {
+                let changes = Rc::new(self.repo.diff_at(root, old, new)?);
+                self.diffs.insert(key, changes.clone());
+                changes
+            }
+        };
+        Ok((old, new, changes))
     }
 }
 

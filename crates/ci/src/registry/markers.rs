@@ -120,6 +120,8 @@ impl RegistryStore {
                     commit: commit.unwrap_or_default(),
                     fingerprint,
                     image: Some(image),
+                    // An image's labels carry no digests: the next plan computes them.
+                    digests: None,
                     deployed_at: String::new(),
                 },
             );

@@ -372,23 +372,39 @@ fn read_plan(path: &Path) -> Result<topo_ci::plan::Plan, CliError> {
 
 /// Reads the JSON document `path` with `parse`; a parse error says where, and that the
 /// file is not `what`.
-fn read_json<T>(
+fn read_json<T, E: JsonError>(
     path: &Path,
     what: &str,
-    parse: impl FnOnce(&str) -> Result<T, serde_json::Error>,
+    parse: impl FnOnce(&str) -> Result<T, E>,
 ) -> Result<T, CliError> {
     let text = std::fs::read_to_string(path).map_err(|source| CliError::Read {
         path: path.to_owned(),
         source,
     })?;
     parse(&text).map_err(|e| {
+        let (line, column) = e.position();
         CliError::Usage(format!(
-            "{}:{}:{}: not a {what}: {e}",
-            path.display(),
-            e.line(),
-            e.column()
+            "{}:{line}:{column}: not a {what}: {e}",
+            path.display()
         ))
     })
+}
+
+/// A document's parse error, with where it is.
+trait JsonError: std::fmt::Display {
+    fn position(&self) -> (usize, usize);
+}
+
+impl JsonError for serde_json::Error {
+    fn position(&self) -> (usize, usize) {
+        (self.line(), self.column())
+    }
+}
+
+impl JsonError for topo_ci::plan::PlanParseError {
+    fn position(&self) -> (usize, usize) {
+        (self.line(), self.column())
+    }
 }
 
 fn to_json(value: &impl serde::Serialize) -> String {
