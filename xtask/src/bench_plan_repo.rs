@@ -39,6 +39,9 @@ struct Measured {
     deploys: usize,
     topo: Duration,
     git: Duration,
+    /// Whether a lockfile (`package-lock.json`, `pnpm-lock.yaml`, `yarn.lock`) changed: the
+    /// plan then parses it on both sides to compare closures.
+    lockfile: bool,
 }
 
 pub fn run(root: &Path, bench: &RepoBench<'_>) -> anyhow::Result<()> {
@@ -100,6 +103,7 @@ pub fn run(root: &Path, bench: &RepoBench<'_>) -> anyhow::Result<()> {
         ];
         let mut git_times = Vec::new();
         let mut changed = 0;
+        let mut lockfile = false;
         for _ in 0..RUNS {
             let start = Instant::now();
             let output = Command::new("git")
@@ -109,6 +113,11 @@ pub fn run(root: &Path, bench: &RepoBench<'_>) -> anyhow::Result<()> {
                 .output()?;
             git_times.push(start.elapsed());
             changed = output.stdout.split(|b| *b == b'\n').count() - 1;
+            lockfile = String::from_utf8_lossy(&output.stdout).lines().any(|path| {
+                path.ends_with("package-lock.json")
+                    || path.ends_with("pnpm-lock.yaml")
+                    || path.ends_with("yarn.lock")
+            });
         }
         let plan: serde_json::Value = serde_json::from_str(&plan)?;
         let deploys = plan["services"]
@@ -123,6 +132,7 @@ pub fn run(root: &Path, bench: &RepoBench<'_>) -> anyhow::Result<()> {
             deploys,
             topo: median(topo_times),
             git: median(git_times),
+            lockfile,
         });
     }
     report(&measured);
@@ -132,19 +142,20 @@ pub fn run(root: &Path, bench: &RepoBench<'_>) -> anyhow::Result<()> {
 /// Prints the pairs and the medians.
 fn report(measured: &[Measured]) {
     println!(
-        "{:>8} {:>8} {:>8} {:>10} {:>10} {:>7}",
-        "commits", "changed", "deploys", "topo-ci", "git diff", "ratio"
+        "{:>8} {:>8} {:>8} {:>10} {:>10} {:>7} {:>9}",
+        "commits", "changed", "deploys", "topo-ci", "git diff", "ratio", "lockfile"
     );
     let ratio = |m: &Measured| m.topo.as_secs_f64() / m.git.as_secs_f64();
     for m in measured {
         println!(
-            "{:>8} {:>8} {:>8} {:>8.1}ms {:>8.1}ms {:>7.2}",
+            "{:>8} {:>8} {:>8} {:>8.1}ms {:>8.1}ms {:>7.2} {:>9}",
             m.distance,
             m.changed,
             m.deploys,
             ms(m.topo),
             ms(m.git),
-            ratio(m)
+            ratio(m),
+            if m.lockfile { "changed" } else { "-" }
         );
     }
     let median_of = |values: Vec<f64>| -> f64 {
@@ -165,6 +176,16 @@ fn report(measured: &[Measured]) {
         median_of(small.clone()),
         small.len()
     );
+    for (what, lockfile) in [("lockfile unchanged", false), ("lockfile changed", true)] {
+        let group: Vec<&Measured> = measured.iter().filter(|m| m.lockfile == lockfile).collect();
+        println!(
+            "{what}: {} pairs, topo-ci {:.1} ms, git diff {:.1} ms, ratio {:.2}",
+            group.len(),
+            median_of(group.iter().map(|m| ms(m.topo)).collect()),
+            median_of(group.iter().map(|m| ms(m.git)).collect()),
+            median_of(group.iter().map(|m| ratio(m)).collect()),
+        );
+    }
     println!("ratio = topo-ci plan time / git diff --name-only --no-renames time, per pair");
 }
 
