@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::workspaces::{Manager, Versions};
 use crate::{topo_ci, Repo};
 
 /// Every shape of scope: a build context with an exclude (walked file by file) and an
@@ -91,54 +92,14 @@ impl Random {
     }
 }
 
-fn lockfile(left_pad: &str, jest: &str) -> String {
-    include_str!("fixtures/package-lock.json")
-        .replace("LEFT_PAD", left_pad)
-        .replace("JEST", jest)
-        .replace("PRETTIER", "3.0.0")
-}
-
 fn setup() -> Repo {
     let repo = Repo::empty();
     repo.write("topology.toml", TOPOLOGY);
-    repo.write(
-        "package.json",
-        r#"{"name":"shop","private":true,"workspaces":["apps/*","packages/*"],"devDependencies":{"prettier":"^3.0.0"}}"#,
-    );
-    let manifests = [
-        (
-            "packages/utils",
-            r#"{"name":"@shop/utils","version":"1.0.0"}"#,
-        ),
-        (
-            "packages/common",
-            r#"{"name":"@shop/common","version":"1.0.0","dependencies":{"@shop/utils":"*"}}"#,
-        ),
-        (
-            "apps/server",
-            r#"{"name":"server","dependencies":{"@shop/common":"*","left-pad":"^1.0.0"}}"#,
-        ),
-        (
-            "apps/web",
-            r#"{"name":"web","dependencies":{"@shop/utils":"*"}}"#,
-        ),
-        (
-            "apps/admin",
-            r#"{"name":"admin","devDependencies":{"jest":"^29.0.0"}}"#,
-        ),
-    ];
-    for (dir, manifest) in manifests {
-        repo.write(&format!("{dir}/package.json"), manifest);
-        repo.write(&format!("{dir}/src/index.js"), &format!("// {dir}\n"));
-    }
+    Manager::Npm.write_workspace(&repo);
     for app in ["apps/server", "apps/web", "apps/admin", "tools"] {
-        repo.write(
-            &format!("{app}/Dockerfile"),
-            "FROM scratch AS dev\nFROM scratch AS prod\n",
-        );
+        repo.write(&format!("{app}/Dockerfile"), "FROM scratch\n");
     }
     repo.write("tools/run.sh", "#!/bin/sh\n");
-    repo.write("package-lock.json", &lockfile("1.0.0", "29.6.0"));
     repo.commit("initial");
     repo
 }
@@ -210,10 +171,11 @@ fn change(repo: &Repo, random: &mut Random, step: usize) {
         }
         7 => repo.write(
             "package-lock.json",
-            &lockfile(
-                random.pick::<&str>(VERSIONS),
-                random.pick::<&str>(&["29.6.0", "29.7.0"]),
-            ),
+            &Manager::Npm.lock(Versions {
+                left_pad: random.pick::<&str>(VERSIONS),
+                jest: random.pick::<&str>(&["29.6.0", "29.7.0"]),
+                prettier: "3.0.0",
+            }),
         ),
         8 => {
             let extra = if random.below(2) == 0 {

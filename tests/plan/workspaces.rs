@@ -40,10 +40,10 @@ exclude = ["**/*.md"]
 
 /// The versions a lockfile resolves.
 #[derive(Clone, Copy)]
-struct Versions {
-    left_pad: &'static str,
-    jest: &'static str,
-    prettier: &'static str,
+pub(crate) struct Versions {
+    pub(crate) left_pad: &'static str,
+    pub(crate) jest: &'static str,
+    pub(crate) prettier: &'static str,
 }
 
 const BEFORE: Versions = Versions {
@@ -53,7 +53,7 @@ const BEFORE: Versions = Versions {
 };
 
 #[derive(Clone, Copy, Debug)]
-enum Manager {
+pub(crate) enum Manager {
     Npm,
     Pnpm,
     YarnBerry,
@@ -84,7 +84,7 @@ impl Manager {
         }
     }
 
-    fn lock(self, v: Versions) -> String {
+    pub(crate) fn lock(self, v: Versions) -> String {
         // Templates: the versions are filled in.
         let template = match self {
             Manager::Npm => include_str!("fixtures/package-lock.json"),
@@ -102,6 +102,21 @@ impl Manager {
     fn deployed(self) -> Repo {
         let repo = Repo::empty();
         repo.write("topology.toml", TOPOLOGY);
+        self.write_workspace(&repo);
+        for app in ["apps/server", "apps/web", "apps/admin", "tools"] {
+            repo.write(
+                &format!("{app}/Dockerfile"),
+                "FROM scratch AS dev\nFROM scratch AS prod\n",
+            );
+        }
+        repo.commit("initial");
+        let plan = repo.release();
+        repo.mark(&plan);
+        repo
+    }
+
+    /// The workspace's manifests, a source file in each package, and the lockfile.
+    pub(crate) fn write_workspace(self, repo: &Repo) {
         let ws = self.workspace_range();
         let root = match self {
             Manager::Pnpm => {
@@ -143,17 +158,7 @@ impl Manager {
             repo.write(&format!("{dir}/package.json"), &manifest);
             repo.write(&format!("{dir}/src/index.js"), &format!("// {dir}\n"));
         }
-        for app in ["apps/server", "apps/web", "apps/admin", "tools"] {
-            repo.write(
-                &format!("{app}/Dockerfile"),
-                "FROM scratch AS dev\nFROM scratch AS prod\n",
-            );
-        }
         repo.write(self.lockfile(), &self.lock(BEFORE));
-        repo.commit("initial");
-        let plan = repo.release();
-        repo.mark(&plan);
-        repo
     }
 }
 
