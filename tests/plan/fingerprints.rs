@@ -279,3 +279,50 @@ fn fingerprints_updated_from_markers_equal_fingerprints_from_scratch() {
     // Most services changed at most steps, not all at every one: both paths were taken.
     assert!(deployed > 60 && deployed < 250, "{deployed} deploys");
 }
+
+#[test]
+fn markers_of_an_earlier_recipe_are_recomputed_and_keep_their_images() {
+    let repo = setup();
+    let plan = repo.release();
+    repo.mark(&plan);
+    // What an earlier topo-ci left: format 1, no digests, fingerprints of another recipe.
+    let file = repo.markers.path().join("topo-markers.json");
+    let mut markers: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("markers")).expect("json");
+    markers["version"] = 1.into();
+    for marker in markers["environments"]["production"]
+        .as_object_mut()
+        .expect("services")
+        .values_mut()
+    {
+        let marker = marker.as_object_mut().expect("a marker");
+        marker.remove("digests");
+        marker.insert("fingerprint".into(), "0123456789abcdef".into());
+        marker.insert(
+            "image".into(),
+            "registry.example/earlier:0123456789abcdef".into(),
+        );
+    }
+    std::fs::write(&file, markers.to_string()).expect("write");
+    let plan = repo.release();
+    let fresh = from_scratch(&repo);
+    for service in &plan.services {
+        assert_eq!(
+            service.action,
+            topo_ci::plan::Action::Skip,
+            "{}",
+            service.detail
+        );
+        assert_eq!(Some(&service.fingerprint), fresh.get(&service.container));
+        assert_eq!(service.image, "registry.example/earlier:0123456789abcdef");
+    }
+    // Marking a plan writes format 2; the next plan carries the digests forward.
+    repo.mark(&plan);
+    repo.write("apps/web/src/index.js", "// changed\n");
+    repo.commit("web");
+    let plan = repo.release();
+    let fresh = from_scratch(&repo);
+    for service in &plan.services {
+        assert_eq!(Some(&service.fingerprint), fresh.get(&service.container));
+    }
+}

@@ -273,13 +273,13 @@ impl Planner<'_> {
             _ => false,
         };
         // A fingerprint of another recipe is recomputed (once, after an upgrade); the
-        // deployed image keeps its tag.
-        let same_recipe = marker.is_some_and(|m| {
-            service.runs_another_image()
-                || m.digests
-                    .as_ref()
-                    .is_some_and(|d| d.recipe == crate::fingerprint::RECIPE)
-        });
+        // deployed image keeps its tag. A service on another's image records no digests,
+        // so nothing says which recipe made its fingerprint: it is recomputed from its
+        // owner's (cheap: the owner's digests are carried forward).
+        let same_recipe = !service.runs_another_image()
+            && marker
+                .and_then(|m| m.digests.as_ref())
+                .is_some_and(|d| d.recipe == crate::fingerprint::RECIPE);
         match recorded {
             Some((fingerprint, image)) if reusable => {
                 plan.image = image;
