@@ -28,23 +28,19 @@ impl GitError {
 
 /// One entry found at a path: a tree (directory), a blob (file, symlink) or a commit
 /// (submodule).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PathEntry {
     /// The object id.
     pub id: ObjectId,
-    /// Whether it is a directory.
-    pub is_tree: bool,
     /// What it is: a directory, a file, an executable, a symlink or a submodule.
     pub kind: EntryKind,
 }
 
-/// One side of a change: what the path held there.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Held {
-    /// What it was (file, executable, symlink, submodule).
-    pub kind: EntryKind,
-    /// Its object id.
-    pub id: ObjectId,
+impl PathEntry {
+    /// Whether it is a directory.
+    pub fn is_tree(&self) -> bool {
+        self.kind == EntryKind::Tree
+    }
 }
 
 /// A file changed between two trees; renames are never paired, so a move is a deletion
@@ -56,9 +52,9 @@ pub struct ChangedPath {
     /// What happened to it.
     pub kind: ChangeKind,
     /// What it held on the old side, if it existed there.
-    pub old: Option<Held>,
+    pub old: Option<PathEntry>,
     /// What it holds on the new side, if it exists there.
-    pub new: Option<Held>,
+    pub new: Option<PathEntry>,
 }
 
 /// How a path changed.
@@ -163,7 +159,6 @@ impl Repo {
         if path.is_empty() {
             return Ok(Some(PathEntry {
                 id: root,
-                is_tree: true,
                 kind: EntryKind::Tree,
             }));
         }
@@ -173,7 +168,6 @@ impl Repo {
             .map_err(|e| GitError::new(format!("cannot look up `{path}`"), e))?;
         Ok(entry.map(|entry| PathEntry {
             id: entry.object_id(),
-            is_tree: entry.mode().is_tree(),
             kind: entry.mode().kind(),
         }))
     }
@@ -181,9 +175,8 @@ impl Repo {
     /// The contents of the file at `path` in the tree `root`, if it is one.
     pub fn read_file(&self, root: ObjectId, path: &str) -> Result<Option<Vec<u8>>, GitError> {
         match self.entry_at(root, path)? {
-            Some(PathEntry {
-                id, is_tree: false, ..
-            }) => {
+            Some(entry) if !entry.is_tree() => {
+                let id = entry.id;
                 let blob = self
                     .repo
                     .find_blob(id)
@@ -213,19 +206,12 @@ impl Repo {
             return Ok(Vec::new());
         }
         let tree_or_empty = |entry: Option<PathEntry>| match entry {
-            Some(PathEntry {
-                id, is_tree: true, ..
-            }) => self.find_tree(id),
+            Some(entry) if entry.is_tree() => self.find_tree(entry.id),
             _ => Ok(self.repo.empty_tree()),
         };
         let mut out = Vec::new();
         // A file (or submodule) at the path itself, on either side.
-        let held = |entry: Option<PathEntry>| {
-            entry.filter(|e| !e.is_tree).map(|e| Held {
-                kind: e.kind,
-                id: e.id,
-            })
-        };
+        let held = |entry: Option<PathEntry>| entry.filter(|e| !e.is_tree());
         match (held(old), held(new)) {
             (Some(o), Some(n)) => {
                 out.push(changed(path, ChangeKind::Modified, Some(o), Some(n)));
@@ -252,7 +238,7 @@ impl Repo {
         // directories); directories themselves are not reported, their files are.
         for change in recorder.records {
             let held = |mode: &gix::objs::tree::EntryMode, id: &ObjectId| {
-                (!mode.is_tree()).then(|| Held {
+                (!mode.is_tree()).then(|| PathEntry {
                     kind: mode.kind(),
                     id: *id,
                 })
@@ -316,7 +302,12 @@ impl Repo {
     }
 }
 
-fn changed(path: &str, kind: ChangeKind, old: Option<Held>, new: Option<Held>) -> ChangedPath {
+fn changed(
+    path: &str,
+    kind: ChangeKind,
+    old: Option<PathEntry>,
+    new: Option<PathEntry>,
+) -> ChangedPath {
     ChangedPath {
         path: path.to_owned(),
         kind,

@@ -13,7 +13,7 @@ use gix::objs::tree::EntryKind;
 use gix::ObjectId;
 use sha2::{Digest, Sha256};
 
-use crate::repo::{ChangedPath, GitError, Held, PathEntry, Repo};
+use crate::repo::{ChangedPath, GitError, PathEntry, Repo};
 use crate::scope::{Match, Scope};
 
 /// The digest of a scope's files in one tree.
@@ -54,7 +54,7 @@ impl ScopeDigest {
         if old == new {
             return Ok(());
         }
-        let both_trees = old.is_some_and(|e| e.is_tree) && new.is_some_and(|e| e.is_tree);
+        let both_trees = old.is_some_and(|e| e.is_tree()) && new.is_some_and(|e| e.is_tree());
         if !both_trees || scope.covers_whole(root) {
             // A root that appears, disappears, is a file, or stands whole for its files:
             // its element(s) on each side, from scratch (a walk only when it is a directory
@@ -69,11 +69,11 @@ impl ScopeDigest {
                     whole_dirs.insert(dir);
                 }
                 None if counts(scope, &change.path) => {
-                    if let Some(held) = change.old {
-                        self.file(&change.path, held, Sign::Subtract);
+                    if let Some(entry) = change.old {
+                        self.file(&change.path, entry, Sign::Subtract);
                     }
-                    if let Some(held) = change.new {
-                        self.file(&change.path, held, Sign::Add);
+                    if let Some(entry) = change.new {
+                        self.file(&change.path, entry, Sign::Add);
                     }
                 }
                 None => {}
@@ -81,7 +81,7 @@ impl ScopeDigest {
         }
         for dir in whole_dirs {
             for (tree, sign) in [(old_tree, Sign::Subtract), (new_tree, Sign::Add)] {
-                if let Some(entry) = repo.entry_at(tree, dir)?.filter(|e| e.is_tree) {
+                if let Some(entry) = repo.entry_at(tree, dir)?.filter(|e| e.is_tree()) {
                     self.element("tree ", dir, " ", Some(&entry.id), sign);
                 }
             }
@@ -117,13 +117,9 @@ impl ScopeDigest {
     ) -> Result<(), GitError> {
         match entry {
             None => self.element("absent ", root, "", None, sign),
-            Some(entry) if !entry.is_tree => {
+            Some(entry) if !entry.is_tree() => {
                 if counts(scope, root) {
-                    let held = Held {
-                        kind: entry.kind,
-                        id: entry.id,
-                    };
-                    self.file(root, held, sign);
+                    self.file(root, entry, sign);
                 }
             }
             Some(entry) if scope.covers_whole(root) => {
@@ -139,11 +135,11 @@ impl ScopeDigest {
                         return true;
                     }
                     if counts(scope, path) {
-                        let held = Held {
+                        let entry = PathEntry {
                             kind,
                             id: id.to_owned(),
                         };
-                        self.file(path, held, sign);
+                        self.file(path, entry, sign);
                     }
                     false
                 })?;
@@ -152,8 +148,8 @@ impl ScopeDigest {
         Ok(())
     }
 
-    fn file(&mut self, path: &str, held: Held, sign: Sign) {
-        self.element("file ", path, kind_name(held.kind), Some(&held.id), sign);
+    fn file(&mut self, path: &str, entry: PathEntry, sign: Sign) {
+        self.element("file ", path, kind_name(entry.kind), Some(&entry.id), sign);
     }
 
     /// One element: `<what><path><separator><id in hex>`, hashed, added or subtracted.

@@ -121,7 +121,7 @@ impl Planner<'_> {
         path: &str,
         kind: LockfileKind,
     ) -> Result<Option<Parsed>, PlanError> {
-        let Some(entry) = self.repo.entry_at(tree, path)?.filter(|e| !e.is_tree) else {
+        let Some(entry) = self.repo.entry_at(tree, path)?.filter(|e| !e.is_tree()) else {
             return Ok(None);
         };
         if let Some(known) = self.deps.lockfiles.get(&entry.id) {
@@ -149,7 +149,7 @@ impl Planner<'_> {
             Ok(self
                 .repo
                 .entry_at(tree, &path)?
-                .filter(|e| !e.is_tree)
+                .filter(|e| !e.is_tree())
                 .map(|e| e.id))
         };
         if id(base_tree)? == id(self.head_tree)? {

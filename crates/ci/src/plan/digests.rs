@@ -83,7 +83,7 @@ impl Planner<'_> {
         let blob = self
             .repo
             .entry_at(self.head_tree, path)?
-            .filter(|entry| !entry.is_tree)
+            .filter(|entry| !entry.is_tree())
             .map(|entry| entry.id.to_string())
             .unwrap_or_default();
         let text = format!("lockfile {path} {kind:?} {blob}\n{}", deps.roots_key);

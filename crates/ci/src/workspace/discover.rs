@@ -48,7 +48,7 @@ pub(super) fn package_dirs(
         let Some(entry) = repo.entry_at(tree, &start)? else {
             continue;
         };
-        if !entry.is_tree {
+        if !entry.is_tree() {
             continue;
         }
         let relative = |path: &str| -> String {

@@ -312,7 +312,7 @@ fn lockfile(
     for (file, kind) in candidates {
         let path = join(root, file);
         if let Some(entry) = repo.entry_at(tree, &path)? {
-            if !entry.is_tree {
+            if !entry.is_tree() {
                 return Ok(Some((path, *kind)));
             }
         }
