@@ -155,6 +155,14 @@ impl Planner<'_> {
         if id(base_tree)? == id(self.head_tree)? {
             return Ok(LockChange::None);
         }
+        // The owner's marker at this base recorded its closure's digest: head's closure
+        // alone tells whether it changed; the base side is read only to name what did.
+        if self.recorded_closure(base, owner).is_some_and(|recorded| {
+            self.closure_digest(owner)
+                .is_ok_and(|head| head == recorded)
+        }) {
+            return Ok(LockChange::Same(path));
+        }
         let old = self.lockfile_in(base_tree, &path, kind)?;
         let new = self.lockfile_in(self.head_tree, &path, kind)?;
         if old.as_ref().map(|(id, _)| id) == new.as_ref().map(|(id, _)| id) {
@@ -184,6 +192,19 @@ impl Planner<'_> {
                 Ok(LockChange::Unreadable(path, why))
             }
         }
+    }
+
+    /// The closure digest the marker of the image `owner` builds recorded, when that
+    /// marker is at `base` and of this fingerprint recipe.
+    fn recorded_closure(&self, base: ObjectId, owner: &Service) -> Option<String> {
+        let container =
+            topo_core::naming::container_name(&self.request.topology.project, &owner.role);
+        let marker = self.request.markers.get(self.request.env, &container)?;
+        let digests = marker.digests.as_ref()?;
+        (ObjectId::from_hex(marker.commit.as_bytes()).ok() == Some(base)
+            && digests.recipe == crate::fingerprint::RECIPE
+            && !digests.closure_key.is_empty())
+        .then(|| digests.closure.clone())
     }
 
     /// What the lockfile adds to the fingerprint of the image `owner` builds: its closure

@@ -91,7 +91,7 @@ impl Planner<'_> {
     }
 
     /// The closure of the image `owner` builds at head, hashed; empty without a lockfile.
-    fn closure_digest(&mut self, owner: &Service) -> Result<String, PlanError> {
+    pub(super) fn closure_digest(&mut self, owner: &Service) -> Result<String, PlanError> {
         if self.image_deps(owner)?.lockfile.is_none() {
             return Ok(String::new());
         }
