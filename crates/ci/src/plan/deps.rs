@@ -199,10 +199,8 @@ impl Planner<'_> {
     fn recorded_closure(&self, base: ObjectId, owner: &Service) -> Option<String> {
         let container =
             topo_core::naming::container_name(&self.request.topology.project, &owner.role);
-        let marker = self.request.markers.get(self.request.env, &container)?;
-        let digests = marker.digests.as_ref()?;
+        let (marker, digests) = self.recorded(&container)?;
         (ObjectId::from_hex(marker.commit.as_bytes()).ok() == Some(base)
-            && digests.recipe == crate::fingerprint::RECIPE
             && !digests.closure_key.is_empty())
         .then(|| digests.closure.clone())
     }

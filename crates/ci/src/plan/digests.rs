@@ -8,9 +8,10 @@ use topo_core::valid::Service;
 
 use super::{PlanError, Planner};
 use crate::fingerprint::{hash_text, Digests, ScopeDigest, RECIPE};
+use crate::markers::{Marker, Markers};
 use crate::scope::Scope;
 
-impl Planner<'_> {
+impl<'a> Planner<'a> {
     /// The digests of the service `service` (which builds its image) at head.
     pub(super) fn digests_of(
         &mut self,
@@ -20,11 +21,7 @@ impl Planner<'_> {
         let scope = self.scope(service)?;
         let scope_key = hash_text(scope.definition());
         let closure_key = self.closure_key(service)?;
-        let markers = self.request.markers;
-        let recorded = markers
-            .get(self.request.env, container)
-            .and_then(|marker| Some((marker, marker.digests.as_ref()?)))
-            .filter(|(_, digests)| digests.recipe == RECIPE);
+        let recorded = self.recorded(container);
         let from_marker = recorded
             .filter(|(_, digests)| digests.scope_key == scope_key)
             .and_then(|(marker, digests)| {
@@ -48,6 +45,16 @@ impl Planner<'_> {
             closure_key,
             closure,
         })
+    }
+
+    /// The marker of `container` and the digests it recorded, when they are of this
+    /// recipe.
+    pub(super) fn recorded(&self, container: &str) -> Option<(&'a Marker, &'a Digests)> {
+        let markers: &'a Markers = self.request.markers;
+        markers
+            .get(self.request.env, container)
+            .and_then(|marker| Some((marker, marker.digests.as_ref()?)))
+            .filter(|(_, digests)| digests.recipe == RECIPE)
     }
 
     /// `digest`, the scope's at `base`, brought to head through the diff of each root.

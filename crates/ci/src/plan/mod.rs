@@ -276,16 +276,13 @@ impl Planner<'_> {
         // deployed image keeps its tag. A service on another's image records no digests,
         // so nothing says which recipe made its fingerprint: it is recomputed from its
         // owner's (cheap: the owner's digests are carried forward).
-        let same_recipe = !service.runs_another_image()
-            && marker
-                .and_then(|m| m.digests.as_ref())
-                .is_some_and(|d| d.recipe == crate::fingerprint::RECIPE);
+        let same_recipe = !service.runs_another_image() && self.recorded(&plan.container).is_some();
         match recorded {
             Some((fingerprint, image)) if reusable => {
                 plan.image = image;
                 if same_recipe {
                     plan.fingerprint = fingerprint;
-                    plan.digests = marker.and_then(|m| m.digests.clone());
+                    plan.digests = self.recorded(&plan.container).map(|(_, d)| d.clone());
                 } else {
                     plan.fingerprint = self.fingerprint(service)?;
                     plan.digests = self.digests.get(&plan.container).cloned();
