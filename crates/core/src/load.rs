@@ -72,6 +72,12 @@ fn without_items(
 }
 
 fn parse_shape(source: &SourceFile) -> Result<Topology, Shape> {
+    // Every table of the model denies unknown fields, so a text that deserializes has none
+    // to report: the schema is generated and walked only to explain a failure (generating
+    // it costs more than the parse, on every plan).
+    if let Ok(topology) = toml::from_str::<Topology>(source.text()) {
+        return Ok(topology);
+    }
     let (document, syntax_errors) = DeTable::parse_recoverable(source.text());
     if !syntax_errors.is_empty() {
         return Err(Shape::Invalid(

@@ -20,3 +20,40 @@ pub fn topology_schema_json() -> String {
     text.push('\n');
     text
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every table with named keys refuses others: `load` trusts a topology that
+    /// deserializes to have no unknown key, and walks the schema only after a failure.
+    #[test]
+    fn every_table_denies_unknown_keys() {
+        fn visit(value: &serde_json::Value, path: &str, open: &mut Vec<String>) {
+            match value {
+                serde_json::Value::Object(object) => {
+                    if object.contains_key("properties")
+                        && object.get("additionalProperties")
+                            != Some(&serde_json::Value::Bool(false))
+                    {
+                        open.push(path.to_owned());
+                    }
+                    for (key, child) in object {
+                        visit(child, &format!("{path}/{key}"), open);
+                    }
+                }
+                serde_json::Value::Array(items) => {
+                    for (index, child) in items.iter().enumerate() {
+                        visit(child, &format!("{path}/{index}"), open);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut open = Vec::new();
+        visit(&super::topology_schema(), "", &mut open);
+        assert_eq!(
+            open,
+            Vec::<String>::new(),
+            "tables that accept unknown keys"
+        );
+    }
+}
