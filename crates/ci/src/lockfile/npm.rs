@@ -2,8 +2,10 @@
 //! package is installed (`node_modules/a/node_modules/b`); a dependency resolves as Node
 //! resolves it, from the nearest `node_modules` up.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
+use indexmap::IndexMap;
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 use super::{LockfileError, Resolved, Resolver};
@@ -11,15 +13,19 @@ use super::{LockfileError, Resolved, Resolver};
 /// A parsed `package-lock.json`.
 #[derive(Debug)]
 pub struct NpmLock {
-    // Looked up once or more per dependency edge of a closure, never iterated: hashed.
-    packages: HashMap<String, Entry>,
+    // Looked up once or more per dependency edge of a closure, never iterated in output:
+    // hashed with foldhash (randomly seeded like SipHash, faster on these short keys), and
+    // a closure walks it by index (no location copied per edge).
+    packages: Packages,
 }
+
+type Packages = IndexMap<String, Entry, foldhash::fast::RandomState>;
 
 #[derive(Deserialize)]
 struct Document {
     #[serde(rename = "lockfileVersion")]
     version: Option<u64>,
-    packages: Option<HashMap<String, Entry>>,
+    packages: Option<Packages>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -30,12 +36,13 @@ struct Entry {
     integrity: Option<String>,
     #[serde(default)]
     link: bool,
+    // Only the names matter: where each resolves is the installed tree's answer.
     #[serde(default)]
-    dependencies: BTreeMap<String, String>,
+    dependencies: BTreeMap<String, IgnoredAny>,
     #[serde(default)]
-    optional_dependencies: BTreeMap<String, String>,
+    optional_dependencies: BTreeMap<String, IgnoredAny>,
     #[serde(default)]
-    peer_dependencies: BTreeMap<String, String>,
+    peer_dependencies: BTreeMap<String, IgnoredAny>,
 }
 
 impl NpmLock {
@@ -53,7 +60,7 @@ impl NpmLock {
 
     /// Where `name` is found from the package installed at `from`: `from/node_modules/name`,
     /// then each parent's, up to the root's.
-    fn locate(&self, from: &str, name: &str) -> Option<String> {
+    fn locate(&self, from: &str, name: &str) -> Option<usize> {
         let mut candidate = String::with_capacity(from.len() + name.len() + 14);
         let mut dir = from;
         loop {
@@ -65,8 +72,8 @@ impl NpmLock {
                 }
                 candidate.push_str("node_modules/");
                 candidate.push_str(name);
-                if self.packages.contains_key(candidate.as_str()) {
-                    return Some(candidate);
+                if let Some(index) = self.packages.get_index_of(candidate.as_str()) {
+                    return Some(index);
                 }
             }
             if dir.is_empty() {
@@ -78,14 +85,14 @@ impl NpmLock {
 }
 
 impl Resolver for NpmLock {
-    type Id = String;
+    type Id = usize;
 
-    fn root(&self, dir: &str, name: &str, _range: &str) -> Option<String> {
+    fn root(&self, dir: &str, name: &str, _range: &str) -> Option<usize> {
         self.locate(dir, name)
     }
 
-    fn package(&self, location: &String) -> Option<(Resolved, Vec<String>)> {
-        let entry = self.packages.get(location)?;
+    fn package(&self, index: &usize) -> Option<(Resolved, Vec<usize>)> {
+        let (location, entry) = self.packages.get_index(*index)?;
         if entry.link {
             return None;
         }
