@@ -161,6 +161,22 @@ impl Repo {
             .success();
     }
 
+    /// `topo-ci fingerprint --format json` at HEAD: every service's fingerprint, computed
+    /// from scratch, by container.
+    fn fingerprints(&self) -> std::collections::BTreeMap<String, String> {
+        let output = topo_ci()
+            .current_dir(self.path())
+            .args(["fingerprint", "--format", "json"])
+            .output()
+            .expect("runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("json")
+    }
+
     /// Deploys everything (first release) and records it.
     fn deployed() -> Repo {
         let repo = Repo::new();

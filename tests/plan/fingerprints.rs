@@ -5,10 +5,8 @@
 //! fingerprint`'s, computed from scratch at the same commit. The markers lag behind by a
 //! random number of commits, as when some plans are not deployed.
 
-use std::collections::BTreeMap;
-
 use crate::workspaces::{Manager, Versions};
-use crate::{topo_ci, Repo};
+use crate::Repo;
 
 /// Every shape of scope: a build context with an exclude (walked file by file) and an
 /// include root that does not exist at first (`server`); contexts and workspace packages
@@ -217,21 +215,6 @@ fn put(repo: &Repo, file: &str, text: &str) {
     repo.write(file, text);
 }
 
-/// `topo-ci fingerprint` at HEAD: every fingerprint computed from scratch.
-fn from_scratch(repo: &Repo) -> BTreeMap<String, String> {
-    let output = topo_ci()
-        .current_dir(repo.path())
-        .args(["fingerprint", "--format", "json"])
-        .output()
-        .expect("runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("json")
-}
-
 #[test]
 fn fingerprints_updated_from_markers_equal_fingerprints_from_scratch() {
     let repo = setup();
@@ -246,7 +229,7 @@ fn fingerprints_updated_from_markers_equal_fingerprints_from_scratch() {
             repo.commit(&format!("step {step}"));
         }
         let plan = repo.release();
-        let fresh = from_scratch(&repo);
+        let fresh = repo.fingerprints();
         for service in &plan.services {
             assert_eq!(
                 Some(&service.fingerprint),
@@ -305,7 +288,7 @@ fn markers_of_an_earlier_recipe_are_recomputed_and_keep_their_images() {
     }
     std::fs::write(&file, markers.to_string()).expect("write");
     let plan = repo.release();
-    let fresh = from_scratch(&repo);
+    let fresh = repo.fingerprints();
     for service in &plan.services {
         assert_eq!(
             service.action,
@@ -321,7 +304,7 @@ fn markers_of_an_earlier_recipe_are_recomputed_and_keep_their_images() {
     repo.write("apps/web/src/index.js", "// changed\n");
     repo.commit("web");
     let plan = repo.release();
-    let fresh = from_scratch(&repo);
+    let fresh = repo.fingerprints();
     for service in &plan.services {
         assert_eq!(Some(&service.fingerprint), fresh.get(&service.container));
     }

@@ -115,22 +115,13 @@ fn topo_plan_is_the_same_plan() {
 #[test]
 fn fingerprints_ignore_excluded_files_and_history() {
     let repo = Repo::new();
-    let fingerprint = |repo: &Repo| {
-        let output = topo_ci()
-            .current_dir(repo.path())
-            .args(["fingerprint", "--format", "json"])
-            .output()
-            .expect("runs");
-        assert!(output.status.success());
-        serde_json::from_slice::<serde_json::Value>(&output.stdout).expect("json")
-    };
-    let before = fingerprint(&repo);
+    let before = repo.fingerprints();
     repo.write("apps/server/CHANGELOG.md", "docs\n");
     repo.commit("docs only");
-    assert_eq!(fingerprint(&repo), before);
+    assert_eq!(repo.fingerprints(), before);
     repo.write("apps/web/src/index.js", "// change\n");
     repo.commit("web");
-    let after = fingerprint(&repo);
+    let after = repo.fingerprints();
     assert_eq!(after["shop-server"], before["shop-server"]);
     assert_ne!(after["shop-web"], before["shop-web"]);
     // `--service` prints the fingerprint alone: usable as an image tag.
@@ -141,7 +132,7 @@ fn fingerprints_ignore_excluded_files_and_history() {
         .expect("runs");
     assert_eq!(
         String::from_utf8_lossy(&output.stdout).trim(),
-        after["shop-web"].as_str().expect("string")
+        after["shop-web"]
     );
 }
 
