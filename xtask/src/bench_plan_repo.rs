@@ -10,7 +10,9 @@
 //! head, and a base 1 to 1,023 commits older (roughly log-uniform: many small ranges,
 //! some long ones). For each pair, markers are recorded at the base as CI would (`plan` with no markers, `mark --from-plan`), then
 //! both commands run several times; the per-pair ratio is the ratio of the medians, and
-//! the figure is the median of those ratios.
+//! the figure is the median of those ratios. Where a lockfile changed, `git cat-file blob`
+//! of it at head is timed too: deciding by what the lockfile resolves cannot cost less
+//! than reading it, so `git diff` plus that read is the floor those pairs are held to.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -40,8 +42,11 @@ struct Measured {
     topo: Duration,
     git: Duration,
     /// Whether a lockfile (`package-lock.json`, `pnpm-lock.yaml`, `yarn.lock`) changed: the
-    /// plan then parses it on both sides to compare closures.
+    /// plan then reads head's to compare closures (and base's to name what changed).
     lockfile: bool,
+    /// `git cat-file blob` of each changed lockfile at head, when one changed: what reading
+    /// it alone costs git, a floor for any plan that compares what it resolves.
+    read: Option<Duration>,
 }
 
 pub fn run(root: &Path, bench: &RepoBench<'_>) -> anyhow::Result<()> {
@@ -104,6 +109,7 @@ pub fn run(root: &Path, bench: &RepoBench<'_>) -> anyhow::Result<()> {
         let mut git_times = Vec::new();
         let mut changed = 0;
         let mut lockfile = false;
+        let mut lockfiles = Vec::new();
         for _ in 0..RUNS {
             let start = Instant::now();
             let output = Command::new("git")
@@ -113,12 +119,18 @@ pub fn run(root: &Path, bench: &RepoBench<'_>) -> anyhow::Result<()> {
                 .output()?;
             git_times.push(start.elapsed());
             changed = output.stdout.split(|b| *b == b'\n').count() - 1;
-            lockfile = String::from_utf8_lossy(&output.stdout).lines().any(|path| {
-                path.ends_with("package-lock.json")
-                    || path.ends_with("pnpm-lock.yaml")
-                    || path.ends_with("yarn.lock")
-            });
+            lockfiles = String::from_utf8_lossy(&output.stdout)
+                .lines()
+                .filter(|path| {
+                    path.ends_with("package-lock.json")
+                        || path.ends_with("pnpm-lock.yaml")
+                        || path.ends_with("yarn.lock")
+                })
+                .map(str::to_owned)
+                .collect::<Vec<_>>();
+            lockfile = !lockfiles.is_empty();
         }
+        let read = read_time(&repo, head_commit, &lockfiles)?;
         let plan: serde_json::Value = serde_json::from_str(&plan)?;
         let deploys = plan["services"]
             .as_array()
@@ -133,10 +145,45 @@ pub fn run(root: &Path, bench: &RepoBench<'_>) -> anyhow::Result<()> {
             topo: median(topo_times),
             git: median(git_times),
             lockfile,
+            read,
         });
     }
     report(&measured);
     Ok(())
+}
+
+/// The median time of `git cat-file blob` reading each of `lockfiles` that exists at
+/// `head`, one after the other; `None` when none does.
+fn read_time(repo: &Path, head: &str, lockfiles: &[String]) -> anyhow::Result<Option<Duration>> {
+    let specs: Vec<String> = lockfiles
+        .iter()
+        .map(|path| format!("{head}:{path}"))
+        .filter(|spec| {
+            Command::new("git")
+                .args(["cat-file", "-e", spec])
+                .current_dir(repo)
+                .status()
+                .is_ok_and(|status| status.success())
+        })
+        .collect();
+    if specs.is_empty() {
+        return Ok(None);
+    }
+    let mut times = Vec::new();
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        for spec in &specs {
+            let output = Command::new("git")
+                .args(["cat-file", "blob", spec])
+                .current_dir(repo)
+                .output()?;
+            if !output.status.success() {
+                bail!("git cat-file blob {spec} failed");
+            }
+        }
+        times.push(start.elapsed());
+    }
+    Ok(Some(median(times)))
 }
 
 /// Prints the pairs and the medians.
@@ -186,6 +233,15 @@ fn report(measured: &[Measured]) {
             median_of(group.iter().map(|m| ratio(m)).collect()),
         );
     }
+    let read: Vec<(&Measured, Duration)> =
+        measured.iter().filter_map(|m| Some((m, m.read?))).collect();
+    println!(
+        "lockfile at head read alone (git cat-file blob): {} pairs, {:.1} ms; (git diff + git cat-file) / git diff {:.2}; topo-ci / (git diff + git cat-file) {:.2}",
+        read.len(),
+        median_of(read.iter().map(|(_, r)| ms(*r)).collect()),
+        median_of(read.iter().map(|(m, r)| (m.git + *r).as_secs_f64() / m.git.as_secs_f64()).collect()),
+        median_of(read.iter().map(|(m, r)| m.topo.as_secs_f64() / (m.git + *r).as_secs_f64()).collect()),
+    );
     println!("ratio = topo-ci plan time / git diff --name-only --no-renames time, per pair");
 }
 
