@@ -99,37 +99,7 @@ pub fn run(root: &Path, bench: &RepoBench<'_>) -> anyhow::Result<()> {
             }
             plan = String::from_utf8(output.stdout)?;
         }
-        let diff = [
-            "diff",
-            "--name-only",
-            "--no-renames",
-            base_commit,
-            head_commit,
-        ];
-        let mut git_times = Vec::new();
-        let mut changed = 0;
-        let mut lockfile = false;
-        let mut lockfiles = Vec::new();
-        for _ in 0..RUNS {
-            let start = Instant::now();
-            let output = Command::new("git")
-                .args(diff)
-                .current_dir(&repo)
-                .stderr(Stdio::null())
-                .output()?;
-            git_times.push(start.elapsed());
-            changed = output.stdout.split(|b| *b == b'\n').count() - 1;
-            lockfiles = String::from_utf8_lossy(&output.stdout)
-                .lines()
-                .filter(|path| {
-                    path.ends_with("package-lock.json")
-                        || path.ends_with("pnpm-lock.yaml")
-                        || path.ends_with("yarn.lock")
-                })
-                .map(str::to_owned)
-                .collect::<Vec<_>>();
-            lockfile = !lockfiles.is_empty();
-        }
+        let (git, changed, lockfiles) = time_diff(&repo, base_commit, head_commit)?;
         let read = read_time(&repo, head_commit, &lockfiles)?;
         let plan: serde_json::Value = serde_json::from_str(&plan)?;
         let deploys = plan["services"]
@@ -143,13 +113,46 @@ pub fn run(root: &Path, bench: &RepoBench<'_>) -> anyhow::Result<()> {
             changed,
             deploys,
             topo: median(topo_times),
-            git: median(git_times),
-            lockfile,
+            git,
+            lockfile: !lockfiles.is_empty(),
             read,
         });
     }
     report(&measured);
     Ok(())
+}
+
+/// `git diff --name-only --no-renames base head`, timed (median of the runs): the time, how
+/// many paths changed, and which of them are lockfiles.
+fn time_diff(
+    repo: &Path,
+    base: &str,
+    head: &str,
+) -> anyhow::Result<(Duration, usize, Vec<String>)> {
+    let diff = ["diff", "--name-only", "--no-renames", base, head];
+    let mut git_times = Vec::new();
+    let mut changed = 0;
+    let mut lockfiles = Vec::new();
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        let output = Command::new("git")
+            .args(diff)
+            .current_dir(repo)
+            .stderr(Stdio::null())
+            .output()?;
+        git_times.push(start.elapsed());
+        changed = output.stdout.split(|b| *b == b'\n').count() - 1;
+        lockfiles = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|path| {
+                path.ends_with("package-lock.json")
+                    || path.ends_with("pnpm-lock.yaml")
+                    || path.ends_with("yarn.lock")
+            })
+            .map(str::to_owned)
+            .collect();
+    }
+    Ok((median(git_times), changed, lockfiles))
 }
 
 /// The median time of `git cat-file blob` reading each of `lockfiles` that exists at
