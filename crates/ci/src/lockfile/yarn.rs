@@ -97,6 +97,8 @@ impl Resolver for YarnLock {
         if entry.link {
             return None;
         }
+        // Not its peer dependencies: yarn (v1 and berry) installs none; a peer is whatever
+        // the package's dependent provides, which that dependent's edges already reach.
         let edges = entry
             .dependencies
             .iter()
