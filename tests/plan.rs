@@ -168,13 +168,8 @@ impl Repo {
             .current_dir(self.path())
             .args(["fingerprint", "--format", "json"])
             .output()
-            .expect("runs");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice(&output.stdout).expect("json")
+            .expect("topo-ci runs");
+        json_of(&output, "fingerprint")
     }
 
     /// Deploys everything (first release) and records it.
@@ -196,12 +191,18 @@ fn plan_json(dir: &Path, markers: &str, extra: &[&str]) -> Plan {
         .args(extra)
         .output()
         .expect("topo-ci runs");
+    json_of(&output, "plan")
+}
+
+/// The JSON document a `topo-ci COMMAND --format json` run printed; the run must succeed.
+fn json_of<T: serde::de::DeserializeOwned>(output: &std::process::Output, command: &str) -> T {
     assert!(
         output.status.success(),
-        "plan failed: {}",
+        "{command} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_slice(&output.stdout).expect("a plan document")
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{command} printed no JSON document: {e}"))
 }
 
 fn topo_ci() -> Command {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use topo_ci::plan::{BaseSource, Plan};
 
-use crate::{check, topo_ci, Repo};
+use crate::{check, json_of, topo_ci, Repo};
 
 /// A feature branch changing the web app off `main`; then `main` moves on with a change to
 /// the server. Checked out: the branch. Returns (merge-base, main's tip).
@@ -49,12 +49,7 @@ fn run(dir: &Path, args: &[&str], github: &[(&str, &str)]) -> std::process::Outp
 
 fn plan(dir: &Path, args: &[&str], github: &[(&str, &str)]) -> Plan {
     let output = run(dir, &[args, &["--format", "json"]].concat(), github);
-    assert!(
-        output.status.success(),
-        "plan failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("a plan document")
+    json_of(&output, "plan")
 }
 
 #[test]
