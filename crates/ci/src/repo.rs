@@ -177,11 +177,12 @@ impl Repo {
         match self.entry_at(root, path)? {
             Some(entry) if !entry.is_tree() => {
                 let id = entry.id;
-                let blob = self
+                let mut blob = self
                     .repo
                     .find_blob(id)
                     .map_err(|e| GitError::new(format!("cannot read `{path}`"), e))?;
-                Ok(Some(blob.data.clone()))
+                // Taken, not copied: a lockfile is megabytes.
+                Ok(Some(blob.take_data()))
             }
             _ => Ok(None),
         }

@@ -1,15 +1,16 @@
 //! `yarn.lock`, v1 and berry (parsed by `yarn-lock-parser`): each entry is keyed by the
 //! descriptors (`left-pad@^1.0.0`; berry: `left-pad@npm:^1.0.0`) that resolve to it.
 
-use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+
+use indexmap::{Equivalent, IndexMap};
 
 use super::{LockfileError, Resolved, Resolver};
 
 /// A parsed `yarn.lock`.
 #[derive(Debug)]
 pub struct YarnLock {
-    berry: bool,
-    descriptors: BTreeMap<(String, String), usize>,
+    descriptors: Descriptors,
     entries: Vec<Entry>,
 }
 
@@ -17,26 +18,67 @@ pub struct YarnLock {
 struct Entry {
     resolved: Resolved,
     link: bool,
-    dependencies: Vec<(String, String)>,
+    /// The entries its dependencies resolve to, found once when parsed: a closure walk
+    /// then follows indexes (a dependency the lockfile does not resolve has none).
+    edges: Vec<usize>,
+}
+
+/// Descriptors (name, range) to the entry they resolve to. Looked up per dependency, never
+/// iterated in output: hashed with foldhash, and looked up by borrowed strings.
+#[derive(Debug, Default)]
+struct Descriptors {
+    berry: bool,
+    map: IndexMap<(String, String), usize, foldhash::fast::RandomState>,
+}
+
+/// A descriptor to look up without copying it: it hashes as the `(String, String)` key does.
+struct Borrowed<'a>(&'a str, &'a str);
+
+impl Hash for Borrowed<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (self.0, self.1).hash(state);
+    }
+}
+
+impl Equivalent<(String, String)> for Borrowed<'_> {
+    fn equivalent(&self, key: &(String, String)) -> bool {
+        self.0 == key.0 && self.1 == key.1
+    }
+}
+
+impl Descriptors {
+    /// The entry a descriptor resolves to; berry writes a range without a protocol as
+    /// `npm:<range>`.
+    fn find(&self, name: &str, range: &str) -> Option<usize> {
+        let exact = self.map.get(&Borrowed(name, range));
+        if exact.is_some() || !self.berry || has_protocol(range) {
+            return exact.copied();
+        }
+        self.map
+            .get(&Borrowed(name, &format!("npm:{range}")))
+            .copied()
+    }
 }
 
 impl YarnLock {
     pub(super) fn parse(text: &str) -> Result<YarnLock, LockfileError> {
         let lockfile = yarn_lock_parser::parse_str(text)
             .map_err(|e| LockfileError(format!("yarn-lock-parser: {e}")))?;
-        let berry = lockfile.version > 1;
-        let mut descriptors = BTreeMap::new();
-        let mut entries = Vec::new();
-        for entry in &lockfile.entries {
-            let index = entries.len();
+        let mut descriptors = Descriptors {
+            berry: lockfile.version > 1,
+            ..Descriptors::default()
+        };
+        for (index, entry) in lockfile.entries.iter().enumerate() {
             for (name, range) in &entry.descriptors {
-                descriptors.insert(((*name).to_owned(), (*range).to_owned()), index);
+                descriptors
+                    .map
+                    .insert(((*name).to_owned(), (*range).to_owned()), index);
             }
-            let link = entry
-                .descriptors
-                .iter()
-                .any(|(_, range)| range.starts_with("workspace:") || range.starts_with("link:"));
-            entries.push(Entry {
+        }
+        let entries = lockfile
+            .entries
+            .iter()
+            .map(|entry| Entry {
                 resolved: Resolved {
                     name: entry.name.to_owned(),
                     version: entry.version.to_owned(),
@@ -46,32 +88,24 @@ impl YarnLock {
                         entry.integrity.to_owned()
                     },
                 },
-                link,
-                dependencies: entry
+                link: entry.descriptors.iter().any(|(_, range)| {
+                    range.starts_with("workspace:") || range.starts_with("link:")
+                }),
+                // Not its peer dependencies: yarn (v1 and berry) installs none; a peer is
+                // whatever the package's dependent provides, which that dependent's edges
+                // already reach.
+                edges: entry
                     .dependencies
                     .iter()
                     .chain(&entry.optional_dependencies)
-                    .map(|(name, range)| ((*name).to_owned(), (*range).to_owned()))
+                    .filter_map(|(name, range)| descriptors.find(name, range))
                     .collect(),
-            });
-        }
+            })
+            .collect();
         Ok(YarnLock {
-            berry,
-            descriptors,
             entries,
+            descriptors,
         })
-    }
-
-    /// The entry a descriptor resolves to; berry writes a range without a protocol as
-    /// `npm:<range>`.
-    fn find(&self, name: &str, range: &str) -> Option<usize> {
-        let exact = self.descriptors.get(&(name.to_owned(), range.to_owned()));
-        if exact.is_some() || !self.berry || has_protocol(range) {
-            return exact.copied();
-        }
-        self.descriptors
-            .get(&(name.to_owned(), format!("npm:{range}")))
-            .copied()
     }
 }
 
@@ -89,7 +123,7 @@ impl Resolver for YarnLock {
     type Id = usize;
 
     fn root(&self, _dir: &str, name: &str, range: &str) -> Option<usize> {
-        self.find(name, range)
+        self.descriptors.find(name, range)
     }
 
     fn package(&self, index: &usize) -> Option<(Resolved, Vec<usize>)> {
@@ -97,13 +131,6 @@ impl Resolver for YarnLock {
         if entry.link {
             return None;
         }
-        // Not its peer dependencies: yarn (v1 and berry) installs none; a peer is whatever
-        // the package's dependent provides, which that dependent's edges already reach.
-        let edges = entry
-            .dependencies
-            .iter()
-            .filter_map(|(name, range)| self.find(name, range))
-            .collect();
-        Some((entry.resolved.clone(), edges))
+        Some((entry.resolved.clone(), entry.edges.clone()))
     }
 }
