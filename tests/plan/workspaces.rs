@@ -341,6 +341,43 @@ fn a_server_dependency_bump_deploys_the_server_and_its_image_users() {
 }
 
 #[test]
+fn a_move_from_yarn_to_npm_compares_what_each_lockfile_resolves() {
+    let repo = Manager::YarnV1.deployed();
+    // `rm yarn.lock && npm install`, with left-pad resolved one version up on the way.
+    std::fs::remove_file(repo.path().join("yarn.lock")).expect("rm");
+    let bumped = Versions {
+        left_pad: "1.1.0",
+        ..BEFORE
+    };
+    repo.write("package-lock.json", &Manager::Npm.lock(bumped));
+    repo.commit("yarn to npm");
+    let plan = repo.release();
+    // The base's yarn.lock against head's package-lock.json: only what either resolves
+    // differently deploys, and it is named (not "cannot be compared").
+    check(
+        &plan,
+        "shop-server deploy lockfile-changed [package-lock.json]
+         shop-worker deploy dependency-changed [package-lock.json]
+         shop-web skip unchanged
+         shop-admin skip unchanged
+         shop-tools skip unchanged",
+    );
+    assert_eq!(
+        plan.services[0].changed_dependencies,
+        ["left-pad 1.0.0 → 1.1.0"],
+        "{}",
+        plan.services[0].detail
+    );
+    assert!(
+        plan.notes
+            .iter()
+            .all(|note| !note.contains("cannot be read")),
+        "{:?}",
+        plan.notes
+    );
+}
+
+#[test]
 fn a_cycle_and_a_missing_package_are_explained() {
     let repo = Manager::Pnpm.deployed();
     repo.write(

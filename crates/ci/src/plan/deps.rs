@@ -29,6 +29,9 @@ pub(super) struct Deps {
     /// Closures by lockfile blob and roots: head's, walked for a decision, is the one the
     /// fingerprint hashes.
     closures: HashMap<(ObjectId, String), Rc<Closure>>,
+    /// What each image depended on at a base tree (by tree and role), for the base side of
+    /// a closure comparison.
+    base_images: HashMap<(ObjectId, String), Rc<ImageDeps>>,
 }
 
 /// What an image's build depends on through the workspace.
@@ -76,35 +79,11 @@ impl Planner<'_> {
         if let Some(known) = self.deps.images.get(owner.role.as_str()) {
             return Ok(known.clone());
         }
-        let mut deps = ImageDeps::default();
-        if let Some(workspace) = self.workspace()? {
-            let context = match repository_path(self.prefix, &owner.build.context) {
-                root if root == "." => String::new(),
-                context => context,
-            };
-            if let Some(package) = workspace.package_of(&context) {
-                let dependencies = workspace.dependencies(package);
-                for note in &dependencies.notes {
-                    if !self.notes.contains(note) {
-                        self.notes.push(note.clone());
-                    }
-                }
-                deps.packages = dependencies
-                    .packages
-                    .iter()
-                    .map(|p| (p.dir.clone(), p.label().to_owned()))
-                    .collect();
-                deps.roots = workspace.lockfile_roots(package, &dependencies);
-                for root in &deps.roots {
-                    deps.roots_key.push_str(&format!("root {}\n", root.dir));
-                    for (name, range) in &root.dependencies {
-                        deps.roots_key
-                            .push_str(&format!("dependency {name} {range}\n"));
-                    }
-                }
-                deps.lockfile = workspace
-                    .lockfile()
-                    .map(|(path, kind)| (path.to_owned(), kind));
+        let workspace = self.workspace()?;
+        let (deps, notes) = image_deps_in(workspace.as_deref(), &self.context_of(owner));
+        for note in notes {
+            if !self.notes.contains(&note) {
+                self.notes.push(note);
             }
         }
         let deps = Rc::new(deps);
@@ -112,6 +91,37 @@ impl Planner<'_> {
             .images
             .insert(owner.role.to_string(), deps.clone());
         Ok(deps)
+    }
+
+    /// What the image `owner` builds depended on through the workspace as it was in the
+    /// tree `tree` (a base): its packages' dependency lists and lockfile there, so that a
+    /// closure compared with head's is the one that base installed. Problems of that
+    /// workspace are not head's, so they make no notes.
+    fn image_deps_at(
+        &mut self,
+        tree: ObjectId,
+        owner: &Service,
+    ) -> Result<Rc<ImageDeps>, PlanError> {
+        if tree == self.head_tree {
+            return self.image_deps(owner);
+        }
+        let key = (tree, owner.role.to_string());
+        if let Some(known) = self.deps.base_images.get(&key) {
+            return Ok(known.clone());
+        }
+        let workspace = Workspace::find(self.repo, tree, self.prefix)?;
+        let (deps, _) = image_deps_in(workspace.as_ref(), &self.context_of(owner));
+        let deps = Rc::new(deps);
+        self.deps.base_images.insert(key, deps.clone());
+        Ok(deps)
+    }
+
+    /// The build context of `owner`, from the repository root (`""` for the root).
+    fn context_of(&self, owner: &Service) -> String {
+        match repository_path(self.prefix, &owner.build.context) {
+            root if root == "." => String::new(),
+            context => context,
+        }
     }
 
     /// The lockfile at `path` in `tree` (its blob id and what it parses to), once per blob.
@@ -163,22 +173,39 @@ impl Planner<'_> {
         }) {
             return Ok(LockChange::Same(path));
         }
-        let old = self.lockfile_in(base_tree, &path, kind)?;
+        // The base side as the base had it: its package lists, and its lockfile (a project
+        // that moved from yarn to npm compares its `yarn.lock` with head's
+        // `package-lock.json`); head's lists where the base's workspace did not have the
+        // image's package.
+        let at_base = self.image_deps_at(base_tree, owner)?;
+        let base_deps = if at_base.lockfile.is_some() {
+            at_base
+        } else {
+            deps.clone()
+        };
+        let (base_path, base_kind) = base_deps.lockfile.clone().unwrap_or((path.clone(), kind));
+        let old = self.lockfile_in(base_tree, &base_path, base_kind)?;
         let new = self.lockfile_in(self.head_tree, &path, kind)?;
-        if old.as_ref().map(|(id, _)| id) == new.as_ref().map(|(id, _)| id) {
+        if old.as_ref().map(|(id, _)| id) == new.as_ref().map(|(id, _)| id)
+            && base_deps.roots_key == deps.roots_key
+        {
             return Ok(LockChange::None);
         }
         let head = self.request.head.to_string();
-        let mut closure = |side: &Option<Parsed>, at: &str| -> Result<Rc<Closure>, String> {
-            match side {
-                None => Err(format!("it did not exist at {}", short(at))),
-                Some((id, parsed)) => match parsed.as_ref() {
-                    Ok(lockfile) => Ok(self.closure_of(*id, lockfile, &deps)),
-                    Err(why) => Err(format!("at {}, {why}", short(at))),
-                },
-            }
-        };
-        let sides = (closure(&old, &base.to_string()), closure(&new, &head));
+        let mut closure =
+            |side: &Option<Parsed>, at: &str, deps: &ImageDeps| -> Result<Rc<Closure>, String> {
+                match side {
+                    None => Err(format!("it did not exist at {}", short(at))),
+                    Some((id, parsed)) => match parsed.as_ref() {
+                        Ok(lockfile) => Ok(self.closure_of(*id, lockfile, deps)),
+                        Err(why) => Err(format!("at {}, {why}", short(at))),
+                    },
+                }
+            };
+        let sides = (
+            closure(&old, &base.to_string(), &base_deps),
+            closure(&new, &head, &deps),
+        );
         match sides {
             (Ok(old), Ok(new)) if old == new => Ok(LockChange::Same(path)),
             (Ok(old), Ok(new)) => Ok(LockChange::Changed(path, new.changes_since(&old))),
@@ -280,6 +307,36 @@ impl Planner<'_> {
         }
         Ok(())
     }
+}
+
+/// What an image whose build context is `context` depends on through `workspace`, and the
+/// problems found in its dependency graph.
+fn image_deps_in(workspace: Option<&Workspace>, context: &str) -> (ImageDeps, Vec<String>) {
+    let mut deps = ImageDeps::default();
+    let Some(workspace) = workspace else {
+        return (deps, Vec::new());
+    };
+    let Some(package) = workspace.package_of(context) else {
+        return (deps, Vec::new());
+    };
+    let dependencies = workspace.dependencies(package);
+    deps.packages = dependencies
+        .packages
+        .iter()
+        .map(|p| (p.dir.clone(), p.label().to_owned()))
+        .collect();
+    deps.roots = workspace.lockfile_roots(package, &dependencies);
+    for root in &deps.roots {
+        deps.roots_key.push_str(&format!("root {}\n", root.dir));
+        for (name, range) in &root.dependencies {
+            deps.roots_key
+                .push_str(&format!("dependency {name} {range}\n"));
+        }
+    }
+    deps.lockfile = workspace
+        .lockfile()
+        .map(|(path, kind)| (path.to_owned(), kind));
+    (deps, dependencies.notes)
 }
 
 /// The decision for files of workspace dependencies only.
