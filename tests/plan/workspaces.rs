@@ -8,6 +8,8 @@
 //! `prettier`); `tools` is a service outside every package. The lockfiles are written from
 //! the templates in `fixtures/`, the versions filled in: no registry is needed.
 
+use topo_ci::plan::Plan;
+
 use crate::{check, topo_ci, Repo};
 
 const TOPOLOGY: &str = r#"project = "shop"
@@ -51,6 +53,33 @@ const BEFORE: Versions = Versions {
     jest: "29.6.0",
     prettier: "3.0.0",
 };
+
+/// `BEFORE` with the server's one dependency, left-pad, resolved one version up.
+const LEFT_PAD_BUMPED: Versions = Versions {
+    left_pad: "1.1.0",
+    ..BEFORE
+};
+
+/// The plan after left-pad moved under the server in `lockfile`: the server and the worker
+/// on its image deploy, nothing else.
+fn check_left_pad_bumped(plan: &Plan, lockfile: &str) {
+    check(
+        plan,
+        &format!(
+            "shop-server deploy lockfile-changed [{lockfile}]
+             shop-worker deploy dependency-changed [{lockfile}]
+             shop-web skip unchanged
+             shop-admin skip unchanged
+             shop-tools skip unchanged"
+        ),
+    );
+    assert_eq!(
+        plan.services[0].changed_dependencies,
+        ["left-pad 1.0.0 → 1.1.0"],
+        "{}",
+        plan.services[0].detail
+    );
+}
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Manager {
@@ -296,26 +325,11 @@ fn a_lockfile_change_that_touches_no_service_deploys_nothing() {
 fn a_server_dependency_bump_deploys_the_server_and_its_image_users() {
     let repo = Manager::Pnpm.deployed();
     let before = repo.release();
-    let bumped = Versions {
-        left_pad: "1.1.0",
-        ..BEFORE
-    };
-    repo.write("pnpm-lock.yaml", &Manager::Pnpm.lock(bumped));
+    repo.write("pnpm-lock.yaml", &Manager::Pnpm.lock(LEFT_PAD_BUMPED));
     repo.commit("bump left-pad");
     let plan = repo.release();
-    check(
-        &plan,
-        "shop-server deploy lockfile-changed [pnpm-lock.yaml]
-         shop-worker deploy dependency-changed [pnpm-lock.yaml]
-         shop-web skip unchanged
-         shop-admin skip unchanged
-         shop-tools skip unchanged",
-    );
+    check_left_pad_bumped(&plan, "pnpm-lock.yaml");
     assert!(plan.services[0].detail.contains("left-pad 1.0.0 → 1.1.0"));
-    assert_eq!(
-        plan.services[0].changed_dependencies,
-        ["left-pad 1.0.0 → 1.1.0"]
-    );
     assert_eq!(
         plan.services[1].changed_dependencies,
         ["left-pad 1.0.0 → 1.1.0"]
@@ -345,29 +359,12 @@ fn a_move_from_yarn_to_npm_compares_what_each_lockfile_resolves() {
     let repo = Manager::YarnV1.deployed();
     // `rm yarn.lock && npm install`, with left-pad resolved one version up on the way.
     std::fs::remove_file(repo.path().join("yarn.lock")).expect("rm");
-    let bumped = Versions {
-        left_pad: "1.1.0",
-        ..BEFORE
-    };
-    repo.write("package-lock.json", &Manager::Npm.lock(bumped));
+    repo.write("package-lock.json", &Manager::Npm.lock(LEFT_PAD_BUMPED));
     repo.commit("yarn to npm");
-    let plan = repo.release();
     // The base's yarn.lock against head's package-lock.json: only what either resolves
     // differently deploys, and it is named (not "cannot be compared").
-    check(
-        &plan,
-        "shop-server deploy lockfile-changed [package-lock.json]
-         shop-worker deploy dependency-changed [package-lock.json]
-         shop-web skip unchanged
-         shop-admin skip unchanged
-         shop-tools skip unchanged",
-    );
-    assert_eq!(
-        plan.services[0].changed_dependencies,
-        ["left-pad 1.0.0 → 1.1.0"],
-        "{}",
-        plan.services[0].detail
-    );
+    let plan = repo.release();
+    check_left_pad_bumped(&plan, "package-lock.json");
     assert!(
         plan.notes
             .iter()
