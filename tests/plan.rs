@@ -5,6 +5,8 @@
 
 #[path = "plan/base.rs"]
 mod base;
+#[path = "plan/cargo.rs"]
+mod cargo;
 #[path = "plan/changes.rs"]
 mod changes;
 mod common;

@@ -1,16 +1,18 @@
-//! JavaScript workspaces (npm, pnpm, yarn berry and yarn v1): a shared package's change
-//! deploys exactly its dependents; a lockfile change deploys only the services whose
+//! Workspaces — JavaScript (npm, pnpm, yarn berry and yarn v1) and Cargo: a shared
+//! package's change deploys exactly its dependents; a lockfile change deploys only the services whose
 //! resolved dependencies changed; cycles, missing packages and unreadable lockfiles are
 //! explained.
 //!
 //! The workspace: `apps/server` → `@shop/common` → `@shop/utils`, `apps/web` →
 //! `@shop/utils`, `apps/admin` (a dev dependency on `jest`), the root (a dev dependency on
-//! `prettier`); `tools` is a service outside every package. The lockfiles are written from
+//! `prettier`); `tools` is a service outside every package. A Cargo workspace has the same
+//! crates (names without the `@shop/` scope), linked by `path` (the server's inherited from
+//! `[workspace.dependencies]`). The lockfiles are written from
 //! the templates in `fixtures/`, the versions filled in: no registry is needed.
 
 use topo_ci::plan::Plan;
 
-use crate::{check, topo_ci, Repo};
+use crate::{cargo, check, topo_ci, Repo};
 
 const TOPOLOGY: &str = r#"project = "shop"
 
@@ -48,14 +50,14 @@ pub(crate) struct Versions {
     pub(crate) prettier: &'static str,
 }
 
-const BEFORE: Versions = Versions {
+pub(crate) const BEFORE: Versions = Versions {
     left_pad: "1.0.0",
     jest: "29.6.0",
     prettier: "3.0.0",
 };
 
 /// `BEFORE` with the server's one dependency, left-pad, resolved one version up.
-const LEFT_PAD_BUMPED: Versions = Versions {
+pub(crate) const LEFT_PAD_BUMPED: Versions = Versions {
     left_pad: "1.1.0",
     ..BEFORE
 };
@@ -87,13 +89,15 @@ pub(crate) enum Manager {
     Pnpm,
     YarnBerry,
     YarnV1,
+    Cargo,
 }
 
-const MANAGERS: [Manager; 4] = [
+const MANAGERS: [Manager; 5] = [
     Manager::Npm,
     Manager::Pnpm,
     Manager::YarnBerry,
     Manager::YarnV1,
+    Manager::Cargo,
 ];
 
 impl Manager {
@@ -102,13 +106,44 @@ impl Manager {
             Manager::Npm => "package-lock.json",
             Manager::Pnpm => "pnpm-lock.yaml",
             Manager::YarnBerry | Manager::YarnV1 => "yarn.lock",
+            Manager::Cargo => "Cargo.lock",
+        }
+    }
+
+    /// A source file of the package in `dir`.
+    fn source(self, dir: &str) -> String {
+        match self {
+            Manager::Cargo => format!("{dir}/src/lib.rs"),
+            _ => format!("{dir}/src/index.js"),
+        }
+    }
+
+    /// How plans name the shared package in `packages/utils`.
+    fn utils(self) -> &'static str {
+        match self {
+            Manager::Cargo => "utils",
+            _ => "@shop/utils",
+        }
+    }
+
+    /// The admin app's manifest, its dev dependency on jest declared as `jest`.
+    pub(crate) fn admin_manifest(self, jest: &str) -> (&'static str, String) {
+        match self {
+            Manager::Cargo => (
+                "apps/admin/Cargo.toml",
+                format!("[package]\nname = \"admin\"\nversion = \"0.1.0\"\n\n[dev-dependencies]\njest = \"{jest}\"\n"),
+            ),
+            _ => (
+                "apps/admin/package.json",
+                format!(r#"{{"name":"admin","devDependencies":{{"jest":"^{jest}"}}}}"#),
+            ),
         }
     }
 
     /// The range a workspace dependency is declared with.
     fn workspace_range(self) -> &'static str {
         match self {
-            Manager::Npm | Manager::YarnV1 => "*",
+            Manager::Npm | Manager::YarnV1 | Manager::Cargo => "*",
             Manager::Pnpm | Manager::YarnBerry => "workspace:*",
         }
     }
@@ -120,6 +155,7 @@ impl Manager {
             Manager::Pnpm => include_str!("fixtures/pnpm-lock.yaml"),
             Manager::YarnBerry => include_str!("fixtures/yarn-berry.lock"),
             Manager::YarnV1 => include_str!("fixtures/yarn-v1.lock"),
+            Manager::Cargo => include_str!("fixtures/Cargo.lock"),
         };
         template
             .replace("LEFT_PAD", v.left_pad)
@@ -128,7 +164,7 @@ impl Manager {
     }
 
     /// A repository of the workspace, committed and deployed (markers recorded).
-    fn deployed(self) -> Repo {
+    pub(crate) fn deployed(self) -> Repo {
         let repo = Repo::empty();
         repo.write("topology.toml", TOPOLOGY);
         self.write_workspace(&repo);
@@ -146,6 +182,9 @@ impl Manager {
 
     /// The workspace's manifests, a source file in each package, and the lockfile.
     pub(crate) fn write_workspace(self, repo: &Repo) {
+        if let Manager::Cargo = self {
+            return cargo::write_workspace(repo, "");
+        }
         let ws = self.workspace_range();
         let root = match self {
             Manager::Pnpm => {
@@ -154,7 +193,8 @@ impl Manager {
                     .to_owned()
             }
             Manager::YarnBerry => r#"{"name":"shop","private":true,"packageManager":"yarn@4.1.0","workspaces":["apps/*","packages/*"],"devDependencies":{"prettier":"^3.0.0"}}"#.to_owned(),
-            Manager::Npm | Manager::YarnV1 => r#"{"name":"shop","private":true,"workspaces":["apps/*","packages/*"],"devDependencies":{"prettier":"^3.0.0"}}"#.to_owned(),
+            // npm and yarn v1 (Cargo has returned above).
+            _ => r#"{"name":"shop","private":true,"workspaces":["apps/*","packages/*"],"devDependencies":{"prettier":"^3.0.0"}}"#.to_owned(),
         };
         repo.write("package.json", &root);
         let packages = [
@@ -178,14 +218,11 @@ impl Manager {
                 "apps/web",
                 format!(r#"{{"name":"web","dependencies":{{"@shop/utils":"{ws}"}}}}"#),
             ),
-            (
-                "apps/admin",
-                r#"{"name":"admin","devDependencies":{"jest":"^29.0.0"}}"#.to_owned(),
-            ),
+            ("apps/admin", self.admin_manifest("29.0.0").1),
         ];
         for (dir, manifest) in packages {
             repo.write(&format!("{dir}/package.json"), &manifest);
-            repo.write(&format!("{dir}/src/index.js"), &format!("// {dir}\n"));
+            repo.write(&self.source(dir), &format!("// {dir}\n"));
         }
         repo.write(self.lockfile(), &self.lock(BEFORE));
     }
@@ -207,35 +244,42 @@ impl Repo {
 fn a_change_in_a_shared_package_deploys_exactly_its_dependents() {
     for manager in MANAGERS {
         let repo = manager.deployed();
-        repo.write("packages/utils/src/index.js", "// changed\n");
+        let utils = manager.source("packages/utils");
+        repo.write(&utils, "// changed\n");
         repo.commit("utils");
         let plan = repo.release();
         check(
             &plan,
-            "shop-server deploy workspace-dependency-changed [packages/utils/src/index.js]
-             shop-worker deploy dependency-changed [packages/utils/src/index.js]
-             shop-web deploy workspace-dependency-changed [packages/utils/src/index.js]
-             shop-admin skip unchanged
-             shop-tools skip unchanged",
+            &format!(
+                "shop-server deploy workspace-dependency-changed [{utils}]
+                 shop-worker deploy dependency-changed [{utils}]
+                 shop-web deploy workspace-dependency-changed [{utils}]
+                 shop-admin skip unchanged
+                 shop-tools skip unchanged"
+            ),
         );
         assert!(
-            plan.services[0].detail.starts_with(
-                "workspace package `@shop/utils` changed: packages/utils/src/index.js"
-            ),
+            plan.services[0].detail.starts_with(&format!(
+                "workspace package `{}` changed: {utils}",
+                manager.utils()
+            )),
             "{manager:?}: {}",
             plan.services[0].detail
         );
         repo.mark(&plan);
-        repo.write("packages/common/src/index.js", "// changed\n");
+        let common = manager.source("packages/common");
+        repo.write(&common, "// changed\n");
         repo.write("packages/common/README.md", "excluded\n");
         repo.commit("common");
         check(
             &repo.release(),
-            "shop-server deploy workspace-dependency-changed [packages/common/src/index.js]
-             shop-worker deploy dependency-changed [packages/common/src/index.js]
-             shop-web skip unchanged
-             shop-admin skip unchanged
-             shop-tools skip unchanged",
+            &format!(
+                "shop-server deploy workspace-dependency-changed [{common}]
+                 shop-worker deploy dependency-changed [{common}]
+                 shop-web skip unchanged
+                 shop-admin skip unchanged
+                 shop-tools skip unchanged"
+            ),
         );
     }
 }
@@ -276,27 +320,32 @@ fn a_dev_dependency_bump_in_one_app_deploys_that_app_only() {
             "{}",
             plan.services[0].detail
         );
-        // A range bump in the app's own package.json is a change of its own files.
+        // A range bump in the app's own manifest is a change of its own files.
         repo.mark(&plan);
-        repo.write(
-            "apps/admin/package.json",
-            r#"{"name":"admin","devDependencies":{"jest":"^29.7.0"}}"#,
-        );
+        let (manifest, text) = manager.admin_manifest("29.7.0");
+        repo.write(manifest, &text);
         repo.commit("admin: require jest 29.7");
         check(
             &repo.release(),
-            "shop-server skip unchanged
-             shop-worker skip unchanged
-             shop-web skip unchanged
-             shop-admin deploy changed [apps/admin/package.json]
-             shop-tools skip unchanged",
+            &format!(
+                "shop-server skip unchanged
+                 shop-worker skip unchanged
+                 shop-web skip unchanged
+                 shop-admin deploy changed [{manifest}]
+                 shop-tools skip unchanged"
+            ),
         );
     }
 }
 
 #[test]
 fn a_lockfile_change_that_touches_no_service_deploys_nothing() {
-    for manager in [Manager::Npm, Manager::Pnpm, Manager::YarnBerry] {
+    for manager in [
+        Manager::Npm,
+        Manager::Pnpm,
+        Manager::YarnBerry,
+        Manager::Cargo,
+    ] {
         let repo = manager.deployed();
         let bumped = Versions {
             prettier: "3.3.3",
@@ -416,7 +465,7 @@ fn a_cycle_and_a_missing_package_are_explained() {
 
 #[test]
 fn an_unreadable_lockfile_deploys_every_service_that_uses_it() {
-    for manager in [Manager::Npm, Manager::Pnpm, Manager::YarnV1] {
+    for manager in [Manager::Npm, Manager::Pnpm, Manager::YarnV1, Manager::Cargo] {
         let repo = manager.deployed();
         repo.write(manager.lockfile(), "<<<<<<< HEAD\nmerge conflict\n");
         repo.commit("a conflicted lockfile");

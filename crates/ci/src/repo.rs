@@ -280,6 +280,47 @@ impl Repo {
         Ok(out)
     }
 
+    /// The files named one of `names` in each directory from the root of the tree `root`
+    /// down to `path`, root first: (directory, file name). Stops where `path` is no longer
+    /// a directory of the tree; each directory's tree is read once.
+    pub fn files_along(
+        &self,
+        root: ObjectId,
+        path: &str,
+        names: &[&'static str],
+    ) -> Result<Vec<(String, &'static str)>, GitError> {
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        let mut found = Vec::new();
+        let mut dir = String::new();
+        let mut id = root;
+        for depth in 0..=parts.len() {
+            let tree = self.find_tree(id)?;
+            let decoded = tree
+                .decode()
+                .map_err(|e| GitError::new(format!("cannot decode tree {id}"), e))?;
+            let mut next = None;
+            for entry in &decoded.entries {
+                let filename: &[u8] = entry.filename.as_ref();
+                if entry.mode.is_tree() {
+                    if parts
+                        .get(depth)
+                        .is_some_and(|part| part.as_bytes() == filename)
+                    {
+                        next = Some(entry.oid.to_owned());
+                    }
+                } else if let Some(name) = names.iter().find(|n| n.as_bytes() == filename) {
+                    found.push((dir.clone(), *name));
+                }
+            }
+            let (Some(child), Some(part)) = (next, parts.get(depth)) else {
+                break;
+            };
+            id = child;
+            dir = join(&dir, part);
+        }
+        Ok(found)
+    }
+
     /// Walks the tree `root` (found at `path`) depth-first in git's order, calling `visit`
     /// for every entry. `visit` returns whether to descend into a directory.
     pub fn walk(

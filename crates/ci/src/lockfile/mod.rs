@@ -1,5 +1,5 @@
-//! Lockfiles of JavaScript workspaces — `package-lock.json` (v2, v3), `pnpm-lock.yaml`
-//! (v5 to v9) and `yarn.lock` (v1 and berry) — read for one question: which packages, at
+//! Lockfiles of workspaces — `package-lock.json` (v2, v3), `pnpm-lock.yaml` (v5 to v9),
+//! `yarn.lock` (v1 and berry) and `Cargo.lock` — read for one question: which packages, at
 //! which versions, does a service's code get? That is its *closure*: the third-party
 //! dependencies of its package and of the workspace packages it depends on, followed
 //! through the lockfile's resolution to `name@version`, and on through what those depend on.
@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+mod cargo;
 mod npm;
 mod pnpm;
 mod yarn;
@@ -22,6 +23,8 @@ pub enum LockfileKind {
     Pnpm,
     /// `yarn.lock`, v1 or berry.
     Yarn,
+    /// `Cargo.lock`.
+    Cargo,
 }
 
 /// The dependencies of one workspace package, as its `package.json` declares them.
@@ -29,6 +32,8 @@ pub enum LockfileKind {
 pub struct Root {
     /// The package's directory, from the workspace root (`""` for the root).
     pub dir: String,
+    /// Its name, if it has one (Cargo.lock knows a crate of the workspace by it).
+    pub name: Option<String>,
     /// Its dependencies that are not workspace packages: name and version range.
     pub dependencies: Vec<(String, String)>,
 }
@@ -94,6 +99,21 @@ impl Closure {
     }
 }
 
+/// A parser's message on one line: its first line (where) and its last (what), without
+/// the excerpt between them that TOML's errors quote.
+pub(crate) fn one_line(message: &str) -> String {
+    let lines: Vec<&str> = message
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
+    match lines.as_slice() {
+        [] => String::new(),
+        [only] => (*only).to_owned(),
+        [first, .., last] => format!("{first}: {last}"),
+    }
+}
+
 /// A lockfile that cannot be read: what is wrong with it.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -108,6 +128,8 @@ pub enum Lockfile {
     Pnpm(pnpm::PnpmLock),
     /// `yarn.lock`.
     Yarn(yarn::YarnLock),
+    /// `Cargo.lock`.
+    Cargo(cargo::CargoLock),
 }
 
 impl Lockfile {
@@ -118,6 +140,7 @@ impl Lockfile {
             LockfileKind::Npm => npm::NpmLock::parse(text).map(Lockfile::Npm),
             LockfileKind::Pnpm => pnpm::PnpmLock::parse(text).map(Lockfile::Pnpm),
             LockfileKind::Yarn => yarn::YarnLock::parse(text).map(Lockfile::Yarn),
+            LockfileKind::Cargo => cargo::CargoLock::parse(text).map(Lockfile::Cargo),
         }
     }
 
@@ -127,6 +150,7 @@ impl Lockfile {
             Lockfile::Npm(lock) => walk(lock, roots),
             Lockfile::Pnpm(lock) => walk(lock, roots),
             Lockfile::Yarn(lock) => walk(lock, roots),
+            Lockfile::Cargo(lock) => walk(lock, roots),
         }
     }
 }
@@ -136,6 +160,12 @@ impl Lockfile {
 trait Resolver {
     /// A locked package, as the lockfile identifies it.
     type Id: Ord + Clone;
+    /// The locked packages the workspace package `root` gets, where the lockfile resolves
+    /// them for the package as a whole (Cargo.lock); `None` to resolve each of its
+    /// dependencies by [`Resolver::root`].
+    fn roots(&self, _root: &Root) -> Option<Vec<Self::Id>> {
+        None
+    }
     /// The package a workspace package in `dir` gets for `name` (declared as `range`).
     fn root(&self, dir: &str, name: &str, range: &str) -> Option<Self::Id>;
     /// What the package is, and the locked packages it depends on; `None` for a link
@@ -148,6 +178,10 @@ fn walk<R: Resolver>(resolver: &R, roots: &[Root]) -> Closure {
     let mut seen = BTreeSet::new();
     let mut queue = Vec::new();
     for root in roots {
+        if let Some(ids) = resolver.roots(root) {
+            queue.extend(ids);
+            continue;
+        }
         for (name, range) in &root.dependencies {
             match resolver.root(&root.dir, name, range) {
                 Some(id) => queue.push(id),

@@ -1,5 +1,5 @@
-//! What the JavaScript workspace adds to a plan: each image's package, the workspace
-//! packages it depends on (in its scope), and its lockfile closure — compared between the
+//! What the workspaces (JavaScript, Cargo) add to a plan: each image's package, the
+//! workspace packages it depends on (in its scope), and its lockfile closure — compared between the
 //! marker commit and head when the lockfile changed, and hashed into its fingerprint.
 
 use std::collections::HashMap;
@@ -12,7 +12,7 @@ use super::{plural, Found, PlanError, Planner, Reason, ServicePlan};
 use crate::lockfile::{Closure, Lockfile, LockfileKind, Root};
 use crate::repo::short;
 use crate::scope::{repository_path, Match, Scope};
-use crate::workspace::Workspace;
+use crate::workspace::{Known, Workspace};
 
 /// At most this many package changes are named in a service's detail.
 const LISTED_CHANGES: usize = 5;
@@ -20,10 +20,11 @@ const LISTED_CHANGES: usize = 5;
 /// A lockfile as committed: its blob, and what it parses to (or why it does not).
 type Parsed = (ObjectId, Rc<Result<Lockfile, String>>);
 
-/// The workspace, read once per plan, and what was derived from it.
+/// The workspaces, read once per plan, and what was derived from them.
 #[derive(Default)]
 pub(super) struct Deps {
-    workspace: Option<Option<Rc<Workspace>>>,
+    /// The workspaces looked for, at head and at bases.
+    known: Known,
     images: HashMap<String, Rc<ImageDeps>>,
     lockfiles: HashMap<ObjectId, Rc<Result<Lockfile, String>>>,
     /// Closures by lockfile blob and roots: head's, walked for a decision, is the one the
@@ -46,6 +47,8 @@ pub(super) struct ImageDeps {
     /// The roots as text (each package's directory and dependency list): with the
     /// lockfile's blob, all a closure is computed from.
     pub roots_key: String,
+    /// The files declaring the workspaces its build context is in.
+    pub declared_in: Vec<String>,
 }
 
 /// How the lockfile changed for one image between the marker commit and head.
@@ -61,27 +64,17 @@ pub(super) enum LockChange {
 }
 
 impl Planner<'_> {
-    /// The workspace at head, read once (its problems become notes).
-    fn workspace(&mut self) -> Result<Option<Rc<Workspace>>, PlanError> {
-        if let Some(known) = &self.deps.workspace {
-            return Ok(known.clone());
-        }
-        let found = Workspace::find(self.repo, self.head_tree, self.prefix)?.map(Rc::new);
-        if let Some(workspace) = &found {
-            self.notes.extend(workspace.notes().iter().cloned());
-        }
-        self.deps.workspace = Some(found.clone());
-        Ok(found)
-    }
-
     /// What the image `owner` builds depends on through the workspace.
     pub(super) fn image_deps(&mut self, owner: &Service) -> Result<Rc<ImageDeps>, PlanError> {
         if let Some(known) = self.deps.images.get(owner.role.as_str()) {
             return Ok(known.clone());
         }
-        let workspace = self.workspace()?;
-        let (deps, notes) = image_deps_in(workspace.as_deref(), &self.context_of(owner));
-        for note in notes {
+        let context = self.context_of(owner);
+        let workspaces =
+            Workspace::find(self.repo, self.head_tree, &context, &mut self.deps.known)?;
+        let (deps, notes) = image_deps_in(&workspaces, &context);
+        let workspace_notes = workspaces.iter().flat_map(|w| w.notes().iter().cloned());
+        for note in workspace_notes.chain(notes) {
             if !self.notes.contains(&note) {
                 self.notes.push(note);
             }
@@ -109,8 +102,9 @@ impl Planner<'_> {
         if let Some(known) = self.deps.base_images.get(&key) {
             return Ok(known.clone());
         }
-        let workspace = Workspace::find(self.repo, tree, self.prefix)?;
-        let (deps, _) = image_deps_in(workspace.as_ref(), &self.context_of(owner));
+        let context = self.context_of(owner);
+        let workspaces = Workspace::find(self.repo, tree, &context, &mut self.deps.known)?;
+        let (deps, _) = image_deps_in(&workspaces, &context);
         let deps = Rc::new(deps);
         self.deps.base_images.insert(key, deps.clone());
         Ok(deps)
@@ -273,15 +267,22 @@ impl Planner<'_> {
             .clone()
     }
 
-    /// Whether the file declaring the workspace is the same blob at `base` as at head (a
-    /// recorded fingerprint is reused only then: the graph decides what is hashed).
-    pub(super) fn same_workspace(&mut self, base: ObjectId) -> Result<bool, PlanError> {
-        let Some(workspace) = self.workspace()? else {
-            return Ok(true);
-        };
-        let file = workspace.declared_in();
+    /// Whether each file declaring a workspace the image `owner` builds is in is the same
+    /// blob at `base` as at head (a recorded fingerprint is reused only then: the graph
+    /// decides what is hashed).
+    pub(super) fn same_workspace(
+        &mut self,
+        base: ObjectId,
+        owner: &Service,
+    ) -> Result<bool, PlanError> {
+        let deps = self.image_deps(owner)?;
         let base_tree = self.repo.tree_of(base)?;
-        Ok(self.repo.entry_at(base_tree, file)? == self.repo.entry_at(self.head_tree, file)?)
+        for file in &deps.declared_in {
+            if self.repo.entry_at(base_tree, file)? != self.repo.entry_at(self.head_tree, file)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// A root lockfile kept in `[ci] global_files` redeploys everything: say what reading
@@ -291,32 +292,47 @@ impl Planner<'_> {
         scope: &Scope,
         found: &Found,
     ) -> Result<(), PlanError> {
-        let Some(workspace) = self.workspace()? else {
-            return Ok(());
-        };
-        let Some((path, _)) = workspace.lockfile() else {
-            return Ok(());
-        };
-        if found.files.iter().any(|f| f == path) && scope.classify(path) == Match::Global {
-            let note = format!(
-                "{path} is in `[ci] global_files`, so its change redeploys every service; without it, topo-ci reads the lockfile and redeploys only the services whose resolved dependencies changed"
-            );
-            if !self.notes.contains(&note) {
-                self.notes.push(note);
+        let head = self.head_tree;
+        // The workspaces read at head so far, in a stable order (notes are output).
+        let mut workspaces: Vec<Rc<Workspace>> = (self.deps.known.iter())
+            .filter(|((tree, _, _), _)| *tree == head)
+            .filter_map(|(_, workspace)| workspace.clone())
+            .collect();
+        workspaces.sort_by(|a, b| a.declared_in().cmp(b.declared_in()));
+        for workspace in workspaces {
+            let Some((path, _)) = workspace.lockfile() else {
+                continue;
+            };
+            if found.files.iter().any(|f| f == path) && scope.classify(path) == Match::Global {
+                let note = format!(
+                    "{path} is in `[ci] global_files`, so its change redeploys every service; without it, topo-ci reads the lockfile and redeploys only the services whose resolved dependencies changed"
+                );
+                if !self.notes.contains(&note) {
+                    self.notes.push(note);
+                }
             }
         }
         Ok(())
     }
 }
 
-/// What an image whose build context is `context` depends on through `workspace`, and the
-/// problems found in its dependency graph.
-fn image_deps_in(workspace: Option<&Workspace>, context: &str) -> (ImageDeps, Vec<String>) {
-    let mut deps = ImageDeps::default();
-    let Some(workspace) = workspace else {
-        return (deps, Vec::new());
+/// What an image whose build context is `context` depends on through the workspace whose
+/// package holds it most closely (the first one, of a JavaScript and a Cargo package of one
+/// directory), and the problems found in its dependency graph.
+fn image_deps_in(workspaces: &[Rc<Workspace>], context: &str) -> (ImageDeps, Vec<String>) {
+    let mut deps = ImageDeps {
+        declared_in: workspaces
+            .iter()
+            .map(|w| w.declared_in().to_owned())
+            .collect(),
+        ..ImageDeps::default()
     };
-    let Some(package) = workspace.package_of(context) else {
+    let found = workspaces
+        .iter()
+        .filter_map(|workspace| Some((workspace, workspace.package_of(context)?)))
+        .rev()
+        .max_by_key(|(_, package)| package.dir.len());
+    let Some((workspace, package)) = found else {
         return (deps, Vec::new());
     };
     let dependencies = workspace.dependencies(package);
@@ -326,8 +342,14 @@ fn image_deps_in(workspace: Option<&Workspace>, context: &str) -> (ImageDeps, Ve
         .map(|p| (p.dir.clone(), p.label().to_owned()))
         .collect();
     deps.roots = workspace.lockfile_roots(package, &dependencies);
+    let by_name = matches!(workspace.lockfile(), Some((_, LockfileKind::Cargo)));
     for root in &deps.roots {
         deps.roots_key.push_str(&format!("root {}\n", root.dir));
+        if by_name {
+            // Cargo.lock finds a crate's entry by its name.
+            let name = root.name.as_deref().unwrap_or_default();
+            deps.roots_key.push_str(&format!("name {name}\n"));
+        }
         for (name, range) in &root.dependencies {
             deps.roots_key
                 .push_str(&format!("dependency {name} {range}\n"));

@@ -268,7 +268,8 @@ impl Planner<'_> {
         let recorded = marker.and_then(|m| Some((m.fingerprint.clone()?, m.image.clone()?)));
         let reusable = match base {
             Some(base) if plan.reason == Reason::Unchanged => {
-                self.same_topology(base) && self.same_workspace(base)?
+                let owner = self.request.topology.image_owner(service);
+                self.same_topology(base) && self.same_workspace(base, owner)?
             }
             _ => false,
         };

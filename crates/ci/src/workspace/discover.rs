@@ -1,5 +1,5 @@
-//! Which directories of a tree the workspace globs name: each holding a `package.json`,
-//! matched by a glob and by no `!` negation. Only what a glob can reach is walked (below
+//! Which directories of a tree the workspace globs name: each holding the manifest
+//! (`package.json`, `Cargo.toml`), matched by a glob and by no `!` negation. Only what a glob can reach is walked (below
 //! its literal prefix, no deeper than its components unless it has `**`), and never a
 //! `node_modules`.
 
@@ -20,6 +20,7 @@ pub(super) fn package_dirs(
     tree: ObjectId,
     root: &str,
     globs: &[String],
+    manifest: &str,
 ) -> Result<Vec<String>, GitError> {
     let (negated, included): (Vec<String>, Vec<String>) = globs
         .iter()
@@ -63,7 +64,7 @@ pub(super) fn package_dirs(
             if kind == EntryKind::Tree {
                 return name != "node_modules" && depth.is_none_or(|max| depth_of(path) <= max);
             }
-            if name == "package.json" {
+            if name == manifest {
                 let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
                 let rel = relative(dir);
                 let negated = excluded.as_ref().is_some_and(|set| set.is_match(&rel));

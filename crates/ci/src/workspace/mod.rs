@@ -1,13 +1,16 @@
-//! The JavaScript workspace graph, as committed: npm and yarn `workspaces` in the root
-//! `package.json`, or `pnpm-workspace.yaml`. Each workspace package is a directory with a
-//! `package.json`; a service's package is the one whose directory is (or holds) its build
-//! context, and the workspace packages it depends on, transitively, join its scope.
+//! The workspace graph, as committed: a JavaScript workspace (npm and yarn `workspaces` in
+//! the root `package.json`, or `pnpm-workspace.yaml`; each package a directory with a
+//! `package.json`) or a Cargo workspace (a `Cargo.toml` with `[workspace]`; each package a
+//! crate). A service's package is the one whose directory is (or holds) its build context,
+//! and the workspace packages it depends on, transitively, join its scope.
 //!
 //! The graph is read from a tree (the commit being planned), never from the work tree.
-//! What cannot be followed — a `package.json` that does not parse, a `workspace:` range
-//! naming no package, a cycle — is said in [`Workspace::notes`] and [`Dependencies::notes`].
+//! What cannot be followed — a manifest that does not parse, a `workspace:` range or a
+//! `path` naming no package, a cycle — is said in [`Workspace::notes`] and
+//! [`Dependencies::notes`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
 
 use gix::ObjectId;
 
@@ -15,6 +18,7 @@ use crate::lockfile::{LockfileKind, Root};
 use crate::repo::{join, GitError, Repo};
 use crate::scope::is_within;
 
+mod cargo;
 mod discover;
 pub mod manifest;
 
@@ -36,9 +40,28 @@ impl Package {
     }
 }
 
+/// The files that can declare a workspace.
+const PNPM_WORKSPACE: &str = "pnpm-workspace.yaml";
+const PACKAGE: &str = "package.json";
+const CARGO: &str = "Cargo.toml";
+
+/// What [`Workspace::find`] has looked at: by tree, ecosystem and directory, the
+/// workspace whose root it is (`None`: it is no root).
+pub type Known = HashMap<(ObjectId, Ecosystem, String), Option<Rc<Workspace>>>;
+
+/// The package manager a workspace is declared for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Ecosystem {
+    /// npm, pnpm or yarn: packages link by name.
+    JavaScript,
+    /// Cargo: crates link by `path`.
+    Cargo,
+}
+
 /// A workspace: its root, its packages and its lockfile.
 #[derive(Clone, Debug)]
 pub struct Workspace {
+    ecosystem: Ecosystem,
     root: String,
     declared_in: String,
     packages: BTreeMap<String, Package>,
@@ -58,26 +81,90 @@ pub struct Dependencies {
 }
 
 impl Workspace {
-    /// The workspace holding the directory `from` (the topology's) in the tree `tree`: the
-    /// nearest directory at or above it with a `pnpm-workspace.yaml` or a `package.json`
-    /// declaring `workspaces`. `None` when there is none.
-    pub fn find(repo: &Repo, tree: ObjectId, from: &str) -> Result<Option<Workspace>, GitError> {
-        let mut dir = from.trim_matches('/').to_owned();
-        loop {
-            if let Some(workspace) = Workspace::at(repo, tree, &dir)? {
-                return Ok(Some(workspace));
+    /// The workspaces holding the directory `from` (a build context) in the tree `tree`,
+    /// as the package managers find them: the nearest JavaScript workspace (a directory at
+    /// or above it with a `pnpm-workspace.yaml` or a `package.json` declaring
+    /// `workspaces`), then the nearest Cargo workspace (a `Cargo.toml` with `[workspace]`);
+    /// each only if there is one. Each directory is looked at once per tree: `known`
+    /// keeps what was found.
+    pub fn find(
+        repo: &Repo,
+        tree: ObjectId,
+        from: &str,
+        known: &mut Known,
+    ) -> Result<Vec<Rc<Workspace>>, GitError> {
+        // Only a directory with one of these files can be a root: one descent finds them.
+        let files = repo.files_along(tree, from, &[PNPM_WORKSPACE, PACKAGE, CARGO])?;
+        let mut found = Vec::new();
+        for ecosystem in [Ecosystem::JavaScript, Ecosystem::Cargo] {
+            let declares = |name: &str| match ecosystem {
+                Ecosystem::JavaScript => name == PNPM_WORKSPACE || name == PACKAGE,
+                Ecosystem::Cargo => name == CARGO,
+            };
+            let mut dirs: Vec<&str> = (files.iter())
+                .filter(|(_, name)| declares(name))
+                .map(|(dir, _)| dir.as_str())
+                .collect();
+            dirs.dedup();
+            // The nearest first.
+            for dir in dirs.into_iter().rev() {
+                let key = (tree, ecosystem, dir.to_owned());
+                let here = match known.get(&key) {
+                    Some(here) => here.clone(),
+                    None => {
+                        let here = match ecosystem {
+                            Ecosystem::JavaScript => Workspace::at(repo, tree, dir)?,
+                            Ecosystem::Cargo => cargo::workspace_at(repo, tree, dir)?,
+                        }
+                        .map(Rc::new);
+                        known.insert(key, here.clone());
+                        here
+                    }
+                };
+                if let Some(workspace) = here {
+                    found.push(workspace);
+                    break;
+                }
             }
-            if dir.is_empty() {
-                return Ok(None);
+        }
+        Ok(found)
+    }
+
+    /// A workspace of these packages; packages are known by name too (the first of two
+    /// of one name, with a note).
+    fn new(
+        ecosystem: Ecosystem,
+        root: &str,
+        declared_in: String,
+        packages: BTreeMap<String, Package>,
+        lockfile: Option<(String, LockfileKind)>,
+        mut notes: Vec<String>,
+    ) -> Workspace {
+        let mut names = BTreeMap::new();
+        for package in packages.values() {
+            let Some(name) = &package.manifest.name else {
+                continue;
+            };
+            if let Some(first) = names.insert(name.clone(), package.dir.clone()) {
+                notes.push(format!(
+                    "two workspace packages are named `{name}` ({first} and {}): dependencies on it follow {}",
+                    package.dir, first
+                ));
+                names.insert(name.clone(), first);
             }
-            dir = dir
-                .rsplit_once('/')
-                .map_or("", |(parent, _)| parent)
-                .to_owned();
+        }
+        Workspace {
+            ecosystem,
+            root: root.to_owned(),
+            declared_in,
+            packages,
+            names,
+            lockfile,
+            notes,
         }
     }
 
-    /// The workspace whose root is `root`, if it is one.
+    /// The JavaScript workspace whose root is `root`, if it is one.
     fn at(repo: &Repo, tree: ObjectId, root: &str) -> Result<Option<Workspace>, GitError> {
         let mut notes = Vec::new();
         let pnpm_file = join(root, "pnpm-workspace.yaml");
@@ -120,7 +207,7 @@ impl Workspace {
                 },
             );
         }
-        for dir in discover::package_dirs(repo, tree, root, &globs)? {
+        for dir in discover::package_dirs(repo, tree, root, &globs, "package.json")? {
             let file = join(&dir, "package.json");
             let bytes = repo.read_file(tree, &file)?.unwrap_or_default();
             let manifest = Manifest::parse(&bytes).unwrap_or_else(|why| {
@@ -131,28 +218,15 @@ impl Workspace {
             });
             packages.insert(dir.clone(), Package { dir, manifest });
         }
-        let mut names = BTreeMap::new();
-        for package in packages.values() {
-            let Some(name) = &package.manifest.name else {
-                continue;
-            };
-            if let Some(first) = names.insert(name.clone(), package.dir.clone()) {
-                notes.push(format!(
-                    "two workspace packages are named `{name}` ({first} and {}): dependencies on it follow {}",
-                    package.dir, first
-                ));
-                names.insert(name.clone(), first);
-            }
-        }
         let lockfile = lockfile(repo, tree, root, pnpm, root_manifest.as_ref().ok())?;
-        Ok(Some(Workspace {
-            root: root.to_owned(),
+        Ok(Some(Workspace::new(
+            Ecosystem::JavaScript,
+            root,
             declared_in,
             packages,
-            names,
             lockfile,
             notes,
-        }))
+        )))
     }
 
     /// The workspace root, from the repository root (`""` for the root itself).
@@ -160,7 +234,8 @@ impl Workspace {
         &self.root
     }
 
-    /// The file declaring the workspace (`package.json` or `pnpm-workspace.yaml`).
+    /// The file declaring the workspace (`package.json`, `pnpm-workspace.yaml` or
+    /// `Cargo.toml`).
     pub fn declared_in(&self) -> &str {
         &self.declared_in
     }
@@ -187,13 +262,38 @@ impl Workspace {
             .max_by_key(|p| p.dir.len())
     }
 
-    /// Whether `name` is a workspace package's name.
-    pub fn is_package(&self, name: &str) -> bool {
-        self.names.contains_key(name)
+    /// What the dependency `name` (declared as `range`) of a package is to the workspace:
+    /// JavaScript packages link by name (a `workspace:` range must name one), crates by
+    /// `path`.
+    fn link(&self, name: &str, range: &str) -> Link<'_> {
+        match self.ecosystem {
+            Ecosystem::JavaScript => match self.names.get(name) {
+                Some(dir) => Link::Package(dir),
+                None if range.starts_with("workspace:") => Link::Missing,
+                None => Link::External,
+            },
+            Ecosystem::Cargo => match range.strip_prefix(cargo::PATH) {
+                None => Link::External,
+                Some(dir) => match self.packages.get_key_value(dir) {
+                    Some((dir, _)) => Link::Package(dir),
+                    None => Link::Missing,
+                },
+            },
+        }
+    }
+
+    /// The file a package's dependencies are declared in.
+    fn manifest_of(&self, package: &Package) -> String {
+        let file = match self.ecosystem {
+            Ecosystem::JavaScript => "package.json",
+            Ecosystem::Cargo => "Cargo.toml",
+        };
+        join(&package.dir, file)
     }
 
     /// The workspace packages `package` depends on, transitively (any kind of dependency
-    /// naming a workspace package, `workspace:` ranges included), in directory order.
+    /// naming a workspace package: `workspace:` ranges included; for crates, `path`
+    /// dependencies), in directory order.
     pub fn dependencies(&self, package: &Package) -> Dependencies {
         let mut walk = Walk {
             workspace: self,
@@ -214,8 +314,8 @@ impl Workspace {
     }
 
     /// What a lockfile resolves for `package` and its workspace dependencies: each
-    /// package's directory (from the workspace root) and its dependencies that are not
-    /// workspace packages (nor `workspace:` ranges naming none).
+    /// package's directory (from the workspace root), its name, and its dependencies that
+    /// are not links to workspace packages (nor links naming none).
     pub fn lockfile_roots(&self, package: &Package, dependencies: &Dependencies) -> Vec<Root> {
         std::iter::once(package)
             .chain(&dependencies.packages)
@@ -226,13 +326,12 @@ impl Workspace {
                     .unwrap_or(&p.dir)
                     .trim_start_matches('/')
                     .to_owned(),
+                name: p.manifest.name.clone(),
                 dependencies: p
                     .manifest
                     .dependencies
                     .iter()
-                    .filter(|(name, range)| {
-                        !self.is_package(name) && !range.starts_with("workspace:")
-                    })
+                    .filter(|(name, range)| matches!(self.link(name, range), Link::External))
                     .map(|(name, range)| (name.clone(), range.clone()))
                     .collect(),
             })
@@ -240,35 +339,57 @@ impl Workspace {
     }
 }
 
+/// What a dependency is to the workspace.
+enum Link<'w> {
+    /// A workspace package: its directory.
+    Package(&'w str),
+    /// A link (`workspace:` range, `path`) to no package of the workspace.
+    Missing,
+    /// Not a workspace package: the lockfile resolves it.
+    External,
+}
+
 /// A depth-first walk of workspace dependencies that reports cycles.
 struct Walk<'w> {
     workspace: &'w Workspace,
     seen: BTreeSet<String>,
+    /// The directories of the packages being visited, outermost first.
     stack: Vec<String>,
     notes: BTreeSet<String>,
 }
 
 impl Walk<'_> {
     fn visit(&mut self, package: &Package) {
+        let workspace = self.workspace;
         self.seen.insert(package.dir.clone());
-        self.stack.push(package.label().to_owned());
+        self.stack.push(package.dir.clone());
         for (name, range) in &package.manifest.dependencies {
-            let Some(dir) = self.workspace.names.get(name) else {
-                if range.starts_with("workspace:") {
+            let dir = match workspace.link(name, range) {
+                Link::External => continue,
+                Link::Missing => {
                     self.notes.insert(format!(
                         "{} depends on `{name}` (`{range}`), which is no package of the workspace declared in {}: nothing is added to the scope for it",
-                        join(&package.dir, "package.json"),
-                        self.workspace.declared_in
+                        workspace.manifest_of(package),
+                        workspace.declared_in
                     ));
+                    continue;
                 }
-                continue;
+                Link::Package(dir) => dir,
             };
-            if let Some(at) = self.stack.iter().position(|label| label == name) {
+            if let Some(at) = self.stack.iter().position(|seen| seen == dir) {
                 // Said from its first package in name order, however it was reached.
-                let mut cycle = self.stack[at..].to_vec();
-                let first = (0..cycle.len()).min_by_key(|&i| &cycle[i]).unwrap_or(0);
+                let mut cycle: Vec<&str> = self.stack[at..]
+                    .iter()
+                    .map(|dir| {
+                        workspace
+                            .packages
+                            .get(dir)
+                            .map_or(dir.as_str(), Package::label)
+                    })
+                    .collect();
+                let first = (0..cycle.len()).min_by_key(|&i| cycle[i]).unwrap_or(0);
                 cycle.rotate_left(first);
-                cycle.push(cycle[0].clone());
+                cycle.push(cycle[0]);
                 self.notes.insert(format!(
                     "workspace dependency cycle: {}; every package of it is in the scope of what depends on any of them",
                     cycle.join(" → ")
@@ -278,7 +399,7 @@ impl Walk<'_> {
             if self.seen.contains(dir) {
                 continue;
             }
-            if let Some(next) = self.workspace.packages.get(dir) {
+            if let Some(next) = workspace.packages.get(dir) {
                 self.visit(next);
             }
         }

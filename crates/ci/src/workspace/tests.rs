@@ -1,4 +1,4 @@
-//! The workspace graph read from committed fixtures: each case is files (a `//- PATH` line
+//! The workspace graphs read from committed fixtures: each case is files (a `//- PATH` line
 //! before each), committed to a fresh repository, and what the graph says about the
 //! package holding a build context.
 
@@ -10,8 +10,8 @@ use expect_test::{expect, Expect};
 use super::Workspace;
 use crate::repo::Repo;
 
-/// Commits `fixture` and describes the workspace found from the root, and the package
-/// of the build context `context` with its workspace dependencies.
+/// Commits `fixture` and describes the workspaces found from the build context `context`,
+/// and its package in each with its workspace dependencies.
 fn check(fixture: &str, context: &str, expect: Expect) {
     let dir = tempfile::tempdir().expect("tempdir");
     for chunk in fixture.split("//- ").filter(|c| !c.trim().is_empty()) {
@@ -46,31 +46,32 @@ fn check(fixture: &str, context: &str, expect: Expect) {
         .tree_of(repo.resolve("HEAD").expect("head"))
         .expect("tree");
     let mut out = String::new();
-    match Workspace::find(&repo, tree, "").expect("git") {
-        None => out.push_str("no workspace\n"),
-        Some(workspace) => {
-            let _ = writeln!(out, "declared in {}", workspace.declared_in());
-            let _ = writeln!(out, "lockfile {:?}", workspace.lockfile());
-            for package in workspace.packages.values() {
-                let _ = writeln!(out, "package {:?} {}", package.dir, package.label());
+    let workspaces = Workspace::find(&repo, tree, context, &mut Default::default()).expect("git");
+    if workspaces.is_empty() {
+        out.push_str("no workspace\n");
+    }
+    for workspace in workspaces {
+        let _ = writeln!(out, "declared in {}", workspace.declared_in());
+        let _ = writeln!(out, "lockfile {:?}", workspace.lockfile());
+        for package in workspace.packages.values() {
+            let _ = writeln!(out, "package {:?} {}", package.dir, package.label());
+        }
+        for note in workspace.notes() {
+            let _ = writeln!(out, "note: {note}");
+        }
+        match workspace.package_of(context) {
+            None => {
+                let _ = writeln!(out, "{context}: no package");
             }
-            for note in workspace.notes() {
-                let _ = writeln!(out, "note: {note}");
-            }
-            match workspace.package_of(context) {
-                None => {
-                    let _ = writeln!(out, "{context}: no package");
+            Some(package) => {
+                let deps = workspace.dependencies(package);
+                let names: Vec<&str> = deps.packages.iter().map(|p| p.label()).collect();
+                let _ = writeln!(out, "{context}: {} → {names:?}", package.label());
+                for root in workspace.lockfile_roots(package, &deps) {
+                    let _ = writeln!(out, "  root {:?} {:?}", root.dir, root.dependencies);
                 }
-                Some(package) => {
-                    let deps = workspace.dependencies(package);
-                    let names: Vec<&str> = deps.packages.iter().map(|p| p.label()).collect();
-                    let _ = writeln!(out, "{context}: {} → {names:?}", package.label());
-                    for root in workspace.lockfile_roots(package, &deps) {
-                        let _ = writeln!(out, "  root {:?} {:?}", root.dir, root.dependencies);
-                    }
-                    for note in deps.notes {
-                        let _ = writeln!(out, "note: {note}");
-                    }
+                for note in deps.notes {
+                    let _ = writeln!(out, "note: {note}");
                 }
             }
         }
@@ -219,6 +220,128 @@ fn no_workspace_without_a_declaration() {
         ".",
         expect![[r#"
             no workspace
+        "#]],
+    );
+}
+
+#[test]
+fn cargo_members_path_dependencies_and_inherited_ones() {
+    check(
+        r#"
+//- Cargo.toml
+[workspace]
+members = ["apps/*", "crates/*"]
+exclude = ["crates/old"]
+[workspace.dependencies]
+common = { path = "crates/common", package = "shop-common" }
+//- Cargo.lock
+version = 4
+//- apps/server/Cargo.toml
+[package]
+name = "server"
+[dependencies]
+common = { workspace = true }
+serde = "1"
+//- apps/web/Cargo.toml
+[package]
+name = "web"
+//- crates/common/Cargo.toml
+[package]
+name = "shop-common"
+[dev-dependencies]
+utils = { path = "../../vendor/utils" }
+//- vendor/utils/Cargo.toml
+[package]
+name = "utils"
+[target.'cfg(unix)'.dependencies]
+libc = "0.2"
+ghost = { path = "../ghost" }
+//- crates/old/Cargo.toml
+[package]
+name = "old"
+//- crates/broken/Cargo.toml
+[package
+"#,
+        "apps/server",
+        expect![[r#"
+            declared in Cargo.toml
+            lockfile Some(("Cargo.lock", Cargo))
+            package "apps/server" server
+            package "apps/web" web
+            package "crates/broken" crates/broken
+            package "crates/common" shop-common
+            package "vendor/utils" utils
+            note: crates/broken/Cargo.toml cannot be read (TOML parse error at line 1, column 9: unclosed table, expected `]`): the dependencies of crates/broken are not followed
+            apps/server: server → ["shop-common", "utils"]
+              root "apps/server" [("serde", "1")]
+              root "crates/common" []
+              root "vendor/utils" [("libc", "0.2")]
+            note: vendor/utils/Cargo.toml depends on `ghost` (`path:vendor/ghost`), which is no package of the workspace declared in Cargo.toml: nothing is added to the scope for it
+        "#]],
+    );
+}
+
+#[test]
+fn a_javascript_and_a_cargo_workspace_side_by_side() {
+    check(
+        r#"
+//- package.json
+{"name":"shop","workspaces":["web"]}
+//- web/package.json
+{"name":"web"}
+//- Cargo.toml
+[workspace]
+members = ["server"]
+//- server/Cargo.toml
+[package]
+name = "server"
+"#,
+        "server",
+        expect![[r#"
+            declared in package.json
+            lockfile None
+            package "" shop
+            package "web" web
+            server: no package
+            declared in Cargo.toml
+            lockfile None
+            package "server" server
+            server: server → []
+              root "server" []
+        "#]],
+    );
+}
+
+#[test]
+fn a_build_context_that_is_itself_a_workspace_root() {
+    // A Rust server built from its workspace root, beside nothing at the repository root:
+    // found from the context, not from above it.
+    check(
+        r#"
+//- rust/Cargo.toml
+[package]
+name = "server"
+[workspace]
+members = ["crates/*"]
+[dependencies]
+common = { path = "crates/common" }
+//- rust/crates/common/Cargo.toml
+[package]
+name = "common"
+//- rust/Cargo.lock
+version = 4
+//- web/package.json
+{"name":"web"}
+"#,
+        "rust",
+        expect![[r#"
+            declared in rust/Cargo.toml
+            lockfile Some(("rust/Cargo.lock", Cargo))
+            package "rust" server
+            package "rust/crates/common" common
+            rust: server → ["common"]
+              root "" []
+              root "crates/common" []
         "#]],
     );
 }
