@@ -2,7 +2,7 @@
 //! workspace packages it depends on (in its scope), and its lockfile closure — compared between the
 //! marker commit and head when the lockfile changed, and hashed into its fingerprint.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
 
 use gix::ObjectId;
@@ -33,6 +33,29 @@ pub(super) struct Deps {
     /// What each image depended on at a base tree (by tree and role), for the base side of
     /// a closure comparison.
     base_images: HashMap<(ObjectId, String), Rc<ImageDeps>>,
+    /// The manifests of packages images use that an exclude glob leaves out of a scope.
+    hidden_manifests: BTreeSet<String>,
+}
+
+impl Deps {
+    /// Keeps the manifests of `deps` that `scope` excludes: a change of the dependency
+    /// ranges they declare is seen only through the lockfile (not at all without one).
+    pub(super) fn note_hidden_manifests(&mut self, deps: &ImageDeps, scope: &Scope) {
+        let hidden = (deps.manifests.iter()).filter(|m| scope.classify(m) == Match::Excluded);
+        self.hidden_manifests.extend(hidden.cloned());
+    }
+
+    /// The note on the manifests exclude globs hide, if any.
+    pub(super) fn hidden_manifests_note(&self) -> Option<String> {
+        let first = self.hidden_manifests.first()?;
+        let more = match self.hidden_manifests.len() {
+            1 => String::new(),
+            n => format!(" and {}", plural(n - 1, "more package manifest")),
+        };
+        Some(format!(
+            "an exclude glob leaves {first}{more} out of the scopes of the services that use them: a change of the dependencies they declare deploys nothing unless the lockfile resolves them differently; narrow the glob so that it keeps them"
+        ))
+    }
 }
 
 /// What an image's build depends on through the workspace.
@@ -49,6 +72,8 @@ pub(super) struct ImageDeps {
     pub roots_key: String,
     /// The files declaring the workspaces its build context is in.
     pub declared_in: Vec<String>,
+    /// The manifests of its package and of the workspace packages it depends on.
+    pub manifests: Vec<String>,
 }
 
 /// How the lockfile changed for one image between the marker commit and head.
@@ -342,6 +367,10 @@ fn image_deps_in(workspaces: &[Rc<Workspace>], context: &str) -> (ImageDeps, Vec
         .map(|p| (p.dir.clone(), p.label().to_owned()))
         .collect();
     deps.roots = workspace.lockfile_roots(package, &dependencies);
+    deps.manifests = std::iter::once(package)
+        .chain(&dependencies.packages)
+        .map(|p| workspace.manifest_of(p))
+        .collect();
     let by_name = matches!(workspace.lockfile(), Some((_, LockfileKind::Cargo)));
     for root in &deps.roots {
         deps.roots_key.push_str(&format!("root {}\n", root.dir));

@@ -164,7 +164,8 @@ pub fn plan(
     for service in &topology.services {
         services.push(planner.service(service)?);
     }
-    let notes = planner.notes;
+    let mut notes = planner.notes;
+    notes.extend(planner.deps.hidden_manifests_note());
     let mut plan = Plan {
         version: PLAN_VERSION,
         head: request.head.to_string(),
@@ -498,9 +499,10 @@ impl Planner<'_> {
         if let Some(scope) = self.scopes.get(owner.role.as_str()) {
             return Ok(scope.clone());
         }
-        let packages = self.image_deps(owner)?.packages.clone();
+        let deps = self.image_deps(owner)?;
         let scope = Scope::of(&self.request.topology.ci, owner, self.prefix)?;
-        let scope = Rc::new(scope.with_workspace(packages));
+        let scope = Rc::new(scope.with_workspace(deps.packages.clone()));
+        self.deps.note_hidden_manifests(&deps, &scope);
         self.scopes.insert(owner.role.to_string(), scope.clone());
         Ok(scope)
     }

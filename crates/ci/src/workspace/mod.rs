@@ -282,8 +282,9 @@ impl Workspace {
         }
     }
 
-    /// The file a package's dependencies are declared in.
-    fn manifest_of(&self, package: &Package) -> String {
+    /// The file a package's dependencies are declared in (`package.json`, `Cargo.toml`),
+    /// from the repository root.
+    pub fn manifest_of(&self, package: &Package) -> String {
         let file = match self.ecosystem {
             Ecosystem::JavaScript => "package.json",
             Ecosystem::Cargo => "Cargo.toml",
