@@ -8,6 +8,11 @@
 //! inherited with `workspace = true` from a `[workspace.dependencies]` entry with a
 //! `path`); it is recorded as the range `path:DIR`, DIR from the repository root. Anything
 //! else is resolved through `Cargo.lock`.
+//!
+//! A crate the root's `[patch]` takes from a `path` replaces a registry crate for every
+//! crate that depends on it, directly or through other registry crates; Cargo.lock names
+//! it without a source, so no closure sees its files change. It joins the scope of every
+//! package of the workspace instead (more than needed, never less).
 
 use std::collections::BTreeMap;
 
@@ -35,6 +40,8 @@ struct CargoManifest {
     is_package: bool,
     /// Its `[workspace]` table, when it is a workspace root.
     workspace: Option<WorkspaceTable>,
+    /// The directories its `[patch.*]` tables take crates from.
+    patches: Vec<String>,
 }
 
 /// A `[workspace]` table.
@@ -91,6 +98,7 @@ pub(super) fn workspace_at(
         );
     }
     let mut pending = discover::package_dirs(repo, tree, root, &globs, "Cargo.toml")?;
+    pending.extend(root_manifest.patches.iter().cloned());
     // Members, then the crates they reach by path (Cargo makes those members too).
     while let Some(dir) = pending.pop() {
         if packages.contains_key(&dir) {
@@ -123,14 +131,16 @@ pub(super) fn workspace_at(
         .entry_at(tree, &lockfile)?
         .filter(|entry| !entry.is_tree())
         .map(|_| (lockfile, LockfileKind::Cargo));
-    Ok(Some(Workspace::new(
+    let mut workspace = Workspace::new(
         Ecosystem::Cargo,
         root,
         declared_in,
         packages,
         lockfile,
         notes,
-    )))
+    );
+    workspace.shared = root_manifest.patches;
+    Ok(Some(workspace))
 }
 
 /// Reads the `Cargo.toml` of the directory `dir`; `inherited` is the workspace's
@@ -172,7 +182,22 @@ fn parse(
             }
         }
     }
+    let mut patches = Vec::new();
+    if let Some(registries) = table.get("patch") {
+        let registries = registries.as_table().ok_or("`patch` is not a table")?;
+        for (registry, specs) in registries {
+            let specs = specs
+                .as_table()
+                .ok_or_else(|| format!("`patch.{registry}` is not a table"))?;
+            for (key, spec) in specs {
+                let (_, range) = dependency(key, spec, dir, inherited)
+                    .map_err(|why| format!("`patch.{registry}.{key}`: {why}"))?;
+                patches.extend(range.strip_prefix(PATH).map(str::to_owned));
+            }
+        }
+    }
     Ok(CargoManifest {
+        patches,
         manifest: Manifest {
             name: package
                 .and_then(|p| p.get("name"))

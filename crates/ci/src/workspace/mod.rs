@@ -67,6 +67,9 @@ pub struct Workspace {
     packages: BTreeMap<String, Package>,
     names: BTreeMap<String, String>,
     lockfile: Option<(String, LockfileKind)>,
+    /// Packages every package of the workspace may use, whoever names them (Cargo's
+    /// `[patch]` crates from a `path`): by directory.
+    shared: Vec<String>,
     notes: Vec<String>,
 }
 
@@ -160,6 +163,7 @@ impl Workspace {
             packages,
             names,
             lockfile,
+            shared: Vec::new(),
             notes,
         }
     }
@@ -303,6 +307,11 @@ impl Workspace {
             notes: BTreeSet::new(),
         };
         walk.visit(package);
+        for dir in &self.shared {
+            if let (false, Some(next)) = (walk.seen.contains(dir), self.packages.get(dir)) {
+                walk.visit(next);
+            }
+        }
         Dependencies {
             packages: walk
                 .seen

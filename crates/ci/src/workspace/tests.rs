@@ -234,6 +234,12 @@ members = ["apps/*", "crates/*"]
 exclude = ["crates/old"]
 [workspace.dependencies]
 common = { path = "crates/common", package = "shop-common" }
+[patch.crates-io]
+serde = { path = "forks/serde" }
+log = "0.4.22"
+//- forks/serde/Cargo.toml
+[package]
+name = "serde"
 //- Cargo.lock
 version = 4
 //- apps/server/Cargo.toml
@@ -270,11 +276,13 @@ name = "old"
             package "apps/web" web
             package "crates/broken" crates/broken
             package "crates/common" shop-common
+            package "forks/serde" serde
             package "vendor/utils" utils
             note: crates/broken/Cargo.toml cannot be read (TOML parse error at line 1, column 9: unclosed table, expected `]`): the dependencies of crates/broken are not followed
-            apps/server: server → ["shop-common", "utils"]
+            apps/server: server → ["shop-common", "serde", "utils"]
               root "apps/server" [("serde", "1")]
               root "crates/common" []
+              root "forks/serde" []
               root "vendor/utils" [("libc", "0.2")]
             note: vendor/utils/Cargo.toml depends on `ghost` (`path:vendor/ghost`), which is no package of the workspace declared in Cargo.toml: nothing is added to the scope for it
         "#]],
