@@ -14,13 +14,13 @@
 //! it without a source, so no closure sees its files change. It joins the scope of every
 //! package of the workspace instead (more than needed, never less).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use gix::ObjectId;
 use toml::{Table, Value};
 
 use super::manifest::Manifest;
-use super::{discover, Ecosystem, Package, Workspace};
+use super::{discover, normalise, Ecosystem, Package, Workspace};
 use crate::lockfile::{one_line, LockfileKind};
 use crate::repo::{join, GitError, Repo};
 
@@ -136,6 +136,7 @@ pub(super) fn workspace_at(
         root,
         declared_in,
         packages,
+        &BTreeSet::new(),
         lockfile,
         notes,
     );
@@ -284,25 +285,6 @@ fn dependency(
         text("version").unwrap_or("*").to_owned()
     };
     Ok((name, range))
-}
-
-/// `path` (relative, `..` allowed) from the directory `dir`, from the repository root;
-/// `None` when it leads above the root or is absolute.
-fn normalise(dir: &str, path: &str) -> Option<String> {
-    if path.starts_with('/') {
-        return None;
-    }
-    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            part => parts.push(part),
-        }
-    }
-    Some(parts.join("/"))
 }
 
 #[cfg(test)]

@@ -134,17 +134,19 @@ impl Workspace {
     }
 
     /// A workspace of these packages; packages are known by name too (the first of two
-    /// of one name, with a note).
+    /// of one name, with a note), except those in `unnamed` (directories only a local
+    /// range reaches: another package's dependency of their name is not on them).
     fn new(
         ecosystem: Ecosystem,
         root: &str,
         declared_in: String,
         packages: BTreeMap<String, Package>,
+        unnamed: &BTreeSet<String>,
         lockfile: Option<(String, LockfileKind)>,
         mut notes: Vec<String>,
     ) -> Workspace {
         let mut names = BTreeMap::new();
-        for package in packages.values() {
+        for package in packages.values().filter(|p| !unnamed.contains(&p.dir)) {
             let Some(name) = &package.manifest.name else {
                 continue;
             };
@@ -211,23 +213,45 @@ impl Workspace {
                 },
             );
         }
-        for dir in discover::package_dirs(repo, tree, root, &globs, "package.json")? {
+        // The packages the globs name, then the directories `file:` and `link:` ranges
+        // name (their files are what the dependency installs).
+        let mut pending = discover::package_dirs(repo, tree, root, &globs, "package.json")?;
+        let globbed: BTreeSet<String> = pending.iter().cloned().collect();
+        pending.reverse();
+        if let Some(package) = packages.get(root) {
+            let local = package.manifest.dependencies.values();
+            pending.extend(local.filter_map(|range| local_dir(package, range)));
+        }
+        while let Some(dir) = pending.pop() {
+            if packages.contains_key(&dir) {
+                continue;
+            }
             let file = join(&dir, "package.json");
-            let bytes = repo.read_file(tree, &file)?.unwrap_or_default();
+            let Some(bytes) = repo.read_file(tree, &file)? else {
+                continue;
+            };
             let manifest = Manifest::parse(&bytes).unwrap_or_else(|why| {
                 notes.push(format!(
                     "{file} cannot be read ({why}): the dependencies of {dir} are not followed"
                 ));
                 Manifest::default()
             });
-            packages.insert(dir.clone(), Package { dir, manifest });
+            let package = Package { dir, manifest };
+            let local = package.manifest.dependencies.values();
+            pending.extend(local.filter_map(|range| local_dir(&package, range)));
+            packages.insert(package.dir.clone(), package);
         }
         let lockfile = lockfile(repo, tree, root, pnpm, root_manifest.as_ref().ok())?;
+        let unnamed = (packages.keys())
+            .filter(|dir| *dir != root && !globbed.contains(*dir))
+            .cloned()
+            .collect();
         Ok(Some(Workspace::new(
             Ecosystem::JavaScript,
             root,
             declared_in,
             packages,
+            &unnamed,
             lockfile,
             notes,
         )))
@@ -266,15 +290,20 @@ impl Workspace {
             .max_by_key(|p| p.dir.len())
     }
 
-    /// What the dependency `name` (declared as `range`) of a package is to the workspace:
-    /// JavaScript packages link by name (a `workspace:` range must name one), crates by
-    /// `path`.
-    fn link(&self, name: &str, range: &str) -> Link<'_> {
+    /// What the dependency `name` (declared as `range`) of `package` is to the workspace:
+    /// JavaScript packages link by name (a `workspace:` range must name one) or by a local
+    /// directory (`file:`, `link:`, `portal:`), crates by `path`.
+    fn link(&self, package: &Package, name: &str, range: &str) -> Link<'_> {
         match self.ecosystem {
-            Ecosystem::JavaScript => match self.names.get(name) {
-                Some(dir) => Link::Package(dir),
-                None if range.starts_with("workspace:") => Link::Missing,
-                None => Link::External,
+            Ecosystem::JavaScript => match (self.names.get(name), local_dir(package, range)) {
+                (Some(dir), _) => Link::Package(dir),
+                (None, Some(dir)) => match self.packages.get_key_value(&dir) {
+                    Some((dir, _)) => Link::Package(dir),
+                    // A tarball (`file:x.tgz`): the lockfile's integrity follows it.
+                    None => Link::External,
+                },
+                (None, None) if range.starts_with("workspace:") => Link::Missing,
+                (None, None) => Link::External,
             },
             Ecosystem::Cargo => match range.strip_prefix(cargo::PATH) {
                 None => Link::External,
@@ -341,7 +370,7 @@ impl Workspace {
                     .manifest
                     .dependencies
                     .iter()
-                    .filter(|(name, range)| matches!(self.link(name, range), Link::External))
+                    .filter(|(name, range)| matches!(self.link(p, name, range), Link::External))
                     .map(|(name, range)| (name.clone(), range.clone()))
                     .collect(),
             })
@@ -374,7 +403,7 @@ impl Walk<'_> {
         self.seen.insert(package.dir.clone());
         self.stack.push(package.dir.clone());
         for (name, range) in &package.manifest.dependencies {
-            let dir = match workspace.link(name, range) {
+            let dir = match workspace.link(package, name, range) {
                 Link::External => continue,
                 Link::Missing => {
                     self.notes.insert(format!(
@@ -449,6 +478,34 @@ fn lockfile(
         }
     }
     Ok(None)
+}
+
+/// The directory (from the repository root) a JavaScript range `file:`, `link:` or
+/// `portal:` names, relative to the package declaring it.
+fn local_dir(package: &Package, range: &str) -> Option<String> {
+    let path = ["file:", "link:", "portal:"]
+        .iter()
+        .find_map(|protocol| range.strip_prefix(protocol))?;
+    normalise(&package.dir, path)
+}
+
+/// `path` (relative, `..` allowed) from the directory `dir`, from the repository root;
+/// `None` when it leads above the root or is absolute.
+fn normalise(dir: &str, path: &str) -> Option<String> {
+    if path.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            part => parts.push(part),
+        }
+    }
+    Some(parts.join("/"))
 }
 
 #[cfg(test)]

@@ -353,3 +353,59 @@ version = 4
         "#]],
     );
 }
+
+/// A server depending on two local directories (one through the other) and a tarball; a
+/// web app depending on a registry package of one of their names.
+const LOCAL: &str = r#"
+//- package.json
+{"name":"shop","workspaces":["apps/*"]}
+//- apps/server/package.json
+{"name":"server","dependencies":{"left-pad":"file:../../vendor/left-pad","big":"file:../../vendor/big-1.0.0.tgz"}}
+//- apps/web/package.json
+{"name":"web","dependencies":{"left-pad":"^1.0.0"}}
+//- vendor/left-pad/package.json
+{"name":"left-pad","dependencies":{"ms":"link:../ms"}}
+//- vendor/ms/package.json
+{"name":"ms"}
+//- vendor/big-1.0.0.tgz
+not really a tarball
+"#;
+
+#[test]
+fn javascript_local_directories_are_packages_too() {
+    // `file:` and `link:` ranges naming a directory install its files: it joins the scope
+    // as a workspace package does. A tarball is the lockfile's to follow.
+    check(
+        LOCAL,
+        "apps/server",
+        expect![[r#"
+            declared in package.json
+            lockfile None
+            package "" shop
+            package "apps/server" server
+            package "apps/web" web
+            package "vendor/left-pad" left-pad
+            package "vendor/ms" ms
+            apps/server: server → ["left-pad", "ms"]
+              root "apps/server" [("big", "file:../../vendor/big-1.0.0.tgz")]
+              root "vendor/left-pad" []
+              root "vendor/ms" []
+        "#]],
+    );
+    // Another package's dependency of the same name is not on that directory.
+    check(
+        LOCAL,
+        "apps/web",
+        expect![[r#"
+            declared in package.json
+            lockfile None
+            package "" shop
+            package "apps/server" server
+            package "apps/web" web
+            package "vendor/left-pad" left-pad
+            package "vendor/ms" ms
+            apps/web: web → []
+              root "apps/web" [("left-pad", "^1.0.0")]
+        "#]],
+    );
+}
