@@ -20,6 +20,8 @@ mod history;
 mod markers;
 #[path = "plan/outputs.rs"]
 mod outputs;
+#[path = "plan/workspace_scopes.rs"]
+mod workspace_scopes;
 #[path = "plan/workspaces.rs"]
 mod workspaces;
 

@@ -1,0 +1,76 @@
+//! What joins or leaves a service's scope through its workspace beyond package names: a
+//! vendored directory a `file:` range names joins it; an exclude glob that hides package
+//! manifests is said.
+
+use crate::check;
+use crate::workspaces::{Manager, TOPOLOGY};
+
+#[test]
+fn a_vendored_directory_joins_the_scope_of_what_depends_on_it() {
+    let repo = Manager::Npm.deployed();
+    repo.write(
+        "apps/server/package.json",
+        r#"{"name":"server","dependencies":{"@shop/common":"*","left-pad":"^1.0.0","vendored":"file:../../vendor/vendored"}}"#,
+    );
+    repo.write("vendor/vendored/package.json", r#"{"name":"vendored"}"#);
+    repo.write("vendor/vendored/index.js", "// as vendored\n");
+    repo.commit("vendor a package");
+    repo.mark(&repo.release());
+    // No lockfile records the directory's files: the server's scope does.
+    repo.write("vendor/vendored/index.js", "// patched\n");
+    repo.commit("patch the vendored package");
+    let plan = repo.release();
+    check(
+        &plan,
+        "shop-server deploy workspace-dependency-changed [vendor/vendored/index.js]
+         shop-worker deploy dependency-changed [vendor/vendored/index.js]
+         shop-web skip unchanged
+         shop-admin skip unchanged
+         shop-tools skip unchanged",
+    );
+    assert!(
+        plan.services[0]
+            .detail
+            .starts_with("workspace package `vendored` changed: vendor/vendored/index.js"),
+        "{}",
+        plan.services[0].detail
+    );
+}
+
+#[test]
+fn an_exclude_glob_hiding_package_manifests_is_said() {
+    let repo = Manager::Npm.deployed();
+    repo.write(
+        "topology.toml",
+        &TOPOLOGY.replace("\"**/*.md\"", "\"**/*.md\", \"**/package.json\""),
+    );
+    repo.commit("exclude the manifests");
+    repo.mark(&repo.release());
+    // A range bump the lockfile does not follow: nothing deploys, and the plan says why.
+    repo.write(
+        "apps/server/package.json",
+        r#"{"name":"server","dependencies":{"@shop/common":"*","left-pad":"^1.1.0"}}"#,
+    );
+    repo.commit("server: require left-pad 1.1");
+    let plan = repo.release();
+    check(
+        &plan,
+        "shop-server skip unchanged
+         shop-worker skip unchanged
+         shop-web skip unchanged
+         shop-admin skip unchanged
+         shop-tools skip unchanged",
+    );
+    assert!(
+        plan.notes.contains(&"an exclude glob leaves apps/admin/package.json and 4 more package manifests out of the scopes of the services that use them: a change of the dependencies they declare deploys nothing unless the lockfile resolves them differently; narrow the glob so that it keeps them".to_owned()),
+        "{:?}",
+        plan.notes
+    );
+    // Without that glob, no such note.
+    let plan = Manager::Npm.deployed().release();
+    assert!(
+        plan.notes.iter().all(|n| !n.contains("exclude glob")),
+        "{:?}",
+        plan.notes
+    );
+}
