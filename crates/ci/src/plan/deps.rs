@@ -1,6 +1,7 @@
 //! What the workspaces (JavaScript, Cargo) add to a plan: each image's package, the
-//! workspace packages it depends on (in its scope), and its lockfile closure — compared between the
-//! marker commit and head when the lockfile changed, and hashed into its fingerprint.
+//! workspace packages it depends on (in its scope), and its lockfile closure — compared
+//! between the marker commit and head when the lockfile changed, and hashed into its
+//! fingerprint.
 
 use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
