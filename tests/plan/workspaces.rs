@@ -62,6 +62,13 @@ pub(crate) const LEFT_PAD_BUMPED: Versions = Versions {
     ..BEFORE
 };
 
+/// A plan of this workspace's services in which nothing deploys.
+pub(crate) const NOTHING_DEPLOYS: &str = "shop-server skip unchanged
+    shop-worker skip unchanged
+    shop-web skip unchanged
+    shop-admin skip unchanged
+    shop-tools skip unchanged";
+
 /// The plan after left-pad moved under the server in `lockfile`: the server and the worker
 /// on its image deploy, nothing else.
 fn check_left_pad_bumped(plan: &Plan, lockfile: &str) {
@@ -177,6 +184,15 @@ impl Manager {
         repo.commit("initial");
         let plan = repo.release();
         repo.mark(&plan);
+        repo
+    }
+
+    /// `deployed`, then `topology` committed in place of the first and marked deployed.
+    pub(crate) fn redeployed_with(self, topology: &str) -> Repo {
+        let repo = self.deployed();
+        repo.write("topology.toml", topology);
+        repo.commit("the topology changed");
+        repo.mark(&repo.release());
         repo
     }
 
@@ -354,14 +370,7 @@ fn a_lockfile_change_that_touches_no_service_deploys_nothing() {
         repo.write(manager.lockfile(), &manager.lock(bumped));
         repo.commit("bump prettier (the root's dev dependency)");
         let plan = repo.release();
-        check(
-            &plan,
-            "shop-server skip unchanged
-             shop-worker skip unchanged
-             shop-web skip unchanged
-             shop-admin skip unchanged
-             shop-tools skip unchanged",
-        );
+        check(&plan, NOTHING_DEPLOYS);
         // The recorded fingerprints, kept, are what a fresh computation gives.
         let fresh = repo.fingerprints();
         for service in &plan.services {
@@ -494,13 +503,9 @@ fn an_unreadable_lockfile_deploys_every_service_that_uses_it() {
 
 #[test]
 fn a_lockfile_kept_as_a_global_file_still_redeploys_everything_and_says_why() {
-    let repo = Manager::Npm.deployed();
-    repo.write(
-        "topology.toml",
+    let repo = Manager::Npm.redeployed_with(
         &TOPOLOGY.replace("[ci]\n", "[ci]\nglobal_files = [\"package-lock.json\"]\n"),
     );
-    repo.commit("the lockfile as a global file");
-    repo.mark(&repo.release());
     let bumped = Versions {
         prettier: "3.3.3",
         ..BEFORE

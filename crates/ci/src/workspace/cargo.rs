@@ -20,7 +20,7 @@ use gix::ObjectId;
 use toml::{Table, Value};
 
 use super::manifest::Manifest;
-use super::{discover, normalise, Ecosystem, Package, Workspace};
+use super::{discover, normalise, read_packages, Ecosystem, Package, Workspace};
 use crate::lockfile::{one_line, LockfileKind};
 use crate::repo::{join, GitError, Repo};
 
@@ -100,32 +100,12 @@ pub(super) fn workspace_at(
     let mut pending = discover::package_dirs(repo, tree, root, &globs, "Cargo.toml")?;
     pending.extend(root_manifest.patches.iter().cloned());
     // Members, then the crates they reach by path (Cargo makes those members too).
-    while let Some(dir) = pending.pop() {
-        if packages.contains_key(&dir) {
-            continue;
-        }
-        let file = join(&dir, "Cargo.toml");
-        let Some(bytes) = repo.read_file(tree, &file)? else {
-            continue;
-        };
-        let manifest = match parse(&bytes, &dir, Some(&table.dependencies)) {
-            Ok(parsed) => parsed.manifest,
-            Err(why) => {
-                notes.push(format!(
-                    "{file} cannot be read ({why}): the dependencies of {dir} are not followed"
-                ));
-                Manifest::default()
-            }
-        };
-        pending.extend(
-            manifest
-                .dependencies
-                .values()
-                .filter_map(|range| range.strip_prefix(PATH))
-                .map(str::to_owned),
-        );
-        packages.insert(dir.clone(), Package { dir, manifest });
-    }
+    let parse = |bytes: &[u8], dir: &str| {
+        parse(bytes, dir, Some(&table.dependencies)).map(|parsed| parsed.manifest)
+    };
+    let path = |_: &Package, range: &str| range.strip_prefix(PATH).map(str::to_owned);
+    let read = (repo, tree, "Cargo.toml");
+    read_packages(read, pending, parse, path, &mut packages, &mut notes)?;
     let lockfile = join(root, "Cargo.lock");
     let lockfile = repo
         .entry_at(tree, &lockfile)?

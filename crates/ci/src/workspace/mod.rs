@@ -217,30 +217,13 @@ impl Workspace {
         // name (their files are what the dependency installs).
         let mut pending = discover::package_dirs(repo, tree, root, &globs, "package.json")?;
         let globbed: BTreeSet<String> = pending.iter().cloned().collect();
-        pending.reverse();
         if let Some(package) = packages.get(root) {
             let local = package.manifest.dependencies.values();
             pending.extend(local.filter_map(|range| local_dir(package, range)));
         }
-        while let Some(dir) = pending.pop() {
-            if packages.contains_key(&dir) {
-                continue;
-            }
-            let file = join(&dir, "package.json");
-            let Some(bytes) = repo.read_file(tree, &file)? else {
-                continue;
-            };
-            let manifest = Manifest::parse(&bytes).unwrap_or_else(|why| {
-                notes.push(format!(
-                    "{file} cannot be read ({why}): the dependencies of {dir} are not followed"
-                ));
-                Manifest::default()
-            });
-            let package = Package { dir, manifest };
-            let local = package.manifest.dependencies.values();
-            pending.extend(local.filter_map(|range| local_dir(&package, range)));
-            packages.insert(package.dir.clone(), package);
-        }
+        let parse = |bytes: &[u8], _: &str| Manifest::parse(bytes);
+        let read = (repo, tree, "package.json");
+        read_packages(read, pending, parse, local_dir, &mut packages, &mut notes)?;
         let lockfile = lockfile(repo, tree, root, pnpm, root_manifest.as_ref().ok())?;
         let unnamed = (packages.keys())
             .filter(|dir| *dir != root && !globbed.contains(*dir))
@@ -478,6 +461,42 @@ fn lockfile(
         }
     }
     Ok(None)
+}
+
+/// Reads into `packages` the package of each directory of `pending` and, in turn, of each
+/// directory their dependencies name locally (`local`: a JavaScript `file:` range, a crate's
+/// `path`), from the manifest `file` of each tree `(repo, tree, file)`. A directory without
+/// it is no package; a manifest that does not `parse` (its bytes, its directory) is a note.
+fn read_packages(
+    (repo, tree, file): (&Repo, ObjectId, &str),
+    mut pending: Vec<String>,
+    parse: impl Fn(&[u8], &str) -> Result<Manifest, String>,
+    local: impl Fn(&Package, &str) -> Option<String>,
+    packages: &mut BTreeMap<String, Package>,
+    notes: &mut Vec<String>,
+) -> Result<(), GitError> {
+    // In directory order: notes are output.
+    pending.sort_unstable_by(|a, b| b.cmp(a));
+    while let Some(dir) = pending.pop() {
+        if packages.contains_key(&dir) {
+            continue;
+        }
+        let path = join(&dir, file);
+        let Some(bytes) = repo.read_file(tree, &path)? else {
+            continue;
+        };
+        let manifest = parse(&bytes, &dir).unwrap_or_else(|why| {
+            notes.push(format!(
+                "{path} cannot be read ({why}): the dependencies of {dir} are not followed"
+            ));
+            Manifest::default()
+        });
+        let package = Package { dir, manifest };
+        let ranges = package.manifest.dependencies.values();
+        pending.extend(ranges.filter_map(|range| local(&package, range)));
+        packages.insert(package.dir.clone(), package);
+    }
+    Ok(())
 }
 
 /// The directory (from the repository root) a JavaScript range `file:`, `link:` or

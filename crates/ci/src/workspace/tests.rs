@@ -10,9 +10,10 @@ use expect_test::{expect, Expect};
 use super::Workspace;
 use crate::repo::Repo;
 
-/// Commits `fixture` and describes the workspaces found from the build context `context`,
-/// and its package in each with its workspace dependencies.
-fn check(fixture: &str, context: &str, expect: Expect) {
+/// Commits `fixture` and describes the workspaces found from each build context of
+/// `contexts` (separated by spaces), and its package in each with its workspace
+/// dependencies.
+fn check(fixture: &str, contexts: &str, expect: Expect) {
     let dir = tempfile::tempdir().expect("tempdir");
     for chunk in fixture.split("//- ").filter(|c| !c.trim().is_empty()) {
         let (path, text) = chunk.split_once('\n').expect("a path line");
@@ -46,37 +47,48 @@ fn check(fixture: &str, context: &str, expect: Expect) {
         .tree_of(repo.resolve("HEAD").expect("head"))
         .expect("tree");
     let mut out = String::new();
-    let workspaces = Workspace::find(&repo, tree, context, &mut Default::default()).expect("git");
-    if workspaces.is_empty() {
-        out.push_str("no workspace\n");
-    }
-    for workspace in workspaces {
-        let _ = writeln!(out, "declared in {}", workspace.declared_in());
-        let _ = writeln!(out, "lockfile {:?}", workspace.lockfile());
-        for package in workspace.packages.values() {
-            let _ = writeln!(out, "package {:?} {}", package.dir, package.label());
+    let mut known = Default::default();
+    let mut described = std::collections::BTreeSet::new();
+    for context in contexts.split(' ') {
+        let workspaces = Workspace::find(&repo, tree, context, &mut known).expect("git");
+        if workspaces.is_empty() {
+            let _ = writeln!(out, "{context}: no workspace");
         }
-        for note in workspace.notes() {
-            let _ = writeln!(out, "note: {note}");
-        }
-        match workspace.package_of(context) {
-            None => {
-                let _ = writeln!(out, "{context}: no package");
+        for workspace in workspaces {
+            if !described.insert(workspace.declared_in().to_owned()) {
+                describe(&mut out, &workspace, context);
+                continue;
             }
-            Some(package) => {
-                let deps = workspace.dependencies(package);
-                let names: Vec<&str> = deps.packages.iter().map(|p| p.label()).collect();
-                let _ = writeln!(out, "{context}: {} → {names:?}", package.label());
-                for root in workspace.lockfile_roots(package, &deps) {
-                    let _ = writeln!(out, "  root {:?} {:?}", root.dir, root.dependencies);
-                }
-                for note in deps.notes {
-                    let _ = writeln!(out, "note: {note}");
-                }
+            let _ = writeln!(out, "declared in {}", workspace.declared_in());
+            let _ = writeln!(out, "lockfile {:?}", workspace.lockfile());
+            for package in workspace.packages.values() {
+                let _ = writeln!(out, "package {:?} {}", package.dir, package.label());
             }
+            for note in workspace.notes() {
+                let _ = writeln!(out, "note: {note}");
+            }
+            describe(&mut out, &workspace, context);
         }
     }
     expect.assert_eq(&out);
+}
+
+/// The package of `context` in `workspace`, its workspace dependencies, lockfile roots and
+/// notes.
+fn describe(out: &mut String, workspace: &Workspace, context: &str) {
+    let Some(package) = workspace.package_of(context) else {
+        let _ = writeln!(out, "{context}: no package");
+        return;
+    };
+    let deps = workspace.dependencies(package);
+    let names: Vec<&str> = deps.packages.iter().map(|p| p.label()).collect();
+    let _ = writeln!(out, "{context}: {} → {names:?}", package.label());
+    for root in workspace.lockfile_roots(package, &deps) {
+        let _ = writeln!(out, "  root {:?} {:?}", root.dir, root.dependencies);
+    }
+    for note in deps.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
 }
 
 #[test]
@@ -219,7 +231,7 @@ fn no_workspace_without_a_declaration() {
         "//- package.json\n{\"name\":\"single\"}\n",
         ".",
         expect![[r#"
-            no workspace
+            .: no workspace
         "#]],
     );
 }
@@ -374,10 +386,11 @@ not really a tarball
 #[test]
 fn javascript_local_directories_are_packages_too() {
     // `file:` and `link:` ranges naming a directory install its files: it joins the scope
-    // as a workspace package does. A tarball is the lockfile's to follow.
+    // as a workspace package does. A tarball is the lockfile's to follow. Another
+    // package's dependency of the same name is not on that directory.
     check(
         LOCAL,
-        "apps/server",
+        "apps/server apps/web",
         expect![[r#"
             declared in package.json
             lockfile None
@@ -390,20 +403,6 @@ fn javascript_local_directories_are_packages_too() {
               root "apps/server" [("big", "file:../../vendor/big-1.0.0.tgz")]
               root "vendor/left-pad" []
               root "vendor/ms" []
-        "#]],
-    );
-    // Another package's dependency of the same name is not on that directory.
-    check(
-        LOCAL,
-        "apps/web",
-        expect![[r#"
-            declared in package.json
-            lockfile None
-            package "" shop
-            package "apps/server" server
-            package "apps/web" web
-            package "vendor/left-pad" left-pad
-            package "vendor/ms" ms
             apps/web: web → []
               root "apps/web" [("left-pad", "^1.0.0")]
         "#]],
