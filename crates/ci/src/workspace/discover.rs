@@ -1,7 +1,7 @@
 //! Which directories of a tree the workspace globs name: each holding the manifest
-//! (`package.json`, `Cargo.toml`), matched by a glob and by no `!` negation. Only what a glob can reach is walked (below
-//! its literal prefix, no deeper than its components unless it has `**`), and never a
-//! `node_modules`.
+//! (`package.json`, `Cargo.toml`), matched by a glob and by no `!` negation. Only what a
+//! glob can reach is walked (below its literal prefix, no deeper than its components unless
+//! it has `**`), and never a `node_modules`.
 
 use std::collections::BTreeSet;
 
