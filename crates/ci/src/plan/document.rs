@@ -99,7 +99,7 @@ impl Plan {
             .collect()
     }
 
-    /// The JSON Schema of the document ([`docs/plan.schema.json`]).
+    /// The JSON Schema of the document (`docs/plan.schema.json`).
     pub fn schema_json() -> String {
         let schema = schemars::schema_for!(Plan);
         let mut text = serde_json::to_string_pretty(&schema).expect("a schema serialises");
