@@ -14,7 +14,7 @@ use crate::schema::topology_schema;
 
 /// Parses a topology, or says everything wrong with its shape.
 ///
-/// This checks syntax, keys and value types only; [`crate::validate`] checks meaning.
+/// This checks syntax, keys and value types only; [`crate::validate()`] checks meaning.
 pub fn parse(source: &SourceFile) -> Result<Topology, Vec<Diagnostic>> {
     match parse_past_unknown_keys(source) {
         (Some(topology), diagnostics) if diagnostics.is_empty() => Ok(topology),

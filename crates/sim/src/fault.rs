@@ -3,7 +3,7 @@
 //! does to it (no destructor runs, the lock and half-done work stay on the engine).
 //!
 //! Production never sets that variable; nothing else reads it. The boundaries are listed in
-//! [`POINTS`] so a test can kill a deploy at every one of them, and [`boundary`] refuses (in
+//! [`POINTS`] so a test can kill a deploy at every one of them, and `boundary` refuses (in
 //! debug builds) a name missing from the list, so the list cannot fall behind the code.
 
 /// The environment variable naming the boundary to die at.

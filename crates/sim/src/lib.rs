@@ -6,7 +6,7 @@
 //! Prod-sim and, later, production deploys go through this one code path, so prod-sim
 //! validates what production will run.
 //!
-//! - [`up`](up::up): build, start from scratch, judge ([`Verdict`](verdict::Verdict));
+//! - [`up`](up::up): build, start from scratch, judge ([`Verdict`]);
 //! - [`down`](objects::down), [`status`](status::status), [`logs`](status::logs);
 //! - `cli` (feature `cli`): the flags shared by `topo-sim`, `topo sim` and `topo deploy`,
 //!   and the glue with topo-ci (the source revision, plans in, markers out).

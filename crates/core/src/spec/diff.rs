@@ -1,5 +1,5 @@
 //! `topo diff`: every difference between two modes' runtime specs, each with the
-//! [`Rule`](super::rules::Rule) that made it. Containers are compared field by field as the
+//! [`Rule`] that made it. Containers are compared field by field as the
 //! renderer and the engine driver read them (their serialised form), so a difference here
 //! is a difference in what runs.
 

@@ -1,7 +1,7 @@
 //! The topology after validation: typed facts, every default applied, every reference
 //! resolved.
 //!
-//! [`crate::validate`] is the only way here: it reads the written model
+//! [`crate::validate()`] is the only way here: it reads the written model
 //! ([`crate::model::Topology`], strings and spans), reports every problem, and lowers what it
 //! read into these types as it checks it. Durations are durations, a health check is an HTTP
 //! probe or a command, a service knows the build of the image it runs and whether it is a

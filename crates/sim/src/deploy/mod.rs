@@ -4,9 +4,9 @@
 //! Order of work: resolve what each service should run (a tag, a plan's images, or the
 //! previous version for a rollback) and translate every create request (a missing secret
 //! stops here); make sure the images are on the engine; take the deploy lock; verify the
-//! target ([`verify`]); then for each service in dependency order (jobs before the services
+//! target (`verify`); then for each service in dependency order (jobs before the services
 //! that wait for them): skip it when its container already runs the image and
-//! configuration asked for, else replace it by its strategy ([`switch`]); a failure stops
+//! configuration asked for, else replace it by its strategy (`switch`); a failure stops
 //! the deploy there. Last: the proxy's routes, the images no longer kept, the lock.
 
 mod accessories;

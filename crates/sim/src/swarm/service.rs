@@ -2,7 +2,7 @@
 //!
 //! A pure translation, as the stack renderer is one: the container from the production
 //! spec, what Swarm does with its tasks from [`swarm_tasks`] (the decisions the stack file
-//! writes too), the secrets and configs as the Swarm objects [`Objects`] made of them.
+//! writes too), the secrets and configs as the Swarm objects `Objects` made of them.
 
 use std::collections::{BTreeMap, HashMap};
 
