@@ -18,6 +18,8 @@ mod fingerprints;
 mod history;
 #[path = "plan/markers.rs"]
 mod markers;
+#[path = "plan/named_package.rs"]
+mod named_package;
 #[path = "plan/outputs.rs"]
 mod outputs;
 #[path = "plan/workspace_scopes.rs"]

@@ -99,7 +99,7 @@ pub(crate) enum Manager {
     Cargo,
 }
 
-const MANAGERS: [Manager; 5] = [
+pub(crate) const MANAGERS: [Manager; 5] = [
     Manager::Npm,
     Manager::Pnpm,
     Manager::YarnBerry,
@@ -108,7 +108,7 @@ const MANAGERS: [Manager; 5] = [
 ];
 
 impl Manager {
-    fn lockfile(self) -> &'static str {
+    pub(crate) fn lockfile(self) -> &'static str {
         match self {
             Manager::Npm => "package-lock.json",
             Manager::Pnpm => "pnpm-lock.yaml",
@@ -118,7 +118,7 @@ impl Manager {
     }
 
     /// A source file of the package in `dir`.
-    fn source(self, dir: &str) -> String {
+    pub(crate) fn source(self, dir: &str) -> String {
         match self {
             Manager::Cargo => format!("{dir}/src/lib.rs"),
             _ => format!("{dir}/src/index.js"),

@@ -16,6 +16,8 @@ pub struct Committed {
     pub path_in_repo: String,
     /// The commit it was read at.
     pub head: gix::ObjectId,
+    /// Its text, to say where it names what the repository lacks.
+    pub source: SourceFile,
 }
 
 /// Why a topology could not be read at a commit.
@@ -113,7 +115,7 @@ pub fn topology_at(path: &Path, head: &str) -> Result<Committed, LoadError> {
         head,
     })?;
     let source = SourceFile::new(path.display().to_string(), text);
-    let topology = topo_core::load_source(source, &ValidateOptions::default())?
+    let topology = topo_core::load_source(source.clone(), &ValidateOptions::default())?
         .validated
         .topology;
     Ok(Committed {
@@ -121,5 +123,6 @@ pub fn topology_at(path: &Path, head: &str) -> Result<Committed, LoadError> {
         topology,
         path_in_repo,
         head,
+        source,
     })
 }

@@ -34,6 +34,13 @@ pub struct Scope {
     global: Patterns,
     exclude: Patterns,
     exclude_prefixes: Vec<String>,
+    /// Paths of the build context that are not the image's (other workspace packages'
+    /// directories, the lockfile): out of the scope unless a glob or a package brings them.
+    outside: Vec<String>,
+    /// Where include and global globs can match: their leading literal components.
+    reach: Vec<String>,
+    /// Whether the topology names the image's package (`with_named_package`).
+    named_package: bool,
     roots: Vec<String>,
     /// Everything that decides which files are in: its directory, globs and packages.
     definition: String,
@@ -106,6 +113,8 @@ impl Scope {
                 .chain(include.iter().chain(&global).map(|g| literal_prefix(g)))
                 .collect(),
         );
+        let reach = include.iter().chain(&global).map(|g| literal_prefix(g));
+        let reach = reach.collect();
         let definition = format!(
             "own {}\ninclude {include:?}\nglobal {global:?}\nexclude {exclude:?}\n",
             own_dir.as_deref().unwrap_or_default()
@@ -118,6 +127,9 @@ impl Scope {
             global: Patterns::new(&global)?,
             exclude_prefixes: exclude.iter().map(|g| literal_prefix(g)).collect(),
             exclude: Patterns::new(&exclude)?,
+            outside: Vec::new(),
+            reach,
+            named_package: false,
             roots,
         })
     }
@@ -133,6 +145,31 @@ impl Scope {
         }
         self.workspace = packages;
         self
+    }
+
+    /// The scope of an image built from one package of its build context (the topology
+    /// names it): without `outside`, paths of the context (directories or files, from the
+    /// repository root) that are not the image's, unless a workspace package or a glob
+    /// brings them back; and a file of a package it depends on is that package's, even
+    /// in the context.
+    pub fn with_named_package(mut self, outside: Vec<String>) -> Scope {
+        self.definition.push_str("named package\n");
+        for path in &outside {
+            self.definition.push_str(&format!("outside {path}\n"));
+        }
+        self.outside = outside;
+        self.named_package = true;
+        self
+    }
+
+    /// Whether no file under the directory `dir` can be in the scope, so a walk need not
+    /// enter it: it lies in a path outside the image, and no workspace package or glob
+    /// reaches into it.
+    pub fn skips(&self, dir: &str) -> bool {
+        let near = |other: &str| is_within(other, dir) || is_within(dir, other);
+        self.outside.iter().any(|path| is_within(dir, path))
+            && !self.workspace.iter().any(|(package, _)| near(package))
+            && !self.reach.iter().any(|reach| near(reach))
     }
 
     /// The workspace package (its name) `path` lies in, if it is one the service depends
@@ -159,12 +196,15 @@ impl Scope {
 
     /// How `path` (a file, from the repository root) relates to the service.
     pub fn classify(&self, path: &str) -> Match {
-        let own = self
+        let in_context = self
             .own_dir
             .as_deref()
-            .is_some_and(|dir| is_within(path, dir))
+            .is_some_and(|dir| is_within(path, dir));
+        let in_package = self.workspace_package(path).is_some();
+        let own = (in_context && !self.outside.iter().any(|out| is_within(path, out)))
+            && !(self.named_package && in_package)
             || self.include.is_match(path);
-        let workspace = !own && self.workspace_package(path).is_some();
+        let workspace = !own && in_package;
         let global = !own && !workspace && self.global.is_match(path);
         match (own || workspace || global, self.exclude.is_match(path)) {
             (false, _) => Match::Outside,
@@ -186,9 +226,7 @@ impl Scope {
             .chain(self.workspace.iter().map(|(dir, _)| dir.as_str()))
             .any(|whole| is_within(dir, whole));
         whole
-            && !self
-                .exclude_prefixes
-                .iter()
+            && !(self.exclude_prefixes.iter().chain(&self.outside))
                 .any(|prefix| is_within(dir, prefix) || is_within(prefix, dir))
     }
 }
@@ -385,6 +423,41 @@ mod tests {
         assert_eq!(s.roots(), ["apps/server", "packages/common"]);
         assert!(s.covers_whole("packages/common/src"));
         assert!(!s.covers_whole("packages/common"));
+    }
+
+    #[test]
+    fn a_named_package_leaves_the_contexts_other_packages_out() {
+        let s = scope("", |_, service| {
+            service.context = Some(Spanned::new(".".into()));
+            service
+                .changes
+                .include
+                .push(Spanned::new("apps/admin/shared/**".into()));
+        })
+        .with_workspace(vec![("packages/common".into(), "@shop/common".into())])
+        .with_named_package(vec![
+            "apps/admin".into(),
+            "apps/web".into(),
+            "package-lock.json".into(),
+        ]);
+        check(&s, "apps/server/src/a.ts", Match::Own);
+        check(&s, "tsconfig.json", Match::Own);
+        check(&s, "apps/web/src/a.ts", Match::Outside);
+        check(&s, "apps/webshop/a.ts", Match::Own);
+        check(&s, "package-lock.json", Match::Outside);
+        check(&s, "yarn.lock", Match::Own);
+        check(&s, "apps/admin/shared/a.ts", Match::Own);
+        // A package it depends on is named as such, though it is in the context.
+        check(&s, "packages/common/a.ts", Match::Workspace);
+        assert!(s.definition().contains("outside apps/web\n"));
+        // Walks skip what nothing can bring back.
+        assert!(s.skips("apps/web"));
+        assert!(s.skips("apps/web/src"));
+        assert!(!s.skips("apps/admin"), "an include reaches into it");
+        assert!(!s.skips("apps"));
+        assert!(!s.covers_whole("apps"));
+        assert!(s.covers_whole("apps/server"));
+        assert!(!s.covers_whole(""), "the lockfile is not the image's");
     }
 
     #[test]

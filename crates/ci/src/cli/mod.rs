@@ -135,6 +135,7 @@ pub fn make_plan(args: &PlanArgs) -> Result<Plan, CliError> {
     let request = PlanRequest {
         topology: &committed.topology,
         topology_path: &committed.path_in_repo,
+        source: Some(&committed.source),
         env: &args.env,
         markers: &markers,
         head: committed.head,

@@ -128,6 +128,9 @@ impl ScopeDigest {
             Some(entry) => {
                 repo.walk(root, entry.id, &mut |path, kind, id| {
                     if kind == EntryKind::Tree {
+                        if scope.skips(path) {
+                            return false;
+                        }
                         if scope.covers_whole(path) {
                             self.element("tree ", path, " ", Some(id), sign);
                             return false;

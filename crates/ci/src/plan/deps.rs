@@ -9,14 +9,18 @@ use std::rc::Rc;
 use gix::ObjectId;
 use topo_core::valid::Service;
 
+use super::package::{image_deps_in, root_context_note, Named, NotFound};
 use super::{plural, Found, PlanError, Planner, Reason, ServicePlan};
 use crate::lockfile::{Closure, Lockfile, LockfileKind, Root};
-use crate::repo::short;
+use crate::repo::{join, short};
 use crate::scope::{repository_path, Match, Scope};
 use crate::workspace::{Known, Workspace};
 
 /// At most this many package changes are named in a service's detail.
 const LISTED_CHANGES: usize = 5;
+
+/// At most this many packages are named when `changes.package` names none of them.
+const LISTED_PACKAGES: usize = 8;
 
 /// A lockfile as committed: its blob, and what it parses to (or why it does not).
 type Parsed = (ObjectId, Rc<Result<Lockfile, String>>);
@@ -75,6 +79,9 @@ pub(super) struct ImageDeps {
     pub declared_in: Vec<String>,
     /// The manifests of its package and of the workspace packages it depends on.
     pub manifests: Vec<String>,
+    /// When the topology names its package: the paths of its build context that are not
+    /// its (other packages' directories, and the lockfile, compared by closure).
+    pub outside: Option<Vec<String>>,
 }
 
 /// How the lockfile changed for one image between the marker commit and head.
@@ -98,7 +105,14 @@ impl Planner<'_> {
         let context = self.context_of(owner);
         let workspaces =
             Workspace::find(self.repo, self.head_tree, &context, &mut self.deps.known)?;
-        let (deps, notes) = image_deps_in(&workspaces, &context);
+        let named = self.named_package(owner);
+        let (deps, mut notes) = image_deps_in(&workspaces, &context, named.as_ref())
+            .map_err(|NotFound(known)| self.unknown_package(owner, &context, &known))?;
+        if named.is_none() {
+            let dockerfile = join(&context, &owner.build.dockerfile);
+            let role = owner.role.as_str();
+            notes.extend(root_context_note(&workspaces, role, &context, &dockerfile));
+        }
         let workspace_notes = workspaces.iter().flat_map(|w| w.notes().iter().cloned());
         for note in workspace_notes.chain(notes) {
             if !self.notes.contains(&note) {
@@ -130,10 +144,51 @@ impl Planner<'_> {
         }
         let context = self.context_of(owner);
         let workspaces = Workspace::find(self.repo, tree, &context, &mut self.deps.known)?;
-        let (deps, _) = image_deps_in(&workspaces, &context);
+        // A base without the named package has no lockfile here: head's lists stand in.
+        let named = self.named_package(owner);
+        let (deps, _) = image_deps_in(&workspaces, &context, named.as_ref()).unwrap_or_default();
         let deps = Rc::new(deps);
         self.deps.base_images.insert(key, deps.clone());
         Ok(deps)
+    }
+
+    /// The package the topology names for the image `owner` builds, if it does.
+    fn named_package<'s>(&self, owner: &'s Service) -> Option<Named<'s>> {
+        let name = owner.changes.package.as_ref()?;
+        let dir = match repository_path(self.prefix, name) {
+            root if root == "." => String::new(),
+            dir => dir,
+        };
+        Some(Named { name, dir })
+    }
+
+    /// The error for a `changes.package` naming no package of the context; `known` are
+    /// those it holds.
+    fn unknown_package(&self, owner: &Service, context: &str, known: &[String]) -> PlanError {
+        let package = owner.changes.package.as_ref();
+        let at = match (package.and_then(|p| p.span()), self.request.source) {
+            (Some(span), Some(source)) => {
+                let (line, column) = source.line_col(span.start);
+                format!("{}:{line}:{column}: ", source.name())
+            }
+            _ => String::new(),
+        };
+        let listed = known.iter().take(LISTED_PACKAGES).map(|p| format!("`{p}`"));
+        let mut listed: Vec<String> = listed.collect();
+        if known.len() > LISTED_PACKAGES {
+            listed.push(format!("… {} more", known.len() - LISTED_PACKAGES));
+        }
+        PlanError::UnknownPackage {
+            at,
+            role: owner.role.to_string(),
+            package: package.map(|p| p.to_string()).unwrap_or_default(),
+            context: format!("`{}`", if context.is_empty() { "." } else { context }),
+            known: if listed.is_empty() {
+                ", which holds none".to_owned()
+            } else {
+                format!(", which holds {}", listed.join(", "))
+            },
+        }
     }
 
     /// The build context of `owner`, from the repository root (`""` for the root).
@@ -340,55 +395,6 @@ impl Planner<'_> {
         }
         Ok(())
     }
-}
-
-/// What an image whose build context is `context` depends on through the workspace whose
-/// package holds it most closely (the first one, of a JavaScript and a Cargo package of one
-/// directory), and the problems found in its dependency graph.
-fn image_deps_in(workspaces: &[Rc<Workspace>], context: &str) -> (ImageDeps, Vec<String>) {
-    let mut deps = ImageDeps {
-        declared_in: workspaces
-            .iter()
-            .map(|w| w.declared_in().to_owned())
-            .collect(),
-        ..ImageDeps::default()
-    };
-    let found = workspaces
-        .iter()
-        .filter_map(|workspace| Some((workspace, workspace.package_of(context)?)))
-        .rev()
-        .max_by_key(|(_, package)| package.dir.len());
-    let Some((workspace, package)) = found else {
-        return (deps, Vec::new());
-    };
-    let dependencies = workspace.dependencies(package);
-    deps.packages = dependencies
-        .packages
-        .iter()
-        .map(|p| (p.dir.clone(), p.label().to_owned()))
-        .collect();
-    deps.roots = workspace.lockfile_roots(package, &dependencies);
-    deps.manifests = std::iter::once(package)
-        .chain(&dependencies.packages)
-        .map(|p| workspace.manifest_of(p))
-        .collect();
-    let by_name = matches!(workspace.lockfile(), Some((_, LockfileKind::Cargo)));
-    for root in &deps.roots {
-        deps.roots_key.push_str(&format!("root {}\n", root.dir));
-        if by_name {
-            // Cargo.lock finds a crate's entry by its name.
-            let name = root.name.as_deref().unwrap_or_default();
-            deps.roots_key.push_str(&format!("name {name}\n"));
-        }
-        for (name, range) in &root.dependencies {
-            deps.roots_key
-                .push_str(&format!("dependency {name} {range}\n"));
-        }
-    }
-    deps.lockfile = workspace
-        .lockfile()
-        .map(|(path, kind)| (path.to_owned(), kind));
-    (deps, dependencies.notes)
 }
 
 /// The decision for files of workspace dependencies only.

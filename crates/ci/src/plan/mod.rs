@@ -24,6 +24,7 @@ mod config;
 mod deps;
 mod digests;
 mod document;
+mod package;
 
 use config::Configs;
 
@@ -38,6 +39,8 @@ pub struct PlanRequest<'a> {
     pub topology: &'a ValidTopology,
     /// The topology file, relative to the repository root (`topology.toml`).
     pub topology_path: &'a str,
+    /// Its text, to say where it names what the repository lacks (a `changes.package`).
+    pub source: Option<&'a topo_core::SourceFile>,
     /// The environment.
     pub env: &'a str,
     /// The markers of every environment.
@@ -91,6 +94,20 @@ pub enum PlanError {
         /// The name given.
         name: String,
     },
+    /// `changes.package` names no package of the service's build context.
+    #[error("{at}`{role}` names the package `{package}`, which is no workspace package or crate in its build context {context}{known}: name one by its name or its directory")]
+    UnknownPackage {
+        /// Where the topology names it (`topology.toml:7:11: `), when known.
+        at: String,
+        /// The service.
+        role: String,
+        /// The name given.
+        package: String,
+        /// The build context, from the repository root.
+        context: String,
+        /// The packages the context holds (`: it holds …`), or nothing.
+        known: String,
+    },
 }
 
 /// Every service's fingerprint at the commit `committed` was read at (container →
@@ -113,6 +130,7 @@ pub fn everything(committed: &crate::load::Committed) -> Result<Plan, PlanError>
     let request = PlanRequest {
         topology: &committed.topology,
         topology_path: &committed.path_in_repo,
+        source: Some(&committed.source),
         env: "fingerprint",
         markers: &markers,
         head: committed.head,
@@ -501,7 +519,11 @@ impl Planner<'_> {
         }
         let deps = self.image_deps(owner)?;
         let scope = Scope::of(&self.request.topology.ci, owner, self.prefix)?;
-        let scope = Rc::new(scope.with_workspace(deps.packages.clone()));
+        let mut scope = scope.with_workspace(deps.packages.clone());
+        if let Some(outside) = &deps.outside {
+            scope = scope.with_named_package(outside.clone());
+        }
+        let scope = Rc::new(scope);
         self.deps.note_hidden_manifests(&deps, &scope);
         self.scopes.insert(owner.role.to_string(), scope.clone());
         Ok(scope)

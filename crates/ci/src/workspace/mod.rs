@@ -273,6 +273,20 @@ impl Workspace {
             .max_by_key(|p| p.dir.len())
     }
 
+    /// The package a topology names (`changes.package`): by its name, else by its
+    /// directory `dir` (from the repository root).
+    pub fn package_named(&self, name: &str, dir: &str) -> Option<&Package> {
+        let by_name = self.names.get(name).and_then(|dir| self.packages.get(dir));
+        by_name.or_else(|| self.packages.get(dir))
+    }
+
+    /// The packages whose directories lie in `dir` (or are it), in directory order.
+    pub fn packages_within<'w>(&'w self, dir: &'w str) -> impl Iterator<Item = &'w Package> {
+        self.packages
+            .values()
+            .filter(move |p| is_within(&p.dir, dir))
+    }
+
     /// What the dependency `name` (declared as `range`) of `package` is to the workspace:
     /// JavaScript packages link by name (a `workspace:` range must name one) or by a local
     /// directory (`file:`, `link:`, `portal:`), crates by `path`.

@@ -125,6 +125,9 @@ pub struct Changes {
     pub include: Vec<String>,
     /// Globs whose changes do not.
     pub exclude: Vec<String>,
+    /// The workspace package the image is built from, by name or directory (from the
+    /// topology's), with where the topology says it.
+    pub package: Option<crate::Spanned<String>>,
 }
 
 /// The proxy's route to a service.

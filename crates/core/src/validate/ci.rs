@@ -24,6 +24,11 @@ pub(super) fn settings(topology: &Topology, out: &mut Vec<Diagnostic>) -> Ci {
     {
         check_glob(glob, out);
     }
+    for service in &topology.services {
+        if let Some(package) = &service.changes.package {
+            check_package(service, package, out);
+        }
+    }
     let mut deploy_on = Vec::new();
     for event in &ci.deploy_on {
         match EventRule::parse(event) {
@@ -58,6 +63,39 @@ pub(super) fn changes(service: &Service) -> Changes {
     Changes {
         include: strings(&service.changes.include),
         exclude: strings(&service.changes.exclude),
+        package: service.changes.package.clone(),
+    }
+}
+
+/// `changes.package` names a package the service's own image is built from.
+fn check_package(service: &Service, package: &Spanned<String>, out: &mut Vec<Diagnostic>) {
+    let role = &service.role;
+    if let Some(owner) = &service.image_of {
+        out.push(
+            Diagnostic::error(
+                "package-without-build",
+                format!("`{role}` runs the image of `{owner}`, so no package is built for it"),
+            )
+            .at(package.span(), "the package is the image's")
+            .help(format!(
+                "name the package on `{owner}`, whose build makes the image"
+            )),
+        );
+    } else if package.trim().is_empty() {
+        out.push(
+            Diagnostic::error("empty-package", format!("`{role}` names an empty package"))
+                .at(package.span(), "empty")
+                .help("name a workspace package (`@shop/server`), a crate (`server`) or its directory (`apps/server`), or remove `package`"),
+        );
+    } else if package.starts_with('/') || package.split('/').any(|part| part == "..") {
+        out.push(
+            Diagnostic::error(
+                "package-escapes-repository",
+                format!("`{package}` is not a package name, nor a directory inside the repository"),
+            )
+            .at(package.span(), "absolute, or climbs out with `..`")
+            .help("name the package (`@shop/server`) or give its directory from the topology's (`apps/server`)"),
+        );
     }
 }
 
