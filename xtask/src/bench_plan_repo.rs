@@ -32,6 +32,9 @@ pub struct RepoBench<'a> {
     pub pairs: usize,
     /// The topology file grafted onto every sampled commit.
     pub topology: &'a Path,
+    /// Sample only the newest this many first-parent commits (a topology naming what older
+    /// commits lack: a plan there is an error).
+    pub recent: Option<usize>,
 }
 
 /// One measured pair.
@@ -58,10 +61,13 @@ pub fn run(root: &Path, bench: &RepoBench<'_>) -> anyhow::Result<()> {
         std::fs::write(repo.join("topology.toml"), &topology)?;
     }
     let blob = git_stdin(&repo, &["hash-object", "-w", "--stdin"], &topology)?;
-    let history: Vec<String> = git(&repo, &["rev-list", "--first-parent", "HEAD"])?
+    let mut history: Vec<String> = git(&repo, &["rev-list", "--first-parent", "HEAD"])?
         .lines()
         .map(str::to_owned)
         .collect();
+    if let Some(recent) = bench.recent {
+        history.truncate(recent);
+    }
     if history.len() < 2 {
         bail!("{} has fewer than two commits", repo.display());
     }

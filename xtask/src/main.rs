@@ -13,8 +13,9 @@
 //!   async); a `#[test]` runs it. `--report` prints the figures.
 //! - `bench-plan`: `topo-ci plan` against `git diff --name-only --no-renames` plus a glob
 //!   filter on a generated 200,000-file repository, as a ratio, with peak memory; with
-//!   `--repo PATH [--pairs N] [--topology FILE]`, on a sample of commit pairs of a real
-//!   repository, against `git diff --name-only --no-renames` (the median ratio).
+//!   `--repo PATH [--pairs N] [--topology FILE] [--recent N]`, on a sample of commit pairs
+//!   of a real repository (of its newest N first-parent commits), against
+//!   `git diff --name-only --no-renames` (the median ratio).
 //! - `bench-release`: the example workflow's commands (plan with registry markers, build
 //!   and push the plan's images, deploy by digest) for a first release, a one-service change
 //!   and a no-op: seconds, images built, bytes pushed, containers restarted.
@@ -69,10 +70,15 @@ fn main() -> anyhow::Result<()> {
                 let pairs = flag(&args, "--pairs")
                     .map_or(Ok(50), str::parse)
                     .context("--pairs takes a number")?;
+                let recent = flag(&args, "--recent")
+                    .map(str::parse)
+                    .transpose()
+                    .context("--recent takes a number")?;
                 let bench = bench_plan_repo::RepoBench {
                     repo: &repo,
                     pairs,
                     topology: &topology,
+                    recent,
                 };
                 bench_plan_repo::run(&workspace_root(), &bench)
             }
@@ -99,7 +105,7 @@ fn main() -> anyhow::Result<()> {
         }
         Some("fuzz") => fuzz::run(&workspace_root(), &args[1..]),
         _ => bail!(
-            "usage: cargo xtask gen-compose [--check] | bench-render [--services N] | bench-lint [--services N] | bench-plan [--repo PATH [--pairs N] [--topology FILE]] | bench-sim | bench-release | tidy [--report] [--root DIR] | fuzz [--seed N] [--inputs N] [--seconds N] [--target topology|compose|marker|all]"
+            "usage: cargo xtask gen-compose [--check] | bench-render [--services N] | bench-lint [--services N] | bench-plan [--repo PATH [--pairs N] [--topology FILE] [--recent N]] | bench-sim | bench-release | tidy [--report] [--root DIR] | fuzz [--seed N] [--inputs N] [--seconds N] [--target topology|compose|marker|all]"
         ),
     }
 }
