@@ -249,3 +249,47 @@ fn a_crate_of_a_virtual_workspace_built_from_its_root_follows_its_dependencies()
          shop-tools skip unchanged",
     );
 }
+
+#[test]
+fn a_package_named_by_directory_is_found_in_a_workspace_below_the_context() {
+    // The context is the repository root; the Cargo workspace is in `rust/`.
+    let repo = Repo::empty();
+    repo.write(
+        "topology.toml",
+        r#"project = "shop"
+
+[[services]]
+role = "server"
+context = "."
+dockerfile = "rust/apps/server/Dockerfile"
+changes = { package = "rust/apps/server" }
+
+[[services]]
+role = "web"
+context = "rust/apps/web"
+"#,
+    );
+    crate::cargo::write_workspace(&repo, "rust");
+    for app in ["rust/apps/server", "rust/apps/web"] {
+        repo.write(&format!("{app}/Dockerfile"), "FROM scratch\n");
+    }
+    repo.commit("initial");
+    repo.mark(&repo.release());
+    let plan = after(&repo, "web", |repo| {
+        repo.write("rust/apps/web/src/lib.rs", "// changed\n")
+    });
+    check(
+        &plan,
+        "shop-server skip unchanged
+         shop-web deploy changed [rust/apps/web/src/lib.rs]",
+    );
+    let plan = after(&repo, "common and a script", |repo| {
+        repo.write("rust/packages/common/src/lib.rs", "// changed\n");
+        repo.write("scripts/build.sh", "cargo build -p server\n");
+    });
+    check(
+        &plan,
+        "shop-server deploy changed [rust/packages/common/src/lib.rs scripts/build.sh]
+         shop-web skip unchanged",
+    );
+}

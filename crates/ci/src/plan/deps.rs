@@ -13,7 +13,7 @@ use super::package::{image_deps_in, root_context_note, Named, NotFound};
 use super::{plural, Found, PlanError, Planner, Reason, ServicePlan};
 use crate::lockfile::{Closure, Lockfile, LockfileKind, Root};
 use crate::repo::{join, short};
-use crate::scope::{repository_path, Match, Scope};
+use crate::scope::{is_within, repository_path, Match, Scope};
 use crate::workspace::{Known, Workspace};
 
 /// At most this many package changes are named in a service's detail.
@@ -103,9 +103,8 @@ impl Planner<'_> {
             return Ok(known.clone());
         }
         let context = self.context_of(owner);
-        let workspaces =
-            Workspace::find(self.repo, self.head_tree, &context, &mut self.deps.known)?;
         let named = self.named_package(owner);
+        let workspaces = self.workspaces(self.head_tree, &context, named.as_ref())?;
         let (deps, mut notes) = image_deps_in(&workspaces, &context, named.as_ref())
             .map_err(|NotFound(known)| self.unknown_package(owner, &context, &known))?;
         if named.is_none() {
@@ -143,13 +142,34 @@ impl Planner<'_> {
             return Ok(known.clone());
         }
         let context = self.context_of(owner);
-        let workspaces = Workspace::find(self.repo, tree, &context, &mut self.deps.known)?;
-        // A base without the named package has no lockfile here: head's lists stand in.
         let named = self.named_package(owner);
+        let workspaces = self.workspaces(tree, &context, named.as_ref())?;
+        // A base without the named package has no lockfile here: head's lists stand in.
         let (deps, _) = image_deps_in(&workspaces, &context, named.as_ref()).unwrap_or_default();
         let deps = Rc::new(deps);
         self.deps.base_images.insert(key, deps.clone());
         Ok(deps)
+    }
+
+    /// The workspaces of the tree `tree` an image built from `context` may be built from:
+    /// those holding the context, and, for a package named by a directory in it, those
+    /// holding that directory (a workspace in a directory of a context at the root).
+    fn workspaces(
+        &mut self,
+        tree: ObjectId,
+        context: &str,
+        named: Option<&Named<'_>>,
+    ) -> Result<Vec<Rc<Workspace>>, PlanError> {
+        let known = &mut self.deps.known;
+        let mut workspaces = Workspace::find(self.repo, tree, context, known)?;
+        if let Some(named) = named.filter(|n| n.dir != context && is_within(&n.dir, context)) {
+            for found in Workspace::find(self.repo, tree, &named.dir, known)? {
+                if !workspaces.iter().any(|w| Rc::ptr_eq(w, &found)) {
+                    workspaces.push(found);
+                }
+            }
+        }
+        Ok(workspaces)
     }
 
     /// The package the topology names for the image `owner` builds, if it does.
