@@ -5,7 +5,12 @@
 //! package stay in its scope. A name of no package is an error that says where; a root
 //! context without a name gets a note.
 
-use crate::workspaces::{Manager, Versions, LEFT_PAD_BUMPED, MANAGERS, TOPOLOGY};
+use topo_ci::plan::Plan;
+
+use crate::workspaces::{
+    check_left_pad_bumped, check_utils_changed, Manager, Versions, LEFT_PAD_BUMPED, MANAGERS,
+    TOPOLOGY,
+};
 use crate::{check, topo_ci, Repo};
 
 /// The shared workspace's topology, `web` built from the workspace root by its
@@ -19,8 +24,23 @@ fn web_from_the_root(package: &str) -> String {
     )
 }
 
+/// The plan in which only the server (and the worker on its image) deploys, for `reason`:
+/// `file` changed.
+fn check_server_deploys(plan: &Plan, reason: &str, file: &str) {
+    check(
+        plan,
+        &format!(
+            "shop-server deploy {reason} [{file}]
+             shop-worker deploy dependency-changed [{file}]
+             shop-web skip unchanged
+             shop-admin skip unchanged
+             shop-tools skip unchanged"
+        ),
+    );
+}
+
 /// The plan once `repo` committed what `edit` changed.
-fn after(repo: &Repo, what: &str, edit: impl FnOnce(&Repo)) -> topo_ci::plan::Plan {
+fn after(repo: &Repo, what: &str, edit: impl FnOnce(&Repo)) -> Plan {
     edit(repo);
     repo.commit(what);
     let plan = repo.release();
@@ -48,16 +68,7 @@ fn an_image_built_from_the_workspace_root_follows_its_named_package() {
         // A package web depends on: named as such, though it is in web's context.
         let utils = manager.source("packages/utils");
         let plan = after(&repo, "utils", |repo| repo.write(&utils, "// changed\n"));
-        check(
-            &plan,
-            &format!(
-                "shop-server deploy workspace-dependency-changed [{utils}]
-                 shop-worker deploy dependency-changed [{utils}]
-                 shop-web deploy workspace-dependency-changed [{utils}]
-                 shop-admin skip unchanged
-                 shop-tools skip unchanged"
-            ),
-        );
+        check_utils_changed(&plan, &utils);
         // Its own package, and a file of the root outside every package.
         let web = manager.source("apps/web");
         let plan = after(&repo, "web and the root", |repo| {
@@ -79,16 +90,7 @@ fn an_image_built_from_the_workspace_root_follows_its_named_package() {
         let plan = after(&repo, "bump left-pad", |repo| {
             repo.write(lockfile, &manager.lock(LEFT_PAD_BUMPED));
         });
-        check(
-            &plan,
-            &format!(
-                "shop-server deploy lockfile-changed [{lockfile}]
-                 shop-worker deploy dependency-changed [{lockfile}]
-                 shop-web skip unchanged
-                 shop-admin skip unchanged
-                 shop-tools skip unchanged"
-            ),
-        );
+        check_left_pad_bumped(&plan, lockfile);
         assert!(
             plan.services[2]
                 .detail
@@ -128,14 +130,8 @@ fn a_named_package_may_be_given_by_its_directory() {
     let plan = after(&repo, "common", |repo| {
         repo.write("packages/common/src/index.js", "// changed\n")
     });
-    check(
-        &plan,
-        "shop-server deploy workspace-dependency-changed [packages/common/src/index.js]
-         shop-worker deploy dependency-changed [packages/common/src/index.js]
-         shop-web skip unchanged
-         shop-admin skip unchanged
-         shop-tools skip unchanged",
-    );
+    let common = "packages/common/src/index.js";
+    check_server_deploys(&plan, "workspace-dependency-changed", common);
 }
 
 #[test]
@@ -207,14 +203,7 @@ fn a_crate_of_a_virtual_workspace_built_from_its_root_follows_its_dependencies()
         repo.write("Cargo.toml", &virtual_root)
     });
     // The root manifest is a file of the root outside every crate: the server's.
-    check(
-        &plan,
-        "shop-server deploy changed [Cargo.toml]
-         shop-worker deploy dependency-changed [Cargo.toml]
-         shop-web skip unchanged
-         shop-admin skip unchanged
-         shop-tools skip unchanged",
-    );
+    check_server_deploys(&plan, "changed", "Cargo.toml");
     let plan = after(&repo, "web", |repo| {
         repo.write("apps/web/src/lib.rs", "// changed\n")
     });
@@ -229,25 +218,12 @@ fn a_crate_of_a_virtual_workspace_built_from_its_root_follows_its_dependencies()
     let plan = after(&repo, "common", |repo| {
         repo.write("packages/common/src/lib.rs", "// changed\n")
     });
-    check(
-        &plan,
-        "shop-server deploy workspace-dependency-changed [packages/common/src/lib.rs]
-         shop-worker deploy dependency-changed [packages/common/src/lib.rs]
-         shop-web skip unchanged
-         shop-admin skip unchanged
-         shop-tools skip unchanged",
-    );
+    let common = "packages/common/src/lib.rs";
+    check_server_deploys(&plan, "workspace-dependency-changed", common);
     let plan = after(&repo, "bump left-pad", |repo| {
         repo.write("Cargo.lock", &Manager::Cargo.lock(LEFT_PAD_BUMPED))
     });
-    check(
-        &plan,
-        "shop-server deploy lockfile-changed [Cargo.lock]
-         shop-worker deploy dependency-changed [Cargo.lock]
-         shop-web skip unchanged
-         shop-admin skip unchanged
-         shop-tools skip unchanged",
-    );
+    check_left_pad_bumped(&plan, "Cargo.lock");
 }
 
 #[test]

@@ -71,7 +71,7 @@ pub(crate) const NOTHING_DEPLOYS: &str = "shop-server skip unchanged
 
 /// The plan after left-pad moved under the server in `lockfile`: the server and the worker
 /// on its image deploy, nothing else.
-fn check_left_pad_bumped(plan: &Plan, lockfile: &str) {
+pub(crate) fn check_left_pad_bumped(plan: &Plan, lockfile: &str) {
     check(
         plan,
         &format!(
@@ -87,6 +87,21 @@ fn check_left_pad_bumped(plan: &Plan, lockfile: &str) {
         ["left-pad 1.0.0 → 1.1.0"],
         "{}",
         plan.services[0].detail
+    );
+}
+
+/// The plan after `utils` (a file of `packages/utils`) changed: its dependents deploy, the
+/// server and web directly, the worker on the server's image.
+pub(crate) fn check_utils_changed(plan: &Plan, utils: &str) {
+    check(
+        plan,
+        &format!(
+            "shop-server deploy workspace-dependency-changed [{utils}]
+             shop-worker deploy dependency-changed [{utils}]
+             shop-web deploy workspace-dependency-changed [{utils}]
+             shop-admin skip unchanged
+             shop-tools skip unchanged"
+        ),
     );
 }
 
@@ -264,16 +279,7 @@ fn a_change_in_a_shared_package_deploys_exactly_its_dependents() {
         repo.write(&utils, "// changed\n");
         repo.commit("utils");
         let plan = repo.release();
-        check(
-            &plan,
-            &format!(
-                "shop-server deploy workspace-dependency-changed [{utils}]
-                 shop-worker deploy dependency-changed [{utils}]
-                 shop-web deploy workspace-dependency-changed [{utils}]
-                 shop-admin skip unchanged
-                 shop-tools skip unchanged"
-            ),
-        );
+        check_utils_changed(&plan, &utils);
         assert!(
             plan.services[0].detail.starts_with(&format!(
                 "workspace package `{}` changed: {utils}",
