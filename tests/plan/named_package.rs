@@ -9,7 +9,7 @@ use topo_ci::plan::Plan;
 
 use crate::workspaces::{
     check_left_pad_bumped, check_utils_changed, Manager, Versions, LEFT_PAD_BUMPED, MANAGERS,
-    TOPOLOGY,
+    NOTHING_DEPLOYS, TOPOLOGY,
 };
 use crate::{check, topo_ci, Repo};
 
@@ -98,7 +98,8 @@ fn an_image_built_from_the_workspace_root_follows_its_named_package() {
             "{manager:?}: {}",
             plan.services[2].detail
         );
-        // prettier is the root package's, which a build at the root installs.
+        // prettier is the root package's, which an install at a JavaScript workspace's
+        // root brings; `cargo build -p web` builds only what web depends on.
         let bumped = Versions {
             prettier: "3.1.0",
             ..LEFT_PAD_BUMPED
@@ -106,6 +107,10 @@ fn an_image_built_from_the_workspace_root_follows_its_named_package() {
         let plan = after(&repo, "bump prettier", |repo| {
             repo.write(lockfile, &manager.lock(bumped));
         });
+        if let Manager::Cargo = manager {
+            check(&plan, NOTHING_DEPLOYS);
+            continue;
+        }
         check(
             &plan,
             &format!(

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use super::deps::ImageDeps;
 use crate::lockfile::LockfileKind;
 use crate::scope::is_within;
-use crate::workspace::{Dependencies, Package, Workspace};
+use crate::workspace::{Dependencies, Ecosystem, Package, Workspace};
 
 /// A package a topology names for an image (`changes.package`).
 pub(super) struct Named<'t> {
@@ -58,11 +58,14 @@ pub(super) fn image_deps_in(
     let mut locked = dependencies.clone();
     if named.is_some() {
         deps.outside = Some(outside(workspace, context, package, &dependencies));
-        // A build at the workspace root installs the root package's dependencies too.
-        if let Some((_, root)) = holding(std::slice::from_ref(workspace), context) {
-            if root.dir != package.dir && !locked.packages.contains(root) {
-                locked.packages.push(root.clone());
-            }
+        // An install at a JavaScript workspace's root (npm, pnpm, yarn) brings the root
+        // package's dependencies too (the build's tools, often); `cargo build -p` builds
+        // only what the crate depends on.
+        let root = (workspace.root_package())
+            .filter(|_| workspace.ecosystem() == Ecosystem::JavaScript)
+            .filter(|root| is_within(&root.dir, context) && root.dir != package.dir);
+        if let Some(root) = root.filter(|root| !locked.packages.contains(root)) {
+            locked.packages.push(root.clone());
         }
     }
     deps.roots = workspace.lockfile_roots(package, &locked);

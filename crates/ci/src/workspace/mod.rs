@@ -280,6 +280,17 @@ impl Workspace {
         by_name.or_else(|| self.packages.get(dir))
     }
 
+    /// The package manager it is declared for.
+    pub fn ecosystem(&self) -> Ecosystem {
+        self.ecosystem
+    }
+
+    /// The workspace root's own package (a `package.json` there; a Cargo root with a
+    /// `[package]`), if it has one.
+    pub fn root_package(&self) -> Option<&Package> {
+        self.packages.get(&self.root)
+    }
+
     /// The packages whose directories lie in `dir` (or are it), in directory order.
     pub fn packages_within<'w>(&'w self, dir: &'w str) -> impl Iterator<Item = &'w Package> {
         self.packages
