@@ -200,11 +200,12 @@ impl Scope {
             .own_dir
             .as_deref()
             .is_some_and(|dir| is_within(path, dir));
-        let in_package = self.workspace_package(path).is_some();
+        // Looked up only when it decides: most files of a walk are the service's own.
+        let in_package = || self.workspace_package(path).is_some();
         let own = (in_context && !self.outside.iter().any(|out| is_within(path, out)))
-            && !(self.named_package && in_package)
+            && !(self.named_package && in_package())
             || self.include.is_match(path);
-        let workspace = !own && in_package;
+        let workspace = !own && in_package();
         let global = !own && !workspace && self.global.is_match(path);
         match (own || workspace || global, self.exclude.is_match(path)) {
             (false, _) => Match::Outside,
