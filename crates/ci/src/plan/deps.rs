@@ -204,9 +204,9 @@ impl Planner<'_> {
             package: package.map(|p| p.to_string()).unwrap_or_default(),
             context: format!("`{}`", if context.is_empty() { "." } else { context }),
             known: if listed.is_empty() {
-                ", which holds none".to_owned()
+                " (it holds none)".to_owned()
             } else {
-                format!(", which holds {}", listed.join(", "))
+                format!(" (it holds {})", listed.join(", "))
             },
         }
     }

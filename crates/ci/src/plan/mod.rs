@@ -95,7 +95,7 @@ pub enum PlanError {
         name: String,
     },
     /// `changes.package` names no package of the service's build context.
-    #[error("{at}`{role}` names the package `{package}`, which is no workspace package or crate in its build context {context}{known}: name one by its name or its directory")]
+    #[error("{at}`{role}` names the package `{package}`, but its build context {context} holds no workspace package or crate of that name or directory{known}: name one of those by its name or its directory")]
     UnknownPackage {
         /// Where the topology names it (`topology.toml:7:11: `), when known.
         at: String,
@@ -105,7 +105,7 @@ pub enum PlanError {
         package: String,
         /// The build context, from the repository root.
         context: String,
-        /// The packages the context holds (`: it holds …`), or nothing.
+        /// The packages the context holds (` (it holds …)`).
         known: String,
     },
 }
