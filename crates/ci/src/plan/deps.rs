@@ -152,8 +152,9 @@ impl Planner<'_> {
     }
 
     /// The workspaces of the tree `tree` an image built from `context` may be built from:
-    /// those holding the context, and, for a package named by a directory in it, those
-    /// holding that directory (a workspace in a directory of a context at the root).
+    /// those holding the context, and, for a package named by a directory in it that those
+    /// do not hold, those holding that directory (a workspace in a directory of a context at
+    /// the root).
     fn workspaces(
         &mut self,
         tree: ObjectId,
@@ -162,7 +163,15 @@ impl Planner<'_> {
     ) -> Result<Vec<Rc<Workspace>>, PlanError> {
         let known = &mut self.deps.known;
         let mut workspaces = Workspace::find(self.repo, tree, context, known)?;
-        if let Some(named) = named.filter(|n| n.dir != context && is_within(&n.dir, context)) {
+        // Only when those do not hold it already (a name, most often): no second descent.
+        let held = |named: &Named<'_>| {
+            workspaces.iter().any(|w| {
+                w.package_named(named.name, &named.dir)
+                    .is_some_and(|p| is_within(&p.dir, context))
+            })
+        };
+        let below = named.filter(|n| n.dir != context && is_within(&n.dir, context));
+        if let Some(named) = below.filter(|n| !held(n)) {
             for found in Workspace::find(self.repo, tree, &named.dir, known)? {
                 if !workspaces.iter().any(|w| Rc::ptr_eq(w, &found)) {
                     workspaces.push(found);
