@@ -7,7 +7,10 @@
 //! Two closures compare equal when the service would be installed the same; the
 //! difference is said package by package (`left-pad 1.0.0 → 1.1.0`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::hash::Hash;
+use std::rc::Rc;
 
 mod cargo;
 mod npm;
@@ -52,12 +55,12 @@ pub struct Resolved {
 
 /// The packages a service gets, resolved.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Closure(BTreeSet<Resolved>);
+pub struct Closure(BTreeSet<Rc<Resolved>>);
 
 impl Closure {
     /// The packages, in order.
     pub fn iter(&self) -> impl Iterator<Item = &Resolved> {
-        self.0.iter()
+        self.0.iter().map(|package| &**package)
     }
 
     /// What differs from `base` to `self`, one line per package name, in name order:
@@ -65,10 +68,10 @@ impl Closure {
     /// `ms 2.1.3 (integrity changed)`.
     pub fn changes_since(&self, base: &Closure) -> Vec<String> {
         let mut names: BTreeMap<&str, (BTreeSet<&Resolved>, BTreeSet<&Resolved>)> = BTreeMap::new();
-        for r in &base.0 {
+        for r in base.iter() {
             names.entry(&r.name).or_default().0.insert(r);
         }
-        for r in &self.0 {
+        for r in self.iter() {
             names.entry(&r.name).or_default().1.insert(r);
         }
         let versions = |set: &BTreeSet<&Resolved>, other: &BTreeSet<&Resolved>| -> String {
@@ -121,36 +124,36 @@ pub struct LockfileError(pub String);
 
 /// A parsed lockfile.
 #[derive(Debug)]
-pub enum Lockfile {
-    /// `package-lock.json`.
-    Npm(npm::NpmLock),
-    /// `pnpm-lock.yaml`.
-    Pnpm(pnpm::PnpmLock),
-    /// `yarn.lock`.
-    Yarn(yarn::YarnLock),
-    /// `Cargo.lock`.
-    Cargo(cargo::CargoLock),
+pub struct Lockfile(Format);
+
+#[derive(Debug)]
+enum Format {
+    Npm(Memoized<npm::NpmLock>),
+    Pnpm(Memoized<pnpm::PnpmLock>),
+    Yarn(Memoized<yarn::YarnLock>),
+    Cargo(Memoized<cargo::CargoLock>),
 }
 
 impl Lockfile {
     /// Reads a lockfile of the given format.
     pub fn parse(kind: LockfileKind, bytes: &[u8]) -> Result<Lockfile, LockfileError> {
         let text = std::str::from_utf8(bytes).map_err(|_| LockfileError("not UTF-8".into()))?;
-        match kind {
-            LockfileKind::Npm => npm::NpmLock::parse(text).map(Lockfile::Npm),
-            LockfileKind::Pnpm => pnpm::PnpmLock::parse(text).map(Lockfile::Pnpm),
-            LockfileKind::Yarn => yarn::YarnLock::parse(text).map(Lockfile::Yarn),
-            LockfileKind::Cargo => cargo::CargoLock::parse(text).map(Lockfile::Cargo),
-        }
+        let format = match kind {
+            LockfileKind::Npm => Format::Npm(Memoized::new(npm::NpmLock::parse(text)?)),
+            LockfileKind::Pnpm => Format::Pnpm(Memoized::new(pnpm::PnpmLock::parse(text)?)),
+            LockfileKind::Yarn => Format::Yarn(Memoized::new(yarn::YarnLock::parse(text)?)),
+            LockfileKind::Cargo => Format::Cargo(Memoized::new(cargo::CargoLock::parse(text)?)),
+        };
+        Ok(Lockfile(format))
     }
 
     /// The closure of the packages `roots` describe.
     pub fn closure(&self, roots: &[Root]) -> Closure {
-        match self {
-            Lockfile::Npm(lock) => walk(lock, roots),
-            Lockfile::Pnpm(lock) => walk(lock, roots),
-            Lockfile::Yarn(lock) => walk(lock, roots),
-            Lockfile::Cargo(lock) => walk(lock, roots),
+        match &self.0 {
+            Format::Npm(lock) => lock.closure(roots),
+            Format::Pnpm(lock) => lock.closure(roots),
+            Format::Yarn(lock) => lock.closure(roots),
+            Format::Cargo(lock) => lock.closure(roots),
         }
     }
 }
@@ -159,7 +162,7 @@ impl Lockfile {
 /// locked package to what it is and what it depends on.
 trait Resolver {
     /// A locked package, as the lockfile identifies it.
-    type Id: Ord + Clone;
+    type Id: Hash + Eq + Clone + std::fmt::Debug;
     /// The locked packages the workspace package `root` gets, where the lockfile resolves
     /// them for the package as a whole (Cargo.lock); `None` to resolve each of its
     /// dependencies by [`Resolver::root`].
@@ -173,38 +176,86 @@ trait Resolver {
     fn package(&self, id: &Self::Id) -> Option<(Resolved, Vec<Self::Id>)>;
 }
 
-fn walk<R: Resolver>(resolver: &R, roots: &[Root]) -> Closure {
-    let mut closure = BTreeSet::new();
-    let mut seen = BTreeSet::new();
-    let mut queue = Vec::new();
-    for root in roots {
-        if let Some(ids) = resolver.roots(root) {
-            queue.extend(ids);
-            continue;
+/// Each locked package a walk has asked for, and what it resolved to (`None`: a link).
+type Resolutions<Id> = HashMap<Id, Option<Rc<Node<Id>>>, foldhash::fast::RandomState>;
+
+/// A lockfile and the locked packages its closures have resolved so far. A plan walks one
+/// closure per image, mostly over the same packages (the workspace's shared ones), and
+/// resolving a package (locating each dependency, copying its strings) is most of a
+/// walk's cost: each is resolved once. Never iterated: closures are ordered sets.
+#[derive(Debug)]
+struct Memoized<R: Resolver> {
+    lock: R,
+    resolved: RefCell<Resolutions<R::Id>>,
+}
+
+/// A resolved locked package: what it is, and what it depends on.
+#[derive(Debug)]
+struct Node<Id> {
+    package: Rc<Resolved>,
+    edges: Vec<Id>,
+}
+
+impl<R: Resolver> Memoized<R> {
+    fn new(lock: R) -> Self {
+        Memoized {
+            lock,
+            resolved: RefCell::default(),
         }
-        for (name, range) in &root.dependencies {
-            match resolver.root(&root.dir, name, range) {
-                Some(id) => queue.push(id),
-                None => {
-                    closure.insert(Resolved {
-                        name: name.clone(),
-                        version: format!("{range} (unresolved)"),
-                        integrity: String::new(),
-                    });
+    }
+
+    fn node(&self, id: &R::Id) -> Option<Rc<Node<R::Id>>> {
+        if let Some(known) = self.resolved.borrow().get(id) {
+            return known.clone();
+        }
+        let node = self.lock.package(id).map(|(package, edges)| {
+            Rc::new(Node {
+                package: Rc::new(package),
+                edges,
+            })
+        });
+        self.resolved.borrow_mut().insert(id.clone(), node.clone());
+        node
+    }
+
+    fn closure(&self, roots: &[Root]) -> Closure {
+        let mut closure = BTreeSet::new();
+        let mut seen: HashSet<R::Id, foldhash::fast::RandomState> = HashSet::default();
+        let mut queue = Vec::new();
+        for root in roots {
+            if let Some(ids) = self.lock.roots(root) {
+                queue.extend(ids);
+                continue;
+            }
+            for (name, range) in &root.dependencies {
+                match self.lock.root(&root.dir, name, range) {
+                    Some(id) => queue.push(id),
+                    None => {
+                        closure.insert(Rc::new(Resolved {
+                            name: name.clone(),
+                            version: format!("{range} (unresolved)"),
+                            integrity: String::new(),
+                        }));
+                    }
                 }
             }
         }
-    }
-    while let Some(id) = queue.pop() {
-        if !seen.insert(id.clone()) {
-            continue;
+        while let Some(id) = queue.pop() {
+            if !seen.insert(id.clone()) {
+                continue;
+            }
+            if let Some(node) = self.node(&id) {
+                closure.insert(node.package.clone());
+                queue.extend(
+                    node.edges
+                        .iter()
+                        .filter(|edge| !seen.contains(*edge))
+                        .cloned(),
+                );
+            }
         }
-        if let Some((resolved, edges)) = resolver.package(&id) {
-            closure.insert(resolved);
-            queue.extend(edges.into_iter().filter(|edge| !seen.contains(edge)));
-        }
+        Closure(closure)
     }
-    Closure(closure)
 }
 
 #[cfg(test)]

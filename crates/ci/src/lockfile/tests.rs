@@ -398,10 +398,12 @@ fn changes_are_said_package_by_package() {
         Closure(
             packages
                 .iter()
-                .map(|(name, version, integrity)| Resolved {
-                    name: (*name).to_owned(),
-                    version: (*version).to_owned(),
-                    integrity: (*integrity).to_owned(),
+                .map(|(name, version, integrity)| {
+                    std::rc::Rc::new(Resolved {
+                        name: (*name).to_owned(),
+                        version: (*version).to_owned(),
+                        integrity: (*integrity).to_owned(),
+                    })
                 })
                 .collect(),
         )
