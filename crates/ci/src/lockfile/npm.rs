@@ -2,11 +2,9 @@
 //! package is installed (`node_modules/a/node_modules/b`); a dependency resolves as Node
 //! resolves it, from the nearest `node_modules` up.
 
-use std::collections::BTreeMap;
-
 use indexmap::IndexMap;
-use serde::de::IgnoredAny;
-use serde::Deserialize;
+use serde::de::{IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 use super::{LockfileError, Resolved, Resolver};
 
@@ -38,11 +36,36 @@ struct Entry {
     link: bool,
     // Only the names matter: where each resolves is the installed tree's answer.
     #[serde(default)]
-    dependencies: BTreeMap<String, IgnoredAny>,
+    dependencies: Names,
     #[serde(default)]
-    optional_dependencies: BTreeMap<String, IgnoredAny>,
+    optional_dependencies: Names,
     #[serde(default)]
-    peer_dependencies: BTreeMap<String, IgnoredAny>,
+    peer_dependencies: Names,
+}
+
+/// The keys of a JSON object, its values skipped: the names of a dependency map, kept in
+/// a list (a lockfile has tens of thousands; a map of them costs a node each to build).
+#[derive(Debug, Default)]
+struct Names(Vec<String>);
+
+impl<'de> Deserialize<'de> for Names {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Names, D::Error> {
+        struct Keys;
+        impl<'de> Visitor<'de> for Keys {
+            type Value = Names;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of dependencies")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Names, A::Error> {
+                let mut names = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some((name, IgnoredAny)) = map.next_entry::<String, IgnoredAny>()? {
+                    names.push(name);
+                }
+                Ok(Names(names))
+            }
+        }
+        deserializer.deserialize_map(Keys)
+    }
 }
 
 impl NpmLock {
@@ -110,9 +133,10 @@ impl Resolver for NpmLock {
         };
         let edges = entry
             .dependencies
-            .keys()
-            .chain(entry.optional_dependencies.keys())
-            .chain(entry.peer_dependencies.keys())
+            .0
+            .iter()
+            .chain(&entry.optional_dependencies.0)
+            .chain(&entry.peer_dependencies.0)
             .filter_map(|dep| self.locate(location, dep))
             .collect();
         Some((resolved, edges))
