@@ -14,6 +14,8 @@ mod common;
 mod events;
 #[path = "plan/fingerprints.rs"]
 mod fingerprints;
+#[path = "plan/go.rs"]
+mod go;
 #[path = "plan/history.rs"]
 mod history;
 #[path = "plan/markers.rs"]

@@ -167,7 +167,7 @@ fn a_name_of_no_package_is_an_error_that_says_where() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains(&format!(
-            "topology.toml:{line}:{column}: `web` names the package `wbe`, but its build context `.` holds no workspace package or crate of that name or directory (it holds `@shop/common`, `@shop/utils`, `admin`, `server`, `shop`, `web`): name one of those by its name or its directory"
+            "topology.toml:{line}:{column}: `web` names the package `wbe`, but its build context `.` holds no workspace package, crate or Go module of that name or directory (it holds `@shop/common`, `@shop/utils`, `admin`, `server`, `shop`, `web`): name one of those by its name or its directory"
         )),
         "{stderr}"
     );

@@ -164,19 +164,33 @@ impl Planner<'_> {
         let known = &mut self.deps.known;
         let mut workspaces = Workspace::find(self.repo, tree, context, known)?;
         // Only when those do not hold it already (a name, most often): no second descent.
-        let held = |named: &Named<'_>| {
+        let held = |workspaces: &[Rc<Workspace>], named: &Named<'_>| {
             workspaces.iter().any(|w| {
                 w.package_named(named.name, &named.dir)
                     .is_some_and(|p| is_within(&p.dir, context))
             })
         };
-        let below = named.filter(|n| n.dir != context && is_within(&n.dir, context));
-        if let Some(named) = below.filter(|n| !held(n)) {
-            for found in Workspace::find(self.repo, tree, &named.dir, known)? {
+        let add = |workspaces: &mut Vec<Rc<Workspace>>, found: Vec<Rc<Workspace>>| {
+            for found in found {
                 if !workspaces.iter().any(|w| Rc::ptr_eq(w, &found)) {
                     workspaces.push(found);
                 }
             }
+        };
+        let Some(named) = named.filter(|n| !held(&workspaces, n)) else {
+            return Ok(workspaces);
+        };
+        if named.dir != context && is_within(&named.dir, context) {
+            add(
+                &mut workspaces,
+                Workspace::find(self.repo, tree, &named.dir, known)?,
+            );
+        }
+        // Go's module mode has no file declaring the repository's modules: a module named by
+        // its path in a context above every `go.mod` is looked for among them all.
+        if !held(&workspaces, named) {
+            let modules = Workspace::go_modules(self.repo, tree, known)?;
+            add(&mut workspaces, modules.into_iter().collect());
         }
         Ok(workspaces)
     }

@@ -95,7 +95,7 @@ pub enum PlanError {
         name: String,
     },
     /// `changes.package` names no package of the service's build context.
-    #[error("{at}`{role}` names the package `{package}`, but its build context {context} holds no workspace package or crate of that name or directory{known}: name one of those by its name or its directory")]
+    #[error("{at}`{role}` names the package `{package}`, but its build context {context} holds no workspace package, crate or Go module of that name or directory{known}: name one of those by its name or its directory")]
     UnknownPackage {
         /// Where the topology names it (`topology.toml:7:11: `), when known.
         at: String,

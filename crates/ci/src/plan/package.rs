@@ -15,7 +15,7 @@ use crate::workspace::{Dependencies, Ecosystem, Package, Workspace};
 
 /// A package a topology names for an image (`changes.package`).
 pub(super) struct Named<'t> {
-    /// As written: a package's or crate's name, or a directory.
+    /// As written: a package's, crate's or Go module's name, or a directory.
     pub name: &'t str,
     /// Read as a directory, from the repository root.
     pub dir: String,

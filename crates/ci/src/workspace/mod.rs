@@ -1,7 +1,7 @@
 //! The workspace graph, as committed: a JavaScript workspace (npm and yarn `workspaces` in
 //! the root `package.json`, or `pnpm-workspace.yaml`; each package a directory with a
-//! `package.json`) or a Cargo workspace (a `Cargo.toml` with `[workspace]`; each package a
-//! crate). A service's package is the one whose directory is (or holds) its build context,
+//! `package.json`), a Cargo workspace (a `Cargo.toml` with `[workspace]`; each package a
+//! crate) or Go modules (a `go.work`, or the repository's `go.mod` files). A service's package is the one whose directory is (or holds) its build context,
 //! and the workspace packages it depends on, transitively, join its scope.
 //!
 //! The graph is read from a tree (the commit being planned), never from the work tree.
@@ -20,9 +20,12 @@ use crate::scope::is_within;
 
 mod cargo;
 mod discover;
+mod go;
 pub mod manifest;
+mod walk;
 
 use manifest::Manifest;
+use walk::Walk;
 
 /// A workspace package: a directory with a `package.json`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,6 +59,8 @@ pub enum Ecosystem {
     JavaScript,
     /// Cargo: crates link by `path`.
     Cargo,
+    /// Go: modules link by module path in a `go.work`, else by a `replace` with a directory.
+    Go,
 }
 
 /// A workspace: its root, its packages and its lockfile.
@@ -70,6 +75,9 @@ pub struct Workspace {
     /// Packages every package of the workspace may use, whoever names them (Cargo's
     /// `[patch]` crates from a `path`): by directory.
     shared: Vec<String>,
+    /// Whether a dependency on a package's name is on that package (JavaScript; Go in a
+    /// `go.work`), not only one through a path.
+    by_module_path: bool,
     notes: Vec<String>,
 }
 
@@ -97,33 +105,36 @@ impl Workspace {
         known: &mut Known,
     ) -> Result<Vec<Rc<Workspace>>, GitError> {
         // Only a directory with one of these files can be a root: one descent finds them.
-        let files = repo.files_along(tree, from, &[PNPM_WORKSPACE, PACKAGE, CARGO])?;
+        let names = [PNPM_WORKSPACE, PACKAGE, CARGO, go::GO_WORK, go::GO_MOD];
+        let files = repo.files_along(tree, from, &names)?;
         let mut found = Vec::new();
-        for ecosystem in [Ecosystem::JavaScript, Ecosystem::Cargo] {
+        for ecosystem in [Ecosystem::JavaScript, Ecosystem::Cargo, Ecosystem::Go] {
             let declares = |name: &str| match ecosystem {
                 Ecosystem::JavaScript => name == PNPM_WORKSPACE || name == PACKAGE,
                 Ecosystem::Cargo => name == CARGO,
+                // The nearest `go.work` (Go's workspace mode), else the repository's modules.
+                Ecosystem::Go => name == go::GO_WORK,
             };
             let mut dirs: Vec<&str> = (files.iter())
                 .filter(|(_, name)| declares(name))
                 .map(|(dir, _)| dir.as_str())
                 .collect();
             dirs.dedup();
+            if ecosystem == Ecosystem::Go {
+                let module = files.iter().any(|(_, name)| *name == go::GO_MOD);
+                if let (None, true) = (dirs.last(), module) {
+                    found.extend(Workspace::go_modules(repo, tree, known)?);
+                    continue;
+                }
+            }
             // The nearest first.
             for dir in dirs.into_iter().rev() {
                 let key = (tree, ecosystem, dir.to_owned());
-                let here = match known.get(&key) {
-                    Some(here) => here.clone(),
-                    None => {
-                        let here = match ecosystem {
-                            Ecosystem::JavaScript => Workspace::at(repo, tree, dir)?,
-                            Ecosystem::Cargo => cargo::workspace_at(repo, tree, dir)?,
-                        }
-                        .map(Rc::new);
-                        known.insert(key, here.clone());
-                        here
-                    }
-                };
+                let here = Self::known(known, key, || match ecosystem {
+                    Ecosystem::JavaScript => Workspace::at(repo, tree, dir),
+                    Ecosystem::Cargo => cargo::workspace_at(repo, tree, dir),
+                    Ecosystem::Go => go::work_at(repo, tree, dir),
+                })?;
                 if let Some(workspace) = here {
                     found.push(workspace);
                     break;
@@ -131,6 +142,32 @@ impl Workspace {
             }
         }
         Ok(found)
+    }
+
+    /// The Go modules of the tree `tree` in module mode (see [`Ecosystem::Go`]), if it
+    /// has any: every directory with a `go.mod`, found by one walk of the tree.
+    pub fn go_modules(
+        repo: &Repo,
+        tree: ObjectId,
+        known: &mut Known,
+    ) -> Result<Option<Rc<Workspace>>, GitError> {
+        // No directory is `/`: the key of no `go.work`'s workspace.
+        let key = (tree, Ecosystem::Go, "/".to_owned());
+        Self::known(known, key, || go::modules_of(repo, tree))
+    }
+
+    /// The workspace `key` names, read by `read` the first time.
+    fn known(
+        known: &mut Known,
+        key: (ObjectId, Ecosystem, String),
+        read: impl FnOnce() -> Result<Option<Workspace>, GitError>,
+    ) -> Result<Option<Rc<Workspace>>, GitError> {
+        if let Some(here) = known.get(&key) {
+            return Ok(here.clone());
+        }
+        let here = read()?.map(Rc::new);
+        known.insert(key, here.clone());
+        Ok(here)
     }
 
     /// A workspace of these packages; packages are known by name too (the first of two
@@ -166,6 +203,7 @@ impl Workspace {
             names,
             lockfile,
             shared: Vec::new(),
+            by_module_path: false,
             notes,
         }
     }
@@ -265,11 +303,13 @@ impl Workspace {
 
     /// The package of a service whose build context is `context` (from the repository
     /// root): the deepest package whose directory is it or holds it. The workspace root's
-    /// own package counts only for a context at the root.
+    /// own package counts only for a context at the root, except a Go module's (the root
+    /// of module mode is no package's manifest but a module's).
     pub fn package_of(&self, context: &str) -> Option<&Package> {
+        let holds = |p: &Package| p.dir != self.root || self.ecosystem == Ecosystem::Go;
         self.packages
             .values()
-            .filter(|p| p.dir == context || (p.dir != self.root && is_within(context, &p.dir)))
+            .filter(|p| p.dir == context || (holds(p) && is_within(context, &p.dir)))
             .max_by_key(|p| p.dir.len())
     }
 
@@ -300,7 +340,8 @@ impl Workspace {
 
     /// What the dependency `name` (declared as `range`) of `package` is to the workspace:
     /// JavaScript packages link by name (a `workspace:` range must name one) or by a local
-    /// directory (`file:`, `link:`, `portal:`), crates by `path`.
+    /// directory (`file:`, `link:`, `portal:`), crates by `path`, Go modules by a
+    /// replacement's directory or, in a `go.work`, by module path.
     fn link(&self, package: &Package, name: &str, range: &str) -> Link<'_> {
         match self.ecosystem {
             Ecosystem::JavaScript => match (self.names.get(name), local_dir(package, range)) {
@@ -313,8 +354,11 @@ impl Workspace {
                 (None, None) if range.starts_with("workspace:") => Link::Missing,
                 (None, None) => Link::External,
             },
-            Ecosystem::Cargo => match range.strip_prefix(cargo::PATH) {
-                None => Link::External,
+            Ecosystem::Cargo | Ecosystem::Go => match range.strip_prefix(cargo::PATH) {
+                None => match self.names.get(name) {
+                    Some(dir) if self.by_module_path => Link::Package(dir),
+                    _ => Link::External,
+                },
                 Some(dir) => match self.packages.get_key_value(dir) {
                     Some((dir, _)) => Link::Package(dir),
                     None => Link::Missing,
@@ -329,6 +373,7 @@ impl Workspace {
         let file = match self.ecosystem {
             Ecosystem::JavaScript => "package.json",
             Ecosystem::Cargo => "Cargo.toml",
+            Ecosystem::Go => go::GO_MOD,
         };
         join(&package.dir, file)
     }
@@ -394,64 +439,6 @@ enum Link<'w> {
     Missing,
     /// Not a workspace package: the lockfile resolves it.
     External,
-}
-
-/// A depth-first walk of workspace dependencies that reports cycles.
-struct Walk<'w> {
-    workspace: &'w Workspace,
-    seen: BTreeSet<String>,
-    /// The directories of the packages being visited, outermost first.
-    stack: Vec<String>,
-    notes: BTreeSet<String>,
-}
-
-impl Walk<'_> {
-    fn visit(&mut self, package: &Package) {
-        let workspace = self.workspace;
-        self.seen.insert(package.dir.clone());
-        self.stack.push(package.dir.clone());
-        for (name, range) in &package.manifest.dependencies {
-            let dir = match workspace.link(package, name, range) {
-                Link::External => continue,
-                Link::Missing => {
-                    self.notes.insert(format!(
-                        "{} depends on `{name}` (`{range}`), which is no package of the workspace declared in {}: nothing is added to the scope for it",
-                        workspace.manifest_of(package),
-                        workspace.declared_in
-                    ));
-                    continue;
-                }
-                Link::Package(dir) => dir,
-            };
-            if let Some(at) = self.stack.iter().position(|seen| seen == dir) {
-                // Said from its first package in name order, however it was reached.
-                let mut cycle: Vec<&str> = self.stack[at..]
-                    .iter()
-                    .map(|dir| {
-                        workspace
-                            .packages
-                            .get(dir)
-                            .map_or(dir.as_str(), Package::label)
-                    })
-                    .collect();
-                let first = (0..cycle.len()).min_by_key(|&i| cycle[i]).unwrap_or(0);
-                cycle.rotate_left(first);
-                cycle.push(cycle[0]);
-                self.notes.insert(format!(
-                    "workspace dependency cycle: {}; every package of it is in the scope of what depends on any of them",
-                    cycle.join(" → ")
-                ));
-                continue;
-            }
-            if self.seen.contains(dir) {
-                continue;
-            }
-            if let Some(next) = workspace.packages.get(dir) {
-                self.visit(next);
-            }
-        }
-        self.stack.pop();
-    }
 }
 
 /// The lockfile at the workspace root: pnpm's for a pnpm workspace; else the one

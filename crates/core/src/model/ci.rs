@@ -49,7 +49,8 @@ impl Default for CiSettings {
 /// A service's scope for change detection beyond its build context (`[services.changes]`).
 ///
 /// `package` is for an image built from a workspace root (`context = "."`, a Dockerfile
-/// running `npm run build -w @shop/server` or `cargo build -p server`): its scope is then
+/// running `npm run build -w @shop/server`, `cargo build -p server` or
+/// `go build ./services/api`): its scope is then
 /// the context less the directories of the workspace packages that package does not
 /// depend on, and the root lockfile counts only through what it resolves for it.
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
@@ -62,9 +63,9 @@ pub struct Changes {
     /// Globs, relative to the repository root, whose changes do not (`apps/server/docs/**`).
     #[serde(default)]
     pub exclude: Vec<Spanned<String>>,
-    /// The workspace package (npm, pnpm or yarn) or crate the image is built from, when the
-    /// build context holds others: its name (`@shop/server`, `server`) or its directory
-    /// from the topology's (`apps/server`). Files of the context's other packages change the
+    /// The workspace package (npm, pnpm or yarn), crate or Go module the image is built
+    /// from, when the build context holds others: its name (`@shop/server`, `server`,
+    /// `example.com/shop/api`) or its directory from the topology's (`apps/server`). Files of the context's other packages change the
     /// service only if that package depends on them.
     #[serde(default)]
     pub package: Option<Spanned<String>>,

@@ -1,0 +1,368 @@
+//! Go modules: each directory with a `go.mod`, named by its `module` path, depending on the
+//! modules it `require`s.
+//!
+//! Where a module gets another's files from is Go's answer, in one of two modes:
+//! - **Workspace mode**, with a `go.work` at or above the build context: its `use`
+//!   directories are the workspace's modules, and a requirement of one of them (by its module
+//!   path) is that module's directory.
+//! - **Module mode**, without one: every module of the repository is a package, but a
+//!   requirement is another module's directory only through a `replace` naming that
+//!   directory (`example.com/shop/common => ../common`); without one, Go downloads it,
+//!   whatever the repository holds.
+//!
+//! A replacement by a directory (in the requiring module's `go.mod`, or in `go.work`, which
+//! wins) is recorded as the range `path:DIR`, DIR from the repository root, as for Cargo,
+//! and the module there is read too. Go applies only the main module's replacements; each
+//! module's own are followed here, which differs only where two modules of one repository
+//! replace a third differently. `go.sum` is a file of its module's directory: it is in the
+//! scope with the module, not compared by closure.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use gix::objs::tree::EntryKind;
+use gix::ObjectId;
+use gomod_parser::{GoMod, Replacement};
+
+use super::cargo::PATH;
+use super::manifest::Manifest;
+use super::{normalise, read_packages, Ecosystem, Package, Workspace};
+use crate::lockfile::one_line;
+use crate::repo::{join, GitError, Repo};
+
+/// The file declaring a Go workspace.
+pub(super) const GO_WORK: &str = "go.work";
+/// The file declaring a Go module.
+pub(super) const GO_MOD: &str = "go.mod";
+
+/// The Go workspace `go.work` in `root` declares, if there is one.
+pub(super) fn work_at(
+    repo: &Repo,
+    tree: ObjectId,
+    root: &str,
+) -> Result<Option<Workspace>, GitError> {
+    let declared_in = join(root, GO_WORK);
+    let Some(bytes) = repo.read_file(tree, &declared_in)? else {
+        return Ok(None);
+    };
+    let mut notes = Vec::new();
+    let work = parse_work(&String::from_utf8_lossy(&bytes)).unwrap_or_else(|why| {
+        notes.push(format!(
+            "{declared_in} cannot be read ({why}): no workspace graph is read from it, so no service's scope includes the Go modules it depends on"
+        ));
+        Work::default()
+    });
+    let uses: Vec<String> = (work.uses.iter())
+        .filter_map(|dir| normalise(root, dir))
+        .collect();
+    let replaced = local_replacements(root, &work.replace);
+    let mut packages = BTreeMap::new();
+    read_modules(
+        repo,
+        tree,
+        uses.clone(),
+        &replaced,
+        &mut packages,
+        &mut notes,
+    )?;
+    // A module only a replacement reaches is known by its directory, not its path.
+    let used: BTreeSet<String> = uses.into_iter().collect();
+    let unnamed = (packages.keys())
+        .filter(|dir| !used.contains(*dir))
+        .cloned()
+        .collect();
+    let mut workspace = Workspace::new(
+        Ecosystem::Go,
+        root,
+        declared_in,
+        packages,
+        &unnamed,
+        None,
+        notes,
+    );
+    workspace.by_module_path = true;
+    Ok(Some(workspace))
+}
+
+/// The Go modules of the repository, in module mode (no `go.work` holds the build context):
+/// every directory of the tree with a `go.mod`, if there is one. They link only through
+/// replacements by a directory.
+pub(super) fn modules_of(repo: &Repo, tree: ObjectId) -> Result<Option<Workspace>, GitError> {
+    let mut dirs = BTreeSet::new();
+    let mut visit = |path: &str, kind: EntryKind, _: &gix::oid| -> bool {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        if kind == EntryKind::Tree {
+            // Go ignores these directories; `vendor` holds copies of downloaded modules,
+            // `node_modules` a JavaScript workspace's.
+            return !(name.starts_with(['.', '_'])
+                || ["testdata", "vendor", "node_modules"].contains(&name));
+        }
+        if name == GO_MOD {
+            dirs.insert(path.rsplit_once('/').map_or("", |(dir, _)| dir).to_owned());
+        }
+        false
+    };
+    repo.walk("", tree, &mut visit)?;
+    if dirs.is_empty() {
+        return Ok(None);
+    }
+    let mut packages = BTreeMap::new();
+    let mut notes = Vec::new();
+    let pending = dirs.into_iter().collect();
+    read_modules(
+        repo,
+        tree,
+        pending,
+        &BTreeMap::new(),
+        &mut packages,
+        &mut notes,
+    )?;
+    // The root module's `go.mod` when there is one; a module of module mode is the main
+    // module of its own build, and none declares the others.
+    Ok(Some(Workspace::new(
+        Ecosystem::Go,
+        "",
+        GO_MOD.to_owned(),
+        packages,
+        &BTreeSet::new(),
+        None,
+        notes,
+    )))
+}
+
+/// Reads into `packages` the module of each directory of `pending` and of each directory
+/// a replacement names, in turn; `work` are `go.work`'s replacements (module path →
+/// directory), which win over a module's own.
+fn read_modules(
+    repo: &Repo,
+    tree: ObjectId,
+    pending: Vec<String>,
+    work: &BTreeMap<String, String>,
+    packages: &mut BTreeMap<String, Package>,
+    notes: &mut Vec<String>,
+) -> Result<(), GitError> {
+    let parse = |bytes: &[u8], dir: &str| parse_module(bytes, dir, work);
+    let path = |_: &Package, range: &str| range.strip_prefix(PATH).map(str::to_owned);
+    read_packages((repo, tree, GO_MOD), pending, parse, path, packages, notes)
+}
+
+/// A `go.mod` in `dir`: its module path, and each requirement's version, or `path:DIR`
+/// where a replacement (`work`'s first, then its own) names a directory.
+fn parse_module(
+    bytes: &[u8],
+    dir: &str,
+    work: &BTreeMap<String, String>,
+) -> Result<Manifest, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8".to_owned())?;
+    let module: GoMod = text.parse().map_err(|e: String| one_line(&e))?;
+    if module.module.is_empty() {
+        return Err("no `module` directive".to_owned());
+    }
+    let own: Vec<(String, String)> = (module.replace.iter())
+        .filter_map(|r| match &r.replacement {
+            Replacement::FilePath(path) => Some((r.module_path.clone(), path.clone())),
+            Replacement::Module(_) => None,
+        })
+        .collect();
+    let own = local_replacements(dir, &own);
+    let dependencies = (module.require.iter())
+        .map(|required| {
+            let name = &required.module.module_path;
+            let range = match work.get(name).or_else(|| own.get(name)) {
+                Some(dir) => format!("{PATH}{dir}"),
+                None => required.module.version.clone(),
+            };
+            (name.clone(), range)
+        })
+        .collect();
+    Ok(Manifest {
+        name: Some(module.module),
+        dependencies,
+        ..Manifest::default()
+    })
+}
+
+/// Replacements by a relative directory (`./x`, `../x`; Go reads any other as a module
+/// path), from the directory `from` of the file declaring them: module path → directory
+/// from the repository root. One leading above the repository is no directory of it.
+fn local_replacements(from: &str, replace: &[(String, String)]) -> BTreeMap<String, String> {
+    (replace.iter())
+        .filter(|(_, path)| path.starts_with("./") || path.starts_with("../"))
+        .filter_map(|(module, path)| Some((module.clone(), normalise(from, path)?)))
+        .collect()
+}
+
+/// What topo-ci reads of a `go.work`.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Work {
+    /// The `use` directories, as written.
+    uses: Vec<String>,
+    /// Each `replace`: the module path, and what replaces it, as written (a directory, or a
+    /// module path when a version follows it, which is no directory: left out).
+    replace: Vec<(String, String)>,
+}
+
+/// Reads the `use` and `replace` directives of a `go.work` (the same line syntax as
+/// `go.mod`: one directive per line, or a parenthesised block of them; `//` comments;
+/// quoted paths). Other directives are not needed and not checked.
+fn parse_work(text: &str) -> Result<Work, String> {
+    let mut work = Work::default();
+    let mut block: Option<(&str, usize)> = None;
+    for (number, line) in text.lines().enumerate().map(|(i, l)| (i + 1, l)) {
+        let line = line.split("//").next().unwrap_or_default().trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (verb, rest) = match block {
+            Some(_) if line == ")" => {
+                block = None;
+                continue;
+            }
+            Some((verb, _)) => (verb, line),
+            None => {
+                let (verb, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+                let rest = rest.trim();
+                if rest == "(" {
+                    block = Some((verb, number));
+                    continue;
+                }
+                (verb, rest)
+            }
+        };
+        let words: Vec<&str> = rest.split_whitespace().map(unquote).collect();
+        match (verb, words.as_slice()) {
+            ("use", [dir]) => work.uses.push((*dir).to_owned()),
+            ("use", _) => return Err(format!("line {number}: `use` takes one directory")),
+            ("replace", [module, "=>", path] | [module, _, "=>", path]) => {
+                work.replace
+                    .push(((*module).to_owned(), (*path).to_owned()));
+            }
+            ("replace", [_, "=>", _, _] | [_, _, "=>", _, _]) => {}
+            ("replace", _) => {
+                return Err(format!(
+                    "line {number}: `replace` is `module [version] => replacement [version]`"
+                ))
+            }
+            _ => {}
+        }
+    }
+    match block {
+        Some((verb, opened)) => Err(format!(
+            "the `{verb} (` block of line {opened} is not closed"
+        )),
+        None => Ok(work),
+    }
+}
+
+/// A word of `go.work` without its quotes (`"./a b"`, `` `./a` ``).
+fn unquote(word: &str) -> &str {
+    let quoted = |q: char| word.len() >= 2 && word.starts_with(q) && word.ends_with(q);
+    if quoted('"') || quoted('`') {
+        &word[1..word.len() - 1]
+    } else {
+        word
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use expect_test::{expect, Expect};
+
+    use super::*;
+
+    fn check_work(text: &str, expect: Expect) {
+        expect.assert_debug_eq(&parse_work(text));
+    }
+
+    fn check_module(text: &str, expect: Expect) {
+        let work = BTreeMap::from([("example.com/shop/api".to_owned(), "apps/api".to_owned())]);
+        expect.assert_debug_eq(&parse_module(text.as_bytes(), "services/web", &work));
+    }
+
+    #[test]
+    fn a_go_work_and_its_blocks() {
+        check_work(
+            "go 1.22\n\n// the apps\nuse ./services/api\nuse (\n\t./libs/common // shared\n\t\"./services/web\"\n)\nreplace example.com/x => ../x\nreplace (\n\texample.com/y v1.0.0 => ./y\n\texample.com/z => example.com/fork/z v1.2.0\n)\ntoolchain go1.22.1\n",
+            expect![[r#"
+                Ok(
+                    Work {
+                        uses: [
+                            "./services/api",
+                            "./libs/common",
+                            "./services/web",
+                        ],
+                        replace: [
+                            (
+                                "example.com/x",
+                                "../x",
+                            ),
+                            (
+                                "example.com/y",
+                                "./y",
+                            ),
+                        ],
+                    },
+                )
+            "#]],
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_read_of_a_go_work() {
+        check_work(
+            "go 1.22\nuse (\n\t./a\n",
+            expect![[r#"
+                Err(
+                    "the `use (` block of line 2 is not closed",
+                )
+            "#]],
+        );
+        check_work(
+            "use ./a ./b\n",
+            expect![[r#"
+                Err(
+                    "line 1: `use` takes one directory",
+                )
+            "#]],
+        );
+        check_work(
+            "replace example.com/x ../x\n",
+            expect![[r#"
+                Err(
+                    "line 1: `replace` is `module [version] => replacement [version]`",
+                )
+            "#]],
+        );
+    }
+
+    #[test]
+    fn a_go_mod_with_replacements_by_directory() {
+        check_module(
+            "module example.com/shop/web\n\ngo 1.22\n\nrequire (\n\texample.com/shop/common v0.0.0\n\texample.com/shop/api v0.0.0\n\tgithub.com/google/uuid v1.6.0 // indirect\n\texample.com/fork v1.0.0\n)\n\nreplace example.com/shop/common => ../../libs/common\n\nreplace example.com/shop/api => ../api\n\nreplace example.com/fork => example.com/forked v1.0.1\n\nreplace example.com/outside => ../../../outside\n",
+            expect![[r#"
+                Ok(
+                    Manifest {
+                        name: Some(
+                            "example.com/shop/web",
+                        ),
+                        dependencies: {
+                            "example.com/fork": "v1.0.0",
+                            "example.com/shop/api": "path:apps/api",
+                            "example.com/shop/common": "path:libs/common",
+                            "github.com/google/uuid": "v1.6.0",
+                        },
+                        workspaces: None,
+                        package_manager: None,
+                    },
+                )
+            "#]],
+        );
+        check_module(
+            "go 1.22\n",
+            expect![[r#"
+                Err(
+                    "no `module` directive",
+                )
+            "#]],
+        );
+    }
+}
