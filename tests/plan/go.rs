@@ -8,12 +8,14 @@ use topo_ci::plan::Plan;
 
 use crate::{check, Repo};
 
-/// `api` and `web`, each built from its module's directory, or `api` from the root.
-fn topology(api_from_the_root: bool) -> String {
-    let api = if api_from_the_root {
-        "context = \".\"\ndockerfile = \"services/api/Dockerfile\"\nchanges = { package = \"example.com/shop/api\" }"
-    } else {
-        "context = \"services/api\""
+/// `api` and `web`, each built from its module's directory, or `api` from the root with
+/// its module named as `package`.
+fn topology(package: Option<&str>) -> String {
+    let api = match package {
+        Some(package) => format!(
+            "context = \".\"\ndockerfile = \"services/api/Dockerfile\"\nchanges = {{ package = \"{package}\" }}"
+        ),
+        None => "context = \"services/api\"".to_owned(),
     };
     format!(
         "project = \"shop\"\n\n[[services]]\nrole = \"api\"\n{api}\n\n[[services]]\nrole = \"web\"\ncontext = \"services/web\"\n"
@@ -107,7 +109,7 @@ fn check_common_changed(repo: &Repo) {
 
 #[test]
 fn a_module_gets_the_files_of_a_module_it_replaces_by_directory() {
-    let repo = deployed(&topology(false), true, None);
+    let repo = deployed(&topology(None), true, None);
     check_common_changed(&repo);
     // web requires nothing of the repository.
     let plan = after(&repo, "services/web/main.go", "package main // changed\n");
@@ -121,7 +123,7 @@ fn a_module_gets_the_files_of_a_module_it_replaces_by_directory() {
 #[test]
 fn without_a_replacement_a_required_module_is_downloaded_not_read_from_the_repository() {
     // Module mode: Go fetches example.com/shop/common at v0.0.0, whatever libs/common holds.
-    let repo = deployed(&topology(false), false, None);
+    let repo = deployed(&topology(None), false, None);
     let plan = after(&repo, "libs/common/main.go", "package main // changed\n");
     check(
         &plan,
@@ -142,14 +144,15 @@ fn without_a_replacement_a_required_module_is_downloaded_not_read_from_the_repos
 
 #[test]
 fn an_image_built_from_the_root_follows_its_named_module() {
-    for (replace, work) in [
-        (true, None),
-        (
-            false,
-            Some("go 1.22\nuse ./services/api\nuse ./services/web\nuse ./libs/common\n"),
-        ),
+    let work = "go 1.22\nuse ./services/api\nuse ./services/web\nuse ./libs/common\n";
+    // By module path or directory, linked by a replacement or by a go.work.
+    for (package, replace, work) in [
+        ("example.com/shop/api", true, None),
+        ("services/api", true, None),
+        ("example.com/shop/api", false, Some(work)),
+        ("services/api", false, Some(work)),
     ] {
-        let repo = deployed(&topology(true), replace, work);
+        let repo = deployed(&topology(Some(package)), replace, work);
         // Another module of the root context, which api does not depend on.
         let plan = after(&repo, "services/web/main.go", "package main // changed\n");
         check(
@@ -176,7 +179,7 @@ fn an_image_built_from_the_root_follows_its_named_module() {
 
 #[test]
 fn a_replacement_by_a_directory_without_a_go_mod_is_explained() {
-    let repo = deployed(&topology(false), true, None);
+    let repo = deployed(&topology(None), true, None);
     let go_mod = "module example.com/shop/api\n\ngo 1.22\n\nrequire example.com/shop/gone v0.0.0\n\nreplace example.com/shop/gone => ../gone\n";
     let plan = after(&repo, "services/api/go.mod", go_mod);
     check(

@@ -181,13 +181,14 @@ impl Planner<'_> {
             return Ok(workspaces);
         };
         if named.dir != context && is_within(&named.dir, context) {
-            add(
-                &mut workspaces,
-                Workspace::find(self.repo, tree, &named.dir, known)?,
-            );
+            let found = Workspace::find(self.repo, tree, &named.dir, known)?;
+            // A Go main module found from its directory does not know the context's other
+            // modules, which leave the scope: those are found below.
+            let found = found.into_iter().filter(|w| !w.is_go_main_module());
+            add(&mut workspaces, found.collect());
         }
-        // Go's module mode has no file declaring the repository's modules: a module named by
-        // its path in a context above every `go.mod` is looked for among them all.
+        // Go's module mode has no file declaring the repository's modules together: a module
+        // named in a context holding others is looked for among them all.
         if !held(&workspaces, named) {
             let modules = Workspace::go_modules(self.repo, tree, known)?;
             add(&mut workspaces, modules.into_iter().collect());

@@ -83,9 +83,45 @@ pub(super) fn work_at(
     Ok(Some(workspace))
 }
 
-/// The Go modules of the repository, in module mode (no `go.work` holds the build context):
-/// every directory of the tree with a `go.mod`, if there is one. They link only through
-/// replacements by a directory.
+/// The main module in `root`, in module mode (no `go.work` holds the build context), and
+/// the modules its replacements by a directory reach, in turn, if `root` has a `go.mod`.
+pub(super) fn module_at(
+    repo: &Repo,
+    tree: ObjectId,
+    root: &str,
+) -> Result<Option<Workspace>, GitError> {
+    let declared_in = join(root, GO_MOD);
+    if repo.entry_at(tree, &declared_in)?.is_none() {
+        return Ok(None);
+    }
+    let mut packages = BTreeMap::new();
+    let mut notes = Vec::new();
+    let pending = vec![root.to_owned()];
+    read_modules(
+        repo,
+        tree,
+        pending,
+        &BTreeMap::new(),
+        &mut packages,
+        &mut notes,
+    )?;
+    let mut workspace = Workspace::new(
+        Ecosystem::Go,
+        root,
+        declared_in,
+        packages,
+        &BTreeSet::new(),
+        None,
+        notes,
+    );
+    workspace.go_main_module = true;
+    Ok(Some(workspace))
+}
+
+/// Every Go module of the repository, in module mode: each directory of the tree with a
+/// `go.mod`, if there is one; they link only through replacements by a directory. One walk
+/// of the whole tree, for a module an image is named to be built from (`changes.package`)
+/// out of a context holding others, which no `go.mod` or `go.work` declares together.
 pub(super) fn modules_of(repo: &Repo, tree: ObjectId) -> Result<Option<Workspace>, GitError> {
     let mut dirs = BTreeSet::new();
     let mut visit = |path: &str, kind: EntryKind, _: &gix::oid| -> bool {
@@ -116,8 +152,7 @@ pub(super) fn modules_of(repo: &Repo, tree: ObjectId) -> Result<Option<Workspace
         &mut packages,
         &mut notes,
     )?;
-    // The root module's `go.mod` when there is one; a module of module mode is the main
-    // module of its own build, and none declares the others.
+    // The root module's `go.mod` when there is one: no file declares the modules together.
     Ok(Some(Workspace::new(
         Ecosystem::Go,
         "",

@@ -78,6 +78,8 @@ pub struct Workspace {
     /// Whether a dependency on a package's name is on that package (JavaScript; Go in a
     /// `go.work`), not only one through a path.
     by_module_path: bool,
+    /// Whether it is a Go main module and what its replacements reach, not every module.
+    go_main_module: bool,
     notes: Vec<String>,
 }
 
@@ -120,12 +122,12 @@ impl Workspace {
                 .map(|(dir, _)| dir.as_str())
                 .collect();
             dirs.dedup();
-            if ecosystem == Ecosystem::Go {
-                let module = files.iter().any(|(_, name)| *name == go::GO_MOD);
-                if let (None, true) = (dirs.last(), module) {
-                    found.extend(Workspace::go_modules(repo, tree, known)?);
-                    continue;
-                }
+            let module = files.iter().rev().find(|(_, name)| *name == go::GO_MOD);
+            if let (Ecosystem::Go, None, Some((dir, _))) = (ecosystem, dirs.last(), module) {
+                // Module mode: the nearest `go.mod` is the main module.
+                let key = (tree, ecosystem, dir.clone());
+                found.extend(Self::known(known, key, || go::module_at(repo, tree, dir))?);
+                continue;
             }
             // The nearest first.
             for dir in dirs.into_iter().rev() {
@@ -144,8 +146,8 @@ impl Workspace {
         Ok(found)
     }
 
-    /// The Go modules of the tree `tree` in module mode (see [`Ecosystem::Go`]), if it
-    /// has any: every directory with a `go.mod`, found by one walk of the tree.
+    /// Every Go module of the tree `tree`, in module mode (see [`Ecosystem::Go`]), if it
+    /// has any: each directory with a `go.mod`, found by one walk of the whole tree.
     pub fn go_modules(
         repo: &Repo,
         tree: ObjectId,
@@ -204,6 +206,7 @@ impl Workspace {
             lockfile,
             shared: Vec::new(),
             by_module_path: false,
+            go_main_module: false,
             notes,
         }
     }
@@ -323,6 +326,12 @@ impl Workspace {
     /// The package manager it is declared for.
     pub fn ecosystem(&self) -> Ecosystem {
         self.ecosystem
+    }
+
+    /// Whether it is a Go main module and the modules its replacements reach (module mode,
+    /// found from a build context): it does not know the repository's other modules.
+    pub fn is_go_main_module(&self) -> bool {
+        self.go_main_module
     }
 
     /// The workspace root's own package (a `package.json` there; a Cargo root with a
