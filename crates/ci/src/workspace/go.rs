@@ -5,10 +5,11 @@
 //! - **Workspace mode**, with a `go.work` at or above the build context: its `use`
 //!   directories are the workspace's modules, and a requirement of one of them (by its module
 //!   path) is that module's directory.
-//! - **Module mode**, without one: every module of the repository is a package, but a
+//! - **Module mode**, without one: the nearest `go.mod` is the main module, and a
 //!   requirement is another module's directory only through a `replace` naming that
 //!   directory (`example.com/shop/common => ../common`); without one, Go downloads it,
-//!   whatever the repository holds.
+//!   whatever the repository holds. Every module of the repository is read (one walk of the
+//!   tree) only for a module named in `changes.package` out of a context holding others.
 //!
 //! A replacement by a directory (in the requiring module's `go.mod`, or in `go.work`, which
 //! wins) is recorded as the range `path:DIR`, DIR from the repository root, as for Cargo,
@@ -94,26 +95,7 @@ pub(super) fn module_at(
     if repo.entry_at(tree, &declared_in)?.is_none() {
         return Ok(None);
     }
-    let mut packages = BTreeMap::new();
-    let mut notes = Vec::new();
-    let pending = vec![root.to_owned()];
-    read_modules(
-        repo,
-        tree,
-        pending,
-        &BTreeMap::new(),
-        &mut packages,
-        &mut notes,
-    )?;
-    let mut workspace = Workspace::new(
-        Ecosystem::Go,
-        root,
-        declared_in,
-        packages,
-        &BTreeSet::new(),
-        None,
-        notes,
-    );
+    let mut workspace = module_mode(repo, tree, root, declared_in, vec![root.to_owned()])?;
     workspace.go_main_module = true;
     Ok(Some(workspace))
 }
@@ -141,9 +123,22 @@ pub(super) fn modules_of(repo: &Repo, tree: ObjectId) -> Result<Option<Workspace
     if dirs.is_empty() {
         return Ok(None);
     }
+    // The root module's `go.mod` when there is one: no file declares the modules together.
+    let pending = dirs.into_iter().collect();
+    module_mode(repo, tree, "", GO_MOD.to_owned(), pending).map(Some)
+}
+
+/// The modules of module mode in the directories `pending` and those their replacements
+/// by a directory reach, as a workspace at `root` declared in `declared_in`.
+fn module_mode(
+    repo: &Repo,
+    tree: ObjectId,
+    root: &str,
+    declared_in: String,
+    pending: Vec<String>,
+) -> Result<Workspace, GitError> {
     let mut packages = BTreeMap::new();
     let mut notes = Vec::new();
-    let pending = dirs.into_iter().collect();
     read_modules(
         repo,
         tree,
@@ -152,16 +147,16 @@ pub(super) fn modules_of(repo: &Repo, tree: ObjectId) -> Result<Option<Workspace
         &mut packages,
         &mut notes,
     )?;
-    // The root module's `go.mod` when there is one: no file declares the modules together.
-    Ok(Some(Workspace::new(
+    let unnamed = BTreeSet::new();
+    Ok(Workspace::new(
         Ecosystem::Go,
-        "",
-        GO_MOD.to_owned(),
+        root,
+        declared_in,
         packages,
-        &BTreeSet::new(),
+        &unnamed,
         None,
         notes,
-    )))
+    ))
 }
 
 /// Reads into `packages` the module of each directory of `pending` and of each directory

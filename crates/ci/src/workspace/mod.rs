@@ -1,8 +1,9 @@
 //! The workspace graph, as committed: a JavaScript workspace (npm and yarn `workspaces` in
 //! the root `package.json`, or `pnpm-workspace.yaml`; each package a directory with a
 //! `package.json`), a Cargo workspace (a `Cargo.toml` with `[workspace]`; each package a
-//! crate) or Go modules (a `go.work`, or the repository's `go.mod` files). A service's package is the one whose directory is (or holds) its build context,
-//! and the workspace packages it depends on, transitively, join its scope.
+//! crate) or Go modules (a `go.work`'s, or a main module and what its replacements reach).
+//! A service's package is the one whose directory is (or holds) its build context, and the
+//! workspace packages it depends on, transitively, join its scope.
 //!
 //! The graph is read from a tree (the commit being planned), never from the work tree.
 //! What cannot be followed — a manifest that does not parse, a `workspace:` range or a
@@ -75,8 +76,8 @@ pub struct Workspace {
     /// Packages every package of the workspace may use, whoever names them (Cargo's
     /// `[patch]` crates from a `path`): by directory.
     shared: Vec<String>,
-    /// Whether a dependency on a package's name is on that package (JavaScript; Go in a
-    /// `go.work`), not only one through a path.
+    /// Whether a Go module's requirement of a module path is on the workspace's module of
+    /// that path (in a `go.work`), not only through a replacement by a directory.
     by_module_path: bool,
     /// Whether it is a Go main module and what its replacements reach, not every module.
     go_main_module: bool,
@@ -114,7 +115,7 @@ impl Workspace {
             let declares = |name: &str| match ecosystem {
                 Ecosystem::JavaScript => name == PNPM_WORKSPACE || name == PACKAGE,
                 Ecosystem::Cargo => name == CARGO,
-                // The nearest `go.work` (Go's workspace mode), else the repository's modules.
+                // The nearest `go.work` (Go's workspace mode), else module mode (below).
                 Ecosystem::Go => name == go::GO_WORK,
             };
             let mut dirs: Vec<&str> = (files.iter())
@@ -122,11 +123,13 @@ impl Workspace {
                 .map(|(dir, _)| dir.as_str())
                 .collect();
             dirs.dedup();
-            let module = files.iter().rev().find(|(_, name)| *name == go::GO_MOD);
-            if let (Ecosystem::Go, None, Some((dir, _))) = (ecosystem, dirs.last(), module) {
+            if ecosystem == Ecosystem::Go && dirs.is_empty() {
                 // Module mode: the nearest `go.mod` is the main module.
-                let key = (tree, ecosystem, dir.clone());
-                found.extend(Self::known(known, key, || go::module_at(repo, tree, dir))?);
+                let module = files.iter().rev().find(|(_, name)| *name == go::GO_MOD);
+                if let Some((dir, _)) = module {
+                    let key = (tree, ecosystem, dir.clone());
+                    found.extend(Self::known(known, key, || go::module_at(repo, tree, dir))?);
+                }
                 continue;
             }
             // The nearest first.
@@ -306,8 +309,9 @@ impl Workspace {
 
     /// The package of a service whose build context is `context` (from the repository
     /// root): the deepest package whose directory is it or holds it. The workspace root's
-    /// own package counts only for a context at the root, except a Go module's (the root
-    /// of module mode is no package's manifest but a module's).
+    /// own package counts only for a context at the root (a JavaScript or Cargo root
+    /// declares the workspace more than it is the package of what lies below it), except a
+    /// Go module's: it is the module of every directory below without a `go.mod` of its own.
     pub fn package_of(&self, context: &str) -> Option<&Package> {
         let holds = |p: &Package| p.dir != self.root || self.ecosystem == Ecosystem::Go;
         self.packages
