@@ -180,6 +180,22 @@ impl Repo {
         json_of(&output, "fingerprint")
     }
 
+    /// Asserts that each fingerprint of `plan` (HEAD's, brought forward from the markers'
+    /// digests where they allow) is the one `topo-ci fingerprint` computes from scratch.
+    fn check_fingerprints(&self, plan: &Plan, when: &str) {
+        let fresh = self.fingerprints();
+        for service in &plan.services {
+            assert_eq!(
+                Some(&service.fingerprint),
+                fresh.get(&service.container),
+                "{when}: {} ({:?}, {}) differs from its fingerprint from scratch",
+                service.container,
+                service.reason,
+                service.detail
+            );
+        }
+    }
+
     /// Deploys everything (first release) and records it.
     fn deployed() -> Repo {
         let repo = Repo::new();

@@ -75,15 +75,7 @@ fn after(repo: &Repo, path: &str, text: &str) -> Plan {
     repo.write(path, text);
     repo.commit(path);
     let plan = repo.release();
-    let fresh = repo.fingerprints();
-    for service in &plan.services {
-        assert_eq!(
-            Some(&service.fingerprint),
-            fresh.get(&service.container),
-            "{path}: {} differs from its fingerprint from scratch",
-            service.container
-        );
-    }
+    repo.check_fingerprints(&plan, path);
     repo.mark(&plan);
     plan
 }
