@@ -182,3 +182,26 @@ fn a_replacement_by_a_directory_without_a_go_mod_is_explained() {
     let note = "services/api/go.mod replaces `example.com/shop/gone` with the directory services/gone, which holds no go.mod: nothing is added to the scope for it";
     assert!(plan.notes.iter().any(|n| n == note), "{:?}", plan.notes);
 }
+
+#[test]
+fn what_a_go_work_cannot_give_is_explained() {
+    let work = "go 1.22\nuse ./services/api\nuse ./libs/gone\nuse ../outside\n";
+    let repo = deployed(&topology(None), false, Some(work));
+    let plan = after(&repo, "libs/common/main.go", "package main // changed\n");
+    check(
+        &plan,
+        "shop-api skip unchanged
+         shop-web skip unchanged",
+    );
+    let notes = [
+        "go.work uses libs/gone, which holds no go.mod: Go refuses the workspace, and no module is read there",
+        "go.work uses ../outside, which is not a directory of the repository: its module is not followed",
+    ];
+    for note in notes {
+        assert!(plan.notes.iter().any(|n| n == note), "{:?}", plan.notes);
+    }
+    // A go.work that does not parse: said, and nothing is linked through it.
+    let plan = after(&repo, "go.work", "go 1.22\nuse (\n\t./services/api\n");
+    let note = "go.work cannot be read (the `use (` block of line 2 is not closed): no workspace graph is read from it, so no service's scope includes the Go modules it depends on";
+    assert!(plan.notes.iter().any(|n| n == note), "{:?}", plan.notes);
+}

@@ -52,9 +52,15 @@ pub(super) fn work_at(
         ));
         Work::default()
     });
-    let uses: Vec<String> = (work.uses.iter())
-        .filter_map(|dir| normalise(root, dir))
-        .collect();
+    let mut uses = Vec::new();
+    for dir in &work.uses {
+        match normalise(root, dir) {
+            Some(dir) => uses.push(dir),
+            None => notes.push(format!(
+                "{declared_in} uses {dir}, which is not a directory of the repository: its module is not followed"
+            )),
+        }
+    }
     let replaced = local_replacements(root, &work.replace);
     let mut packages = BTreeMap::new();
     read_modules(
@@ -65,6 +71,11 @@ pub(super) fn work_at(
         &mut packages,
         &mut notes,
     )?;
+    for dir in uses.iter().filter(|dir| !packages.contains_key(*dir)) {
+        notes.push(format!(
+            "{declared_in} uses {dir}, which holds no go.mod: Go refuses the workspace, and no module is read there"
+        ));
+    }
     // A module only a replacement reaches is known by its directory, not its path.
     let used: BTreeSet<String> = uses.into_iter().collect();
     let unnamed = (packages.keys())
