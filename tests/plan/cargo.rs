@@ -181,29 +181,32 @@ fn a_crate_that_cannot_be_followed_is_explained() {
 
 #[test]
 fn a_patched_crate_from_a_path_joins_every_crates_scope() {
-    let repo = Manager::Cargo.deployed();
-    let root = std::fs::read_to_string(repo.path().join("Cargo.toml")).expect("read");
-    repo.write(
-        "Cargo.toml",
-        &format!("{root}\n[patch.crates-io]\nleft-pad = {{ path = \"vendor/left-pad\" }}\n"),
-    );
-    repo.write(
-        "vendor/left-pad/Cargo.toml",
-        "[package]\nname = \"left-pad\"\nversion = \"1.0.0\"\n",
-    );
-    repo.write("vendor/left-pad/src/lib.rs", "// the fork\n");
-    repo.commit("a fork of left-pad");
-    repo.mark(&repo.release());
-    // Cargo.lock says nothing when the fork's files change: its scope does, for every
-    // crate of the workspace; `tools` is no crate.
-    repo.write("vendor/left-pad/src/lib.rs", "// the fork, fixed\n");
-    repo.commit("fix the fork");
-    check(
-        &repo.release(),
-        "shop-server deploy workspace-dependency-changed [vendor/left-pad/src/lib.rs]
-         shop-worker deploy dependency-changed [vendor/left-pad/src/lib.rs]
-         shop-web deploy workspace-dependency-changed [vendor/left-pad/src/lib.rs]
-         shop-admin deploy workspace-dependency-changed [vendor/left-pad/src/lib.rs]
-         shop-tools skip unchanged",
-    );
+    // `[patch]`, and the deprecated `[replace]` Cargo still honours.
+    for table in [
+        "[patch.crates-io]\nleft-pad = { path = \"vendor/left-pad\" }\n",
+        "[replace]\n\"left-pad:1.0.0\" = { path = \"vendor/left-pad\" }\n",
+    ] {
+        let repo = Manager::Cargo.deployed();
+        let root = std::fs::read_to_string(repo.path().join("Cargo.toml")).expect("read");
+        repo.write("Cargo.toml", &format!("{root}\n{table}"));
+        repo.write(
+            "vendor/left-pad/Cargo.toml",
+            "[package]\nname = \"left-pad\"\nversion = \"1.0.0\"\n",
+        );
+        repo.write("vendor/left-pad/src/lib.rs", "// the fork\n");
+        repo.commit("a fork of left-pad");
+        repo.mark(&repo.release());
+        // Cargo.lock says nothing when the fork's files change: its scope does, for every
+        // crate of the workspace; `tools` is no crate.
+        repo.write("vendor/left-pad/src/lib.rs", "// the fork, fixed\n");
+        repo.commit("fix the fork");
+        check(
+            &repo.release(),
+            "shop-server deploy workspace-dependency-changed [vendor/left-pad/src/lib.rs]
+             shop-worker deploy dependency-changed [vendor/left-pad/src/lib.rs]
+             shop-web deploy workspace-dependency-changed [vendor/left-pad/src/lib.rs]
+             shop-admin deploy workspace-dependency-changed [vendor/left-pad/src/lib.rs]
+             shop-tools skip unchanged",
+        );
+    }
 }

@@ -9,7 +9,8 @@
 //! `path`); it is recorded as the range `path:DIR`, DIR from the repository root. Anything
 //! else is resolved through `Cargo.lock`.
 //!
-//! A crate the root's `[patch]` takes from a `path` replaces a registry crate for every
+//! A crate the root's `[patch]` (or the deprecated `[replace]`) takes from a `path` replaces
+//! a registry crate for every
 //! crate that depends on it, directly or through other registry crates; Cargo.lock names
 //! it without a source, so no closure sees its files change. It joins the scope of every
 //! package of the workspace instead (more than needed, never less).
@@ -40,7 +41,7 @@ struct CargoManifest {
     is_package: bool,
     /// Its `[workspace]` table, when it is a workspace root.
     workspace: Option<WorkspaceTable>,
-    /// The directories its `[patch.*]` tables take crates from.
+    /// The directories its `[patch.*]` and `[replace]` tables take crates from.
     patches: Vec<String>,
 }
 
@@ -175,6 +176,15 @@ fn parse(
                     .map_err(|why| format!("`patch.{registry}.{key}`: {why}"))?;
                 patches.extend(range.strip_prefix(PATH).map(str::to_owned));
             }
+        }
+    }
+    // `[replace]` (deprecated in favour of `[patch]`, still honoured): `"name:version"` keys.
+    if let Some(specs) = table.get("replace") {
+        let specs = specs.as_table().ok_or("`replace` is not a table")?;
+        for (key, spec) in specs {
+            let (_, range) = dependency(key, spec, dir, inherited)
+                .map_err(|why| format!("`replace.{key}`: {why}"))?;
+            patches.extend(range.strip_prefix(PATH).map(str::to_owned));
         }
     }
     Ok(CargoManifest {
