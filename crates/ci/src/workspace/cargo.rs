@@ -10,10 +10,9 @@
 //! else is resolved through `Cargo.lock`.
 //!
 //! A crate the root's `[patch]` (or the deprecated `[replace]`) takes from a `path` replaces
-//! a registry crate for every
-//! crate that depends on it, directly or through other registry crates; Cargo.lock names
-//! it without a source, so no closure sees its files change. It joins the scope of every
-//! package of the workspace instead (more than needed, never less).
+//! a registry crate for every crate that depends on it, directly or through other registry
+//! crates; Cargo.lock names it without a source, so no closure sees its files change. It
+//! joins the scope of every package of the workspace instead (more than needed, never less).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -164,28 +163,28 @@ fn parse(
             }
         }
     }
+    // The paths a `[patch.<registry>]` or `[replace]` table (`"name:version"` keys;
+    // deprecated in favour of `[patch]`, still honoured) takes crates from.
     let mut patches = Vec::new();
+    let mut take = |specs: &Value, at: &str| -> Result<(), String> {
+        let specs = specs
+            .as_table()
+            .ok_or_else(|| format!("`{at}` is not a table"))?;
+        for (key, spec) in specs {
+            let (_, range) = dependency(key, spec, dir, inherited)
+                .map_err(|why| format!("`{at}.{key}`: {why}"))?;
+            patches.extend(range.strip_prefix(PATH).map(str::to_owned));
+        }
+        Ok(())
+    };
     if let Some(registries) = table.get("patch") {
         let registries = registries.as_table().ok_or("`patch` is not a table")?;
         for (registry, specs) in registries {
-            let specs = specs
-                .as_table()
-                .ok_or_else(|| format!("`patch.{registry}` is not a table"))?;
-            for (key, spec) in specs {
-                let (_, range) = dependency(key, spec, dir, inherited)
-                    .map_err(|why| format!("`patch.{registry}.{key}`: {why}"))?;
-                patches.extend(range.strip_prefix(PATH).map(str::to_owned));
-            }
+            take(specs, &format!("patch.{registry}"))?;
         }
     }
-    // `[replace]` (deprecated in favour of `[patch]`, still honoured): `"name:version"` keys.
     if let Some(specs) = table.get("replace") {
-        let specs = specs.as_table().ok_or("`replace` is not a table")?;
-        for (key, spec) in specs {
-            let (_, range) = dependency(key, spec, dir, inherited)
-                .map_err(|why| format!("`replace.{key}`: {why}"))?;
-            patches.extend(range.strip_prefix(PATH).map(str::to_owned));
-        }
+        take(specs, "replace")?;
     }
     Ok(CargoManifest {
         patches,
