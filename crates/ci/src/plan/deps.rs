@@ -188,8 +188,11 @@ impl Planner<'_> {
             add(&mut workspaces, found.collect());
         }
         // Go's module mode has no file declaring the repository's modules together: a module
-        // named in a context holding others is looked for among them all.
-        if !held(&workspaces, named) {
+        // named in a context holding others is looked for among them all. At head only: a
+        // base tree is read for the lockfile side of a comparison, and a Go module has no
+        // lockfile (`go.sum` is a file of its scope), so walking a base's whole tree there
+        // (a base predating a named npm package, say) would find nothing it needs.
+        if tree == self.head_tree && !held(&workspaces, named) {
             let modules = Workspace::go_modules(self.repo, tree, known)?;
             add(&mut workspaces, modules.into_iter().collect());
         }
