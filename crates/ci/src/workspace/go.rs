@@ -247,30 +247,25 @@ struct Work {
 /// quoted paths). Other directives are not needed and not checked.
 fn parse_work(text: &str) -> Result<Work, String> {
     let mut work = Work::default();
-    let mut block: Option<(&str, usize)> = None;
+    let mut block: Option<(String, usize)> = None;
     for (number, line) in text.lines().enumerate().map(|(i, l)| (i + 1, l)) {
-        let line = line.split("//").next().unwrap_or_default().trim();
-        if line.is_empty() {
-            continue;
-        }
-        let (verb, rest) = match block {
-            Some(_) if line == ")" => {
+        let words = words(line).map_err(|why| format!("line {number}: {why}"))?;
+        let bare = |word: &Word, text: &str| !word.quoted && word.text == text;
+        let (verb, rest) = match (&block, words.as_slice()) {
+            (_, []) => continue,
+            (Some(_), [close]) if bare(close, ")") => {
                 block = None;
                 continue;
             }
-            Some((verb, _)) => (verb, line),
-            None => {
-                let (verb, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-                let rest = rest.trim();
-                if rest == "(" {
-                    block = Some((verb, number));
-                    continue;
-                }
-                (verb, rest)
+            (Some((verb, _)), rest) => (verb.clone(), rest),
+            (None, [verb, open]) if bare(open, "(") => {
+                block = Some((verb.text.clone(), number));
+                continue;
             }
+            (None, [verb, rest @ ..]) => (verb.text.clone(), rest),
         };
-        let words: Vec<&str> = rest.split_whitespace().map(unquote).collect();
-        match (verb, words.as_slice()) {
+        let rest: Vec<&str> = rest.iter().map(|w| w.text.as_str()).collect();
+        match (verb.as_str(), rest.as_slice()) {
             ("use", [dir]) => work.uses.push((*dir).to_owned()),
             ("use", _) => return Err(format!("line {number}: `use` takes one directory")),
             ("replace", [module, "=>", path] | [module, _, "=>", path]) => {
@@ -294,14 +289,61 @@ fn parse_work(text: &str) -> Result<Work, String> {
     }
 }
 
-/// A word of `go.work` without its quotes (`"./a b"`, `` `./a` ``).
-fn unquote(word: &str) -> &str {
-    let quoted = |q: char| word.len() >= 2 && word.starts_with(q) && word.ends_with(q);
-    if quoted('"') || quoted('`') {
-        &word[1..word.len() - 1]
-    } else {
-        word
+/// A word of a `go.work` line: its text, and whether it was quoted (a quoted `(` opens
+/// no block).
+#[derive(Debug, PartialEq, Eq)]
+struct Word {
+    text: String,
+    quoted: bool,
+}
+
+/// The words of one `go.work` line, as Go's `modfile` lexer splits them: a `//` comment
+/// ends the line outside quotes; `(` and `)` are words of their own; an interpreted
+/// (`"./a b"`, with `\\` escapes) or raw (`` `./a` ``) string is one word, spaces and `//`
+/// included.
+fn words(line: &str) -> Result<Vec<Word>, String> {
+    let mut words = Vec::new();
+    let mut rest = line.trim_start();
+    while !rest.is_empty() && !rest.starts_with("//") {
+        let (word, after) = match rest.chars().next().expect("rest is not empty") {
+            quote @ ('"' | '`') => quoted(rest, quote)?,
+            paren @ ('(' | ')') => (paren.to_string(), &rest[1..]),
+            _ => {
+                let end = rest
+                    .find(|c: char| c.is_whitespace() || c == '(' || c == ')')
+                    .unwrap_or(rest.len());
+                let end = rest[..end].find("//").unwrap_or(end);
+                (rest[..end].to_owned(), &rest[end..])
+            }
+        };
+        words.push(Word {
+            text: word,
+            quoted: rest.starts_with(['"', '`']),
+        });
+        rest = after.trim_start();
     }
+    Ok(words)
+}
+
+/// The value of the string `rest` starts with (quoted by `quote`), and what follows it.
+fn quoted(rest: &str, quote: char) -> Result<(String, &str), String> {
+    let mut value = String::new();
+    let mut chars = rest.char_indices().skip(1);
+    while let Some((at, c)) = chars.next() {
+        match c {
+            c if c == quote => return Ok((value, &rest[at + 1..])),
+            '\\' if quote == '"' => match chars.next().map(|(_, e)| e) {
+                Some('\\') => value.push('\\'),
+                Some('"') => value.push('"'),
+                Some(other) => {
+                    return Err(format!("the escape `\\{other}` in a quoted path is not read: write the character itself"))
+                }
+                None => break,
+            },
+            c => value.push(c),
+        }
+    }
+    Err(format!("a path quoted by {quote} is not closed"))
 }
 
 #[cfg(test)]
@@ -348,12 +390,54 @@ mod tests {
     }
 
     #[test]
+    fn quoted_paths_keep_their_spaces_and_slashes() {
+        check_work(
+            "use (\n\t\"./my app\" // spaced\n\t`./a//b`\n\t\"./q\\\"uote\\\\d\"\n\t./c//comment\n\t\"(\"\n)\nreplace \"example.com/x\" => \"../x y\"\n",
+            expect![[r#"
+                Ok(
+                    Work {
+                        uses: [
+                            "./my app",
+                            "./a//b",
+                            "./q\"uote\\d",
+                            "./c",
+                            "(",
+                        ],
+                        replace: [
+                            (
+                                "example.com/x",
+                                "../x y",
+                            ),
+                        ],
+                    },
+                )
+            "#]],
+        );
+    }
+
+    #[test]
     fn what_cannot_be_read_of_a_go_work() {
         check_work(
             "go 1.22\nuse (\n\t./a\n",
             expect![[r#"
                 Err(
                     "the `use (` block of line 2 is not closed",
+                )
+            "#]],
+        );
+        check_work(
+            "use (\n\t\"./a b\n)\n",
+            expect![[r#"
+                Err(
+                    "line 2: a path quoted by \" is not closed",
+                )
+            "#]],
+        );
+        check_work(
+            "use \"./a\\x41\"\n",
+            expect![[r#"
+                Err(
+                    "line 1: the escape `\\x` in a quoted path is not read: write the character itself",
                 )
             "#]],
         );
