@@ -1,6 +1,7 @@
 //! `yarn.lock`, v1 and berry (parsed by `yarn-lock-parser`): each entry is keyed by the
 //! descriptors (`left-pad@^1.0.0`; berry: `left-pad@npm:^1.0.0`) that resolve to it.
 
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
 use indexmap::{Equivalent, IndexMap};
@@ -12,6 +13,10 @@ use super::{LockfileError, Resolved, Resolver};
 pub struct YarnLock {
     descriptors: Descriptors,
     entries: Vec<Entry>,
+    /// Berry's workspace entries (`web@workspace:apps/web`), by directory: each dependency
+    /// the lockfile writes with parameters (`::locator=…`), as its name, its range without
+    /// them (as the manifest declares it) and the entry it resolves to.
+    workspaces: HashMap<String, Vec<(String, String, usize)>, foldhash::fast::RandomState>,
 }
 
 #[derive(Debug)]
@@ -102,9 +107,26 @@ impl YarnLock {
                     .collect(),
             })
             .collect();
+        let mut workspaces = HashMap::default();
+        for entry in &lockfile.entries {
+            let dirs = (entry.descriptors.iter()).filter_map(|(_, r)| r.strip_prefix("workspace:"));
+            for dir in dirs {
+                let locked: Vec<_> = (entry.dependencies.iter())
+                    .filter_map(|(name, range)| {
+                        let (declared, _) = range.split_once("::")?;
+                        let index = descriptors.find(name, range)?;
+                        Some(((*name).to_owned(), declared.to_owned(), index))
+                    })
+                    .collect();
+                if !locked.is_empty() {
+                    workspaces.insert(dir.to_owned(), locked);
+                }
+            }
+        }
         Ok(YarnLock {
             entries,
             descriptors,
+            workspaces,
         })
     }
 }
@@ -122,8 +144,17 @@ fn has_protocol(range: &str) -> bool {
 impl Resolver for YarnLock {
     type Id = usize;
 
-    fn root(&self, _dir: &str, name: &str, range: &str) -> Option<usize> {
-        self.descriptors.find(name, range)
+    fn root(&self, dir: &str, name: &str, range: &str) -> Option<usize> {
+        self.descriptors.find(name, range).or_else(|| {
+            // Berry writes some of a workspace's ranges with parameters the manifest does
+            // not have: a patch by a relative path gains the workspace's locator
+            // (`patch:left-pad@npm%3A1.1.0#./fix.patch::locator=web%40workspace%3Aapps%2Fweb`).
+            // The workspace's own entry says which it locked.
+            let dir = if dir.is_empty() { "." } else { dir };
+            (self.workspaces.get(dir)?.iter())
+                .find(|(locked, declared, _)| locked == name && declared == range)
+                .map(|(_, _, index)| *index)
+        })
     }
 
     fn package(&self, index: &usize) -> Option<(Resolved, Vec<usize>)> {
