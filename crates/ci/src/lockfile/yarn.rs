@@ -109,18 +109,19 @@ impl YarnLock {
             .collect();
         let mut workspaces = HashMap::default();
         for entry in &lockfile.entries {
-            let dirs = (entry.descriptors.iter()).filter_map(|(_, r)| r.strip_prefix("workspace:"));
-            for dir in dirs {
-                let locked: Vec<_> = (entry.dependencies.iter())
-                    .filter_map(|(name, range)| {
-                        let (declared, _) = range.split_once("::")?;
-                        let index = descriptors.find(name, range)?;
-                        Some(((*name).to_owned(), declared.to_owned(), index))
-                    })
-                    .collect();
-                if !locked.is_empty() {
-                    workspaces.insert(dir.to_owned(), locked);
-                }
+            // A workspace's own entry resolves to `web@workspace:apps/web`.
+            let Some((_, dir)) = entry.resolved.rsplit_once("@workspace:") else {
+                continue;
+            };
+            let locked: Vec<_> = (entry.dependencies.iter())
+                .filter_map(|(name, range)| {
+                    let (declared, _) = range.split_once("::")?;
+                    let index = descriptors.find(name, range)?;
+                    Some(((*name).to_owned(), declared.to_owned(), index))
+                })
+                .collect();
+            if !locked.is_empty() {
+                workspaces.insert(dir.to_owned(), locked);
             }
         }
         Ok(YarnLock {
