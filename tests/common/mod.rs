@@ -128,12 +128,28 @@ pub fn ensure_test_images() {
     });
 }
 
-/// A port nobody listens on now, on 127.0.0.1.
+/// A port nobody listens on now, on 127.0.0.1, below the kernel's ephemeral range
+/// (32768–60999 by default). A port the kernel hands out (`bind(0)`, the source port of
+/// any outgoing connection) can be handed out again between a test choosing it and Docker
+/// publishing it: CI once failed so, "bind: address already in use" for a proxy's port.
+/// Each test process walks the range from its own offset (by pid), taking each port once.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("an ephemeral port")
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 15_000;
+    const COUNT: u32 = 17_000;
+    static TAKEN: AtomicU32 = AtomicU32::new(0);
+    let offset = std::process::id().wrapping_mul(97) % COUNT;
+    for _ in 0..COUNT {
+        let n = TAKEN.fetch_add(1, Ordering::Relaxed);
+        let port = u16::try_from(FIRST + (offset + n) % COUNT).expect("below 32,000");
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!(
+        "no free port on 127.0.0.1 between {FIRST} and {}",
+        FIRST + COUNT
+    )
 }
 
 /// Copies a directory tree (a fixture into a test's temporary directory).
