@@ -17,7 +17,7 @@ const POLL: Duration = Duration::from_millis(500);
 /// How a rolling update ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UpdateEnd {
-    /// Every task runs the new spec.
+    /// Every task runs the new spec, and no old one runs still.
     Completed,
     /// A new task failed; Swarm rolled the service back to its previous spec: its message.
     RolledBack(String),
@@ -143,7 +143,10 @@ pub async fn update_ended(
         let message = status.and_then(|s| s.message.clone()).unwrap_or_default();
         if update_started(&service) != before {
             match status.and_then(|s| s.state) {
-                Some(S::COMPLETED) => return Ok(UpdateEnd::Completed),
+                Some(S::COMPLETED) => {
+                    stopped_tasks_gone(engine, name, deadline).await?;
+                    return Ok(UpdateEnd::Completed);
+                }
                 Some(S::ROLLBACK_COMPLETED) => {
                     let errors = task_errors(engine, name).await;
                     return Ok(UpdateEnd::RolledBack(if errors.is_empty() {
@@ -161,6 +164,27 @@ pub async fn update_ended(
                 "the update did not end within {} s ({message})",
                 timeout.as_secs()
             )));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Waits, until `deadline` at most, for no task of `name` that Swarm wants shut down to
+/// run still. Swarm calls an update complete once each slot's new task runs, while an old
+/// task may still be stopping (its grace period) and, until its node takes it out of the
+/// routing mesh, answer a request: a deploy is done when only the new version answers.
+async fn stopped_tasks_gone(
+    engine: &Engine,
+    name: &str,
+    deadline: Instant,
+) -> Result<(), SimError> {
+    loop {
+        let stopping = tasks(engine, name).await?.iter().any(|task| {
+            task.desired_state != Some(TaskState::RUNNING)
+                && task.status.as_ref().and_then(|s| s.state) == Some(TaskState::RUNNING)
+        });
+        if !stopping || Instant::now() >= deadline {
+            return Ok(());
         }
         tokio::time::sleep(POLL).await;
     }
