@@ -153,12 +153,7 @@ fn parse(
             let Some(specs) = holder.get(kind) else {
                 continue;
             };
-            let specs = specs
-                .as_table()
-                .ok_or_else(|| format!("`{kind}` is not a table"))?;
-            for (key, spec) in specs {
-                let (name, range) = dependency(key, spec, dir, inherited)
-                    .map_err(|why| format!("`{kind}.{key}`: {why}"))?;
+            for (name, range) in dependency_table(specs, kind, dir, inherited)? {
                 dependencies.entry(name).or_insert(range);
             }
         }
@@ -167,14 +162,11 @@ fn parse(
     // deprecated in favour of `[patch]`, still honoured) takes crates from.
     let mut patches = Vec::new();
     let mut take = |specs: &Value, at: &str| -> Result<(), String> {
-        let specs = specs
-            .as_table()
-            .ok_or_else(|| format!("`{at}` is not a table"))?;
-        for (key, spec) in specs {
-            let (_, range) = dependency(key, spec, dir, inherited)
-                .map_err(|why| format!("`{at}.{key}`: {why}"))?;
-            patches.extend(range.strip_prefix(PATH).map(str::to_owned));
-        }
+        let ranges = dependency_table(specs, at, dir, inherited)?;
+        let paths = ranges
+            .into_iter()
+            .filter_map(|(_, range)| range.strip_prefix(PATH).map(str::to_owned));
+        patches.extend(paths);
         Ok(())
     };
     if let Some(registries) = table.get("patch") {
@@ -233,6 +225,24 @@ fn workspace_table(workspace: &Table, root: &str) -> Result<WorkspaceTable, Stri
         exclude: strings("exclude")?,
         dependencies,
     })
+}
+
+/// Each entry of the dependency table `specs` (at `at`: `dependencies`, `patch.crates-io`,
+/// `replace`): its name and range, in the table's order.
+fn dependency_table(
+    specs: &Value,
+    at: &str,
+    dir: &str,
+    inherited: Option<&BTreeMap<String, (String, String)>>,
+) -> Result<Vec<(String, String)>, String> {
+    let specs = specs
+        .as_table()
+        .ok_or_else(|| format!("`{at}` is not a table"))?;
+    (specs.iter())
+        .map(|(key, spec)| {
+            dependency(key, spec, dir, inherited).map_err(|why| format!("`{at}.{key}`: {why}"))
+        })
+        .collect()
 }
 
 /// One dependency declared in `dir`'s manifest as `key = spec`: the crate's name (its
