@@ -396,6 +396,38 @@ fn init_reads_the_repository_in_front_of_it() {
 }
 
 #[test]
+fn init_runs_the_dev_script_with_the_package_manager_of_the_lockfile() {
+    for (lockfile, runner) in [
+        ("bun.lock", "bun"),
+        ("bun.lockb", "bun"),
+        ("yarn.lock", "yarn"),
+        ("package-lock.json", "npm"),
+    ] {
+        let directory = tempfile::tempdir().expect("tempdir");
+        tree(
+            directory.path(),
+            &[
+                ("web/Dockerfile", "FROM node:22 AS dev\nWORKDIR /app\nFROM node:22 AS prod\nCMD [\"node\", \"server.js\"]\n"),
+                ("web/package.json", "{\"scripts\":{\"dev\":\"next dev\"}}\n"),
+                (lockfile, "{}\n"),
+            ],
+        );
+        topo()
+            .current_dir(directory.path())
+            .arg("init")
+            .assert()
+            .success();
+        let text =
+            std::fs::read_to_string(directory.path().join("topology.toml")).expect("written");
+        let command = format!("command = {{ dev = [\"{runner}\", \"run\", \"dev\"] }}");
+        assert!(
+            text.contains(&command),
+            "{lockfile}: missing {command:?} in:\n{text}"
+        );
+    }
+}
+
+#[test]
 fn init_imports_compose_files_and_falls_back_to_the_example() {
     let directory = tempfile::tempdir().expect("tempdir");
     tree(

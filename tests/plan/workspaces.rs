@@ -1,4 +1,4 @@
-//! Workspaces — JavaScript (npm, pnpm, yarn berry and yarn v1) and Cargo: a shared
+//! Workspaces — JavaScript (npm, pnpm, yarn berry, yarn v1 and Bun) and Cargo: a shared
 //! package's change deploys exactly its dependents; a lockfile change deploys only the services whose
 //! resolved dependencies changed; cycles, missing packages and unreadable lockfiles are
 //! explained.
@@ -111,14 +111,16 @@ pub(crate) enum Manager {
     Pnpm,
     YarnBerry,
     YarnV1,
+    Bun,
     Cargo,
 }
 
-pub(crate) const MANAGERS: [Manager; 5] = [
+pub(crate) const MANAGERS: [Manager; 6] = [
     Manager::Npm,
     Manager::Pnpm,
     Manager::YarnBerry,
     Manager::YarnV1,
+    Manager::Bun,
     Manager::Cargo,
 ];
 
@@ -128,6 +130,7 @@ impl Manager {
             Manager::Npm => "package-lock.json",
             Manager::Pnpm => "pnpm-lock.yaml",
             Manager::YarnBerry | Manager::YarnV1 => "yarn.lock",
+            Manager::Bun => "bun.lock",
             Manager::Cargo => "Cargo.lock",
         }
     }
@@ -166,7 +169,7 @@ impl Manager {
     fn workspace_range(self) -> &'static str {
         match self {
             Manager::Npm | Manager::YarnV1 | Manager::Cargo => "*",
-            Manager::Pnpm | Manager::YarnBerry => "workspace:*",
+            Manager::Pnpm | Manager::YarnBerry | Manager::Bun => "workspace:*",
         }
     }
 
@@ -177,6 +180,7 @@ impl Manager {
             Manager::Pnpm => include_str!("fixtures/pnpm-lock.yaml"),
             Manager::YarnBerry => include_str!("fixtures/yarn-berry.lock"),
             Manager::YarnV1 => include_str!("fixtures/yarn-v1.lock"),
+            Manager::Bun => include_str!("fixtures/bun.lock"),
             Manager::Cargo => include_str!("fixtures/Cargo.lock"),
         };
         template
@@ -224,7 +228,7 @@ impl Manager {
                     .to_owned()
             }
             Manager::YarnBerry => r#"{"name":"shop","private":true,"packageManager":"yarn@4.1.0","workspaces":["apps/*","packages/*"],"devDependencies":{"prettier":"^3.0.0"}}"#.to_owned(),
-            // npm and yarn v1 (Cargo has returned above).
+            // npm, yarn v1 and Bun (Cargo has returned above).
             _ => r#"{"name":"shop","private":true,"workspaces":["apps/*","packages/*"],"devDependencies":{"prettier":"^3.0.0"}}"#.to_owned(),
         };
         repo.write("package.json", &root);
@@ -366,6 +370,7 @@ fn a_lockfile_change_that_touches_no_service_deploys_nothing() {
         Manager::Npm,
         Manager::Pnpm,
         Manager::YarnBerry,
+        Manager::Bun,
         Manager::Cargo,
     ] {
         let repo = manager.deployed();
@@ -477,7 +482,13 @@ fn a_cycle_and_a_missing_package_are_explained() {
 
 #[test]
 fn an_unreadable_lockfile_deploys_every_service_that_uses_it() {
-    for manager in [Manager::Npm, Manager::Pnpm, Manager::YarnV1, Manager::Cargo] {
+    for manager in [
+        Manager::Npm,
+        Manager::Pnpm,
+        Manager::YarnV1,
+        Manager::Bun,
+        Manager::Cargo,
+    ] {
         let repo = manager.deployed();
         repo.write(manager.lockfile(), "<<<<<<< HEAD\nmerge conflict\n");
         repo.commit("a conflicted lockfile");
@@ -502,6 +513,35 @@ fn an_unreadable_lockfile_deploys_every_service_that_uses_it() {
             plan.notes
         );
     }
+}
+
+#[test]
+fn a_binary_bun_lockfile_is_unreadable_and_says_what_writes_the_text_one() {
+    let repo = Manager::Bun.deployed();
+    // An older Bun, or `saveTextLockfile = false` in bunfig.toml: bun.lockb, not bun.lock.
+    std::fs::remove_file(repo.path().join("bun.lock")).expect("rm");
+    repo.write(
+        "bun.lockb",
+        "#!/usr/bin/env bun\nbun-lockfile-format-v0\n\u{1}\u{2}",
+    );
+    repo.commit("a binary lockfile");
+    let plan = repo.release();
+    check(
+        &plan,
+        "shop-server deploy lockfile-changed [bun.lockb]
+         shop-worker deploy dependency-changed [bun.lockb]
+         shop-web deploy lockfile-changed [bun.lockb]
+         shop-admin deploy lockfile-changed [bun.lockb]
+         shop-tools skip unchanged",
+    );
+    assert!(
+        plan.notes
+            .iter()
+            .any(|n| n.starts_with("bun.lockb cannot be read (at ")
+                && n.contains("`bun install --save-text-lockfile` writes the text bun.lock")),
+        "{:?}",
+        plan.notes
+    );
 }
 
 #[test]

@@ -44,7 +44,7 @@ struct Measured {
     deploys: usize,
     topo: Duration,
     git: Duration,
-    /// Whether a lockfile (`package-lock.json`, `pnpm-lock.yaml`, `yarn.lock`) changed: the
+    /// Whether a lockfile (`package-lock.json`, `pnpm-lock.yaml`, `yarn.lock`, `bun.lock`) changed: the
     /// plan then reads head's to compare closures (and base's to name what changed).
     lockfile: bool,
     /// `git cat-file blob` of each changed lockfile at head, when one changed: what reading
@@ -154,6 +154,7 @@ fn time_diff(
                 path.ends_with("package-lock.json")
                     || path.ends_with("pnpm-lock.yaml")
                     || path.ends_with("yarn.lock")
+                    || path.ends_with("bun.lock")
             })
             .map(str::to_owned)
             .collect();

@@ -1,5 +1,5 @@
 //! Lockfiles of workspaces — `package-lock.json` (v2, v3), `pnpm-lock.yaml` (v5 to v9),
-//! `yarn.lock` (v1 and berry) and `Cargo.lock` — read for one question: which packages, at
+//! `yarn.lock` (v1 and berry), `bun.lock` and `Cargo.lock` — read for one question: which packages, at
 //! which versions, does a service's code get? That is its *closure*: the third-party
 //! dependencies of its package and of the workspace packages it depends on, followed
 //! through the lockfile's resolution to `name@version`, and on through what those depend on.
@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::Hash;
 use std::rc::Rc;
 
+mod bun;
 mod cargo;
 mod npm;
 mod pnpm;
@@ -26,6 +27,8 @@ pub enum LockfileKind {
     Pnpm,
     /// `yarn.lock`, v1 or berry.
     Yarn,
+    /// `bun.lock` (`bun.lockb`, Bun's binary lockfile, is found but cannot be read).
+    Bun,
     /// `Cargo.lock`.
     Cargo,
 }
@@ -131,18 +134,21 @@ enum Format {
     Npm(Memoized<npm::NpmLock>),
     Pnpm(Memoized<pnpm::PnpmLock>),
     Yarn(Memoized<yarn::YarnLock>),
+    Bun(Memoized<bun::BunLock>),
     Cargo(Memoized<cargo::CargoLock>),
 }
 
 impl Lockfile {
     /// Reads a lockfile of the given format.
     pub fn parse(kind: LockfileKind, bytes: &[u8]) -> Result<Lockfile, LockfileError> {
-        let text = std::str::from_utf8(bytes).map_err(|_| LockfileError("not UTF-8".into()))?;
+        let text = || std::str::from_utf8(bytes).map_err(|_| LockfileError("not UTF-8".into()));
         let format = match kind {
-            LockfileKind::Npm => Format::Npm(Memoized::new(npm::NpmLock::parse(text)?)),
-            LockfileKind::Pnpm => Format::Pnpm(Memoized::new(pnpm::PnpmLock::parse(text)?)),
-            LockfileKind::Yarn => Format::Yarn(Memoized::new(yarn::YarnLock::parse(text)?)),
-            LockfileKind::Cargo => Format::Cargo(Memoized::new(cargo::CargoLock::parse(text)?)),
+            LockfileKind::Npm => Format::Npm(Memoized::new(npm::NpmLock::parse(text()?)?)),
+            LockfileKind::Pnpm => Format::Pnpm(Memoized::new(pnpm::PnpmLock::parse(text()?)?)),
+            LockfileKind::Yarn => Format::Yarn(Memoized::new(yarn::YarnLock::parse(text()?)?)),
+            // Bytes: `bun.lockb` is binary, and bun.rs says so rather than "not UTF-8".
+            LockfileKind::Bun => Format::Bun(Memoized::new(bun::BunLock::parse(bytes)?)),
+            LockfileKind::Cargo => Format::Cargo(Memoized::new(cargo::CargoLock::parse(text()?)?)),
         };
         Ok(Lockfile(format))
     }
@@ -153,6 +159,7 @@ impl Lockfile {
             Format::Npm(lock) => lock.closure(roots),
             Format::Pnpm(lock) => lock.closure(roots),
             Format::Yarn(lock) => lock.closure(roots),
+            Format::Bun(lock) => lock.closure(roots),
             Format::Cargo(lock) => lock.closure(roots),
         }
     }

@@ -46,7 +46,7 @@ struct Entry {
 /// The keys of a JSON object, its values skipped: the names of a dependency map, kept in
 /// a list (a lockfile has tens of thousands; a map of them costs a node each to build).
 #[derive(Debug, Default)]
-struct Names(Vec<String>);
+pub(super) struct Names(pub(super) Vec<String>);
 
 impl<'de> Deserialize<'de> for Names {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Names, D::Error> {

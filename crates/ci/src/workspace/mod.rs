@@ -455,7 +455,8 @@ enum Link<'w> {
 }
 
 /// The lockfile at the workspace root: pnpm's for a pnpm workspace; else the one
-/// `packageManager` names, else `package-lock.json`, else `yarn.lock`, if committed.
+/// `packageManager` names, else `package-lock.json`, `yarn.lock`, `bun.lock` or
+/// `bun.lockb` (Bun's binary one, found to be said unreadable), the first committed.
 fn lockfile(
     repo: &Repo,
     tree: ObjectId,
@@ -471,10 +472,17 @@ fn lockfile(
         &[("pnpm-lock.yaml", LockfileKind::Pnpm)]
     } else if manager == "yarn" {
         &[("yarn.lock", LockfileKind::Yarn)]
+    } else if manager == "bun" {
+        &[
+            ("bun.lock", LockfileKind::Bun),
+            ("bun.lockb", LockfileKind::Bun),
+        ]
     } else {
         &[
             ("package-lock.json", LockfileKind::Npm),
             ("yarn.lock", LockfileKind::Yarn),
+            ("bun.lock", LockfileKind::Bun),
+            ("bun.lockb", LockfileKind::Bun),
         ]
     };
     for (file, kind) in candidates {

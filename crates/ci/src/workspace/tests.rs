@@ -158,6 +158,49 @@ fn yarn_object_form_prefers_the_named_manager_and_negations() {
 }
 
 #[test]
+fn bun_workspaces_find_the_text_lockfile_before_the_binary_one() {
+    let layout = |manager: &str, lockfiles: &str| {
+        format!(
+            r#"
+//- package.json
+{{"workspaces":["apps/*"]{manager}}}
+{lockfiles}
+//- apps/api/package.json
+{{"name":"api","dependencies":{{"hono":"^4"}}}}
+"#
+        )
+    };
+    check(
+        &layout("", "//- bun.lock\n{}\n//- bun.lockb\nbinary"),
+        "apps/api",
+        expect![[r#"
+            declared in package.json
+            lockfile Some(("bun.lock", Bun))
+            package "" 
+            package "apps/api" api
+            apps/api: api → []
+              root "apps/api" [("hono", "^4")]
+        "#]],
+    );
+    // Named by `packageManager`: chosen over npm's; the binary one when it is all there is.
+    check(
+        &layout(
+            r#","packageManager":"bun@1.1.38""#,
+            "//- package-lock.json\n{}\n//- bun.lockb\nbinary",
+        ),
+        "apps/api",
+        expect![[r#"
+            declared in package.json
+            lockfile Some(("bun.lockb", Bun))
+            package "" 
+            package "apps/api" api
+            apps/api: api → []
+              root "apps/api" [("hono", "^4")]
+        "#]],
+    );
+}
+
+#[test]
 fn pnpm_workspace_with_a_cycle_and_a_missing_package() {
     check(
         r#"

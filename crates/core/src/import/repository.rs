@@ -33,6 +33,8 @@ pub const READ_FILES: &[&str] = &[
     "package-lock.json",
     "pnpm-lock.yaml",
     "yarn.lock",
+    "bun.lock",
+    "bun.lockb",
     "requirements.txt",
     "pyproject.toml",
 ];
@@ -450,6 +452,8 @@ fn package_manager<'a>(files: &[RepositoryFile], context: &str) -> &'a str {
         "pnpm"
     } else if has("yarn.lock") {
         "yarn"
+    } else if has("bun.lock") || has("bun.lockb") {
+        "bun"
     } else {
         "npm"
     }

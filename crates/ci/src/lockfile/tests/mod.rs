@@ -5,6 +5,8 @@ use expect_test::{expect, Expect};
 
 use super::{Closure, Lockfile, LockfileKind, Resolved, Root};
 
+mod bun;
+
 fn roots() -> Vec<Root> {
     let root = |dir: &str, deps: &[(&str, &str)]| Root {
         dir: dir.to_owned(),
@@ -564,6 +566,7 @@ fn no_truncated_lockfile_panics() {
         (LockfileKind::Yarn, YARN_1),
         (LockfileKind::Yarn, YARN_BERRY),
         (LockfileKind::Yarn, YARN_BERRY_PATCHES),
+        (LockfileKind::Bun, bun::BUN),
         (LockfileKind::Cargo, CARGO),
     ] {
         for end in (0..text.len()).filter(|&i| text.is_char_boundary(i)) {
