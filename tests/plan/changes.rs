@@ -1,5 +1,5 @@
 //! What a change since the last deploy deploys: files in a service's directory, excluded
-//! files, moves, deletions, merges, the root lockfile, the topology's own entries,
+//! files, files `.dockerignore` leaves out of the build context, moves, deletions, merges, the root lockfile, the topology's own entries,
 //! submodules, and a topology kept below the repository root.
 
 use std::path::PathBuf;
@@ -72,6 +72,56 @@ fn a_change_only_in_an_excluded_file_deploys_nothing() {
     );
     assert_eq!(plan.services[0].excluded_count, 1);
     assert!(plan.services[0].detail.contains("all excluded"));
+}
+
+#[test]
+fn what_dockerignore_leaves_out_of_the_build_context_deploys_nothing() {
+    let repo = Repo::deployed();
+    repo.write("apps/server/.dockerignore", "**/*.test.js\ncoverage\n");
+    repo.commit("the server's context leaves tests out");
+    let before = repo.release();
+    repo.mark(&before);
+    // Only what the engine never gets: a test and a coverage report.
+    repo.write("apps/server/src/index.test.js", "// a test\n");
+    repo.write("apps/server/coverage/lcov.info", "TN:\n");
+    repo.commit("tests");
+    let plan = repo.release();
+    check(
+        &plan,
+        "shop-server skip unchanged
+         shop-worker skip unchanged
+         shop-web skip unchanged",
+    );
+    assert_eq!(
+        plan.services[0].excluded_count, 2,
+        "{}",
+        plan.services[0].detail
+    );
+    assert_eq!(plan.services[0].fingerprint, before.services[0].fingerprint);
+    repo.check_fingerprints(&plan, "files .dockerignore leaves out");
+    // The rules are the image's: once tests are sent, the test added since the server was
+    // deployed (the skip left its marker where it was) is the image's too.
+    repo.mark(&plan);
+    repo.write("apps/server/.dockerignore", "coverage\n");
+    repo.commit("ship the tests");
+    let plan = repo.release();
+    check(
+        &plan,
+        "shop-server deploy changed [apps/server/.dockerignore apps/server/src/index.test.js]
+         shop-worker deploy dependency-changed [apps/server/.dockerignore apps/server/src/index.test.js]
+         shop-web skip unchanged",
+    );
+    assert_ne!(plan.services[0].fingerprint, before.services[0].fingerprint);
+    repo.check_fingerprints(&plan, "after .dockerignore changed");
+    repo.mark(&plan);
+    repo.write("apps/server/src/index.test.js", "// another test\n");
+    repo.commit("a test, sent now");
+    check(
+        &repo.release(),
+        "shop-server deploy changed [apps/server/src/index.test.js]
+         shop-worker deploy dependency-changed [apps/server/src/index.test.js]
+         shop-web skip unchanged",
+    );
 }
 
 #[test]

@@ -135,7 +135,7 @@ fn touchable(repo: &Repo) -> Vec<String> {
 fn change(repo: &Repo, random: &mut Random, step: usize) {
     let files = touchable(repo);
     let path = |p: &str| repo.path().join(p);
-    match random.below(10) {
+    match random.below(11) {
         0 | 1 if !files.is_empty() => {
             let file = random.pick(&files);
             if std::fs::symlink_metadata(path(file)).is_ok_and(|m| m.file_type().is_symlink()) {
@@ -197,6 +197,22 @@ fn change(repo: &Repo, random: &mut Random, step: usize) {
                 "apps/web/package.json",
                 &format!(r#"{{"name":"web","dependencies":{{"@shop/utils":"*"{extra}}}}}"#),
             );
+        }
+        9 => {
+            // A build context's `.dockerignore` (the server's; the root's, which an image
+            // built from the root reads), leaving some of the files the steps make out.
+            let at = random.pick::<&str>(&["apps/server/.dockerignore", ".dockerignore"]);
+            let rules = [
+                "",
+                "*.json\n",
+                "src\n!src/index.js\n",
+                "**/*-a.js\nlib\n",
+                "**/d.ts\n",
+            ];
+            if path(at).is_dir() {
+                std::fs::remove_dir_all(path(at)).expect("rm -r");
+            }
+            put(repo, at, random.pick::<&str>(&rules));
         }
         _ => {
             let dir = random.pick(DIRS);
@@ -267,7 +283,7 @@ fn random_history(topology: &str, seed: u64) -> (usize, usize) {
                     .digests
                     .as_ref()
                     .expect("a building service has digests");
-                assert_eq!(digests.recipe, "topo-fingerprint/2");
+                assert_eq!(digests.recipe, "topo-fingerprint/3");
             }
         }
         deployed += plan

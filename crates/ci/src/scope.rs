@@ -5,6 +5,7 @@
 //! directory covers everything under it.
 
 use globset::{GlobSet, GlobSetBuilder};
+use topo_core::dockerignore::DockerIgnore;
 use topo_core::valid::{Ci, Service};
 use topo_core::validate::compile_glob;
 
@@ -41,9 +42,23 @@ pub struct Scope {
     reach: Vec<String>,
     /// Whether the topology names the image's package (`with_named_package`).
     named_package: bool,
+    /// The build context's `.dockerignore` (`with_dockerignore`).
+    ignore: Option<Ignore>,
     roots: Vec<String>,
     /// Everything that decides which files are in: its directory, globs and packages.
     definition: String,
+}
+
+/// What the engine leaves out of the build context: out of the scope.
+#[derive(Clone, Debug)]
+struct Ignore {
+    /// The build context, from the repository root.
+    context: String,
+    rules: DockerIgnore,
+    /// The Dockerfile and `.dockerignore`: the engine gets them whatever the rules say.
+    always: [String; 2],
+    /// Where the rules can match, from the repository root.
+    reach: Vec<String>,
 }
 
 /// Globs split by shape: a literal path or `literal/**` is a directory prefix, matched by a
@@ -130,6 +145,7 @@ impl Scope {
             outside: Vec::new(),
             reach,
             named_package: false,
+            ignore: None,
             roots,
         })
     }
@@ -160,6 +176,44 @@ impl Scope {
         self.outside = outside;
         self.named_package = true;
         self
+    }
+
+    /// The scope without what the build context's `.dockerignore` (its blob `id`) leaves
+    /// out of the context the engine gets: never the Dockerfile (`dockerfile`, from the
+    /// context) nor `.dockerignore` itself.
+    pub fn with_dockerignore(mut self, rules: DockerIgnore, id: &str, dockerfile: &str) -> Scope {
+        let Some(context) = self.own_dir.clone().filter(|_| !rules.is_empty()) else {
+            return self;
+        };
+        self.definition.push_str(&format!("dockerignore {id}\n"));
+        let from_root = |path: &str| match path {
+            "" => context.clone(),
+            path => join(&context, path),
+        };
+        self.ignore = Some(Ignore {
+            always: [
+                from_root(&topo_core::dockerignore::normalise(dockerfile)),
+                from_root(".dockerignore"),
+            ],
+            reach: rules.reach().iter().map(|r| from_root(r)).collect(),
+            rules,
+            context,
+        });
+        self
+    }
+
+    /// Whether `path`, in the build context, is left out of it by `.dockerignore`.
+    fn ignored(&self, path: &str) -> bool {
+        let Some(ignore) = &self.ignore else {
+            return false;
+        };
+        let relative = match ignore.context.as_str() {
+            "" => Some(path),
+            context => path.strip_prefix(context).and_then(|p| p.strip_prefix('/')),
+        };
+        relative.is_some_and(|relative| {
+            !ignore.always.iter().any(|always| always == path) && ignore.rules.excludes(relative)
+        })
     }
 
     /// Whether no file under the directory `dir` can be in the scope, so a walk need not
@@ -202,12 +256,15 @@ impl Scope {
             .is_some_and(|dir| is_within(path, dir));
         // Looked up only when it decides: most files of a walk are the service's own.
         let in_package = || self.workspace_package(path).is_some();
-        let own = (in_context && !self.outside.iter().any(|out| is_within(path, out)))
-            && !(self.named_package && in_package())
+        let in_image = in_context && !self.outside.iter().any(|out| is_within(path, out));
+        // What the engine does not get is not the image's, an include glob aside.
+        let ignored = in_image && self.ignored(path);
+        let own = in_image && !ignored && !(self.named_package && in_package())
             || self.include.is_match(path);
-        let workspace = !own && in_package();
+        let workspace = !own && !ignored && in_package();
         let global = !own && !workspace && self.global.is_match(path);
         match (own || workspace || global, self.exclude.is_match(path)) {
+            (false, _) if ignored => Match::Excluded,
             (false, _) => Match::Outside,
             (true, true) => Match::Excluded,
             (true, false) if own => Match::Own,
@@ -226,9 +283,14 @@ impl Scope {
             .into_iter()
             .chain(self.workspace.iter().map(|(dir, _)| dir.as_str()))
             .any(|whole| is_within(dir, whole));
+        let ignore_reach = self.ignore.iter().flat_map(|ignore| &ignore.reach);
         whole
-            && !(self.exclude_prefixes.iter().chain(&self.outside))
-                .any(|prefix| is_within(dir, prefix) || is_within(prefix, dir))
+            && !(self
+                .exclude_prefixes
+                .iter()
+                .chain(&self.outside)
+                .chain(ignore_reach))
+            .any(|prefix| is_within(dir, prefix) || is_within(prefix, dir))
     }
 }
 
@@ -384,6 +446,39 @@ mod tests {
         );
         // `**/*.md` can reach anywhere: no directory is whole.
         assert!(!s.covers_whole("apps/server/src"));
+    }
+
+    #[test]
+    fn what_dockerignore_leaves_out_of_the_context_leaves_the_scope() {
+        let rules = "node_modules\n**/*.test.ts\n!keep.test.ts\nDockerfile\n.dockerignore\n";
+        let rules = DockerIgnore::parse(rules).expect("valid rules");
+        let s = scope("", |_, service| {
+            service
+                .changes
+                .include
+                .push(Spanned::new("apps/server/fixtures/a.test.ts".into()));
+        })
+        .with_dockerignore(rules, "blob", "./Dockerfile");
+        check(&s, "apps/server/src/a.ts", Match::Own);
+        check(&s, "apps/server/src/a.test.ts", Match::Excluded);
+        check(&s, "apps/server/node_modules/x/index.js", Match::Excluded);
+        check(&s, "apps/server/keep.test.ts", Match::Own);
+        // The engine gets these whatever the rules say; an include glob keeps what it names.
+        check(&s, "apps/server/Dockerfile", Match::Own);
+        check(&s, "apps/server/.dockerignore", Match::Own);
+        check(&s, "apps/server/fixtures/a.test.ts", Match::Own);
+        check(&s, "apps/other/a.test.ts", Match::Outside);
+        assert!(s.definition().contains("dockerignore blob"));
+        // `**/*.test.ts` reaches every directory of the context.
+        assert!(!s.covers_whole("apps/server/src"));
+        let narrow = DockerIgnore::parse("dist").expect("valid rules");
+        let s = scope("", |_, _| {}).with_dockerignore(narrow, "blob", "Dockerfile");
+        assert!(s.covers_whole("apps/server/src"));
+        assert!(!s.covers_whole("apps/server/dist"));
+        // No rule: the scope of no `.dockerignore`.
+        let none = DockerIgnore::parse("# nothing\n").expect("valid rules");
+        let s = scope("", |_, _| {}).with_dockerignore(none, "blob", "Dockerfile");
+        assert!(!s.definition().contains("dockerignore"));
     }
 
     #[test]

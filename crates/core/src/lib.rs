@@ -37,6 +37,7 @@ pub mod agreement;
 pub mod compose;
 pub mod credentials;
 pub mod diagnostic;
+pub mod dockerignore;
 mod engine;
 pub use engine::DatabaseVersion;
 pub mod example;

@@ -3,16 +3,17 @@
 //! `.dockerignore` follows the engine's rules (moby's pattern matcher): patterns are
 //! anchored at the context root, `*` and `?` never cross `/`, `**` crosses any number of
 //! directories, a pattern matching a directory excludes everything under it, `!` re-includes,
-//! and the last matching line wins. The Dockerfile and `.dockerignore` are always sent, as
-//! the CLI does. The matching itself is globset's.
+//! and the last matching line wins (`topo_core::dockerignore`, which topo-ci's scopes share).
+//! The Dockerfile and `.dockerignore` are always sent, as the CLI does.
 //!
 //! The context's digest hashes what the build can see (paths, modes, contents, link
 //! targets; not timestamps), so the same sources give the same image tag on any machine.
 
 use std::path::{Path, PathBuf};
 
-use globset::{Glob, GlobBuilder, GlobMatcher};
 use sha2::{Digest, Sha256};
+
+use topo_core::dockerignore::{normalise, DockerIgnore};
 
 use crate::error::SimError;
 
@@ -163,102 +164,9 @@ fn is_executable(_: &std::fs::Metadata) -> bool {
     false
 }
 
-/// A path as the engine cleans it: `./a//b/` → `a/b`.
-fn normalise(path: &str) -> String {
-    path.split('/')
-        .filter(|part| !part.is_empty() && *part != ".")
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-/// The parsed lines of a `.dockerignore`.
-#[derive(Debug, Default)]
-pub struct DockerIgnore {
-    rules: Vec<(GlobMatcher, bool)>,
-}
-
-impl DockerIgnore {
-    /// Parses the file's text; an invalid pattern is an error naming its line.
-    pub fn parse(text: &str) -> Result<DockerIgnore, String> {
-        let mut rules = Vec::new();
-        for (index, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let (pattern, include) = match line.strip_prefix('!') {
-                Some(rest) => (rest.trim(), true),
-                None => (line, false),
-            };
-            let pattern = normalise(pattern);
-            if pattern.is_empty() {
-                continue;
-            }
-            let glob: Glob = GlobBuilder::new(&pattern)
-                .literal_separator(true)
-                .build()
-                .map_err(|error| format!("line {}: `{line}`: {error}", index + 1))?;
-            rules.push((glob.compile_matcher(), include));
-        }
-        Ok(DockerIgnore { rules })
-    }
-
-    /// Whether any line re-includes (`!pattern`).
-    pub fn has_exceptions(&self) -> bool {
-        self.rules.iter().any(|(_, include)| *include)
-    }
-
-    /// Whether `path` (relative, `/`-separated) is left out of the context: the last line
-    /// matching it or one of its parent directories decides.
-    pub fn excludes(&self, path: &str) -> bool {
-        let mut excluded = false;
-        for (matcher, include) in &self.rules {
-            let matches = std::iter::successors(Some(path), |p| p.rsplit_once('/').map(|(a, _)| a))
-                .any(|candidate| matcher.is_match(candidate));
-            if matches {
-                excluded = !include;
-            }
-        }
-        excluded
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn check(ignore: &str, path: &str, expect_excluded: bool) {
-        let rules = DockerIgnore::parse(ignore).expect("valid patterns");
-        assert_eq!(
-            rules.excludes(path),
-            expect_excluded,
-            "{ignore:?} on {path}"
-        );
-    }
-
-    #[test]
-    fn dockerignore_rules() {
-        check("node_modules", "node_modules/a/b.js", true);
-        check("node_modules", "app/node_modules/x", false);
-        check("**/node_modules", "app/node_modules/x", true);
-        check("*.md", "README.md", true);
-        check("*.md", "docs/README.md", false);
-        check("**/*.md", "docs/README.md", true);
-        check("/dist/", "dist/index.js", true);
-        check("./dist", "dist", true);
-        check("*.md\n!README.md", "README.md", false);
-        check("*.md\n!README.md", "CHANGES.md", true);
-        check("!README.md\n*.md", "README.md", true);
-        check("# comment\n\n  build  ", "build/x", true);
-        check("a?c", "abc", true);
-        check("a?c", "a/c", false);
-    }
-
-    #[test]
-    fn invalid_pattern_names_its_line() {
-        let error = DockerIgnore::parse("ok\n[z-a").expect_err("an invalid range");
-        assert!(error.starts_with("line 2:"), "{error}");
-    }
 
     #[test]
     fn context_honours_dockerignore_and_digests_content() {

@@ -239,7 +239,7 @@ impl Planner<'_> {
     }
 
     /// The build context of `owner`, from the repository root (`""` for the root).
-    fn context_of(&self, owner: &Service) -> String {
+    pub(super) fn context_of(&self, owner: &Service) -> String {
         match repository_path(self.prefix, &owner.build.context) {
             root if root == "." => String::new(),
             context => context,

@@ -24,6 +24,7 @@ mod config;
 mod deps;
 mod digests;
 mod document;
+mod ignore;
 mod package;
 
 use config::Configs;
@@ -449,7 +450,6 @@ impl Planner<'_> {
         Ok(())
     }
 
-    /// The production image repository of the service that builds the image.
     /// How the image `service` runs is built, from the repository root.
     fn image_build(&self, service: &Service) -> ImageBuild {
         let topology = self.request.topology;
@@ -523,7 +523,7 @@ impl Planner<'_> {
         if let Some(outside) = &deps.outside {
             scope = scope.with_named_package(outside.clone());
         }
-        let scope = Rc::new(scope);
+        let scope = Rc::new(self.dockerignore(owner, scope)?);
         self.deps.note_hidden_manifests(&deps, &scope);
         self.scopes.insert(owner.role.to_string(), scope.clone());
         Ok(scope)
