@@ -18,7 +18,7 @@ impl<'a> Planner<'a> {
         service: &Service,
         container: &str,
     ) -> Result<Digests, PlanError> {
-        let scope = self.scope(service)?;
+        let scope = self.image_scope(service)?;
         let scope_key = hash_text(scope.definition());
         let closure_key = self.closure_key(service)?;
         let recorded = self.recorded(container);

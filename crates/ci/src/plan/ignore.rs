@@ -7,33 +7,23 @@ use topo_core::valid::Service;
 
 use super::{PlanError, Planner};
 use crate::repo::join;
-use crate::scope::Scope;
 
 impl Planner<'_> {
-    /// `scope` (of the image `owner` builds) without what its context's `.dockerignore` at
-    /// head leaves out; unchanged, with a note, when the file does not parse (the engine
+    /// The rules of the `.dockerignore` of the image `owner`'s build context at head, and its
+    /// blob id; none without the file, or, with a note, when it does not parse (the engine
     /// refuses the build then, so nothing is left out for it).
     pub(super) fn dockerignore(
         &mut self,
         owner: &Service,
-        scope: Scope,
-    ) -> Result<Scope, PlanError> {
+    ) -> Result<Option<(DockerIgnore, String)>, PlanError> {
         let path = join(&self.context_of(owner), ".dockerignore");
-        let Some(entry) = self
-            .repo
-            .entry_at(self.head_tree, &path)?
-            .filter(|e| !e.is_tree())
-        else {
-            return Ok(scope);
+        let entry = self.repo.entry_at(self.head_tree, &path)?;
+        let Some(entry) = entry.filter(|e| !e.is_tree()) else {
+            return Ok(None);
         };
-        let bytes = self
-            .repo
-            .read_file(self.head_tree, &path)?
-            .unwrap_or_default();
-        match DockerIgnore::parse(&String::from_utf8_lossy(&bytes)) {
-            Ok(rules) => {
-                Ok(scope.with_dockerignore(rules, &entry.id.to_string(), &owner.build.dockerfile))
-            }
+        let bytes = self.repo.read_file(self.head_tree, &path)?;
+        match DockerIgnore::parse(&String::from_utf8_lossy(&bytes.unwrap_or_default())) {
+            Ok(rules) => Ok(Some((rules, entry.id.to_string()))),
             Err(why) => {
                 let note = format!(
                     "{path} cannot be read ({why}): the files it names stay in the scope of `{}`, as a build would fail on it",
@@ -42,7 +32,7 @@ impl Planner<'_> {
                 if !self.notes.contains(&note) {
                     self.notes.push(note);
                 }
-                Ok(scope)
+                Ok(None)
             }
         }
     }

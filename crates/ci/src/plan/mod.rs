@@ -18,10 +18,11 @@ use crate::fingerprint::{fingerprint, Digests};
 use crate::markers::Markers;
 use crate::release::{deploying_rule, Event, Force};
 use crate::repo::{short, ChangedPath, GitError, PathEntry, Repo};
-use crate::scope::{Match, Scope, ScopeError};
+use crate::scope::{Scope, ScopeError};
 
 mod config;
 mod deps;
+mod diff;
 mod digests;
 mod document;
 mod ignore;
@@ -176,6 +177,7 @@ pub fn plan(
         fingerprints: BTreeMap::new(),
         digests: HashMap::new(),
         scopes: HashMap::new(),
+        image_scopes: HashMap::new(),
         deps: deps::Deps::default(),
         notes: Vec::new(),
     };
@@ -264,6 +266,7 @@ struct Planner<'a> {
     fingerprints: BTreeMap<String, String>,
     digests: HashMap<String, Digests>,
     scopes: HashMap<String, Rc<Scope>>,
+    image_scopes: HashMap<String, Rc<Scope>>,
     deps: deps::Deps,
     notes: Vec<String>,
 }
@@ -365,7 +368,7 @@ impl Planner<'_> {
             self.marker_unknown(service, marker, &mut plan)?;
             return Ok((plan, None));
         };
-        let found = self.diff(base, &scope)?;
+        let found = self.diff(base, owner)?;
         plan.excluded_count = found.excluded;
         plan.changed_count = found.files.len();
         plan.changed_files = found
@@ -510,67 +513,6 @@ impl Planner<'_> {
         });
         self.same_topology.insert(base, same);
         same
-    }
-
-    /// The scope of the image `owner` builds, made once per plan.
-    fn scope(&mut self, owner: &Service) -> Result<Rc<Scope>, PlanError> {
-        if let Some(scope) = self.scopes.get(owner.role.as_str()) {
-            return Ok(scope.clone());
-        }
-        let deps = self.image_deps(owner)?;
-        let scope = Scope::of(&self.request.topology.ci, owner, self.prefix)?;
-        let mut scope = scope.with_workspace(deps.packages.clone());
-        if let Some(outside) = &deps.outside {
-            scope = scope.with_named_package(outside.clone());
-        }
-        let scope = Rc::new(self.dockerignore(owner, scope)?);
-        self.deps.note_hidden_manifests(&deps, &scope);
-        self.scopes.insert(owner.role.to_string(), scope.clone());
-        Ok(scope)
-    }
-
-    fn diff(&mut self, base: gix::ObjectId, scope: &Scope) -> Result<Found, PlanError> {
-        let base_tree = self.repo.tree_of(base)?;
-        let mut found = Found::default();
-        for root in scope.roots() {
-            let (_, _, changes) = self.root_diff(base_tree, root)?;
-            for change in changes.iter() {
-                match scope.classify(&change.path) {
-                    Match::Own | Match::Global => found.files.push(change.path.clone()),
-                    Match::Workspace => {
-                        found.files.push(change.path.clone());
-                        let package = scope.workspace_package(&change.path).unwrap_or_default();
-                        found
-                            .workspace
-                            .push((package.to_owned(), change.path.clone()));
-                    }
-                    Match::Excluded => found.excluded += 1,
-                    Match::Outside => {}
-                }
-            }
-        }
-        found.files.sort();
-        found.files.dedup();
-        found.workspace.sort();
-        found.workspace.dedup();
-        Ok(found)
-    }
-
-    /// What `root` holds in `base_tree` and at head, and the files that differ under it:
-    /// diffed once per plan for every service sharing the root and the base.
-    fn root_diff(&mut self, base_tree: gix::ObjectId, root: &str) -> Result<RootDiff, PlanError> {
-        let old = self.repo.entry_at(base_tree, root)?;
-        let new = self.repo.entry_at(self.head_tree, root)?;
-        let key = (root.to_owned(), old, new);
-        let changes = match self.diffs.get(&key) {
-            Some(changes) => changes.clone(),
-            None => {
-                let changes = Rc::new(self.repo.diff_at(root, old, new)?);
-                self.diffs.insert(key, changes.clone());
-                changes
-            }
-        };
-        Ok((old, new, changes))
     }
 }
 
