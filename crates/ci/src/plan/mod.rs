@@ -469,6 +469,7 @@ impl Planner<'_> {
         }
     }
 
+    /// The production image repository of the service that builds the image.
     fn production_image_repository(&self, owner: &Service) -> String {
         let topology = self.request.topology;
         topo_core::naming::production_repository(
