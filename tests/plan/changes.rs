@@ -125,6 +125,28 @@ fn what_dockerignore_leaves_out_of_the_build_context_deploys_nothing() {
 }
 
 #[test]
+fn a_dockerfiles_own_ignore_file_is_read_instead_of_the_contexts() {
+    let repo = Repo::deployed();
+    // BuildKit prefers `<Dockerfile>.dockerignore`, beside the Dockerfile.
+    repo.write("apps/server/Dockerfile.dockerignore", "**/*.test.js\n");
+    repo.write("apps/server/.dockerignore", "coverage\n");
+    repo.commit("ignore files");
+    repo.mark(&repo.release());
+    repo.write("apps/server/src/index.test.js", "// a test\n");
+    repo.write("apps/server/coverage/lcov.info", "TN:\n");
+    repo.commit("a test and a report");
+    let plan = repo.release();
+    check(
+        &plan,
+        "shop-server deploy changed [apps/server/coverage/lcov.info]
+         shop-worker deploy dependency-changed [apps/server/coverage/lcov.info]
+         shop-web skip unchanged",
+    );
+    assert_eq!(plan.services[0].excluded_count, 1);
+    repo.check_fingerprints(&plan, "a Dockerfile's own ignore file");
+}
+
+#[test]
 fn a_move_between_services_deploys_both_sides() {
     let repo = Repo::deployed();
     repo.git(&["mv", "apps/server/src/lib.js", "apps/web/src/shared.js"]);

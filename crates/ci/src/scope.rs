@@ -55,8 +55,8 @@ struct Ignore {
     /// The build context, from the repository root.
     context: String,
     rules: DockerIgnore,
-    /// The Dockerfile and `.dockerignore`: the engine gets them whatever the rules say.
-    always: [String; 2],
+    /// The Dockerfile and the ignore files: the engine gets them whatever the rules say.
+    always: [String; 3],
     /// Where the rules can match, from the repository root.
     reach: Vec<String>,
 }
@@ -178,9 +178,9 @@ impl Scope {
         self
     }
 
-    /// The scope without what the build context's `.dockerignore` (its blob `id`) leaves
-    /// out of the context the engine gets: never the Dockerfile (`dockerfile`, from the
-    /// context) nor `.dockerignore` itself.
+    /// The scope without what the build's ignore file (its blob `id`: the Dockerfile's own,
+    /// or the context's `.dockerignore`) leaves out of the context the engine gets: never
+    /// the Dockerfile (`dockerfile`, from the context) nor an ignore file.
     pub fn with_dockerignore(mut self, rules: DockerIgnore, id: &str, dockerfile: &str) -> Scope {
         let Some(context) = self.own_dir.clone().filter(|_| !rules.is_empty()) else {
             return self;
@@ -190,10 +190,12 @@ impl Scope {
             "" => context.clone(),
             path => join(&context, path),
         };
+        let [own, context_wide] = topo_core::dockerignore::ignore_files(dockerfile);
         self.ignore = Some(Ignore {
             always: [
                 from_root(&topo_core::dockerignore::normalise(dockerfile)),
-                from_root(".dockerignore"),
+                from_root(&own),
+                from_root(&context_wide),
             ],
             reach: rules.reach().iter().map(|r| from_root(r)).collect(),
             rules,

@@ -1,4 +1,5 @@
-//! `.dockerignore`, as the engine reads it (moby's pattern matcher): patterns are anchored
+//! `.dockerignore` (or a Dockerfile's own ignore file), as the engine reads it (moby's
+//! pattern matcher): patterns are anchored
 //! at the context root, `*` and `?` never cross `/`, `**` crosses any number of
 //! directories, a pattern matching a directory excludes everything under it, `!`
 //! re-includes, and the last matching line wins. The matching itself is globset's.
@@ -14,6 +15,17 @@ pub fn normalise(path: &str) -> String {
         .filter(|part| !part.is_empty() && *part != ".")
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// The ignore files of a build from the Dockerfile `dockerfile` (from the context root), in
+/// the order the engine looks for them: the Dockerfile's own, beside it
+/// (`app.Dockerfile.dockerignore`, which BuildKit prefers), then the context's
+/// `.dockerignore`. The first that exists is the one read.
+pub fn ignore_files(dockerfile: &str) -> [String; 2] {
+    [
+        format!("{}.dockerignore", normalise(dockerfile)),
+        ".dockerignore".to_owned(),
+    ]
 }
 
 /// The parsed lines of a `.dockerignore`.

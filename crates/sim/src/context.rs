@@ -1,10 +1,11 @@
 //! Build contexts: the files a build sees, as the Docker CLI would send them.
 //!
-//! `.dockerignore` follows the engine's rules (moby's pattern matcher): patterns are
-//! anchored at the context root, `*` and `?` never cross `/`, `**` crosses any number of
-//! directories, a pattern matching a directory excludes everything under it, `!` re-includes,
-//! and the last matching line wins (`topo_core::dockerignore`, which topo-ci's scopes share).
-//! The Dockerfile and `.dockerignore` are always sent, as the CLI does.
+//! The Dockerfile's own ignore file (`app.Dockerfile.dockerignore`), else `.dockerignore`,
+//! follows the engine's rules (moby's pattern matcher): patterns are anchored at the context
+//! root, `*` and `?` never cross `/`, `**` crosses any number of directories, a pattern
+//! matching a directory excludes everything under it, `!` re-includes, and the last matching
+//! line wins (`topo_core::dockerignore`, which topo-ci's scopes share).
+//! The Dockerfile and the ignore files are always sent, as the CLI does.
 //!
 //! The context's digest hashes what the build can see (paths, modes, contents, link
 //! targets; not timestamps), so the same sources give the same image tag on any machine.
@@ -13,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use topo_core::dockerignore::{normalise, DockerIgnore};
+use topo_core::dockerignore::{ignore_files, normalise, DockerIgnore};
 
 use crate::error::SimError;
 
@@ -32,7 +33,8 @@ pub struct Context {
 }
 
 impl Context {
-    /// Reads `root` honouring its `.dockerignore`; `dockerfile` and `target` enter the digest.
+    /// Reads `root` honouring the Dockerfile's own ignore file, else the context's
+    /// `.dockerignore`; `dockerfile` and `target` enter the digest.
     pub fn read(root: &Path, dockerfile: &str, target: &str) -> Result<Context, SimError> {
         let io = |path: &Path, source| SimError::Io {
             path: path.to_owned(),
@@ -41,16 +43,25 @@ impl Context {
         if !root.is_dir() {
             return Err(SimError::ContextMissing(root.to_owned()));
         }
-        let ignore_path = root.join(".dockerignore");
-        let ignore = match std::fs::read_to_string(&ignore_path) {
-            Ok(text) => DockerIgnore::parse(&text).map_err(|message| SimError::DockerIgnore {
-                path: ignore_path.clone(),
-                message,
-            })?,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => DockerIgnore::default(),
-            Err(error) => return Err(io(&ignore_path, error)),
-        };
-        let always = [normalise(dockerfile), ".dockerignore".to_owned()];
+        let ignore_files = ignore_files(dockerfile);
+        let mut ignore = DockerIgnore::default();
+        for file in &ignore_files {
+            let ignore_path = root.join(file);
+            match std::fs::read_to_string(&ignore_path) {
+                Ok(text) => {
+                    ignore =
+                        DockerIgnore::parse(&text).map_err(|message| SimError::DockerIgnore {
+                            path: ignore_path.clone(),
+                            message,
+                        })?;
+                    break;
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => return Err(io(&ignore_path, error)),
+            }
+        }
+        let [own, context] = ignore_files;
+        let always = [normalise(dockerfile), own, context];
         let mut entries = Vec::new();
         let mut hasher = Sha256::new();
         hasher.update(DIGEST_RECIPE);
@@ -216,5 +227,39 @@ mod tests {
         assert_ne!(changed.digest, context.digest);
         let other_target = Context::read(root, "Dockerfile", "dev").expect("readable");
         assert_ne!(other_target.digest, changed.digest);
+    }
+
+    #[test]
+    fn a_dockerfiles_own_ignore_file_is_read_instead_of_the_contexts() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("docker")).expect("mkdir");
+        std::fs::create_dir_all(root.join("src")).expect("mkdir");
+        std::fs::write(root.join("docker/app.Dockerfile"), "FROM scratch\n").expect("write");
+        std::fs::write(root.join("docker/app.Dockerfile.dockerignore"), "*.log\n").expect("write");
+        std::fs::write(root.join(".dockerignore"), "src\n").expect("write");
+        std::fs::write(root.join("src/app.js"), "1").expect("write");
+        std::fs::write(root.join("debug.log"), "x").expect("write");
+        let context = Context::read(root, "./docker/app.Dockerfile", "prod").expect("readable");
+        assert_eq!(
+            context.entries,
+            [
+                ".dockerignore",
+                "docker/",
+                "docker/app.Dockerfile",
+                "docker/app.Dockerfile.dockerignore",
+                "src/",
+                "src/app.js"
+            ]
+        );
+        // Another Dockerfile of the same context has no ignore file of its own.
+        std::fs::write(root.join("docker/other.Dockerfile"), "FROM scratch\n").expect("write");
+        let other = Context::read(root, "docker/other.Dockerfile", "prod").expect("readable");
+        assert!(
+            other.entries.iter().all(|e| !e.starts_with("src")),
+            "{:?}",
+            other.entries
+        );
+        assert!(other.entries.contains(&"debug.log".to_owned()));
     }
 }

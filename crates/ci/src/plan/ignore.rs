@@ -1,24 +1,34 @@
-//! The build context's `.dockerignore`: what the engine leaves out of the context the image
+//! The build context's `.dockerignore` (or the Dockerfile's own ignore file, which the engine
+//! prefers): what the engine leaves out of the context the image
 //! is built from leaves the scope too, so a change only there deploys nothing and the
 //! fingerprint does not hash it (topo-sim and `topo build` send contexts by the same rules).
 
-use topo_core::dockerignore::DockerIgnore;
+use topo_core::dockerignore::{ignore_files, DockerIgnore};
 use topo_core::valid::Service;
 
 use super::{PlanError, Planner};
 use crate::repo::join;
 
 impl Planner<'_> {
-    /// The rules of the `.dockerignore` of the image `owner`'s build context at head, and its
-    /// blob id; none without the file, or, with a note, when it does not parse (the engine
+    /// The rules of the ignore file of the image `owner`'s build at head (its Dockerfile's
+    /// own, else its context's `.dockerignore`), and its blob id; none without the file, or, with a note, when it does not parse (the engine
     /// refuses the build then, so nothing is left out for it).
     pub(super) fn dockerignore(
         &mut self,
         owner: &Service,
     ) -> Result<Option<(DockerIgnore, String)>, PlanError> {
-        let path = join(&self.context_of(owner), ".dockerignore");
-        let entry = self.repo.entry_at(self.head_tree, &path)?;
-        let Some(entry) = entry.filter(|e| !e.is_tree()) else {
+        let context = self.context_of(owner);
+        let mut found = None;
+        for file in ignore_files(&owner.build.dockerfile) {
+            let path = join(&context, &file);
+            if let Some(entry) = self.repo.entry_at(self.head_tree, &path)? {
+                if !entry.is_tree() {
+                    found = Some((path, entry));
+                    break;
+                }
+            }
+        }
+        let Some((path, entry)) = found else {
             return Ok(None);
         };
         let bytes = self.repo.read_file(self.head_tree, &path)?;
