@@ -175,17 +175,20 @@ impl Repo {
     /// The contents of the file at `path` in the tree `root`, if it is one.
     pub fn read_file(&self, root: ObjectId, path: &str) -> Result<Option<Vec<u8>>, GitError> {
         match self.entry_at(root, path)? {
-            Some(entry) if !entry.is_tree() => {
-                let id = entry.id;
-                let mut blob = self
-                    .repo
-                    .find_blob(id)
-                    .map_err(|e| GitError::new(format!("cannot read `{path}`"), e))?;
-                // Taken, not copied: a lockfile is megabytes.
-                Ok(Some(blob.take_data()))
-            }
+            Some(entry) if !entry.is_tree() => self.read_blob(entry.id, path).map(Some),
             _ => Ok(None),
         }
+    }
+
+    /// The contents of the blob `id`, found at `path` (for the error): for a caller that has
+    /// looked its entry up already.
+    pub fn read_blob(&self, id: ObjectId, path: &str) -> Result<Vec<u8>, GitError> {
+        let mut blob = self
+            .repo
+            .find_blob(id)
+            .map_err(|e| GitError::new(format!("cannot read `{path}`"), e))?;
+        // Taken, not copied: a lockfile is megabytes.
+        Ok(blob.take_data())
     }
 
     fn find_tree(&self, id: ObjectId) -> Result<gix::Tree<'_>, GitError> {

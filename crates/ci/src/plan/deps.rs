@@ -259,7 +259,7 @@ impl Planner<'_> {
         if let Some(known) = self.deps.lockfiles.get(&entry.id) {
             return Ok(Some((entry.id, known.clone())));
         }
-        let bytes = self.repo.read_file(tree, path)?.unwrap_or_default();
+        let bytes = self.repo.read_blob(entry.id, path)?;
         let parsed = Rc::new(Lockfile::parse(kind, &bytes).map_err(|e| e.to_string()));
         self.deps.lockfiles.insert(entry.id, parsed.clone());
         Ok(Some((entry.id, parsed)))

@@ -31,8 +31,8 @@ impl Planner<'_> {
         let Some((path, entry)) = found else {
             return Ok(None);
         };
-        let bytes = self.repo.read_file(self.head_tree, &path)?;
-        match DockerIgnore::parse(&String::from_utf8_lossy(&bytes.unwrap_or_default())) {
+        let bytes = self.repo.read_blob(entry.id, &path)?;
+        match DockerIgnore::parse(&String::from_utf8_lossy(&bytes)) {
             Ok(rules) => Ok(Some((rules, entry.id.to_string()))),
             Err(why) => {
                 let note = format!(
