@@ -197,7 +197,11 @@ impl Scope {
                 from_root(&own),
                 from_root(&context_wide),
             ],
-            reach: rules.reach().iter().map(|r| from_root(r)).collect(),
+            // Where each line can match: its pattern's leading literal components.
+            reach: rules
+                .patterns()
+                .map(|p| from_root(&literal_prefix(p)))
+                .collect(),
             rules,
             context,
         });

@@ -1,8 +1,8 @@
 //! `.dockerignore` (or a Dockerfile's own ignore file), as the engine reads it (moby's
-//! pattern matcher): patterns are anchored
-//! at the context root, `*` and `?` never cross `/`, `**` crosses any number of
-//! directories, a pattern matching a directory excludes everything under it, `!`
-//! re-includes, and the last matching line wins. The matching itself is globset's.
+//! pattern matcher): patterns are anchored at the context root, `*` and `?` never cross
+//! `/`, `**` crosses any number of directories, a pattern matching a directory excludes
+//! everything under it, `!` re-includes, and the last matching line wins. The matching
+//! itself is globset's.
 //!
 //! topo-sim leaves what it excludes out of the contexts it sends; topo-ci leaves it out of
 //! the scopes it diffs and fingerprints: one reading of the file for both.
@@ -65,17 +65,9 @@ impl DockerIgnore {
         self.rules.is_empty()
     }
 
-    /// Where each line can match: its pattern's leading literal components (`dist/*.map` →
-    /// `dist`; `**/*.md` → ``, anywhere). A directory that is in none of them and holds
-    /// none of them is sent whole.
-    pub fn reach(&self) -> Vec<String> {
-        let literal = |part: &&str| !part.contains(['*', '?', '[', '{', '\\']);
-        (self.rules.iter())
-            .map(|(matcher, _)| {
-                let parts = matcher.glob().glob().split('/').take_while(literal);
-                parts.collect::<Vec<_>>().join("/")
-            })
-            .collect()
+    /// Each line's pattern, as cleaned (`/dist/` → `dist`), `!` lines included.
+    pub fn patterns(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().map(|(matcher, _)| matcher.glob().glob())
     }
 
     /// Whether any line re-includes (`!pattern`).
@@ -130,10 +122,14 @@ mod tests {
     }
 
     #[test]
-    fn each_line_reaches_under_its_literal_directories() {
-        let rules = DockerIgnore::parse("dist/*.map\n**/*.md\n!/src/keep.md\nnode_modules")
+    fn patterns_are_cleaned_as_the_engine_cleans_them() {
+        let rules = DockerIgnore::parse("dist/*.map\n**/*.md\n!/src/keep.md\n./node_modules/")
             .expect("valid patterns");
-        assert_eq!(rules.reach(), ["dist", "", "src/keep.md", "node_modules"]);
+        let patterns: Vec<&str> = rules.patterns().collect();
+        assert_eq!(
+            patterns,
+            ["dist/*.map", "**/*.md", "src/keep.md", "node_modules"]
+        );
         assert!(DockerIgnore::parse("# nothing\n")
             .expect("valid")
             .is_empty());
