@@ -2,9 +2,12 @@
 //! dependencies; the root's `workspaces`, as an array or `{ packages: [...] }`) and
 //! `pnpm-workspace.yaml` (`packages:`).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::{Map, Value};
 
 /// The kinds of dependency a `package.json` declares, in the order a name declared under
 /// several of them is read.
@@ -32,10 +35,8 @@ pub struct Manifest {
 impl Manifest {
     /// Reads a `package.json`; the error says what is wrong with it.
     pub fn parse(text: &[u8]) -> Result<Manifest, String> {
-        let value: Value = serde_json::from_slice(text).map_err(|e| e.to_string())?;
-        let Value::Object(object) = value else {
-            return Err("not a JSON object".to_owned());
-        };
+        let Read(object) = serde_json::from_slice(text).map_err(|e| e.to_string())?;
+        let object = object.ok_or_else(|| "not a JSON object".to_owned())?;
         let string = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_owned);
         let mut dependencies = BTreeMap::new();
         for kind in KINDS {
@@ -65,6 +66,69 @@ impl Manifest {
             workspaces,
             package_manager: string("packageManager"),
         })
+    }
+}
+
+/// The keys of a `package.json` that [`Manifest::parse`] reads.
+const READ: [&str; 7] = [
+    "name",
+    "packageManager",
+    "workspaces",
+    KINDS[0],
+    KINDS[1],
+    KINDS[2],
+    KINDS[3],
+];
+
+/// A JSON document's top-level object with only the keys in [`READ`] (`None` when the
+/// document is not an object): the rest of a `package.json` (scripts, tool settings,
+/// metadata) is skipped unbuilt, as every plan reads the manifest of each package of the
+/// workspace.
+struct Read(Option<Map<String, Value>>);
+
+impl<'de> Deserialize<'de> for Read {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Read, D::Error> {
+        struct Top;
+        impl<'de> Visitor<'de> for Top {
+            type Value = Read;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON document")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Read, A::Error> {
+                let mut object = Map::new();
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    if READ.contains(&key.as_ref()) {
+                        object.insert(key.into_owned(), map.next_value()?);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(Read(Some(object)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Read, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Read(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Read, E> {
+                Ok(Read(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Read, E> {
+                Ok(Read(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Read, E> {
+                Ok(Read(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Read, E> {
+                Ok(Read(None))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Read, E> {
+                Ok(Read(None))
+            }
+            fn visit_unit<E>(self) -> Result<Read, E> {
+                Ok(Read(None))
+            }
+        }
+        deserializer.deserialize_any(Top)
     }
 }
 
@@ -153,8 +217,27 @@ mod tests {
     }
 
     #[test]
+    fn keys_not_read_are_skipped_but_must_be_json() {
+        check(
+            r#"{"scripts":{"build":"tsc","dependencies":1},"jest":[{"roots":["src"]},null,2.5],
+                "name":"web","keywords":[],"private":true,"dependencies":{"react":"^18"}}"#,
+            expect![[
+                r#"Ok(Manifest { name: Some("web"), dependencies: {"react": "^18"}, workspaces: None, package_manager: None })"#
+            ]],
+        );
+        check(
+            r#"{"name":"web","scripts":{"build":tsc}}"#,
+            expect![[r#"Err("expected ident at line 1 column 35")"#]],
+        );
+    }
+
+    #[test]
     fn what_is_wrong_is_said() {
         check("[1]", expect![[r#"Err("not a JSON object")"#]]);
+        assert_eq!(
+            Manifest::parse(b"\"name\""),
+            Err("not a JSON object".to_owned())
+        );
         check(
             r#"{"dependencies":{"a":1}}"#,
             expect![[r#"Err("`dependencies.a` is not a string")"#]],
