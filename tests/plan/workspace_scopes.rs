@@ -1,9 +1,12 @@
 //! What joins or leaves a service's scope through its workspace beyond package names: a
 //! vendored directory a `file:` range names joins it; a yarn patch outside it is followed
-//! through the lockfile; an exclude glob that hides package manifests is said.
+//! through the lockfile; an exclude glob that hides package manifests is said. And
+//! `fingerprint --explain` says what each scope and lockfile closure holds.
 
-use crate::check;
-use crate::workspaces::{Manager, BEFORE, NOTHING_DEPLOYS, TOPOLOGY};
+use topo_ci::plan::Explained;
+
+use crate::workspaces::{Manager, BEFORE, LEFT_PAD_BUMPED, MANAGERS, NOTHING_DEPLOYS, TOPOLOGY};
+use crate::{check, json_of, topo_ci};
 
 #[test]
 fn a_vendored_directory_joins_the_scope_of_what_depends_on_it() {
@@ -113,4 +116,116 @@ fn a_yarn_patch_outside_the_scope_deploys_what_it_patches() {
         plan.services[0].detail
     );
     repo.check_fingerprints(&plan, "after the patch changed");
+}
+
+/// `topo-ci fingerprint --explain` at the repository's head, as JSON.
+fn explain(repo: &crate::Repo, manager: Manager) -> Explained {
+    let output = topo_ci()
+        .current_dir(repo.path())
+        .args(["fingerprint", "--explain", "--format", "json"])
+        .output()
+        .expect("topo-ci runs");
+    json_of(&output, &format!("{manager:?}: fingerprint --explain"))
+}
+
+#[test]
+fn explain_says_what_each_fingerprint_is_made_of() {
+    for manager in MANAGERS {
+        let repo = manager.deployed();
+        let explained = explain(&repo, manager);
+        let by_container = |container: &str| {
+            (explained.services.iter())
+                .find(|s| s.container == container)
+                .unwrap_or_else(|| panic!("{manager:?}: {container} is explained"))
+        };
+        // The fingerprints are `fingerprint`'s, in topology order.
+        let fingerprints = repo.fingerprints();
+        let containers: Vec<&str> = (explained.services.iter())
+            .map(|s| s.container.as_str())
+            .collect();
+        assert_eq!(
+            containers,
+            [
+                "shop-server",
+                "shop-worker",
+                "shop-web",
+                "shop-admin",
+                "shop-tools"
+            ]
+        );
+        for service in &explained.services {
+            assert_eq!(
+                Some(&service.fingerprint),
+                fingerprints.get(&service.container),
+                "{manager:?}: {}",
+                service.container
+            );
+        }
+        // The server's scope: its directory and both packages it depends on, one through
+        // the other; web's: the one it depends on.
+        let (common, utils) = match manager {
+            Manager::Cargo => ("common", "utils"),
+            _ => ("@shop/common", "@shop/utils"),
+        };
+        let server = by_container("shop-server");
+        for line in [
+            "own apps/server".to_owned(),
+            format!("package packages/common {common}"),
+            format!("package packages/utils {utils}"),
+        ] {
+            assert!(server.scope.contains(&line), "{manager:?}: {server:#?}");
+        }
+        let web = by_container("shop-web");
+        assert!(web
+            .scope
+            .contains(&format!("package packages/utils {utils}")));
+        assert!(
+            !web.scope.iter().any(|l| l.contains("packages/common")),
+            "{manager:?}: {web:#?}"
+        );
+        // The lockfile's packages: left-pad is the server's, not web's; tools has none.
+        let packages = |container: &str| {
+            let lockfile = by_container(container).lockfile.as_ref();
+            let lockfile = lockfile.unwrap_or_else(|| panic!("{manager:?}: {container}"));
+            assert_eq!(lockfile.path, manager.lockfile());
+            assert_eq!(lockfile.unreadable, None);
+            lockfile.packages.clone()
+        };
+        assert!(packages("shop-server").contains(&"left-pad@1.0.0".to_owned()));
+        assert!(!packages("shop-web")
+            .iter()
+            .any(|p| p.starts_with("left-pad@")));
+        assert_eq!(by_container("shop-tools").lockfile, None);
+        let worker = by_container("shop-worker");
+        assert_eq!(worker.image_of.as_deref(), Some("shop-server"));
+        assert!(worker.scope.is_empty() && worker.lockfile.is_none());
+        // Head is explained: a bumped lockfile shows the new version, and the terminal
+        // form lists it under the one service asked for.
+        repo.write(manager.lockfile(), &manager.lock(LEFT_PAD_BUMPED));
+        repo.commit("left-pad 1.1.0");
+        let server_after = explain(&repo, manager).services[0].clone();
+        assert_ne!(server_after.fingerprint, server.fingerprint);
+        let output = topo_ci()
+            .current_dir(repo.path())
+            .args(["fingerprint", "--explain", "--service", "server"])
+            .output()
+            .expect("topo-ci runs");
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{manager:?}: {text}");
+        let expected_start = format!(
+            "shop-server {}\n  own apps/server\n",
+            server_after.fingerprint
+        );
+        assert!(text.starts_with(&expected_start), "{manager:?}: {text}");
+        let count = server_after.lockfile.as_ref().map(|l| l.packages.len());
+        assert!(
+            text.contains(&format!(
+                "\n  lockfile {}: {} package",
+                manager.lockfile(),
+                count.unwrap_or_default()
+            )) && text.contains("\n    left-pad@1.1.0\n"),
+            "{manager:?}: {text}"
+        );
+        assert!(!text.contains("shop-web"), "{manager:?}: {text}");
+    }
 }

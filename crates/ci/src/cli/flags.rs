@@ -128,6 +128,11 @@ pub struct FingerprintArgs {
     /// `text` (one `container fingerprint` line each) or `json`.
     #[arg(long, value_enum, default_value_t = FingerprintFormat::Text)]
     pub format: FingerprintFormat,
+    /// Say what each fingerprint is made of: the scope whose files are hashed (build
+    /// context, globs, the workspace packages it depends on, the ignore file) and the
+    /// packages the lockfile resolves for it (listed with `--service`; always in `json`).
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// Output formats of `fingerprint`.

@@ -16,7 +16,8 @@ use crate::base::{BaseError, PullRequest};
 use crate::load::{topology_at, LoadError};
 use crate::markers::{Marker, MarkerError, Markers};
 use crate::plan::{
-    fingerprints, plan, BaseSource, ForcedBy, Plan, PlanBase, PlanError, PlanOptions, PlanRequest,
+    explain, fingerprints, plan, BaseSource, Explained, ForcedBy, Plan, PlanBase, PlanError,
+    PlanOptions, PlanRequest,
 };
 use crate::registry::{registry_of, Credentials, RegistryStore};
 use crate::release::{force_in_message, Event, EventName, Force};
@@ -86,12 +87,7 @@ pub fn run_plan(args: &PlanArgs) -> Result<Exit, CliError> {
         PlanFormat::Json => crate::report::json(&plan),
         PlanFormat::Markdown => crate::report::markdown(&plan),
     };
-    std::io::stdout()
-        .write_all(text.as_bytes())
-        .map_err(|source| CliError::Io {
-            path: "<stdout>".into(),
-            source,
-        })?;
+    write_stdout(&text)?;
     if args.format == PlanFormat::Github {
         append_to_env_file("GITHUB_OUTPUT", &crate::report::github_outputs(&plan))?;
     }
@@ -317,6 +313,59 @@ fn marks_of_flags(args: &MarkArgs) -> Result<(String, Vec<(String, Marker)>), Cl
     Ok((env, deploys))
 }
 
+/// Writes `text` to stdout. A reader that stopped reading (`| head`) is no failure, as
+/// for ripgrep; another write error is the command's, never a panic.
+fn write_stdout(text: &str) -> Result<(), CliError> {
+    match std::io::stdout().write_all(text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        written => written.map_err(|source| CliError::Io {
+            path: "<stdout>".into(),
+            source,
+        }),
+    }
+}
+
+/// `fingerprint --explain` for a terminal: each service's fingerprint, then what it is
+/// made of, indented; the lockfile's packages listed when one service is asked for.
+fn explained_text(explained: &Explained, list_packages: bool) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for service in &explained.services {
+        let _ = writeln!(out, "{} {}", service.container, service.fingerprint);
+        if let Some(owner) = &service.image_of {
+            let _ = writeln!(out, "  image of {owner}");
+        }
+        for line in &service.scope {
+            let _ = writeln!(out, "  {line}");
+        }
+        if let Some(lockfile) = &service.lockfile {
+            let _ = match &lockfile.unreadable {
+                Some(why) => writeln!(out, "  lockfile {} (unreadable: {why})", lockfile.path),
+                None => writeln!(
+                    out,
+                    "  lockfile {}: {} package{}",
+                    lockfile.path,
+                    lockfile.packages.len(),
+                    if lockfile.packages.len() == 1 {
+                        ""
+                    } else {
+                        "s"
+                    }
+                ),
+            };
+            if list_packages {
+                for package in &lockfile.packages {
+                    let _ = writeln!(out, "    {package}");
+                }
+            }
+        }
+    }
+    for note in &explained.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
+    out
+}
+
 /// The container name of a service named by role or container name.
 fn container_of(topology: &ValidTopology, name: &str) -> Result<String, CliError> {
     topology
@@ -333,31 +382,37 @@ pub fn run_fingerprint(args: &FingerprintArgs) -> Result<Exit, CliError> {
         .as_deref()
         .map(|name| container_of(&committed.topology, name))
         .transpose()?;
-    let selected: Vec<(String, String)> = fingerprints(&committed)?
-        .into_iter()
-        .filter(|(container, _)| only.as_deref().is_none_or(|c| c == container))
-        .collect();
-    match args.format {
-        FingerprintFormat::Json => {
-            let map: std::collections::BTreeMap<&str, &str> = selected
-                .iter()
-                .map(|(c, f)| (c.as_str(), f.as_str()))
-                .collect();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&map).expect("a map serialises")
-            );
-        }
-        FingerprintFormat::Text if only.is_some() => {
-            for (_, fingerprint) in &selected {
-                println!("{fingerprint}");
+    let wanted = |container: &str| only.as_deref().is_none_or(|c| c == container);
+    let text = if args.explain {
+        let mut explained = explain(&committed)?;
+        explained.services.retain(|s| wanted(&s.container));
+        match args.format {
+            FingerprintFormat::Json => {
+                serde_json::to_string_pretty(&explained).expect("strings serialise") + "\n"
             }
+            FingerprintFormat::Text => explained_text(&explained, only.is_some()),
         }
-        FingerprintFormat::Text => {
-            for (container, fingerprint) in &selected {
-                println!("{container} {fingerprint}");
+    } else {
+        let selected: Vec<(String, String)> = fingerprints(&committed)?
+            .into_iter()
+            .filter(|(container, _)| wanted(container))
+            .collect();
+        match args.format {
+            FingerprintFormat::Json => {
+                let map: std::collections::BTreeMap<&str, &str> = selected
+                    .iter()
+                    .map(|(c, f)| (c.as_str(), f.as_str()))
+                    .collect();
+                serde_json::to_string_pretty(&map).expect("a map serialises") + "\n"
             }
+            FingerprintFormat::Text if only.is_some() => {
+                selected.iter().map(|(_, f)| format!("{f}\n")).collect()
+            }
+            FingerprintFormat::Text => (selected.iter())
+                .map(|(c, f)| format!("{c} {f}\n"))
+                .collect(),
         }
-    }
+    };
+    write_stdout(&text)?;
     Ok(Exit::Success)
 }

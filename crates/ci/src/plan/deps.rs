@@ -9,6 +9,7 @@ use std::rc::Rc;
 use gix::ObjectId;
 use topo_core::valid::Service;
 
+use super::inputs::LockfileInputs;
 use super::package::{image_deps_in, root_context_note, Named, NotFound};
 use super::{plural, Found, PlanError, Planner, Reason, ServicePlan};
 use crate::lockfile::{Closure, Lockfile, LockfileKind, Root};
@@ -383,6 +384,37 @@ impl Planner<'_> {
             },
         }
         Ok(key)
+    }
+
+    /// The lockfile of the image `owner` builds and the packages it resolves for it, at
+    /// head, as `lockfile_key` hashes them.
+    pub(super) fn lockfile_inputs(
+        &mut self,
+        owner: &Service,
+    ) -> Result<Option<LockfileInputs>, PlanError> {
+        let deps = self.image_deps(owner)?;
+        let Some((path, kind)) = deps.lockfile.clone() else {
+            return Ok(None);
+        };
+        let mut inputs = LockfileInputs {
+            path,
+            packages: Vec::new(),
+            unreadable: None,
+        };
+        match self.lockfile_in(self.head_tree, &inputs.path, kind)? {
+            None => return Ok(None),
+            Some((id, parsed)) => match parsed.as_ref() {
+                Ok(lockfile) => {
+                    let closure = self.closure_of(id, lockfile, &deps);
+                    inputs.packages = (closure.iter())
+                        .map(|r| format!("{}@{}", r.name, r.version))
+                        .collect();
+                    inputs.packages.dedup();
+                }
+                Err(why) => inputs.unreadable = Some(why.clone()),
+            },
+        }
+        Ok(Some(inputs))
     }
 
     /// The closure of the image `deps` describes in the parsed lockfile `blob`, walked

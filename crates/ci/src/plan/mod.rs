@@ -26,6 +26,7 @@ mod diff;
 mod digests;
 mod document;
 mod ignore;
+mod inputs;
 mod package;
 
 use config::Configs;
@@ -34,6 +35,7 @@ pub use document::{
     Action, BaseSource, ImageBuild, Plan, PlanBase, PlanParseError, Reason, ServicePlan,
     PLAN_VERSION,
 };
+pub use inputs::{explain, Explained, Inputs, LockfileInputs};
 
 /// What a plan is made from.
 pub struct PlanRequest<'a> {
@@ -129,12 +131,24 @@ pub fn fingerprints(
 pub fn everything(committed: &crate::load::Committed) -> Result<Plan, PlanError> {
     // A plan against no markers decides nothing from history.
     let markers = Markers::default();
-    let request = PlanRequest {
+    plan(
+        &committed.repo,
+        &first_release(committed, &markers),
+        &PlanOptions::default(),
+    )
+}
+
+/// The request of a plan of a first release at the commit `committed` was read at.
+fn first_release<'a>(
+    committed: &'a crate::load::Committed,
+    markers: &'a Markers,
+) -> PlanRequest<'a> {
+    PlanRequest {
         topology: &committed.topology,
         topology_path: &committed.path_in_repo,
         source: Some(&committed.source),
         env: "fingerprint",
-        markers: &markers,
+        markers,
         head: committed.head,
         event: Event {
             kind: crate::release::EventName::Manual,
@@ -142,8 +156,7 @@ pub fn everything(committed: &crate::load::Committed) -> Result<Plan, PlanError>
         },
         force: Force::None,
         forced_by: ForcedBy::Flags,
-    };
-    plan(&committed.repo, &request, &PlanOptions::default())
+    }
 }
 
 /// Makes the plan.
@@ -158,29 +171,8 @@ pub fn plan(
             name: (*name).to_owned(),
         });
     }
-    let prefix = request
-        .topology_path
-        .rsplit_once('/')
-        .map_or("", |(dir, _)| dir);
-    let head_tree = repo.tree_of(request.head)?;
     let gate = deploying_rule(topology, &request.event);
-    let mut planner = Planner {
-        repo,
-        request,
-        options,
-        prefix,
-        head_tree,
-        head: Configs::new(topology),
-        same_topology: HashMap::new(),
-        diffs: HashMap::new(),
-        base_topologies: HashMap::new(),
-        fingerprints: BTreeMap::new(),
-        digests: HashMap::new(),
-        scopes: HashMap::new(),
-        image_scopes: HashMap::new(),
-        deps: deps::Deps::default(),
-        notes: Vec::new(),
-    };
+    let mut planner = Planner::new(repo, request, options)?;
     let mut services = Vec::new();
     for service in &topology.services {
         services.push(planner.service(service)?);
@@ -278,6 +270,33 @@ struct Found {
     /// The files of workspace dependencies among them, with their package.
     workspace: Vec<(String, String)>,
     excluded: usize,
+}
+
+impl<'a> Planner<'a> {
+    fn new(
+        repo: &'a Repo,
+        request: &'a PlanRequest<'a>,
+        options: &'a PlanOptions,
+    ) -> Result<Planner<'a>, PlanError> {
+        let prefix = (request.topology_path.rsplit_once('/')).map_or("", |(dir, _)| dir);
+        Ok(Planner {
+            repo,
+            request,
+            options,
+            prefix,
+            head_tree: repo.tree_of(request.head)?,
+            head: Configs::new(request.topology),
+            same_topology: HashMap::new(),
+            diffs: HashMap::new(),
+            base_topologies: HashMap::new(),
+            fingerprints: BTreeMap::new(),
+            digests: HashMap::new(),
+            scopes: HashMap::new(),
+            image_scopes: HashMap::new(),
+            deps: deps::Deps::default(),
+            notes: Vec::new(),
+        })
+    }
 }
 
 impl Planner<'_> {

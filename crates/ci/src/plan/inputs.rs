@@ -1,0 +1,94 @@
+//! What each service's fingerprint is made of (`topo-ci fingerprint --explain`): the scope
+//! whose files are hashed, and the packages its lockfile resolves for it, as a plan computes
+//! them. It answers "why is this file (or package) in this service's scope?" before a
+//! change does.
+
+use serde::{Deserialize, Serialize};
+use topo_core::naming::container_name;
+use topo_core::valid::Service;
+
+use super::{first_release, PlanError, PlanOptions, Planner};
+use crate::markers::Markers;
+
+/// What the fingerprints of the services at a commit are made of.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explained {
+    /// One per service, in topology order.
+    pub services: Vec<Inputs>,
+    /// What the plan notes about the workspaces and lockfiles it read (cycles, missing
+    /// packages, unreadable files, scopes too wide).
+    pub notes: Vec<String>,
+}
+
+/// What goes into one service's fingerprint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inputs {
+    /// The container.
+    pub container: String,
+    /// Its fingerprint (as `topo-ci fingerprint` prints it).
+    pub fingerprint: String,
+    /// The container whose image it runs (`image_of`): its fingerprint is made of that
+    /// image's, and the fields below are empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_of: Option<String>,
+    /// What decides which files are hashed, one line each: `own DIR` (the build context),
+    /// the `include`, `global` and `exclude` globs, `package DIR NAME` (a workspace package
+    /// it depends on), `named package` and `outside PATH` (the context's paths that are
+    /// not its package's), `dockerignore BLOB` (the ignore file read).
+    pub scope: Vec<String>,
+    /// The lockfile that resolves its package's dependencies, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lockfile: Option<LockfileInputs>,
+}
+
+/// The lockfile part of a fingerprint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockfileInputs {
+    /// The lockfile, from the repository root.
+    pub path: String,
+    /// The packages it resolves for the image (`name@version`), in name order: hashed
+    /// with their integrity. Empty when it cannot be read.
+    pub packages: Vec<String>,
+    /// Why it cannot be read: its blob is hashed instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
+}
+
+/// What the fingerprint of each service at the commit `committed` was read at is made of,
+/// computed as `fingerprint` computes them (no markers).
+pub fn explain(committed: &crate::load::Committed) -> Result<Explained, PlanError> {
+    let markers = Markers::default();
+    let request = first_release(committed, &markers);
+    let options = PlanOptions::default();
+    let mut planner = Planner::new(&committed.repo, &request, &options)?;
+    let mut services = Vec::new();
+    for service in &committed.topology.services {
+        services.push(planner.inputs(service)?);
+    }
+    let mut notes = std::mem::take(&mut planner.notes);
+    notes.extend(planner.deps.hidden_manifests_note());
+    Ok(Explained { services, notes })
+}
+
+impl Planner<'_> {
+    fn inputs(&mut self, service: &Service) -> Result<Inputs, PlanError> {
+        let project = &self.request.topology.project;
+        let fingerprint = self.fingerprint(service)?;
+        let mut inputs = Inputs {
+            container: container_name(project, &service.role),
+            fingerprint,
+            image_of: None,
+            scope: Vec::new(),
+            lockfile: None,
+        };
+        if service.runs_another_image() {
+            let owner = self.request.topology.image_owner(service);
+            inputs.image_of = Some(container_name(project, &owner.role));
+            return Ok(inputs);
+        }
+        let scope = self.image_scope(service)?;
+        inputs.scope = scope.definition().lines().map(str::to_owned).collect();
+        inputs.lockfile = self.lockfile_inputs(service)?;
+        Ok(inputs)
+    }
+}
