@@ -163,10 +163,7 @@ fn explain_says_what_each_fingerprint_is_made_of() {
         }
         // The server's scope: its directory and both packages it depends on, one through
         // the other; web's: the one it depends on.
-        let (common, utils) = match manager {
-            Manager::Cargo => ("common", "utils"),
-            _ => ("@shop/common", "@shop/utils"),
-        };
+        let (common, utils) = shared_names(manager);
         let server = by_container("shop-server");
         for line in [
             "own apps/server".to_owned(),
@@ -175,6 +172,13 @@ fn explain_says_what_each_fingerprint_is_made_of() {
         ] {
             assert!(server.scope.contains(&line), "{manager:?}: {server:#?}");
         }
+        // Each package with the chain that brings it in, one through the other.
+        assert_eq!(
+            server.via.get("packages/utils").map(Vec::as_slice),
+            Some(["server", common, utils].map(str::to_owned).as_slice()),
+            "{manager:?}"
+        );
+        assert_eq!(server.via.len(), 2, "{manager:?}: {:?}", server.via);
         let web = by_container("shop-web");
         assert!(web
             .scope
@@ -199,12 +203,29 @@ fn explain_says_what_each_fingerprint_is_made_of() {
         let worker = by_container("shop-worker");
         assert_eq!(worker.image_of.as_deref(), Some("shop-server"));
         assert!(worker.scope.is_empty() && worker.lockfile.is_none());
+    }
+}
+
+/// The names of the workspace's shared packages by `manager`: common's, utils'.
+fn shared_names(manager: Manager) -> (&'static str, &'static str) {
+    match manager {
+        Manager::Cargo => ("common", "utils"),
+        _ => ("@shop/common", "@shop/utils"),
+    }
+}
+
+#[test]
+fn explain_in_a_terminal_lists_one_services_packages_at_head() {
+    for manager in MANAGERS {
+        let repo = manager.deployed();
+        let (common, utils) = shared_names(manager);
+        let before = explain(&repo, manager).services[0].clone();
         // Head is explained: a bumped lockfile shows the new version, and the terminal
         // form lists it under the one service asked for.
         repo.write(manager.lockfile(), &manager.lock(LEFT_PAD_BUMPED));
         repo.commit("left-pad 1.1.0");
         let server_after = explain(&repo, manager).services[0].clone();
-        assert_ne!(server_after.fingerprint, server.fingerprint);
+        assert_ne!(server_after.fingerprint, before.fingerprint);
         let output = topo_ci()
             .current_dir(repo.path())
             .args(["fingerprint", "--explain", "--service", "server"])
@@ -217,6 +238,8 @@ fn explain_says_what_each_fingerprint_is_made_of() {
             server_after.fingerprint
         );
         assert!(text.starts_with(&expected_start), "{manager:?}: {text}");
+        let via = format!("\n  package packages/utils {utils} (via server → {common} → {utils})\n");
+        assert!(text.contains(&via), "{manager:?}: {text}");
         let count = server_after.lockfile.as_ref().map(|l| l.packages.len());
         assert!(
             text.contains(&format!(

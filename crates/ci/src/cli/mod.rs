@@ -336,7 +336,14 @@ fn explained_text(explained: &Explained, list_packages: bool) -> String {
             let _ = writeln!(out, "  image of {owner}");
         }
         for line in &service.scope {
-            let _ = writeln!(out, "  {line}");
+            let package = line
+                .strip_prefix("package ")
+                .and_then(|p| p.split(' ').next());
+            match package.and_then(|dir| service.via.get(dir)) {
+                Some(chain) => writeln!(out, "  {line} (via {})", chain.join(" → ")),
+                None => writeln!(out, "  {line}"),
+            }
+            .expect("a String takes writes");
         }
         if let Some(lockfile) = &service.lockfile {
             let _ = match &lockfile.unreadable {

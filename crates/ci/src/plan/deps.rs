@@ -3,7 +3,7 @@
 //! between the marker commit and head when the lockfile changed, and hashed into its
 //! fingerprint.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
 use gix::ObjectId;
@@ -83,6 +83,9 @@ pub(super) struct ImageDeps {
     /// When the topology names its package: the paths of its build context that are not
     /// its (other packages' directories, and the lockfile, compared by closure).
     pub outside: Option<Vec<String>>,
+    /// By directory, the chain of dependencies reaching each workspace package it depends
+    /// on, from its own package (`fingerprint --explain` says it).
+    pub chains: BTreeMap<String, Vec<String>>,
 }
 
 /// How the lockfile changed for one image between the marker commit and head.

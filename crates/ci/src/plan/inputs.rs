@@ -3,6 +3,8 @@
 //! them. It answers "why is this file (or package) in this service's scope?" before a
 //! change does.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use topo_core::naming::container_name;
 use topo_core::valid::Service;
@@ -36,6 +38,11 @@ pub struct Inputs {
     /// it depends on), `named package` and `outside PATH` (the context's paths that are
     /// not its package's), `dockerignore BLOB` (the ignore file read).
     pub scope: Vec<String>,
+    /// By directory, for each `package` line of `scope`: the chain of dependencies that
+    /// brings it in, from the image's own package (`["server", "@shop/common",
+    /// "@shop/utils"]`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub via: BTreeMap<String, Vec<String>>,
     /// The lockfile that resolves its package's dependencies, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lockfile: Option<LockfileInputs>,
@@ -79,6 +86,7 @@ impl Planner<'_> {
             fingerprint,
             image_of: None,
             scope: Vec::new(),
+            via: BTreeMap::new(),
             lockfile: None,
         };
         if service.runs_another_image() {
@@ -88,6 +96,11 @@ impl Planner<'_> {
         }
         let scope = self.image_scope(service)?;
         inputs.scope = scope.definition().lines().map(str::to_owned).collect();
+        let deps = self.image_deps(service)?;
+        inputs.via = (deps.chains.iter())
+            .filter(|(dir, _)| deps.packages.iter().any(|(package, _)| package == *dir))
+            .map(|(dir, chain)| (dir.clone(), chain.clone()))
+            .collect();
         inputs.lockfile = self.lockfile_inputs(service)?;
         Ok(inputs)
     }

@@ -46,6 +46,7 @@ pub(super) fn image_deps_in(
         return Ok((deps, Vec::new()));
     };
     let dependencies = workspace.dependencies(package);
+    deps.chains = workspace.chains(package);
     deps.packages = dependencies
         .packages
         .iter()

@@ -83,6 +83,9 @@ fn describe(out: &mut String, workspace: &Workspace, context: &str) {
     let deps = workspace.dependencies(package);
     let names: Vec<&str> = deps.packages.iter().map(|p| p.label()).collect();
     let _ = writeln!(out, "{context}: {} → {names:?}", package.label());
+    for (dir, chain) in workspace.chains(package) {
+        let _ = writeln!(out, "  via {dir}: {}", chain.join(" → "));
+    }
     for root in workspace.lockfile_roots(package, &deps) {
         let _ = writeln!(out, "  root {:?} {:?}", root.dir, root.dependencies);
     }
@@ -120,6 +123,8 @@ fn npm_workspaces_and_transitive_dependencies() {
             package "packages/common" @shop/common
             package "packages/utils" @shop/utils
             apps/server/docker: server → ["@shop/common", "@shop/utils"]
+              via packages/common: server → @shop/common
+              via packages/utils: server → @shop/common → @shop/utils
               root "apps/server" [("left-pad", "^1.0.0")]
               root "packages/common" []
               root "packages/utils" [("ms", "^2")]
@@ -226,6 +231,8 @@ lockfileVersion: '9.0'
             package "packages/a" a
             package "packages/b" b
             apps/server: server → ["a", "b"]
+              via packages/a: server → a
+              via packages/b: server → a → b
               root "apps/server" []
               root "packages/a" []
               root "packages/b" []
@@ -262,6 +269,7 @@ fn what_cannot_be_read_is_said() {
             note: packages/broken/package.json cannot be read (EOF while parsing a value at line 2 column 0): the dependencies of packages/broken are not followed
             note: two workspace packages are named `dup` (packages/dup1 and packages/dup2): dependencies on it follow packages/dup1
             packages/fine: fine → ["dup"]
+              via packages/dup1: fine → dup
               root "packages/fine" []
               root "packages/dup1" []
         "#]],
@@ -335,6 +343,8 @@ name = "old"
             package "vendor/utils" utils
             note: crates/broken/Cargo.toml cannot be read (TOML parse error at line 1, column 9: unclosed table, expected `]`): the dependencies of crates/broken are not followed
             apps/server: server → ["shop-common", "serde", "utils"]
+              via crates/common: server → shop-common
+              via vendor/utils: server → shop-common → utils
               root "apps/server" [("serde", "1")]
               root "crates/common" []
               root "forks/serde" []
@@ -403,6 +413,7 @@ version = 4
             package "rust" server
             package "rust/crates/common" common
             rust: server → ["common"]
+              via rust/crates/common: server → common
               root "" []
               root "crates/common" []
         "#]],
@@ -443,6 +454,8 @@ fn javascript_local_directories_are_packages_too() {
             package "vendor/left-pad" left-pad
             package "vendor/ms" ms
             apps/server: server → ["left-pad", "ms"]
+              via vendor/left-pad: server → left-pad
+              via vendor/ms: server → left-pad → ms
               root "apps/server" [("big", "file:../../vendor/big-1.0.0.tgz")]
               root "vendor/left-pad" []
               root "vendor/ms" []

@@ -1,7 +1,8 @@
 //! The walk of a package's workspace dependencies, transitively: what it reaches, and the
-//! cycles and links to no package it meets, explained.
+//! cycles and links to no package it meets, explained; and the chain of dependencies by
+//! which it reaches each package.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::{cargo, Ecosystem, Link, Package, Workspace};
 
@@ -66,5 +67,32 @@ impl Walk<'_> {
             }
         }
         self.stack.pop();
+    }
+}
+
+impl Workspace {
+    /// For each workspace package `package` depends on, transitively, a shortest chain of
+    /// dependencies reaching it: the labels from `package`'s to its own (`server →
+    /// @shop/common → @shop/utils`). What every package may use (Cargo's `[patch]`) has
+    /// none unless a dependency names it.
+    pub fn chains(&self, package: &Package) -> BTreeMap<String, Vec<String>> {
+        let mut chains = BTreeMap::new();
+        let mut queue = VecDeque::from([(package, vec![package.label().to_owned()])]);
+        let mut seen = BTreeSet::from([package.dir.as_str()]);
+        while let Some((at, chain)) = queue.pop_front() {
+            for (name, range) in &at.manifest.dependencies {
+                let Link::Package(dir) = self.link(at, name, range) else {
+                    continue;
+                };
+                let Some(next) = self.packages.get(dir).filter(|_| seen.insert(dir)) else {
+                    continue;
+                };
+                let mut longer = chain.clone();
+                longer.push(next.label().to_owned());
+                chains.insert(next.dir.clone(), longer.clone());
+                queue.push_back((next, longer));
+            }
+        }
+        chains
     }
 }
