@@ -182,6 +182,8 @@ impl Repo {
 
     /// Asserts that each fingerprint of `plan` (HEAD's, brought forward from the markers'
     /// digests where they allow) is the one `topo-ci fingerprint` computes from scratch.
+    /// Checks each fingerprint of `plan` against `fingerprint`'s from scratch, of every
+    /// service and of that service alone (which computes nothing for the others).
     fn check_fingerprints(&self, plan: &Plan, when: &str) {
         let fresh = self.fingerprints();
         for service in &plan.services {
@@ -192,6 +194,17 @@ impl Repo {
                 service.container,
                 service.reason,
                 service.detail
+            );
+            let output = topo_ci()
+                .current_dir(self.path())
+                .args(["fingerprint", "--service", &service.container])
+                .output()
+                .expect("topo-ci runs");
+            assert_eq!(
+                String::from_utf8_lossy(&output.stdout).trim(),
+                service.fingerprint,
+                "{when}: {} alone",
+                service.container
             );
         }
     }

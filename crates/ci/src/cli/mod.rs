@@ -389,10 +389,8 @@ pub fn run_fingerprint(args: &FingerprintArgs) -> Result<Exit, CliError> {
         .as_deref()
         .map(|name| container_of(&committed.topology, name))
         .transpose()?;
-    let wanted = |container: &str| only.as_deref().is_none_or(|c| c == container);
     let text = if args.explain {
-        let mut explained = explain(&committed)?;
-        explained.services.retain(|s| wanted(&s.container));
+        let explained = explain(&committed, only.as_deref())?;
         match args.format {
             FingerprintFormat::Json => {
                 serde_json::to_string_pretty(&explained).expect("strings serialise") + "\n"
@@ -400,10 +398,7 @@ pub fn run_fingerprint(args: &FingerprintArgs) -> Result<Exit, CliError> {
             FingerprintFormat::Text => explained_text(&explained, only.is_some()),
         }
     } else {
-        let selected: Vec<(String, String)> = fingerprints(&committed)?
-            .into_iter()
-            .filter(|(container, _)| wanted(container))
-            .collect();
+        let selected = fingerprints(&committed, only.as_deref())?;
         match args.format {
             FingerprintFormat::Json => {
                 let map: std::collections::BTreeMap<&str, &str> = selected

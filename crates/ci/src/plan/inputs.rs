@@ -63,14 +63,21 @@ pub struct LockfileInputs {
 
 /// What the fingerprint of each service at the commit `committed` was read at is made of,
 /// computed as `fingerprint` computes them (no markers).
-pub fn explain(committed: &crate::load::Committed) -> Result<Explained, PlanError> {
+/// Only the service whose container is `only`, when given.
+pub fn explain(
+    committed: &crate::load::Committed,
+    only: Option<&str>,
+) -> Result<Explained, PlanError> {
     let markers = Markers::default();
     let request = first_release(committed, &markers);
     let options = PlanOptions::default();
     let mut planner = Planner::new(&committed.repo, &request, &options)?;
+    let project = &committed.topology.project;
     let mut services = Vec::new();
     for service in &committed.topology.services {
-        services.push(planner.inputs(service)?);
+        if only.is_none_or(|only| only == container_name(project, &service.role)) {
+            services.push(planner.inputs(service)?);
+        }
     }
     let mut notes = std::mem::take(&mut planner.notes);
     notes.extend(planner.deps.hidden_manifests_note());

@@ -114,16 +114,27 @@ pub enum PlanError {
     },
 }
 
-/// Every service's fingerprint at the commit `committed` was read at (container →
-/// fingerprint, in topology order), computed as a plan computes them.
+/// The fingerprints at the commit `committed` was read at (container → fingerprint, in
+/// topology order) of every service, or only of the one whose container is `only`: as a
+/// plan computes them, and only what they need (one service's fingerprint reads no other
+/// image's scope or closure).
 pub fn fingerprints(
     committed: &crate::load::Committed,
+    only: Option<&str>,
 ) -> Result<Vec<(String, String)>, PlanError> {
-    Ok(everything(committed)?
-        .services
-        .into_iter()
-        .map(|s| (s.container, s.fingerprint))
-        .collect())
+    let markers = Markers::default();
+    let request = first_release(committed, &markers);
+    let options = PlanOptions::default();
+    let mut planner = Planner::new(&committed.repo, &request, &options)?;
+    let project = &committed.topology.project;
+    let mut fingerprints = Vec::new();
+    for service in &committed.topology.services {
+        let container = topo_core::naming::container_name(project, &service.role);
+        if only.is_none_or(|only| only == container) {
+            fingerprints.push((container, planner.fingerprint(service)?));
+        }
+    }
+    Ok(fingerprints)
 }
 
 /// The plan of a first release at the commit `committed` was read at: every service
