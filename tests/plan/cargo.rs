@@ -102,7 +102,7 @@ fn a_cargo_workspace_beside_a_javascript_one_plans_each_service_through_its_own(
     assert!(
         plan.services[0]
             .detail
-            .starts_with("workspace package `utils` changed: rust/packages/utils/src/lib.rs"),
+            .starts_with("workspace package `utils` (server → common → utils) changed: rust/packages/utils/src/lib.rs"),
         "{}",
         plan.services[0].detail
     );

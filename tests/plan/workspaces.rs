@@ -284,14 +284,23 @@ fn a_change_in_a_shared_package_deploys_exactly_its_dependents() {
         repo.commit("utils");
         let plan = repo.release();
         check_utils_changed(&plan, &utils);
-        assert!(
-            plan.services[0].detail.starts_with(&format!(
-                "workspace package `{}` changed: {utils}",
-                manager.utils()
-            )),
-            "{manager:?}: {}",
-            plan.services[0].detail
-        );
+        // The server reaches it through common, and the detail says so; web directly.
+        let common = match manager {
+            Manager::Cargo => "common",
+            _ => "@shop/common",
+        };
+        let name = manager.utils();
+        let details = [
+            format!("workspace package `{name}` (server → {common} → {name}) changed: {utils}"),
+            format!("workspace package `{name}` changed: {utils}"),
+        ];
+        for (service, detail) in [&plan.services[0], &plan.services[2]].iter().zip(details) {
+            assert!(
+                service.detail.starts_with(&detail),
+                "{manager:?}: {}",
+                service.detail
+            );
+        }
         repo.mark(&plan);
         let common = manager.source("packages/common");
         repo.write(&common, "// changed\n");

@@ -480,9 +480,24 @@ impl Planner<'_> {
 }
 
 /// The decision for files of workspace dependencies only.
-pub(super) fn workspace_changed(plan: &mut ServicePlan, found: &Found, range: &str) {
+/// `deps` are the image's: a package it depends on through another is named with the
+/// chain of dependencies that reaches it.
+pub(super) fn workspace_changed(
+    plan: &mut ServicePlan,
+    found: &Found,
+    deps: &ImageDeps,
+    range: &str,
+) {
     let mut packages: Vec<&str> = found.workspace.iter().map(|(p, _)| p.as_str()).collect();
     packages.dedup();
+    let chain = match packages[..] {
+        [only] => (deps.packages.iter())
+            .find(|(_, name)| name == only)
+            .and_then(|(dir, _)| deps.chains.get(dir))
+            .filter(|chain| chain.len() > 2)
+            .map(|chain| format!(" ({})", chain.join(" → "))),
+        _ => None,
+    };
     let first = found
         .workspace
         .first()
@@ -502,7 +517,8 @@ pub(super) fn workspace_changed(plan: &mut ServicePlan, found: &Found, range: &s
         "packages"
     };
     plan.reason = Reason::WorkspaceDependencyChanged;
-    plan.detail = format!("workspace {noun} {names} changed: {first}{more} ({range})");
+    let chain = chain.unwrap_or_default();
+    plan.detail = format!("workspace {noun} {names}{chain} changed: {first}{more} ({range})");
 }
 
 /// The decision for a changed lockfile closure (`owner`: the container whose image the

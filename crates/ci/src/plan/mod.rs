@@ -422,7 +422,8 @@ impl Planner<'_> {
                     topo_core::naming::container_name(project, &owner.role)
                 );
             } else if found.workspace.len() == found.files.len() {
-                deps::workspace_changed(&mut plan, &found, &range);
+                let deps = self.image_deps(owner)?;
+                deps::workspace_changed(&mut plan, &found, &deps, &range);
             } else {
                 plan.reason = Reason::Changed;
                 plan.detail = format!("{files} changed ({range})");
