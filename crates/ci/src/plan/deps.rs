@@ -83,9 +83,22 @@ pub(super) struct ImageDeps {
     /// When the topology names its package: the paths of its build context that are not
     /// its (other packages' directories, and the lockfile, compared by closure).
     pub outside: Option<Vec<String>>,
+    /// Its package and workspace, when it has one: for [`ImageDeps::chains`].
+    pub package: Option<(Rc<Workspace>, String)>,
+}
+
+impl ImageDeps {
     /// By directory, the chain of dependencies reaching each workspace package it depends
-    /// on, from its own package (`fingerprint --explain` says it).
-    pub chains: BTreeMap<String, Vec<String>>,
+    /// on, from its own package: walked again on each call, as only an explanation (a
+    /// detail, `fingerprint --explain`) asks for it.
+    pub fn chains(&self) -> BTreeMap<String, Vec<String>> {
+        let Some((workspace, dir)) = &self.package else {
+            return BTreeMap::new();
+        };
+        (workspace.package_of(dir))
+            .map(|package| workspace.chains(package))
+            .unwrap_or_default()
+    }
 }
 
 /// How the lockfile changed for one image between the marker commit and head.
@@ -493,7 +506,7 @@ pub(super) fn workspace_changed(
     let chain = match packages[..] {
         [only] => (deps.packages.iter())
             .find(|(_, name)| name == only)
-            .and_then(|(dir, _)| deps.chains.get(dir))
+            .and_then(|(dir, _)| deps.chains().remove(dir))
             .filter(|chain| chain.len() > 2)
             .map(|chain| format!(" ({})", chain.join(" → "))),
         _ => None,

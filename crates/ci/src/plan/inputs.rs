@@ -104,10 +104,10 @@ impl Planner<'_> {
         let scope = self.image_scope(service)?;
         inputs.scope = scope.definition().lines().map(str::to_owned).collect();
         let deps = self.image_deps(service)?;
-        inputs.via = (deps.chains.iter())
-            .filter(|(dir, _)| deps.packages.iter().any(|(package, _)| package == *dir))
-            .map(|(dir, chain)| (dir.clone(), chain.clone()))
-            .collect();
+        inputs.via = deps.chains();
+        inputs
+            .via
+            .retain(|dir, _| deps.packages.iter().any(|(package, _)| package == dir));
         inputs.lockfile = self.lockfile_inputs(service)?;
         Ok(inputs)
     }

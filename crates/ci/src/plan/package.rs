@@ -46,7 +46,7 @@ pub(super) fn image_deps_in(
         return Ok((deps, Vec::new()));
     };
     let dependencies = workspace.dependencies(package);
-    deps.chains = workspace.chains(package);
+    deps.package = Some((workspace.clone(), package.dir.clone()));
     deps.packages = dependencies
         .packages
         .iter()
