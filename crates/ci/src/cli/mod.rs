@@ -339,11 +339,10 @@ fn explained_text(explained: &Explained, list_packages: bool) -> String {
             let package = line
                 .strip_prefix("package ")
                 .and_then(|p| p.split(' ').next());
-            match package.and_then(|dir| service.via.get(dir)) {
+            let _ = match package.and_then(|dir| service.via.get(dir)) {
                 Some(chain) => writeln!(out, "  {line} (via {})", chain.join(" → ")),
                 None => writeln!(out, "  {line}"),
-            }
-            .expect("a String takes writes");
+            };
         }
         if let Some(lockfile) = &service.lockfile {
             let _ = match &lockfile.unreadable {

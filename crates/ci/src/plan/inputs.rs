@@ -61,9 +61,9 @@ pub struct LockfileInputs {
     pub unreadable: Option<String>,
 }
 
-/// What the fingerprint of each service at the commit `committed` was read at is made of,
-/// computed as `fingerprint` computes them (no markers).
-/// Only the service whose container is `only`, when given.
+/// What the fingerprint of each service at the commit `committed` was read at is made of
+/// (of the one whose container is `only`, when given), computed as `fingerprint` computes
+/// them (no markers).
 pub fn explain(
     committed: &crate::load::Committed,
     only: Option<&str>,
