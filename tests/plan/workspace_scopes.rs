@@ -252,3 +252,28 @@ fn explain_in_a_terminal_lists_one_services_packages_at_head() {
         assert!(!text.contains("shop-web"), "{manager:?}: {text}");
     }
 }
+
+#[test]
+fn explain_says_a_lockfile_cannot_be_read_and_why() {
+    let manager = Manager::Npm;
+    let repo = manager.deployed();
+    repo.write(manager.lockfile(), "<<<<<<< HEAD\nmerge conflict\n");
+    repo.commit("a conflicted lockfile");
+    let explained = explain(&repo, manager);
+    let lockfile = explained.services[0].lockfile.clone().expect("a lockfile");
+    assert!(lockfile.packages.is_empty(), "{lockfile:?}");
+    let why = lockfile.unreadable.expect("why it cannot be read");
+    assert!(why.contains("line 1 column 1"), "{why}");
+    let output = topo_ci()
+        .current_dir(repo.path())
+        .args(["fingerprint", "--explain"])
+        .output()
+        .expect("topo-ci runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains(&format!(
+            "\n  lockfile package-lock.json (unreadable: {why})\n"
+        )),
+        "{text}"
+    );
+}
