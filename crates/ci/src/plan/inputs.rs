@@ -9,8 +9,7 @@ use serde::{Deserialize, Serialize};
 use topo_core::naming::container_name;
 use topo_core::valid::Service;
 
-use super::{first_release, PlanError, PlanOptions, Planner};
-use crate::markers::Markers;
+use super::{each_service, PlanError, Planner};
 
 /// What the fingerprints of the services at a commit are made of.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,28 +67,18 @@ pub fn explain(
     committed: &crate::load::Committed,
     only: Option<&str>,
 ) -> Result<Explained, PlanError> {
-    let markers = Markers::default();
-    let request = first_release(committed, &markers);
-    let options = PlanOptions::default();
-    let mut planner = Planner::new(&committed.repo, &request, &options)?;
-    let project = &committed.topology.project;
-    let mut services = Vec::new();
-    for service in &committed.topology.services {
-        if only.is_none_or(|only| only == container_name(project, &service.role)) {
-            services.push(planner.inputs(service)?);
-        }
-    }
-    let mut notes = std::mem::take(&mut planner.notes);
-    notes.extend(planner.deps.hidden_manifests_note());
+    let (services, notes) = each_service(committed, only, |planner, service, container| {
+        planner.inputs(service, container)
+    })?;
     Ok(Explained { services, notes })
 }
 
 impl Planner<'_> {
-    fn inputs(&mut self, service: &Service) -> Result<Inputs, PlanError> {
+    fn inputs(&mut self, service: &Service, container: String) -> Result<Inputs, PlanError> {
         let project = &self.request.topology.project;
         let fingerprint = self.fingerprint(service)?;
         let mut inputs = Inputs {
-            container: container_name(project, &service.role),
+            container,
             fingerprint,
             image_of: None,
             scope: Vec::new(),

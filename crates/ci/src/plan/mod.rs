@@ -122,19 +122,35 @@ pub fn fingerprints(
     committed: &crate::load::Committed,
     only: Option<&str>,
 ) -> Result<Vec<(String, String)>, PlanError> {
+    let (fingerprints, _) = each_service(committed, only, |planner, service, container| {
+        Ok((container, planner.fingerprint(service)?))
+    })?;
+    Ok(fingerprints)
+}
+
+/// What `each` makes of each service (or of the one whose container is `only`), in
+/// topology order, by a planner of a first release at `committed` (no markers), and the
+/// notes the planner made on the way.
+fn each_service<T>(
+    committed: &crate::load::Committed,
+    only: Option<&str>,
+    mut each: impl FnMut(&mut Planner<'_>, &Service, String) -> Result<T, PlanError>,
+) -> Result<(Vec<T>, Vec<String>), PlanError> {
     let markers = Markers::default();
     let request = first_release(committed, &markers);
     let options = PlanOptions::default();
     let mut planner = Planner::new(&committed.repo, &request, &options)?;
     let project = &committed.topology.project;
-    let mut fingerprints = Vec::new();
+    let mut made = Vec::new();
     for service in &committed.topology.services {
         let container = topo_core::naming::container_name(project, &service.role);
         if only.is_none_or(|only| only == container) {
-            fingerprints.push((container, planner.fingerprint(service)?));
+            made.push(each(&mut planner, service, container)?);
         }
     }
-    Ok(fingerprints)
+    let mut notes = planner.notes;
+    notes.extend(planner.deps.hidden_manifests_note());
+    Ok((made, notes))
 }
 
 /// The plan of a first release at the commit `committed` was read at: every service
