@@ -223,7 +223,8 @@ fn explain_in_a_terminal_lists_one_services_packages_at_head() {
         // Head is explained: a bumped lockfile shows the new version, and the terminal
         // form lists it under the one service asked for.
         repo.write(manager.lockfile(), &manager.lock(LEFT_PAD_BUMPED));
-        repo.commit("left-pad 1.1.0");
+        repo.write("apps/server/.dockerignore", "test/\n");
+        repo.commit("left-pad 1.1.0, and an ignore file");
         let server_after = explain(&repo, manager).services[0].clone();
         assert_ne!(server_after.fingerprint, before.fingerprint);
         let output = topo_ci()
@@ -250,6 +251,12 @@ fn explain_in_a_terminal_lists_one_services_packages_at_head() {
             "{manager:?}: {text}"
         );
         assert!(!text.contains("shop-web"), "{manager:?}: {text}");
+        assert!(
+            (text.lines())
+                .any(|l| l.starts_with("  dockerignore ")
+                    && l.ends_with(" (apps/server/.dockerignore)")),
+            "{manager:?}: {text}"
+        );
     }
 }
 

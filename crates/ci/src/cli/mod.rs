@@ -339,9 +339,12 @@ fn explained_text(explained: &Explained, list_packages: bool) -> String {
             let package = line
                 .strip_prefix("package ")
                 .and_then(|p| p.split(' ').next());
-            let _ = match package.and_then(|dir| service.via.get(dir)) {
-                Some(chain) => writeln!(out, "  {line} (via {})", chain.join(" → ")),
-                None => writeln!(out, "  {line}"),
+            let ignore_file =
+                (service.ignore_file.as_ref()).filter(|_| line.starts_with("dockerignore "));
+            let _ = match (package.and_then(|dir| service.via.get(dir)), ignore_file) {
+                (Some(chain), _) => writeln!(out, "  {line} (via {})", chain.join(" → ")),
+                (None, Some(path)) => writeln!(out, "  {line} ({path})"),
+                (None, None) => writeln!(out, "  {line}"),
             };
         }
         if let Some(lockfile) = &service.lockfile {

@@ -40,7 +40,7 @@ impl Planner<'_> {
         }
         let scope = self.scope(owner)?;
         let scope = match self.dockerignore(owner)? {
-            Some((rules, id)) => {
+            Some((rules, id, _)) => {
                 let dockerfile = &owner.build.dockerfile;
                 Rc::new(Scope::clone(&scope).with_dockerignore(rules, &id, dockerfile))
             }

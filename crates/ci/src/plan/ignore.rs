@@ -11,12 +11,13 @@ use crate::repo::join;
 
 impl Planner<'_> {
     /// The rules of the ignore file of the image `owner`'s build at head (its Dockerfile's
-    /// own, else its context's `.dockerignore`), and its blob id; none without the file, or, with a note, when it does not parse (the engine
-    /// refuses the build then, so nothing is left out for it).
+    /// own, else its context's `.dockerignore`), its blob id and its path; none without the
+    /// file, or, with a note, when it does not parse (the engine refuses the build then, so
+    /// nothing is left out for it).
     pub(super) fn dockerignore(
         &mut self,
         owner: &Service,
-    ) -> Result<Option<(DockerIgnore, String)>, PlanError> {
+    ) -> Result<Option<(DockerIgnore, String, String)>, PlanError> {
         let context = self.context_of(owner);
         let mut found = None;
         for file in ignore_files(&owner.build.dockerfile) {
@@ -33,7 +34,7 @@ impl Planner<'_> {
         };
         let bytes = self.repo.read_blob(entry.id, &path)?;
         match DockerIgnore::parse(&String::from_utf8_lossy(&bytes)) {
-            Ok(rules) => Ok(Some((rules, entry.id.to_string()))),
+            Ok(rules) => Ok(Some((rules, entry.id.to_string(), path))),
             Err(why) => {
                 let note = format!(
                     "{path} cannot be read ({why}): the files it names stay in the scope of `{}`, as a build would fail on it",

@@ -42,6 +42,10 @@ pub struct Inputs {
     /// "@shop/utils"]`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub via: BTreeMap<String, Vec<String>>,
+    /// For the `dockerignore` line of `scope`: the ignore file read (the Dockerfile's own,
+    /// else the context's `.dockerignore`), from the repository root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_file: Option<String>,
     /// The lockfile that resolves its package's dependencies, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lockfile: Option<LockfileInputs>,
@@ -83,6 +87,7 @@ impl Planner<'_> {
             image_of: None,
             scope: Vec::new(),
             via: BTreeMap::new(),
+            ignore_file: None,
             lockfile: None,
         };
         if service.runs_another_image() {
@@ -97,6 +102,7 @@ impl Planner<'_> {
         inputs
             .via
             .retain(|dir, _| deps.packages.iter().any(|(package, _)| package == dir));
+        inputs.ignore_file = self.dockerignore(service)?.map(|(_, _, path)| path);
         inputs.lockfile = self.lockfile_inputs(service)?;
         Ok(inputs)
     }
