@@ -9,6 +9,8 @@ mod accessories;
 #[path = "sim/buildkit.rs"]
 mod buildkit;
 mod common;
+#[path = "sim/dockerignore.rs"]
+mod dockerignore;
 #[path = "sim/failures.rs"]
 mod failures;
 #[path = "sim/lifecycle.rs"]

@@ -28,7 +28,7 @@ pub use scope::ScopeDigest;
 /// (and digests) of two recipes never compare equal. 2: files through the scope digest,
 /// the closure through its digest. 3: what `.dockerignore` leaves out of a build context
 /// leaves the scope; `bun.lock` closures.
-pub const RECIPE: &str = "topo-fingerprint/3";
+pub const RECIPE: &str = "topo-fingerprint/4";
 
 /// What a building service's fingerprint is made of besides its configuration, kept in its
 /// marker so the next plan updates them instead of recomputing them.
