@@ -284,3 +284,102 @@ fn explain_says_a_lockfile_cannot_be_read_and_why() {
         "{text}"
     );
 }
+
+/// `fingerprint --explain --files` at the repository's head, as JSON.
+fn explain_files(repo: &crate::Repo, manager: Manager) -> Explained {
+    let output = topo_ci()
+        .current_dir(repo.path())
+        .args(["fingerprint", "--explain", "--files", "--format", "json"])
+        .output()
+        .expect("topo-ci runs");
+    json_of(
+        &output,
+        &format!("{manager:?}: fingerprint --explain --files"),
+    )
+}
+
+#[test]
+fn explain_lists_exactly_the_files_whose_edit_changes_a_fingerprint() {
+    for manager in MANAGERS {
+        let repo = manager.deployed();
+        repo.write("apps/server/.dockerignore", "**/*.test.js\n");
+        repo.write("apps/server/src/app.test.js", "// a test\n");
+        repo.write(
+            "packages/utils/NOTES.md",
+            "excluded by the topology's glob\n",
+        );
+        repo.commit("an ignore file, and files it and a glob leave out");
+        let explained = explain_files(&repo, manager);
+        let listed = |container: &str| -> Vec<&str> {
+            let service = (explained.services.iter()).find(|s| s.container == container);
+            let files = service.and_then(|s| s.files.as_ref());
+            let files = files.unwrap_or_else(|| panic!("{manager:?}: {container}'s files"));
+            files.iter().map(|f| f.path.as_str()).collect()
+        };
+        let server = listed("shop-server");
+        let utils_source = manager.source("packages/utils");
+        for file in [
+            "apps/server/.dockerignore",
+            "apps/server/Dockerfile",
+            &utils_source,
+        ] {
+            assert!(server.contains(&file), "{manager:?}: {file} in {server:?}");
+        }
+        for file in ["apps/server/src/app.test.js", "packages/utils/NOTES.md"] {
+            assert!(!server.contains(&file), "{manager:?}: {file} in {server:?}");
+        }
+        let server_files = (explained.services.iter())
+            .find(|s| s.container == "shop-server")
+            .and_then(|s| s.files.as_ref())
+            .expect("the server's files");
+        let utils = (server_files.iter())
+            .find(|f| f.path == utils_source)
+            .expect("utils' source");
+        assert_eq!(utils.from, format!("package {}", shared_names(manager).1));
+        assert_eq!(utils.mode, "100644");
+        assert_eq!(
+            utils.id,
+            repo.git(&["rev-parse", &format!("HEAD:{utils_source}")])
+        );
+        assert_eq!(
+            explained.services[1].files, None,
+            "{manager:?}: the worker runs the server's image"
+        );
+        let output = topo_ci()
+            .current_dir(repo.path())
+            .args(["fingerprint", "--explain", "--files", "--service", "server"])
+            .output()
+            .expect("topo-ci runs");
+        let text = String::from_utf8_lossy(&output.stdout);
+        for line in [
+            format!("\n  files: {}\n", server.len()),
+            format!(
+                "\n    {utils_source} (package {})\n",
+                shared_names(manager).1
+            ),
+            "\n    apps/server/Dockerfile\n".to_owned(),
+        ] {
+            assert!(text.contains(&line), "{manager:?}: {line:?} in {text}");
+        }
+
+        // Each file of the repository edited alone: a fingerprint changes exactly when
+        // the file is listed in its scope.
+        let before = repo.fingerprints();
+        for file in repo.git(&["ls-files"]).lines() {
+            let path = repo.path().join(file);
+            let text = std::fs::read_to_string(&path).expect("a text file");
+            repo.write(file, &format!("{text}\n"));
+            repo.commit(&format!("edit {file}"));
+            let after = repo.fingerprints();
+            for service in explained.services.iter().filter(|s| s.files.is_some()) {
+                let container = service.container.as_str();
+                assert_eq!(
+                    before[container] != after[container],
+                    listed(container).contains(&file),
+                    "{manager:?}: editing {file}: {container}'s fingerprint changed, or it is listed, not both"
+                );
+            }
+            repo.git(&["reset", "-q", "--hard", "HEAD~1"]);
+        }
+    }
+}

@@ -133,6 +133,10 @@ pub struct FingerprintArgs {
     /// packages the lockfile resolves for it (listed with `--service`; always in `json`).
     #[arg(long)]
     pub explain: bool,
+    /// With `--explain`: list each file each scope holds at the commit (its mode and blob in
+    /// `json`), and what makes it the scope's (a package it depends on, a global file).
+    #[arg(long, requires = "explain")]
+    pub files: bool,
 }
 
 /// Output formats of `fingerprint`.

@@ -16,8 +16,8 @@ use crate::base::{BaseError, PullRequest};
 use crate::load::{topology_at, LoadError};
 use crate::markers::{Marker, MarkerError, Markers};
 use crate::plan::{
-    explain, fingerprints, plan, BaseSource, Explained, ForcedBy, Plan, PlanBase, PlanError,
-    PlanOptions, PlanRequest,
+    explain, fingerprints, plan, BaseSource, ExplainOptions, Explained, ForcedBy, Plan, PlanBase,
+    PlanError, PlanOptions, PlanRequest,
 };
 use crate::registry::{registry_of, Credentials, RegistryStore};
 use crate::release::{force_in_message, Event, EventName, Force};
@@ -368,6 +368,15 @@ fn explained_text(explained: &Explained, list_packages: bool) -> String {
                 }
             }
         }
+        if let Some(files) = &service.files {
+            let _ = writeln!(out, "  files: {}", files.len());
+            for file in files {
+                let _ = match file.from.as_str() {
+                    "own" => writeln!(out, "    {}", file.path),
+                    from => writeln!(out, "    {} ({from})", file.path),
+                };
+            }
+        }
     }
     for note in &explained.notes {
         let _ = writeln!(out, "note: {note}");
@@ -392,7 +401,8 @@ pub fn run_fingerprint(args: &FingerprintArgs) -> Result<Exit, CliError> {
         .map(|name| container_of(&committed.topology, name))
         .transpose()?;
     let text = if args.explain {
-        let explained = explain(&committed, only.as_deref())?;
+        let options = ExplainOptions { files: args.files };
+        let explained = explain(&committed, only.as_deref(), options)?;
         match args.format {
             FingerprintFormat::Json => {
                 serde_json::to_string_pretty(&explained).expect("strings serialise") + "\n"

@@ -22,7 +22,7 @@ use topo_core::spec::{labels, ContainerSpec};
 
 mod scope;
 
-pub use scope::ScopeDigest;
+pub use scope::{scope_files, ScopeDigest};
 
 /// The version of the fingerprint recipe: bumped when the recipe changes, so fingerprints
 /// (and digests) of two recipes never compare equal. 2: files through the scope digest,

@@ -183,6 +183,42 @@ impl ScopeDigest {
     }
 }
 
+/// The files `scope` holds in the tree `tree`, in path order, each with what makes it the
+/// scope's ([`Match::Own`], [`Match::Workspace`] or [`Match::Global`]): what a digest stands
+/// for, file by file (a directory the digest hashes whole is listed by its files).
+pub fn scope_files(
+    repo: &Repo,
+    tree: ObjectId,
+    scope: &Scope,
+) -> Result<Vec<(String, PathEntry, Match)>, GitError> {
+    let mut files = Vec::new();
+    for root in scope.roots() {
+        match repo.entry_at(tree, root)? {
+            Some(entry) if entry.is_tree() => {
+                repo.walk(root, entry.id, &mut |path, kind, id| {
+                    if kind == EntryKind::Tree {
+                        return !scope.skips(path);
+                    }
+                    if counts(scope, path) {
+                        let entry = PathEntry {
+                            kind,
+                            id: id.to_owned(),
+                        };
+                        files.push((path.to_owned(), entry, scope.classify(path)));
+                    }
+                    false
+                })?
+            }
+            Some(entry) if counts(scope, root) => {
+                files.push((root.clone(), entry, scope.classify(root)));
+            }
+            _ => {}
+        }
+    }
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(files)
+}
+
 /// Whether a file at `path` is one of the scope's.
 fn counts(scope: &Scope, path: &str) -> bool {
     matches!(

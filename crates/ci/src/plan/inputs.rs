@@ -10,6 +10,8 @@ use topo_core::naming::container_name;
 use topo_core::valid::Service;
 
 use super::{each_service, PlanError, Planner};
+use crate::fingerprint::scope_files;
+use crate::scope::{Match, Scope};
 
 /// What the fingerprints of the services at a commit are made of.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +51,32 @@ pub struct Inputs {
     /// The lockfile that resolves its package's dependencies, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lockfile: Option<LockfileInputs>,
+    /// The files of the scope at the commit, in path order, when asked for
+    /// ([`ExplainOptions::files`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<InputFile>>,
+}
+
+/// One file a fingerprint hashes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputFile {
+    /// From the repository root.
+    pub path: String,
+    /// Its mode as git writes it: `100644`, `100755` (executable), `120000` (a symlink),
+    /// `160000` (a submodule, whose commit is hashed).
+    pub mode: String,
+    /// Its blob (or the submodule's commit) id.
+    pub id: String,
+    /// What makes it the scope's: `own` (the build context or an include glob), `package
+    /// NAME` (a workspace package the image depends on), `global` (a global file).
+    pub from: String,
+}
+
+/// What `explain` says beyond the scope's definition.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ExplainOptions {
+    /// List each file of each scope ([`Inputs::files`]).
+    pub files: bool,
 }
 
 /// The lockfile part of a fingerprint.
@@ -70,15 +98,21 @@ pub struct LockfileInputs {
 pub fn explain(
     committed: &crate::load::Committed,
     only: Option<&str>,
+    options: ExplainOptions,
 ) -> Result<Explained, PlanError> {
     let (services, notes) = each_service(committed, only, |planner, service, container| {
-        planner.inputs(service, container)
+        planner.inputs(service, container, options)
     })?;
     Ok(Explained { services, notes })
 }
 
 impl Planner<'_> {
-    fn inputs(&mut self, service: &Service, container: String) -> Result<Inputs, PlanError> {
+    fn inputs(
+        &mut self,
+        service: &Service,
+        container: String,
+        options: ExplainOptions,
+    ) -> Result<Inputs, PlanError> {
         let project = &self.request.topology.project;
         let fingerprint = self.fingerprint(service)?;
         let mut inputs = Inputs {
@@ -89,6 +123,7 @@ impl Planner<'_> {
             via: BTreeMap::new(),
             ignore_file: None,
             lockfile: None,
+            files: None,
         };
         if service.runs_another_image() {
             let owner = self.request.topology.image_owner(service);
@@ -104,6 +139,34 @@ impl Planner<'_> {
             .retain(|dir, _| deps.packages.iter().any(|(package, _)| package == dir));
         inputs.ignore_file = self.dockerignore(service)?.map(|(_, _, path)| path);
         inputs.lockfile = self.lockfile_inputs(service)?;
+        if options.files {
+            inputs.files = Some(self.input_files(&scope)?);
+        }
         Ok(inputs)
+    }
+
+    /// The files of `scope` at head, each with what makes it the scope's.
+    fn input_files(&self, scope: &Scope) -> Result<Vec<InputFile>, PlanError> {
+        let files = scope_files(self.repo, self.head_tree, scope)?;
+        Ok(files
+            .into_iter()
+            .map(|(path, entry, matched)| {
+                let from = match matched {
+                    Match::Workspace => format!(
+                        "package {}",
+                        (scope.workspace_package(&path))
+                            .expect("a file of a workspace package lies in one")
+                    ),
+                    Match::Global => "global".to_owned(),
+                    _ => "own".to_owned(),
+                };
+                InputFile {
+                    mode: entry.kind.as_octal_str().to_string(),
+                    id: entry.id.to_string(),
+                    from,
+                    path,
+                }
+            })
+            .collect())
     }
 }

@@ -35,7 +35,7 @@ pub use document::{
     Action, BaseSource, ImageBuild, Plan, PlanBase, PlanParseError, Reason, ServicePlan,
     PLAN_VERSION,
 };
-pub use inputs::{explain, Explained, Inputs, LockfileInputs};
+pub use inputs::{explain, ExplainOptions, Explained, InputFile, Inputs, LockfileInputs};
 
 /// What a plan is made from.
 pub struct PlanRequest<'a> {
