@@ -22,6 +22,8 @@ mod history;
 mod markers;
 #[path = "plan/named_package.rs"]
 mod named_package;
+#[path = "plan/npm_resolution.rs"]
+mod npm_resolution;
 #[path = "plan/outputs.rs"]
 mod outputs;
 #[path = "plan/workspace_scopes.rs"]
