@@ -7,6 +7,8 @@
 mod base;
 #[path = "plan/cargo.rs"]
 mod cargo;
+#[path = "plan/cargo_resolution.rs"]
+mod cargo_resolution;
 #[path = "plan/changes.rs"]
 mod changes;
 mod common;

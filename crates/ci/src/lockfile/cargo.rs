@@ -17,6 +17,7 @@ pub struct CargoLock {
 
 #[derive(Debug)]
 struct Package {
+    name: String,
     /// What it is; `None` for a local crate.
     resolved: Option<Resolved>,
     /// The packages its dependencies resolve to (of every kind: Cargo.lock keeps normal,
@@ -69,7 +70,11 @@ impl CargoLock {
                             .find(|&i| dependency.matches(&lockfile.packages[i]))
                     })
                     .collect();
-                Package { resolved, edges }
+                Package {
+                    name: package.name.as_str().to_owned(),
+                    resolved,
+                    edges,
+                }
             })
             .collect();
         Ok(CargoLock { packages, local })
@@ -80,13 +85,15 @@ impl Resolver for CargoLock {
     type Id = usize;
 
     /// Cargo.lock resolves a crate's dependencies in the crate's own entry, found by the
-    /// crate's name, not by the ranges of its manifest.
+    /// crate's name, not by the ranges of its manifest; of a crate the image's depends on,
+    /// without its dev-only dependencies (one list holds every kind: the manifest tells).
     fn roots(&self, root: &Root) -> Option<Vec<usize>> {
         let entries = self.local.get(root.name.as_deref()?)?;
         Some(
             entries
                 .iter()
                 .flat_map(|&index| self.packages[index].edges.iter().copied())
+                .filter(|&edge| !root.dev_only.contains(&self.packages[edge].name))
                 .collect(),
         )
     }

@@ -42,6 +42,10 @@ pub struct Root {
     pub name: Option<String>,
     /// Its dependencies that are not workspace packages: name and version range.
     pub dependencies: Vec<(String, String)>,
+    /// Dependencies not followed from it: a crate's dev-only ones, when the image's crate
+    /// depends on it (its tests are not built with the image). Empty for the image's own
+    /// package.
+    pub dev_only: BTreeSet<String>,
 }
 
 /// One package a closure holds.

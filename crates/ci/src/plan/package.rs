@@ -82,6 +82,9 @@ pub(super) fn image_deps_in(
             deps.roots_key
                 .push_str(&format!("dependency {name} {range}\n"));
         }
+        for name in &root.dev_only {
+            deps.roots_key.push_str(&format!("dev-only {name}\n"));
+        }
     }
     deps.lockfile = workspace
         .lockfile()

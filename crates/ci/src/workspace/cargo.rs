@@ -143,6 +143,8 @@ fn parse(
     let inherited = inherited.or(workspace.as_ref().map(|w| &w.dependencies));
     let package = table.get("package").and_then(Value::as_table);
     let mut dependencies = BTreeMap::new();
+    // Names declared under `dev-dependencies`, and under the other tables.
+    let (mut dev, mut built) = (BTreeSet::new(), BTreeSet::new());
     let targets = table
         .get("target")
         .and_then(Value::as_table)
@@ -154,6 +156,10 @@ fn parse(
                 continue;
             };
             for (name, range) in dependency_table(specs, kind, dir, inherited)? {
+                match kind {
+                    "dev-dependencies" => dev.insert(name.clone()),
+                    _ => built.insert(name.clone()),
+                };
                 dependencies.entry(name).or_insert(range);
             }
         }
@@ -188,6 +194,7 @@ fn parse(
             dependencies,
             workspaces: None,
             package_manager: None,
+            dev_only: dev.difference(&built).cloned().collect(),
         },
         is_package: package.is_some(),
         workspace,

@@ -477,6 +477,7 @@ mod tests {
                         },
                         workspaces: None,
                         package_manager: None,
+                        dev_only: {},
                     },
                 )
             "#]],

@@ -3,7 +3,7 @@
 //! `pnpm-workspace.yaml` (`packages:`).
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -30,6 +30,10 @@ pub struct Manifest {
     pub workspaces: Option<Vec<String>>,
     /// `packageManager` (`yarn@4.1.0`), if given.
     pub package_manager: Option<String>,
+    /// The dependencies declared only for its tests (a crate's `dev-dependencies`): what a
+    /// crate depending on it does not build. Empty for a `package.json`, whose dev
+    /// dependencies a workspace install gets for every package.
+    pub dev_only: BTreeSet<String>,
 }
 
 impl Manifest {
@@ -65,6 +69,7 @@ impl Manifest {
             dependencies,
             workspaces,
             package_manager: string("packageManager"),
+            dev_only: BTreeSet::new(),
         })
     }
 }
@@ -193,13 +198,13 @@ mod tests {
             r#"{"name":"root","private":true,"workspaces":["apps/*","packages/*"],
                 "devDependencies":{"typescript":"^5"},"packageManager":"npm@10.2.0"}"#,
             expect![[
-                r#"Ok(Manifest { name: Some("root"), dependencies: {"typescript": "^5"}, workspaces: Some(["apps/*", "packages/*"]), package_manager: Some("npm@10.2.0") })"#
+                r#"Ok(Manifest { name: Some("root"), dependencies: {"typescript": "^5"}, workspaces: Some(["apps/*", "packages/*"]), package_manager: Some("npm@10.2.0"), dev_only: {} })"#
             ]],
         );
         check(
             r#"{"workspaces":{"packages":["packages/**"],"nohoist":["**/react"]}}"#,
             expect![[
-                r#"Ok(Manifest { name: None, dependencies: {}, workspaces: Some(["packages/**"]), package_manager: None })"#
+                r#"Ok(Manifest { name: None, dependencies: {}, workspaces: Some(["packages/**"]), package_manager: None, dev_only: {} })"#
             ]],
         );
     }
@@ -211,7 +216,7 @@ mod tests {
                 "devDependencies":{"jest":"^29"},"optionalDependencies":{"fsevents":"2"},
                 "peerDependencies":{"react":"*"}}"#,
             expect![[
-                r#"Ok(Manifest { name: Some("@shop/server"), dependencies: {"@shop/common": "workspace:*", "fsevents": "2", "jest": "^29", "react": "^18"}, workspaces: None, package_manager: None })"#
+                r#"Ok(Manifest { name: Some("@shop/server"), dependencies: {"@shop/common": "workspace:*", "fsevents": "2", "jest": "^29", "react": "^18"}, workspaces: None, package_manager: None, dev_only: {} })"#
             ]],
         );
     }
@@ -222,7 +227,7 @@ mod tests {
             r#"{"scripts":{"build":"tsc","dependencies":1},"jest":[{"roots":["src"]},null,2.5],
                 "name":"web","keywords":[],"private":true,"dependencies":{"react":"^18"}}"#,
             expect![[
-                r#"Ok(Manifest { name: Some("web"), dependencies: {"react": "^18"}, workspaces: None, package_manager: None })"#
+                r#"Ok(Manifest { name: Some("web"), dependencies: {"react": "^18"}, workspaces: None, package_manager: None, dev_only: {} })"#
             ]],
         );
         check(

@@ -38,6 +38,14 @@ pub struct Package {
 }
 
 impl Package {
+    /// Its dependencies (name, range) that come with it: every one for the image's own
+    /// package (`own`); without its dev-only ones for a package the image depends on.
+    pub fn followed(&self, own: bool) -> impl Iterator<Item = (&String, &String)> {
+        let dev_only = &self.manifest.dev_only;
+        (self.manifest.dependencies.iter())
+            .filter(move |(name, _)| own || !dev_only.contains(*name))
+    }
+
     /// How messages name it: its name, else its directory.
     pub fn label(&self) -> &str {
         self.manifest.name.as_deref().unwrap_or(&self.dir)
@@ -425,6 +433,15 @@ impl Workspace {
         std::iter::once(package)
             .chain(&dependencies.packages)
             .map(|p| Root {
+                dev_only: match p.dir == package.dir {
+                    true => BTreeSet::new(),
+                    false => p.manifest.dev_only.clone(),
+                },
+                dependencies: p
+                    .followed(p.dir == package.dir)
+                    .filter(|(name, range)| matches!(self.link(p, name, range), Link::External))
+                    .map(|(name, range)| (name.clone(), range.clone()))
+                    .collect(),
                 dir: p
                     .dir
                     .strip_prefix(self.root.as_str())
@@ -432,13 +449,6 @@ impl Workspace {
                     .trim_start_matches('/')
                     .to_owned(),
                 name: p.manifest.name.clone(),
-                dependencies: p
-                    .manifest
-                    .dependencies
-                    .iter()
-                    .filter(|(name, range)| matches!(self.link(p, name, range), Link::External))
-                    .map(|(name, range)| (name.clone(), range.clone()))
-                    .collect(),
             })
             .collect()
     }

@@ -311,14 +311,25 @@ name = "server"
 [dependencies]
 common = { workspace = true }
 serde = "1"
+[dev-dependencies]
+helper = { path = "../../vendor/helper" }
 //- apps/web/Cargo.toml
 [package]
 name = "web"
 //- crates/common/Cargo.toml
 [package]
 name = "shop-common"
-[dev-dependencies]
+[build-dependencies]
 utils = { path = "../../vendor/utils" }
+[dev-dependencies]
+tester = { path = "../../vendor/tester" }
+criterion = "0.5"
+//- vendor/helper/Cargo.toml
+[package]
+name = "helper"
+//- vendor/tester/Cargo.toml
+[package]
+name = "tester"
 //- vendor/utils/Cargo.toml
 [package]
 name = "utils"
@@ -340,14 +351,18 @@ name = "old"
             package "crates/broken" crates/broken
             package "crates/common" shop-common
             package "forks/serde" serde
+            package "vendor/helper" helper
+            package "vendor/tester" tester
             package "vendor/utils" utils
             note: crates/broken/Cargo.toml cannot be read (TOML parse error at line 1, column 9: unclosed table, expected `]`): the dependencies of crates/broken are not followed
-            apps/server: server → ["shop-common", "serde", "utils"]
+            apps/server: server → ["shop-common", "serde", "helper", "utils"]
               via crates/common: server → shop-common
+              via vendor/helper: server → helper
               via vendor/utils: server → shop-common → utils
               root "apps/server" [("serde", "1")]
               root "crates/common" []
               root "forks/serde" []
+              root "vendor/helper" []
               root "vendor/utils" [("libc", "0.2")]
             note: vendor/utils/Cargo.toml depends on `ghost` (`path:vendor/ghost`), which is no package of the workspace declared in Cargo.toml: nothing is added to the scope for it
         "#]],

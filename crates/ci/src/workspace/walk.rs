@@ -18,9 +18,10 @@ pub(super) struct Walk<'w> {
 impl Walk<'_> {
     pub(super) fn visit(&mut self, package: &Package) {
         let workspace = self.workspace;
+        let own = self.stack.is_empty();
         self.seen.insert(package.dir.clone());
         self.stack.push(package.dir.clone());
-        for (name, range) in &package.manifest.dependencies {
+        for (name, range) in package.followed(own) {
             let dir = match workspace.link(package, name, range) {
                 Link::External => continue,
                 Link::Missing => {
@@ -80,7 +81,7 @@ impl Workspace {
         let mut queue = VecDeque::from([(package, vec![package.label().to_owned()])]);
         let mut seen = BTreeSet::from([package.dir.as_str()]);
         while let Some((at, chain)) = queue.pop_front() {
-            for (name, range) in &at.manifest.dependencies {
+            for (name, range) in at.followed(at.dir == package.dir) {
                 let Link::Package(dir) = self.link(at, name, range) else {
                     continue;
                 };

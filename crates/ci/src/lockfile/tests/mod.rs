@@ -15,6 +15,7 @@ fn roots() -> Vec<Root> {
             .iter()
             .map(|(n, r)| ((*n).to_owned(), (*r).to_owned()))
             .collect(),
+        dev_only: Default::default(),
     };
     vec![
         root(
@@ -373,6 +374,7 @@ fn patches_are_in_the_closure() {
             dir: "apps/web".to_owned(),
             name: Some("web".to_owned()),
             dependencies: vec![("left-pad".to_owned(), "^1.0.0".to_owned())],
+            dev_only: Default::default(),
         }],
         expect![[r#"
             apps/web: left-pad@1.1.0(patch_hash=5a1b2c) sha512-lp
@@ -383,6 +385,7 @@ fn patches_are_in_the_closure() {
         dir: dir.to_owned(),
         name: Some(package.to_owned()),
         dependencies: vec![(dependency.to_owned(), range.to_owned())],
+        dev_only: Default::default(),
     };
     let patched = "patch:react@npm%3A18.2.0#./react.patch";
     let roots = vec![
