@@ -405,6 +405,7 @@ impl Workspace {
     pub fn dependencies(&self, package: &Package) -> Dependencies {
         let mut walk = Walk {
             workspace: self,
+            own: &package.dir,
             seen: BTreeSet::new(),
             stack: Vec::new(),
             notes: BTreeSet::new(),
@@ -433,9 +434,10 @@ impl Workspace {
         std::iter::once(package)
             .chain(&dependencies.packages)
             .map(|p| Root {
-                dev_only: match p.dir == package.dir {
-                    true => BTreeSet::new(),
-                    false => p.manifest.dev_only.clone(),
+                dev_only: if p.dir == package.dir {
+                    BTreeSet::new()
+                } else {
+                    p.manifest.dev_only.clone()
                 },
                 dependencies: p
                     .followed(p.dir == package.dir)

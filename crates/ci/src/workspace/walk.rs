@@ -9,6 +9,9 @@ use super::{cargo, Ecosystem, Link, Package, Workspace};
 /// A depth-first walk of workspace dependencies that reports cycles.
 pub(super) struct Walk<'w> {
     pub(super) workspace: &'w Workspace,
+    /// The directory of the package the walk is for: all its dependencies are followed,
+    /// the dev-only ones of the packages it reaches are not.
+    pub(super) own: &'w str,
     pub(super) seen: BTreeSet<String>,
     /// The directories of the packages being visited, outermost first.
     pub(super) stack: Vec<String>,
@@ -18,10 +21,9 @@ pub(super) struct Walk<'w> {
 impl Walk<'_> {
     pub(super) fn visit(&mut self, package: &Package) {
         let workspace = self.workspace;
-        let own = self.stack.is_empty();
         self.seen.insert(package.dir.clone());
         self.stack.push(package.dir.clone());
-        for (name, range) in package.followed(own) {
+        for (name, range) in package.followed(package.dir == self.own) {
             let dir = match workspace.link(package, name, range) {
                 Link::External => continue,
                 Link::Missing => {
