@@ -213,6 +213,18 @@ impl Repo {
         }
     }
 
+    /// `topo-ci fingerprint --explain --format json` at HEAD, with `extra` arguments;
+    /// `what` names the case in a failure.
+    fn explain(&self, extra: &[&str], what: &str) -> topo_ci::plan::Explained {
+        let output = topo_ci()
+            .current_dir(self.path())
+            .args(["fingerprint", "--explain", "--format", "json"])
+            .args(extra)
+            .output()
+            .expect("topo-ci runs");
+        json_of(&output, &format!("{what}: fingerprint --explain {extra:?}"))
+    }
+
     /// Deploys everything (first release) and records it.
     fn deployed() -> Repo {
         let repo = Repo::new();

@@ -11,9 +11,7 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use topo_ci::plan::Explained;
-
-use crate::{common, json_of, topo_ci, Repo};
+use crate::{common, Repo};
 
 const TOPOLOGY: &str = r#"project = "topo"
 
@@ -48,12 +46,7 @@ fn cargo_lock_closures_hold_what_cargo_builds_and_not_dependencies_tests() {
         repo.write(&format!("{crate_dir}/Dockerfile"), "FROM scratch AS prod\n");
     }
     repo.commit("this repository's manifests and lockfile");
-    let output = topo_ci()
-        .current_dir(repo.path())
-        .args(["fingerprint", "--explain", "--format", "json"])
-        .output()
-        .expect("topo-ci runs");
-    let explained: Explained = json_of(&output, "fingerprint --explain");
+    let explained = repo.explain(&[], "this repository's workspace");
 
     // topo-core's dev-dependencies that neither service's crate uses otherwise.
     let tests_only = ["insta@", "proptest@", "rand_xorshift@"];

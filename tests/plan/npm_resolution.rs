@@ -16,10 +16,8 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 use serde_json::Value;
-use topo_ci::plan::Explained;
 
 use crate::workspaces::Manager;
-use crate::{json_of, topo_ci};
 
 const LOCKFILE: &str = include_str!("fixtures/npm-resolution/package-lock.json");
 
@@ -101,12 +99,7 @@ fn check_against_npm(
     repo: &crate::Repo,
     what: &str,
 ) -> std::collections::BTreeMap<String, BTreeSet<String>> {
-    let output = topo_ci()
-        .current_dir(repo.path())
-        .args(["fingerprint", "--explain", "--format", "json"])
-        .output()
-        .expect("topo-ci runs");
-    let explained: Explained = json_of(&output, "fingerprint --explain");
+    let explained = repo.explain(&[], what);
     let mut resolved = std::collections::BTreeMap::new();
     let mut compared = 0;
     for service in &explained.services {

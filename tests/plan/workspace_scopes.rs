@@ -3,10 +3,8 @@
 //! through the lockfile; an exclude glob that hides package manifests is said. And
 //! `fingerprint --explain` says what each scope and lockfile closure holds.
 
-use topo_ci::plan::Explained;
-
 use crate::workspaces::{Manager, BEFORE, LEFT_PAD_BUMPED, MANAGERS, NOTHING_DEPLOYS, TOPOLOGY};
-use crate::{check, json_of, topo_ci};
+use crate::{check, topo_ci};
 
 #[test]
 fn a_vendored_directory_joins_the_scope_of_what_depends_on_it() {
@@ -118,21 +116,11 @@ fn a_yarn_patch_outside_the_scope_deploys_what_it_patches() {
     repo.check_fingerprints(&plan, "after the patch changed");
 }
 
-/// `topo-ci fingerprint --explain` at the repository's head, as JSON.
-fn explain(repo: &crate::Repo, manager: Manager) -> Explained {
-    let output = topo_ci()
-        .current_dir(repo.path())
-        .args(["fingerprint", "--explain", "--format", "json"])
-        .output()
-        .expect("topo-ci runs");
-    json_of(&output, &format!("{manager:?}: fingerprint --explain"))
-}
-
 #[test]
 fn explain_says_what_each_fingerprint_is_made_of() {
     for manager in MANAGERS {
         let repo = manager.deployed();
-        let explained = explain(&repo, manager);
+        let explained = repo.explain(&[], &format!("{manager:?}"));
         let by_container = |container: &str| {
             (explained.services.iter())
                 .find(|s| s.container == container)
@@ -219,13 +207,13 @@ fn explain_in_a_terminal_lists_one_services_packages_at_head() {
     for manager in MANAGERS {
         let repo = manager.deployed();
         let (common, utils) = shared_names(manager);
-        let before = explain(&repo, manager).services[0].clone();
+        let before = repo.explain(&[], &format!("{manager:?}")).services[0].clone();
         // Head is explained: a bumped lockfile shows the new version, and the terminal
         // form lists it under the one service asked for.
         repo.write(manager.lockfile(), &manager.lock(LEFT_PAD_BUMPED));
         repo.write("apps/server/.dockerignore", "test/\n");
         repo.commit("left-pad 1.1.0, and an ignore file");
-        let server_after = explain(&repo, manager).services[0].clone();
+        let server_after = repo.explain(&[], &format!("{manager:?}")).services[0].clone();
         assert_ne!(server_after.fingerprint, before.fingerprint);
         let output = topo_ci()
             .current_dir(repo.path())
@@ -266,7 +254,7 @@ fn explain_says_a_lockfile_cannot_be_read_and_why() {
     let repo = manager.deployed();
     repo.write(manager.lockfile(), "<<<<<<< HEAD\nmerge conflict\n");
     repo.commit("a conflicted lockfile");
-    let explained = explain(&repo, manager);
+    let explained = repo.explain(&[], &format!("{manager:?}"));
     let lockfile = explained.services[0].lockfile.clone().expect("a lockfile");
     assert!(lockfile.packages.is_empty(), "{lockfile:?}");
     let why = lockfile.unreadable.expect("why it cannot be read");
@@ -285,19 +273,6 @@ fn explain_says_a_lockfile_cannot_be_read_and_why() {
     );
 }
 
-/// `fingerprint --explain --files` at the repository's head, as JSON.
-fn explain_files(repo: &crate::Repo, manager: Manager) -> Explained {
-    let output = topo_ci()
-        .current_dir(repo.path())
-        .args(["fingerprint", "--explain", "--files", "--format", "json"])
-        .output()
-        .expect("topo-ci runs");
-    json_of(
-        &output,
-        &format!("{manager:?}: fingerprint --explain --files"),
-    )
-}
-
 #[test]
 fn explain_lists_exactly_the_files_whose_edit_changes_a_fingerprint() {
     for manager in MANAGERS {
@@ -309,7 +284,7 @@ fn explain_lists_exactly_the_files_whose_edit_changes_a_fingerprint() {
             "excluded by the topology's glob\n",
         );
         repo.commit("an ignore file, and files it and a glob leave out");
-        let explained = explain_files(&repo, manager);
+        let explained = repo.explain(&["--files"], &format!("{manager:?}"));
         let listed = |container: &str| -> Vec<&str> {
             let service = (explained.services.iter()).find(|s| s.container == container);
             let files = service.and_then(|s| s.files.as_ref());
