@@ -199,24 +199,27 @@ pub fn scope_files(
                     if kind == EntryKind::Tree {
                         return !scope.skips(path);
                     }
-                    if counts(scope, path) {
-                        let entry = PathEntry {
-                            kind,
-                            id: id.to_owned(),
-                        };
-                        files.push((path.to_owned(), entry, scope.classify(path)));
-                    }
+                    let entry = PathEntry {
+                        kind,
+                        id: id.to_owned(),
+                    };
+                    files.extend(scope_file(scope, path, entry));
                     false
                 })?
             }
-            Some(entry) if counts(scope, root) => {
-                files.push((root.clone(), entry, scope.classify(root)));
-            }
-            _ => {}
+            Some(entry) => files.extend(scope_file(scope, root, entry)),
+            None => {}
         }
     }
     files.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(files)
+}
+
+/// The file at `path` as [`scope_files`] lists it, if it is one of the scope's.
+fn scope_file(scope: &Scope, path: &str, entry: PathEntry) -> Option<(String, PathEntry, Match)> {
+    let matched = scope.classify(path);
+    matches!(matched, Match::Own | Match::Workspace | Match::Global)
+        .then(|| (path.to_owned(), entry, matched))
 }
 
 /// Whether a file at `path` is one of the scope's.
