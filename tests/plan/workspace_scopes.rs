@@ -285,11 +285,16 @@ fn explain_lists_exactly_the_files_whose_edit_changes_a_fingerprint() {
         );
         repo.commit("an ignore file, and files it and a glob leave out");
         let explained = repo.explain(&["--files"], &format!("{manager:?}"));
-        let listed = |container: &str| -> Vec<&str> {
+        let files_of = |container: &str| {
             let service = (explained.services.iter()).find(|s| s.container == container);
             let files = service.and_then(|s| s.files.as_ref());
-            let files = files.unwrap_or_else(|| panic!("{manager:?}: {container}'s files"));
-            files.iter().map(|f| f.path.as_str()).collect()
+            files.unwrap_or_else(|| panic!("{manager:?}: {container}'s files"))
+        };
+        let listed = |container: &str| -> Vec<&str> {
+            files_of(container)
+                .iter()
+                .map(|f| f.path.as_str())
+                .collect()
         };
         let server = listed("shop-server");
         let utils_source = manager.source("packages/utils");
@@ -303,11 +308,7 @@ fn explain_lists_exactly_the_files_whose_edit_changes_a_fingerprint() {
         for file in ["apps/server/src/app.test.js", "packages/utils/NOTES.md"] {
             assert!(!server.contains(&file), "{manager:?}: {file} in {server:?}");
         }
-        let server_files = (explained.services.iter())
-            .find(|s| s.container == "shop-server")
-            .and_then(|s| s.files.as_ref())
-            .expect("the server's files");
-        let utils = (server_files.iter())
+        let utils = (files_of("shop-server").iter())
             .find(|f| f.path == utils_source)
             .expect("utils' source");
         assert_eq!(utils.from, format!("package {}", shared_names(manager).1));
