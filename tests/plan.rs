@@ -28,6 +28,8 @@ mod named_package;
 mod npm_resolution;
 #[path = "plan/outputs.rs"]
 mod outputs;
+#[path = "plan/patch_package.rs"]
+mod patch_package;
 #[path = "plan/workspace_scopes.rs"]
 mod workspace_scopes;
 #[path = "plan/workspaces.rs"]

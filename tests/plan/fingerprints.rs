@@ -283,7 +283,7 @@ fn random_history(topology: &str, seed: u64) -> (usize, usize) {
                     .digests
                     .as_ref()
                     .expect("a building service has digests");
-                assert_eq!(digests.recipe, "topo-fingerprint/4");
+                assert_eq!(digests.recipe, "topo-fingerprint/5");
             }
         }
         deployed += plan

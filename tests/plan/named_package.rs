@@ -15,7 +15,7 @@ use crate::{check, topo_ci, Repo};
 
 /// The shared workspace's topology, `web` built from the workspace root by its
 /// Dockerfile in `apps/web`, and its package named as `package`.
-fn web_from_the_root(package: &str) -> String {
+pub(crate) fn web_from_the_root(package: &str) -> String {
     TOPOLOGY.replace(
         "role = \"web\"\ncontext = \"apps/web\"\n",
         &format!(

@@ -27,7 +27,7 @@ fn the_json_plan_follows_its_published_schema() {
     assert_eq!(document["version"], 2);
     assert_eq!(
         document["services"][0]["digests"]["recipe"],
-        "topo-fingerprint/4"
+        "topo-fingerprint/5"
     );
 }
 

@@ -367,6 +367,9 @@ fn explained_text(explained: &Explained, list_packages: bool) -> String {
                     let _ = writeln!(out, "    {package}");
                 }
             }
+            for patch in &lockfile.patches {
+                let _ = writeln!(out, "  patch {patch}");
+            }
         }
         if let Some(files) = &service.files {
             let _ = writeln!(out, "  files: {}", files.len());

@@ -27,8 +27,9 @@ pub use scope::{scope_files, ScopeDigest};
 /// The version of the fingerprint recipe: bumped when the recipe changes, so fingerprints
 /// (and digests) of two recipes never compare equal. 2: files through the scope digest,
 /// the closure through its digest. 3: what `.dockerignore` leaves out of a build context
-/// leaves the scope; `bun.lock` closures.
-pub const RECIPE: &str = "topo-fingerprint/4";
+/// leaves the scope; `bun.lock` closures. 4: `.dockerignore` read by moby's rules. 5:
+/// `patch-package`'s patches carried by the closure packages they patch.
+pub const RECIPE: &str = "topo-fingerprint/5";
 
 /// What a building service's fingerprint is made of besides its configuration, kept in its
 /// marker so the next plan updates them instead of recomputing them.

@@ -12,9 +12,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::Hash;
 use std::rc::Rc;
 
+pub use patches::{patched_package, Patch};
+
 mod bun;
 mod cargo;
 mod npm;
+mod patches;
 mod pnpm;
 mod yarn;
 
@@ -98,7 +101,18 @@ impl Closure {
                     (gone, added) if gone.is_empty() && added.is_empty() => {
                         let all: BTreeSet<&str> = new.iter().map(|r| r.version.as_str()).collect();
                         let all = all.into_iter().collect::<Vec<_>>().join(", ");
-                        format!("{name} {all} (integrity changed)")
+                        let patches = |set: &BTreeSet<&Resolved>| -> BTreeSet<String> {
+                            let each = set.iter().map(|r| patches::split_patches(&r.integrity).1);
+                            each.map(str::to_owned).collect()
+                        };
+                        let (before, after) = (patches(&old), patches(&new));
+                        let what = match (before == after, before.iter().all(|p| p.is_empty())) {
+                            (true, _) => "integrity changed",
+                            (false, true) => "patched",
+                            (false, false) if after.iter().all(|p| p.is_empty()) => "patch removed",
+                            (false, false) => "patch changed",
+                        };
+                        format!("{name} {all} ({what})")
                     }
                     (gone, added) if gone.is_empty() => format!("{name} {added} added"),
                     (gone, added) if added.is_empty() => format!("{name} {gone} removed"),

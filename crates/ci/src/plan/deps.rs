@@ -9,10 +9,10 @@ use std::rc::Rc;
 use gix::ObjectId;
 use topo_core::valid::Service;
 
-use super::inputs::LockfileInputs;
 use super::package::{image_deps_in, root_context_note, Named, NotFound};
+use super::patches::Patches;
 use super::{plural, Found, PlanError, Planner, Reason, ServicePlan};
-use crate::lockfile::{Closure, Lockfile, LockfileKind, Root};
+use crate::lockfile::{Closure, Lockfile, LockfileKind, Patch, Root};
 use crate::repo::{join, short};
 use crate::scope::{is_within, repository_path, Match, Scope};
 use crate::workspace::{Known, Workspace};
@@ -33,9 +33,11 @@ pub(super) struct Deps {
     known: Known,
     images: HashMap<String, Rc<ImageDeps>>,
     lockfiles: HashMap<ObjectId, Rc<Result<Lockfile, String>>>,
-    /// Closures by lockfile blob and roots: head's, walked for a decision, is the one the
-    /// fingerprint hashes.
+    /// Closures by lockfile blob and roots (and patch directory): head's, walked for a
+    /// decision, is the one the fingerprint hashes.
     closures: HashMap<(ObjectId, String), Rc<Closure>>,
+    /// `patch-package`'s patches, by the tree of their directory.
+    pub(super) patches: HashMap<ObjectId, Rc<Vec<Patch>>>,
     /// What each image depended on at a base tree (by tree and role), for the base side of
     /// a closure comparison.
     base_images: HashMap<(ObjectId, String), Rc<ImageDeps>>,
@@ -73,6 +75,9 @@ pub(super) struct ImageDeps {
     pub roots: Vec<Root>,
     /// The lockfile (path, format), when the image has a package and one is committed.
     pub lockfile: Option<(String, LockfileKind)>,
+    /// The directory of `patch-package`'s patches, from the repository root, when the
+    /// image has a lockfile and its workspace's root package uses `patch-package`.
+    pub patches: Option<String>,
     /// The roots as text (each package's directory and dependency list): with the
     /// lockfile's blob, all a closure is computed from.
     pub roots_key: String,
@@ -264,7 +269,7 @@ impl Planner<'_> {
     }
 
     /// The lockfile at `path` in `tree` (its blob id and what it parses to), once per blob.
-    fn lockfile_in(
+    pub(super) fn lockfile_in(
         &mut self,
         tree: ObjectId,
         path: &str,
@@ -301,7 +306,10 @@ impl Planner<'_> {
                 .filter(|e| !e.is_tree())
                 .map(|e| e.id))
         };
-        if id(base_tree)? == id(self.head_tree)? {
+        let same_patches = |this: &Self| -> Result<bool, PlanError> {
+            Ok(this.patch_dir_id(base_tree, &deps)? == this.patch_dir_id(this.head_tree, &deps)?)
+        };
+        if id(base_tree)? == id(self.head_tree)? && same_patches(self)? {
             return Ok(LockChange::None);
         }
         // The owner's marker at this base recorded its closure's digest: head's closure
@@ -325,25 +333,31 @@ impl Planner<'_> {
         let (base_path, base_kind) = base_deps.lockfile.clone().unwrap_or((path.clone(), kind));
         let old = self.lockfile_in(base_tree, &base_path, base_kind)?;
         let new = self.lockfile_in(self.head_tree, &path, kind)?;
+        let old_patches = self.patches_of(base_tree, &base_deps)?;
+        let new_patches = self.patches_of(self.head_tree, &deps)?;
         if old.as_ref().map(|(id, _)| id) == new.as_ref().map(|(id, _)| id)
             && base_deps.roots_key == deps.roots_key
+            && old_patches.as_ref().map(|(id, _)| id) == new_patches.as_ref().map(|(id, _)| id)
         {
             return Ok(LockChange::None);
         }
         let head = self.request.head.to_string();
-        let mut closure =
-            |side: &Option<Parsed>, at: &str, deps: &ImageDeps| -> Result<Rc<Closure>, String> {
-                match side {
-                    None => Err(format!("it did not exist at {}", short(at))),
-                    Some((id, parsed)) => match parsed.as_ref() {
-                        Ok(lockfile) => Ok(self.closure_of(*id, lockfile, deps)),
-                        Err(why) => Err(format!("at {}, {why}", short(at))),
-                    },
-                }
-            };
+        let mut closure = |side: &Option<Parsed>,
+                           at: &str,
+                           deps: &ImageDeps,
+                           patches: Option<&Patches>|
+         -> Result<Rc<Closure>, String> {
+            match side {
+                None => Err(format!("it did not exist at {}", short(at))),
+                Some((id, parsed)) => match parsed.as_ref() {
+                    Ok(lockfile) => Ok(self.closure_of(*id, lockfile, deps, patches)),
+                    Err(why) => Err(format!("at {}, {why}", short(at))),
+                },
+            }
+        };
         let sides = (
-            closure(&old, &base.to_string(), &base_deps),
-            closure(&new, &head, &deps),
+            closure(&old, &base.to_string(), &base_deps, old_patches.as_ref()),
+            closure(&new, &head, &deps, new_patches.as_ref()),
         );
         match sides {
             (Ok(old), Ok(new)) if old == new => Ok(LockChange::Same(path)),
@@ -379,11 +393,15 @@ impl Planner<'_> {
             return Ok(String::new());
         };
         let mut key = String::new();
+        let patches = self.patches_of(self.head_tree, &deps)?;
         match self.lockfile_in(self.head_tree, &path, kind)? {
             None => {}
             Some((id, parsed)) => match parsed.as_ref() {
                 Ok(lockfile) => {
-                    for r in self.closure_of(id, lockfile, &deps).iter() {
+                    for r in self
+                        .closure_of(id, lockfile, &deps, patches.as_ref())
+                        .iter()
+                    {
                         key.push_str(&format!(
                             "dependency {} {} {}\n",
                             r.name, r.version, r.integrity
@@ -402,44 +420,27 @@ impl Planner<'_> {
         Ok(key)
     }
 
-    /// The lockfile of the image `owner` builds and the packages it resolves for it, at
-    /// head, as `lockfile_key` hashes them.
-    pub(super) fn lockfile_inputs(
+    /// The closure of the image `deps` describes in the parsed lockfile `blob`, with the
+    /// packages `patches` patch carrying them, walked once per plan.
+    pub(super) fn closure_of(
         &mut self,
-        owner: &Service,
-    ) -> Result<Option<LockfileInputs>, PlanError> {
-        let deps = self.image_deps(owner)?;
-        let Some((path, kind)) = deps.lockfile.clone() else {
-            return Ok(None);
-        };
-        let mut inputs = LockfileInputs {
-            path,
-            packages: Vec::new(),
-            unreadable: None,
-        };
-        match self.lockfile_in(self.head_tree, &inputs.path, kind)? {
-            None => return Ok(None),
-            Some((id, parsed)) => match parsed.as_ref() {
-                Ok(lockfile) => {
-                    let closure = self.closure_of(id, lockfile, &deps);
-                    inputs.packages = (closure.iter())
-                        .map(|r| format!("{}@{}", r.name, r.version))
-                        .collect();
-                    inputs.packages.dedup();
-                }
-                Err(why) => inputs.unreadable = Some(why.clone()),
-            },
-        }
-        Ok(Some(inputs))
-    }
-
-    /// The closure of the image `deps` describes in the parsed lockfile `blob`, walked
-    /// once per plan.
-    fn closure_of(&mut self, blob: ObjectId, lockfile: &Lockfile, deps: &ImageDeps) -> Rc<Closure> {
-        self.deps
-            .closures
+        blob: ObjectId,
+        lockfile: &Lockfile,
+        deps: &ImageDeps,
+        patches: Option<&Patches>,
+    ) -> Rc<Closure> {
+        let closures = &mut self.deps.closures;
+        let plain = closures
             .entry((blob, deps.roots_key.clone()))
             .or_insert_with(|| Rc::new(lockfile.closure(&deps.roots)))
+            .clone();
+        let Some((dir, patches)) = patches.filter(|(_, patches)| !patches.is_empty()) else {
+            return plain;
+        };
+        let key = format!("{}patches {dir}\n", deps.roots_key);
+        closures
+            .entry((blob, key))
+            .or_insert_with(|| Rc::new(plain.patched(patches)))
             .clone()
     }
 

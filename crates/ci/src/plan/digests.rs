@@ -80,8 +80,8 @@ impl<'a> Planner<'a> {
     }
 
     /// What the closure of the image `owner` builds is computed from (the lockfile's path,
-    /// format and blob; each package's directory and dependency list), hashed; empty
-    /// without a lockfile.
+    /// format and blob; each package's directory and dependency list; the tree of its
+    /// `patch-package` directory), hashed; empty without a lockfile.
     fn closure_key(&mut self, owner: &Service) -> Result<String, PlanError> {
         let deps = self.image_deps(owner)?;
         let Some((path, kind)) = &deps.lockfile else {
@@ -93,7 +93,10 @@ impl<'a> Planner<'a> {
             .filter(|entry| !entry.is_tree())
             .map(|entry| entry.id.to_string())
             .unwrap_or_default();
-        let text = format!("lockfile {path} {kind:?} {blob}\n{}", deps.roots_key);
+        let mut text = format!("lockfile {path} {kind:?} {blob}\n{}", deps.roots_key);
+        if let (Some(dir), Some(id)) = (&deps.patches, self.patch_dir_id(self.head_tree, &deps)?) {
+            text.push_str(&format!("patches {dir} {id}\n"));
+        }
         Ok(hash_text(&text))
     }
 

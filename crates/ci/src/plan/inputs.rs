@@ -68,7 +68,9 @@ pub struct InputFile {
     /// Its blob (or the submodule's commit) id.
     pub id: String,
     /// What makes it the scope's: `own` (the build context or an include glob), `package
-    /// NAME` (a workspace package the image depends on), `global` (a global file).
+    /// NAME` (a workspace package the image depends on), `global` (a global file); or
+    /// `patch` for a `patch-package` patch of a package of its closure (not a file of the
+    /// scope: hashed with the package).
     pub from: String,
 }
 
@@ -90,6 +92,10 @@ pub struct LockfileInputs {
     /// Why it cannot be read: its blob is hashed instead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unreadable: Option<String>,
+    /// The `patch-package` patches of packages it resolves for the image, from the
+    /// repository root: each is hashed with the package it patches.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patches: Vec<String>,
 }
 
 /// What the fingerprint of each service at the commit `committed` was read at is made of
@@ -140,9 +146,58 @@ impl Planner<'_> {
         inputs.ignore_file = self.dockerignore(service)?.map(|(_, _, path)| path);
         inputs.lockfile = self.lockfile_inputs(service)?;
         if options.files {
-            inputs.files = Some(self.input_files(&scope)?);
+            let mut files = self.input_files(&scope)?;
+            let patches = inputs.lockfile.iter().flat_map(|l| &l.patches);
+            for path in patches {
+                let entry = self.repo.entry_at(self.head_tree, path)?;
+                let entry = entry.expect("a patch listed at head is a file there");
+                files.push(InputFile {
+                    path: path.clone(),
+                    mode: entry.kind.as_octal_str().to_string(),
+                    id: entry.id.to_string(),
+                    from: "patch".to_owned(),
+                });
+            }
+            files.sort_by(|a, b| a.path.cmp(&b.path));
+            inputs.files = Some(files);
         }
         Ok(inputs)
+    }
+
+    /// The lockfile of the image `owner` builds and the packages it resolves for it, at
+    /// head, as `lockfile_key` hashes them.
+    pub(super) fn lockfile_inputs(
+        &mut self,
+        owner: &Service,
+    ) -> Result<Option<LockfileInputs>, PlanError> {
+        let deps = self.image_deps(owner)?;
+        let Some((path, kind)) = deps.lockfile.clone() else {
+            return Ok(None);
+        };
+        let mut inputs = LockfileInputs {
+            path,
+            packages: Vec::new(),
+            unreadable: None,
+            patches: Vec::new(),
+        };
+        let patches = self.patches_of(self.head_tree, &deps)?;
+        match self.lockfile_in(self.head_tree, &inputs.path, kind)? {
+            None => return Ok(None),
+            Some((id, parsed)) => match parsed.as_ref() {
+                Ok(lockfile) => {
+                    let closure = self.closure_of(id, lockfile, &deps, patches.as_ref());
+                    inputs.packages = (closure.iter())
+                        .map(|r| format!("{}@{}", r.name, r.version))
+                        .collect();
+                    inputs.packages.dedup();
+                    let applied = (patches.iter().flat_map(|(_, p)| p.iter()))
+                        .filter(|p| closure.iter().any(|r| r.name == p.package));
+                    inputs.patches = applied.map(|p| p.path.clone()).collect();
+                }
+                Err(why) => inputs.unreadable = Some(why.clone()),
+            },
+        }
+        Ok(Some(inputs))
     }
 
     /// The files of `scope` at head, each with what makes it the scope's.

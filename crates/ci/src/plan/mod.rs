@@ -28,6 +28,7 @@ mod document;
 mod ignore;
 mod inputs;
 mod package;
+mod patches;
 
 use config::Configs;
 

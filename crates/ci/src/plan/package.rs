@@ -89,6 +89,7 @@ pub(super) fn image_deps_in(
     deps.lockfile = workspace
         .lockfile()
         .map(|(path, kind)| (path.to_owned(), kind));
+    deps.patches = deps.lockfile.as_ref().and(workspace.patch_dir());
     Ok((deps, dependencies.notes))
 }
 
@@ -129,8 +130,8 @@ fn find<'w>(
 
 /// The paths of the build context that are not the image's: the directories of the
 /// workspace packages in it that the image's package neither is, nor depends on, nor lies
-/// in; and the workspace's lockfile when it is in the context (what it resolves for the
-/// image is compared instead).
+/// in; and the workspace's lockfile and `patch-package` directory when they are in the
+/// context (what the lockfile resolves for the image, patched, is compared instead).
 fn outside(
     workspace: &Workspace,
     context: &str,
@@ -150,6 +151,9 @@ fn outside(
         if is_within(lockfile, context) {
             outside.push(lockfile.to_owned());
         }
+        // `patch-package`'s patches are compared as the closures holding what they patch.
+        let patches = workspace.patch_dir().filter(|dir| is_within(dir, context));
+        outside.extend(patches);
     }
     outside
 }

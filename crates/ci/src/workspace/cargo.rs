@@ -195,6 +195,7 @@ fn parse(
             workspaces: None,
             package_manager: None,
             dev_only: dev.difference(&built).cloned().collect(),
+            patch_dir: None,
         },
         is_package: package.is_some(),
         workspace,

@@ -478,6 +478,7 @@ mod tests {
                         workspaces: None,
                         package_manager: None,
                         dev_only: {},
+                        patch_dir: None,
                     },
                 )
             "#]],

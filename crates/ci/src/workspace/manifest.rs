@@ -34,6 +34,9 @@ pub struct Manifest {
     /// crate depending on it does not build. Empty for a `package.json`, whose dev
     /// dependencies a workspace install gets for every package.
     pub dev_only: BTreeSet<String>,
+    /// Where `patch-package` keeps its patches (`patches`, or a script's `--patch-dir`),
+    /// when the package uses it: depends on it or runs it in a script.
+    pub patch_dir: Option<String>,
 }
 
 impl Manifest {
@@ -64,21 +67,59 @@ impl Manifest {
             Some(Value::Object(map)) => Some(globs(map.get("packages"), "workspaces.packages")?),
             Some(list) => Some(globs(Some(list), "workspaces")?),
         };
+        let scripts = object.get("scripts").and_then(Value::as_object);
+        let scripts = scripts
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, s)| s.as_str());
+        let patch_dir = patch_dir(scripts, dependencies.contains_key(PATCH_PACKAGE));
         Ok(Manifest {
             name: string("name"),
             dependencies,
             workspaces,
             package_manager: string("packageManager"),
             dev_only: BTreeSet::new(),
+            patch_dir,
         })
     }
 }
 
+/// The tool that patches installed packages after an npm or yarn v1 install, from files
+/// named after the package they patch.
+const PATCH_PACKAGE: &str = "patch-package";
+
+/// Where `patch-package` reads its patches from, for a package whose scripts are `scripts`
+/// and which declares it as a dependency or not: the `--patch-dir` a script running it
+/// gives, else `patches`; `None` when the package neither declares nor runs it.
+fn patch_dir<'s>(scripts: impl Iterator<Item = &'s str>, declared: bool) -> Option<String> {
+    let mut runs = false;
+    for script in scripts.filter(|s| s.contains(PATCH_PACKAGE)) {
+        runs = true;
+        let mut words = script.split_whitespace();
+        while let Some(word) = words.next() {
+            let dir = match word.strip_prefix("--patch-dir") {
+                Some("") => words.next(),
+                Some(value) => value.strip_prefix('='),
+                None => None,
+            };
+            let dir = dir.map(|d| {
+                d.trim_matches(|c| c == '"' || c == '\'')
+                    .trim_end_matches('/')
+            });
+            if let Some(dir) = dir.filter(|d| !d.is_empty()) {
+                return Some(dir.strip_prefix("./").unwrap_or(dir).to_owned());
+            }
+        }
+    }
+    (runs || declared).then(|| "patches".to_owned())
+}
+
 /// The keys of a `package.json` that [`Manifest::parse`] reads.
-const READ: [&str; 7] = [
+const READ: [&str; 8] = [
     "name",
     "packageManager",
     "workspaces",
+    "scripts",
     KINDS[0],
     KINDS[1],
     KINDS[2],
@@ -198,13 +239,13 @@ mod tests {
             r#"{"name":"root","private":true,"workspaces":["apps/*","packages/*"],
                 "devDependencies":{"typescript":"^5"},"packageManager":"npm@10.2.0"}"#,
             expect![[
-                r#"Ok(Manifest { name: Some("root"), dependencies: {"typescript": "^5"}, workspaces: Some(["apps/*", "packages/*"]), package_manager: Some("npm@10.2.0"), dev_only: {} })"#
+                r#"Ok(Manifest { name: Some("root"), dependencies: {"typescript": "^5"}, workspaces: Some(["apps/*", "packages/*"]), package_manager: Some("npm@10.2.0"), dev_only: {}, patch_dir: None })"#
             ]],
         );
         check(
             r#"{"workspaces":{"packages":["packages/**"],"nohoist":["**/react"]}}"#,
             expect![[
-                r#"Ok(Manifest { name: None, dependencies: {}, workspaces: Some(["packages/**"]), package_manager: None, dev_only: {} })"#
+                r#"Ok(Manifest { name: None, dependencies: {}, workspaces: Some(["packages/**"]), package_manager: None, dev_only: {}, patch_dir: None })"#
             ]],
         );
     }
@@ -216,9 +257,40 @@ mod tests {
                 "devDependencies":{"jest":"^29"},"optionalDependencies":{"fsevents":"2"},
                 "peerDependencies":{"react":"*"}}"#,
             expect![[
-                r#"Ok(Manifest { name: Some("@shop/server"), dependencies: {"@shop/common": "workspace:*", "fsevents": "2", "jest": "^29", "react": "^18"}, workspaces: None, package_manager: None, dev_only: {} })"#
+                r#"Ok(Manifest { name: Some("@shop/server"), dependencies: {"@shop/common": "workspace:*", "fsevents": "2", "jest": "^29", "react": "^18"}, workspaces: None, package_manager: None, dev_only: {}, patch_dir: None })"#
             ]],
         );
+    }
+
+    #[test]
+    fn patch_package_by_dependency_or_script_and_its_patch_dir() {
+        let patch_dir = |json: &str| Manifest::parse(json.as_bytes()).map(|m| m.patch_dir);
+        let cases = [
+            (
+                r#"{"devDependencies":{"patch-package":"^8"}}"#,
+                "Ok(Some(\"patches\"))",
+            ),
+            (
+                r#"{"scripts":{"postinstall":"npx patch-package"}}"#,
+                "Ok(Some(\"patches\"))",
+            ),
+            (
+                r#"{"scripts":{"postinstall":"patch-package --patch-dir ./vendor/fixes/ --error-on-fail"}}"#,
+                "Ok(Some(\"vendor/fixes\"))",
+            ),
+            (
+                r#"{"scripts":{"prepare":"husky && patch-package --patch-dir='fixes'"},"devDependencies":{"patch-package":"8"}}"#,
+                "Ok(Some(\"fixes\"))",
+            ),
+            (
+                r#"{"scripts":{"postinstall":"node fix.js"},"scripts2":1}"#,
+                "Ok(None)",
+            ),
+            (r#"{"scripts":"patch-package"}"#, "Ok(None)"),
+        ];
+        for (json, expect) in cases {
+            assert_eq!(format!("{:?}", patch_dir(json)), expect, "{json}");
+        }
     }
 
     #[test]
@@ -227,7 +299,7 @@ mod tests {
             r#"{"scripts":{"build":"tsc","dependencies":1},"jest":[{"roots":["src"]},null,2.5],
                 "name":"web","keywords":[],"private":true,"dependencies":{"react":"^18"}}"#,
             expect![[
-                r#"Ok(Manifest { name: Some("web"), dependencies: {"react": "^18"}, workspaces: None, package_manager: None, dev_only: {} })"#
+                r#"Ok(Manifest { name: Some("web"), dependencies: {"react": "^18"}, workspaces: None, package_manager: None, dev_only: {}, patch_dir: None })"#
             ]],
         );
         check(

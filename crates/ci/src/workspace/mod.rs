@@ -310,6 +310,16 @@ impl Workspace {
             .map(|(path, kind)| (path.as_str(), *kind))
     }
 
+    /// Where `patch-package` keeps the workspace's patches, from the repository root, when
+    /// its root package uses it (a JavaScript workspace's only).
+    pub fn patch_dir(&self) -> Option<String> {
+        if self.ecosystem != Ecosystem::JavaScript {
+            return None;
+        }
+        let dir = self.root_package()?.manifest.patch_dir.as_deref()?;
+        Some(crate::repo::join(&self.root, dir))
+    }
+
     /// What could not be read of the workspace itself, explained.
     pub fn notes(&self) -> &[String] {
         &self.notes
