@@ -19,8 +19,10 @@ use super::{common, text};
 /// The files of every case's context (the Dockerfile and the ignore file aside).
 const FILES: &[&str] = &[
     "#c",
+    "&",
     ".env",
     "[!x]",
+    "[]",
     "a/b/w.txt",
     "a/b/z.md",
     "a/y.md",
@@ -77,6 +79,11 @@ const CASES: &[(&str, &str)] = &[
     ("`node_modules` at any depth", "**/node_modules\n"),
     ("`node_modules` at the root", "node_modules\n"),
     ("a class range", "[a-c]*\n"),
+    (
+        "`[` and `&&` in a class are members, as Go reads them",
+        "[[]*\n[y&&z]\n",
+    ),
+    ("a `*` in a class, as moby writes it for Go", "[*]\n"),
     ("trailing slashes and spaces", "docs/   \nx.md/\n"),
     ("`**` between directories", "a/**/w.txt\n**/b\n"),
     (

@@ -263,9 +263,62 @@ fn compile(pattern: &str) -> Result<Matcher, regex::Error> {
         Form::Suffix => Matcher::Suffix,
         Form::Regex => {
             regex.push('$');
-            Matcher::Regex(Regex::new(&regex)?)
+            Matcher::Regex(Regex::new(&as_rust_classes(&regex))?)
         }
     })
+}
+
+/// moby's regular expression, written for Go's `regexp`, with what Go reads literally in a
+/// class and the `regex` crate does not escaped: a `[` (a nested class in Rust, unless it
+/// opens a POSIX class `[:alpha:]`), `&` and `~` (`&&` and `~~` are set operations). moby
+/// copies a pattern's `[` and `]` as they are and writes `[^/]*` for a `*` wherever it is, so
+/// `[[]` and `[*]` (read by Go as the class `[^/` repeated, then `]`) reach the engine so.
+fn as_rust_classes(go: &str) -> String {
+    let mut rust = String::with_capacity(go.len());
+    let mut chars = go.chars().peekable();
+    // Inside a class, and whether a `]` now would be its first member (a literal).
+    let mut class: Option<bool> = None;
+    while let Some(c) = chars.next() {
+        match (c, class) {
+            ('\\', _) => {
+                rust.push(c);
+                rust.extend(chars.next());
+                class = class.map(|_| false);
+            }
+            ('[', None) => {
+                rust.push(c);
+                rust.extend(chars.next_if_eq(&'^'));
+                class = Some(true);
+            }
+            (']', Some(false)) => {
+                rust.push(c);
+                class = None;
+            }
+            ('[', Some(_)) if chars.peek() == Some(&':') => {
+                // A POSIX class, read alike by both: copied to its `:]`.
+                rust.push(c);
+                while let Some(c) = chars.next() {
+                    rust.push(c);
+                    if c == ':' && chars.peek() == Some(&']') {
+                        rust.extend(chars.next());
+                        break;
+                    }
+                }
+                class = Some(false);
+            }
+            ('[' | '&' | '~', Some(_)) => {
+                rust.push('\\');
+                rust.push(c);
+                class = Some(false);
+            }
+            (c, Some(_)) => {
+                rust.push(c);
+                class = Some(false);
+            }
+            (c, None) => rust.push(c),
+        }
+    }
+    rust
 }
 
 #[cfg(test)]
@@ -328,6 +381,18 @@ mod tests {
         check("a^b", "a^b", true);
         check("a^b*", "a^b", false);
         check("x$y", "x$y", true);
+        // In a class, `[`, `&&` and `~~` are members, as Go reads them; a `*` in a class
+        // is moby's `[^/]*` there, which Go reads as the class `[^/` repeated, then `]`.
+        check("[[]*", "[!x]", true);
+        check("[y&&z]", "&", true);
+        check("[y&&z]", "y", true);
+        check("[y~~z]", "~", true);
+        check("[*]", "]", true);
+        check("[*]", "[^]", true);
+        check("[*]", "x", false);
+        check("[[:digit:]]x", "1x", true);
+        check("[]x]", "]", true);
+        check("[^]x]", "y", true);
         // An exception only undoes an earlier exclusion.
         check("!x.md\n*.md", "x.md", true);
         check("docs\n!docs\ndocs/keep.md", "docs/other.txt", false);

@@ -28,7 +28,8 @@ pub use scope::{scope_files, ScopeDigest};
 /// (and digests) of two recipes never compare equal. 2: files through the scope digest,
 /// the closure through its digest. 3: what `.dockerignore` leaves out of a build context
 /// leaves the scope; `bun.lock` closures. 4: `.dockerignore` read by moby's rules. 5:
-/// `patch-package`'s patches carried by the closure packages they patch.
+/// `patch-package`'s patches carried by the closure packages they patch; a `.dockerignore`
+/// class read as Go reads it (`[[]` was refused).
 pub const RECIPE: &str = "topo-fingerprint/5";
 
 /// What a building service's fingerprint is made of besides its configuration, kept in its
