@@ -3,8 +3,8 @@
 //! services whose closure holds the package — none of which has the patch directory in its
 //! scope — and a patch of a package no service gets deploys nothing.
 
-use crate::check;
 use crate::workspaces::{Manager, NOTHING_DEPLOYS};
+use crate::{check, Repo};
 
 /// The workspace's root manifest with `patch-package` run after install, by `script`.
 fn root_manifest(script: &str) -> String {
@@ -13,44 +13,62 @@ fn root_manifest(script: &str) -> String {
     )
 }
 
+/// The two ways the tests run patch-package: npm with the default directory, yarn v1
+/// with `--patch-dir` (manager, script, directory).
+const SETUPS: [(Manager, &str, &str); 2] = [
+    (Manager::Npm, "patch-package", "patches"),
+    (
+        Manager::YarnV1,
+        "patch-package --patch-dir vendor/fixes",
+        "vendor/fixes",
+    ),
+];
+
+/// Commits what `repo` holds as `what`, and checks the release plan: its decisions
+/// (`expect`), the package changes it names (`changed`, of the services building their
+/// image: the worker repeats the server's) and its fingerprints; then records it.
+fn step(repo: &Repo, manager: Manager, what: &str, expect: &str, changed: &[&str]) {
+    repo.commit(what);
+    let plan = repo.release();
+    check(&plan, expect);
+    let listed: Vec<&str> = (plan.services.iter())
+        .filter(|s| s.build.built_by.is_none())
+        .flat_map(|s| &s.changed_dependencies)
+        .map(String::as_str)
+        .collect();
+    assert_eq!(listed, changed, "{manager:?}, {what}");
+    repo.check_fingerprints(&plan, &format!("{manager:?}, {what}"));
+    repo.mark(&plan);
+}
+
+/// The server (and the worker on its image) deploy for the lockfile, nothing else.
+fn server_and_worker(lockfile: &str) -> String {
+    format!(
+        "shop-server deploy lockfile-changed [{lockfile}]
+         shop-worker deploy dependency-changed [{lockfile}]
+         shop-web skip unchanged
+         shop-admin skip unchanged
+         shop-tools skip unchanged"
+    )
+}
+
+/// The workspace deployed, running patch-package by `script` (no patch yet: nothing
+/// deploys for that).
+fn running_patch_package(manager: Manager, script: &str) -> Repo {
+    let repo = manager.deployed();
+    repo.write("package.json", &root_manifest(script));
+    step(&repo, manager, "run patch-package", NOTHING_DEPLOYS, &[]);
+    repo
+}
+
 #[test]
 fn a_patch_deploys_exactly_the_services_whose_closure_holds_what_it_patches() {
-    for (manager, script, dir) in [
-        (Manager::Npm, "patch-package", "patches"),
-        (
-            Manager::YarnV1,
-            "patch-package --patch-dir vendor/fixes",
-            "vendor/fixes",
-        ),
-    ] {
+    for (manager, script, dir) in SETUPS {
         let lockfile = manager.lockfile();
-        let repo = manager.deployed();
+        let repo = running_patch_package(manager, script);
         let step = |what: &str, expect: &str, changed: &[&str]| {
-            repo.commit(what);
-            let plan = repo.release();
-            check(&plan, expect);
-            // Of the services building their image (the worker repeats the server's).
-            let listed: Vec<&str> = (plan.services.iter())
-                .filter(|s| s.build.built_by.is_none())
-                .flat_map(|s| &s.changed_dependencies)
-                .map(String::as_str)
-                .collect();
-            assert_eq!(listed, changed, "{manager:?}, {what}");
-            repo.check_fingerprints(&plan, &format!("{manager:?}, {what}"));
-            repo.mark(&plan);
+            step(&repo, manager, what, expect, changed)
         };
-        let server_and_worker = format!(
-            "shop-server deploy lockfile-changed [{lockfile}]
-             shop-worker deploy dependency-changed [{lockfile}]
-             shop-web skip unchanged
-             shop-admin skip unchanged
-             shop-tools skip unchanged"
-        );
-
-        // The root manifest starts running patch-package: no patch yet, nothing deploys.
-        repo.write("package.json", &root_manifest(script));
-        step("run patch-package", NOTHING_DEPLOYS, &[]);
-
         let left_pad = format!("{dir}/left-pad+1.0.0.patch");
         repo.write(
             &left_pad,
@@ -58,7 +76,7 @@ fn a_patch_deploys_exactly_the_services_whose_closure_holds_what_it_patches() {
         );
         step(
             "patch left-pad",
-            &server_and_worker,
+            &server_and_worker(lockfile),
             &["left-pad 1.0.0 (patched)"],
         );
 
@@ -66,9 +84,10 @@ fn a_patch_deploys_exactly_the_services_whose_closure_holds_what_it_patches() {
             &left_pad,
             "--- a/index.js\n+++ b/index.js\n@@ -1 +1 @@\n-a\n+c\n",
         );
+        let expect = server_and_worker(lockfile);
         step(
             "edit the patch",
-            &server_and_worker,
+            &expect,
             &["left-pad 1.0.0 (patch changed)"],
         );
 
@@ -84,32 +103,69 @@ fn a_patch_deploys_exactly_the_services_whose_closure_holds_what_it_patches() {
             &format!("{dir}/jest+29.5.0.dev.patch"),
             "--- a/x\n+++ b/x\n",
         );
-        step(
-            "patch jest",
+        let admin = format!(
             "shop-server skip unchanged
              shop-worker skip unchanged
              shop-web skip unchanged
-             shop-admin deploy lockfile-changed [package.json]
+             shop-admin deploy lockfile-changed [{lockfile}]
              shop-tools skip unchanged"
-                .replace("package.json", lockfile)
-                .as_str(),
-            &["jest 29.6.0 (patched)"],
         );
+        step("patch jest", &admin, &["jest 29.6.0 (patched)"]);
 
         repo.git(&["rm", "-q", &left_pad]);
+        let expect = server_and_worker(lockfile);
         step(
             "drop the left-pad patch",
-            &server_and_worker,
+            &expect,
             &["left-pad 1.0.0 (patch removed)"],
         );
+    }
+}
 
-        // The lockfile changing at the same time as a patch: both are said.
+#[test]
+fn a_renamed_patch_patches_the_same_and_patch_package_dropped_unpatches() {
+    for (manager, script, dir) in SETUPS {
+        let lockfile = manager.lockfile();
+        let repo = running_patch_package(manager, script);
+        let step = |what: &str, expect: &str, changed: &[&str]| {
+            step(&repo, manager, what, expect, changed)
+        };
+        let left_pad = format!("{dir}/left-pad+1.0.0.patch");
         repo.write(&left_pad, "--- a/index.js\n+++ b/index.js\n");
+        repo.write(&format!("{dir}/jest+29.6.0.patch"), "--- a/x\n+++ b/x\n");
+        let everything_patched = format!(
+            "shop-server deploy lockfile-changed [{lockfile}]
+             shop-worker deploy dependency-changed [{lockfile}]
+             shop-web skip unchanged
+             shop-admin deploy lockfile-changed [{lockfile}]
+             shop-tools skip unchanged"
+        );
+        let patched = ["left-pad 1.0.0 (patched)", "jest 29.6.0 (patched)"];
+        step("patch left-pad and jest", &everything_patched, &patched);
+
+        // The lockfile changing with a patch in place: the version change is said.
         repo.write(lockfile, &manager.lock(crate::workspaces::LEFT_PAD_BUMPED));
+        let expect = server_and_worker(lockfile);
+        step("bump left-pad", &expect, &["left-pad 1.0.0 → 1.1.0"]);
+
+        // A patch renamed for the new version, its content the same, patches the same.
+        repo.git(&["mv", &left_pad, &format!("{dir}/left-pad+1.1.0.patch")]);
+        step("rename the left-pad patch", NOTHING_DEPLOYS, &[]);
+
+        // patch-package no longer run: every patched package is unpatched, though neither
+        // the lockfile nor a patch changed.
+        repo.write(
+            "package.json",
+            r#"{"name":"shop","private":true,"workspaces":["apps/*","packages/*"],"devDependencies":{"prettier":"^3.0.0"}}"#,
+        );
+        let unpatched = [
+            "left-pad 1.1.0 (patch removed)",
+            "jest 29.6.0 (patch removed)",
+        ];
         step(
-            "bump and patch left-pad",
-            &server_and_worker,
-            &["left-pad 1.0.0 → 1.1.0"],
+            "stop running patch-package",
+            &everything_patched,
+            &unpatched,
         );
     }
 }

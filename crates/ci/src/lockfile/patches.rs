@@ -69,8 +69,8 @@ fn is_version(text: &str) -> bool {
 }
 
 impl Closure {
-    /// The closure with each package a patch patches carrying that patch (path and id)
-    /// after its integrity: by installed name, whatever the version (`patch-package`
+    /// The closure with each package a patch patches carrying that patch (its id, in the
+    /// order `patches` has them: the order they are applied in) after its integrity: by installed name, whatever the version (`patch-package`
     /// applies a patch of another version too, with a warning) or where it is installed.
     pub fn patched(&self, patches: &[Patch]) -> Closure {
         if patches.is_empty() {
@@ -79,8 +79,10 @@ impl Closure {
         let packages = self.0.iter().map(|package| {
             let applied = patches.iter().filter(|p| p.package == package.name);
             let mut integrity = package.integrity.clone();
+            // By content only: a patch renamed (for the package's next version, say)
+            // patches the same.
             for patch in applied {
-                integrity.push_str(&format!("{PATCHED_BY}{} {}", patch.path, patch.id));
+                integrity.push_str(&format!("{PATCHED_BY}{}", patch.id));
             }
             if integrity == package.integrity {
                 return package.clone();

@@ -36,8 +36,8 @@ pub(super) struct Deps {
     /// Closures by lockfile blob and roots (and patch directory): head's, walked for a
     /// decision, is the one the fingerprint hashes.
     closures: HashMap<(ObjectId, String), Rc<Closure>>,
-    /// `patch-package`'s patches, by the tree of their directory.
-    pub(super) patches: HashMap<ObjectId, Rc<Vec<Patch>>>,
+    /// `patch-package`'s patches, by their directory and its tree.
+    pub(super) patches: HashMap<(String, ObjectId), Rc<Vec<Patch>>>,
     /// What each image depended on at a base tree (by tree and role), for the base side of
     /// a closure comparison.
     base_images: HashMap<(ObjectId, String), Rc<ImageDeps>>,
@@ -78,6 +78,9 @@ pub(super) struct ImageDeps {
     /// The directory of `patch-package`'s patches, from the repository root, when the
     /// image has a lockfile and its workspace's root package uses `patch-package`.
     pub patches: Option<String>,
+    /// The manifest of its JavaScript workspace's root package, which says whether
+    /// `patch-package` runs and where its patches are, when the image has a lockfile.
+    pub root_manifest: Option<String>,
     /// The roots as text (each package's directory and dependency list): with the
     /// lockfile's blob, all a closure is computed from.
     pub roots_key: String,
@@ -306,8 +309,17 @@ impl Planner<'_> {
                 .filter(|e| !e.is_tree())
                 .map(|e| e.id))
         };
+        // The same patches on both sides: the same patch directory, and the same root
+        // manifest saying whether patch-package runs and where it looks.
         let same_patches = |this: &Self| -> Result<bool, PlanError> {
-            Ok(this.patch_dir_id(base_tree, &deps)? == this.patch_dir_id(this.head_tree, &deps)?)
+            let manifest = |tree| match &deps.root_manifest {
+                Some(path) => this.repo.entry_at(tree, path),
+                None => Ok(None),
+            };
+            Ok(
+                this.patch_dir_id(base_tree, &deps)? == this.patch_dir_id(this.head_tree, &deps)?
+                    && manifest(base_tree)? == manifest(this.head_tree)?,
+            )
         };
         if id(base_tree)? == id(self.head_tree)? && same_patches(self)? {
             return Ok(LockChange::None);
@@ -437,7 +449,8 @@ impl Planner<'_> {
         let Some((dir, patches)) = patches.filter(|(_, patches)| !patches.is_empty()) else {
             return plain;
         };
-        let key = format!("{}patches {dir}\n", deps.roots_key);
+        let at = deps.patches.as_deref().unwrap_or_default();
+        let key = format!("{}patches {at} {dir}\n", deps.roots_key);
         closures
             .entry((blob, key))
             .or_insert_with(|| Rc::new(plain.patched(patches)))

@@ -89,7 +89,10 @@ pub(super) fn image_deps_in(
     deps.lockfile = workspace
         .lockfile()
         .map(|(path, kind)| (path.to_owned(), kind));
-    deps.patches = deps.lockfile.as_ref().and(workspace.patch_dir());
+    if deps.lockfile.is_some() && workspace.ecosystem() == Ecosystem::JavaScript {
+        deps.patches = workspace.patch_dir();
+        deps.root_manifest = (workspace.root_package()).map(|root| workspace.manifest_of(root));
+    }
     Ok((deps, dependencies.notes))
 }
 

@@ -28,7 +28,8 @@ impl Planner<'_> {
         let Some(entry) = self.repo.entry_at(tree, dir)?.filter(|e| e.is_tree()) else {
             return Ok(None);
         };
-        if let Some(known) = self.deps.patches.get(&entry.id) {
+        let key = (dir.clone(), entry.id);
+        if let Some(known) = self.deps.patches.get(&key) {
             return Ok(Some((entry.id, known.clone())));
         }
         let mut patches = Vec::new();
@@ -45,7 +46,7 @@ impl Planner<'_> {
             true
         })?;
         let patches = Rc::new(patches);
-        self.deps.patches.insert(entry.id, patches.clone());
+        self.deps.patches.insert(key, patches.clone());
         Ok(Some((entry.id, patches)))
     }
 
