@@ -24,21 +24,50 @@ const SETUPS: [(Manager, &str, &str); 2] = [
     ),
 ];
 
-/// Commits what `repo` holds as `what`, and checks the release plan: its decisions
-/// (`expect`), the package changes it names (`changed`, of the services building their
-/// image: the worker repeats the server's) and its fingerprints; then records it.
-fn step(repo: &Repo, manager: Manager, what: &str, expect: &str, changed: &[&str]) {
-    repo.commit(what);
-    let plan = repo.release();
-    check(&plan, expect);
-    let listed: Vec<&str> = (plan.services.iter())
-        .filter(|s| s.build.built_by.is_none())
-        .flat_map(|s| &s.changed_dependencies)
-        .map(String::as_str)
-        .collect();
-    assert_eq!(listed, changed, "{manager:?}, {what}");
-    repo.check_fingerprints(&plan, &format!("{manager:?}, {what}"));
-    repo.mark(&plan);
+/// A workspace running patch-package, for one of the [`SETUPS`].
+struct Patching {
+    repo: Repo,
+    manager: Manager,
+    /// The patch directory.
+    dir: &'static str,
+}
+
+impl Patching {
+    /// Commits what the repository holds as `what`, and checks the release plan: its
+    /// decisions (`expect`), the package changes it names (`changed`, of the services
+    /// building their image: the worker repeats the server's) and its fingerprints; then
+    /// records it.
+    fn step(&self, what: &str, expect: &str, changed: &[&str]) {
+        let (repo, manager) = (&self.repo, self.manager);
+        repo.commit(what);
+        let plan = repo.release();
+        check(&plan, expect);
+        let listed: Vec<&str> = (plan.services.iter())
+            .filter(|s| s.build.built_by.is_none())
+            .flat_map(|s| &s.changed_dependencies)
+            .map(String::as_str)
+            .collect();
+        assert_eq!(listed, changed, "{manager:?}, {what}");
+        repo.check_fingerprints(&plan, &format!("{manager:?}, {what}"));
+        repo.mark(&plan);
+    }
+
+    /// A file of the patch directory.
+    fn patch(&self, name: &str) -> String {
+        format!("{}/{name}", self.dir)
+    }
+}
+
+/// Runs `test` on each of the [`SETUPS`]: the workspace deployed, then running
+/// patch-package (no patch yet: nothing deploys for that).
+fn each_setup(test: impl Fn(&Patching)) {
+    for (manager, script, dir) in SETUPS {
+        let repo = manager.deployed();
+        repo.write("package.json", &root_manifest(script));
+        let patching = Patching { repo, manager, dir };
+        patching.step("run patch-package", NOTHING_DEPLOYS, &[]);
+        test(&patching);
+    }
 }
 
 /// The server (and the worker on its image) deploy for the lockfile, nothing else.
@@ -52,57 +81,37 @@ fn server_and_worker(lockfile: &str) -> String {
     )
 }
 
-/// The workspace deployed, running patch-package by `script` (no patch yet: nothing
-/// deploys for that).
-fn running_patch_package(manager: Manager, script: &str) -> Repo {
-    let repo = manager.deployed();
-    repo.write("package.json", &root_manifest(script));
-    step(&repo, manager, "run patch-package", NOTHING_DEPLOYS, &[]);
-    repo
-}
-
 #[test]
 fn a_patch_deploys_exactly_the_services_whose_closure_holds_what_it_patches() {
-    for (manager, script, dir) in SETUPS {
-        let lockfile = manager.lockfile();
-        let repo = running_patch_package(manager, script);
-        let step = |what: &str, expect: &str, changed: &[&str]| {
-            step(&repo, manager, what, expect, changed)
-        };
-        let left_pad = format!("{dir}/left-pad+1.0.0.patch");
+    each_setup(|p| {
+        let (repo, lockfile) = (&p.repo, p.manager.lockfile());
+        let left_pad = p.patch("left-pad+1.0.0.patch");
         repo.write(
             &left_pad,
             "--- a/index.js\n+++ b/index.js\n@@ -1 +1 @@\n-a\n+b\n",
         );
-        step(
-            "patch left-pad",
-            &server_and_worker(lockfile),
-            &["left-pad 1.0.0 (patched)"],
-        );
+        let server = server_and_worker(lockfile);
+        p.step("patch left-pad", &server, &["left-pad 1.0.0 (patched)"]);
 
         repo.write(
             &left_pad,
             "--- a/index.js\n+++ b/index.js\n@@ -1 +1 @@\n-a\n+c\n",
         );
-        let expect = server_and_worker(lockfile);
-        step(
+        p.step(
             "edit the patch",
-            &expect,
+            &server,
             &["left-pad 1.0.0 (patch changed)"],
         );
 
         // prettier is the root's dev dependency: in no service's closure. A file
         // patch-package does not read as a patch changes nothing either.
-        repo.write(&format!("{dir}/prettier+3.0.0.patch"), "--- a/x\n+++ b/x\n");
-        repo.write(&format!("{dir}/notes.txt"), "why each patch\n");
-        step("patch prettier", NOTHING_DEPLOYS, &[]);
+        repo.write(&p.patch("prettier+3.0.0.patch"), "--- a/x\n+++ b/x\n");
+        repo.write(&p.patch("notes.txt"), "why each patch\n");
+        p.step("patch prettier", NOTHING_DEPLOYS, &[]);
 
         // A dev-only patch of the admin's test runner, its version not the one installed
         // (patch-package applies it anyway, with a warning).
-        repo.write(
-            &format!("{dir}/jest+29.5.0.dev.patch"),
-            "--- a/x\n+++ b/x\n",
-        );
+        repo.write(&p.patch("jest+29.5.0.dev.patch"), "--- a/x\n+++ b/x\n");
         let admin = format!(
             "shop-server skip unchanged
              shop-worker skip unchanged
@@ -110,29 +119,21 @@ fn a_patch_deploys_exactly_the_services_whose_closure_holds_what_it_patches() {
              shop-admin deploy lockfile-changed [{lockfile}]
              shop-tools skip unchanged"
         );
-        step("patch jest", &admin, &["jest 29.6.0 (patched)"]);
+        p.step("patch jest", &admin, &["jest 29.6.0 (patched)"]);
 
         repo.git(&["rm", "-q", &left_pad]);
-        let expect = server_and_worker(lockfile);
-        step(
-            "drop the left-pad patch",
-            &expect,
-            &["left-pad 1.0.0 (patch removed)"],
-        );
-    }
+        let removed = ["left-pad 1.0.0 (patch removed)"];
+        p.step("drop the left-pad patch", &server, &removed);
+    });
 }
 
 #[test]
 fn a_renamed_patch_patches_the_same_and_patch_package_dropped_unpatches() {
-    for (manager, script, dir) in SETUPS {
-        let lockfile = manager.lockfile();
-        let repo = running_patch_package(manager, script);
-        let step = |what: &str, expect: &str, changed: &[&str]| {
-            step(&repo, manager, what, expect, changed)
-        };
-        let left_pad = format!("{dir}/left-pad+1.0.0.patch");
+    each_setup(|p| {
+        let (repo, lockfile) = (&p.repo, p.manager.lockfile());
+        let left_pad = p.patch("left-pad+1.0.0.patch");
         repo.write(&left_pad, "--- a/index.js\n+++ b/index.js\n");
-        repo.write(&format!("{dir}/jest+29.6.0.patch"), "--- a/x\n+++ b/x\n");
+        repo.write(&p.patch("jest+29.6.0.patch"), "--- a/x\n+++ b/x\n");
         let everything_patched = format!(
             "shop-server deploy lockfile-changed [{lockfile}]
              shop-worker deploy dependency-changed [{lockfile}]
@@ -141,16 +142,19 @@ fn a_renamed_patch_patches_the_same_and_patch_package_dropped_unpatches() {
              shop-tools skip unchanged"
         );
         let patched = ["left-pad 1.0.0 (patched)", "jest 29.6.0 (patched)"];
-        step("patch left-pad and jest", &everything_patched, &patched);
+        p.step("patch left-pad and jest", &everything_patched, &patched);
 
         // The lockfile changing with a patch in place: the version change is said.
-        repo.write(lockfile, &manager.lock(crate::workspaces::LEFT_PAD_BUMPED));
-        let expect = server_and_worker(lockfile);
-        step("bump left-pad", &expect, &["left-pad 1.0.0 → 1.1.0"]);
+        repo.write(
+            lockfile,
+            &p.manager.lock(crate::workspaces::LEFT_PAD_BUMPED),
+        );
+        let server = server_and_worker(lockfile);
+        p.step("bump left-pad", &server, &["left-pad 1.0.0 → 1.1.0"]);
 
         // A patch renamed for the new version, its content the same, patches the same.
-        repo.git(&["mv", &left_pad, &format!("{dir}/left-pad+1.1.0.patch")]);
-        step("rename the left-pad patch", NOTHING_DEPLOYS, &[]);
+        repo.git(&["mv", &left_pad, &p.patch("left-pad+1.1.0.patch")]);
+        p.step("rename the left-pad patch", NOTHING_DEPLOYS, &[]);
 
         // patch-package no longer run: every patched package is unpatched, though neither
         // the lockfile nor a patch changed.
@@ -162,12 +166,12 @@ fn a_renamed_patch_patches_the_same_and_patch_package_dropped_unpatches() {
             "left-pad 1.1.0 (patch removed)",
             "jest 29.6.0 (patch removed)",
         ];
-        step(
+        p.step(
             "stop running patch-package",
             &everything_patched,
             &unpatched,
         );
-    }
+    });
 }
 
 #[test]
