@@ -101,11 +101,11 @@ impl Closure {
                     (gone, added) if gone.is_empty() && added.is_empty() => {
                         let all: BTreeSet<&str> = new.iter().map(|r| r.version.as_str()).collect();
                         let all = all.into_iter().collect::<Vec<_>>().join(", ");
-                        let patches = |set: &BTreeSet<&Resolved>| -> BTreeSet<String> {
-                            let each = set.iter().map(|r| patches::split_patches(&r.integrity).1);
+                        let applied = |set: &BTreeSet<&Resolved>| -> BTreeSet<String> {
+                            let each = set.iter().map(|r| patches::patches_in(&r.integrity));
                             each.map(str::to_owned).collect()
                         };
-                        let (before, after) = (patches(&old), patches(&new));
+                        let (before, after) = (applied(&old), applied(&new));
                         let what = match (before == after, before.iter().all(|p| p.is_empty())) {
                             (true, _) => "integrity changed",
                             (false, true) => "patched",

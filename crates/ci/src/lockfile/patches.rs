@@ -69,9 +69,10 @@ fn is_version(text: &str) -> bool {
 }
 
 impl Closure {
-    /// The closure with each package a patch patches carrying that patch (its id, in the
-    /// order `patches` has them: the order they are applied in) after its integrity: by installed name, whatever the version (`patch-package`
-    /// applies a patch of another version too, with a warning) or where it is installed.
+    /// The closure with each package a patch patches carrying that patch after its
+    /// integrity (its id, in the order `patches` has them: the order they are applied in):
+    /// by installed name, whatever the version (`patch-package` applies a patch of another
+    /// version too, with a warning) or where it is installed.
     pub fn patched(&self, patches: &[Patch]) -> Closure {
         if patches.is_empty() {
             return self.clone();
@@ -96,12 +97,9 @@ impl Closure {
     }
 }
 
-/// A package's integrity without its patches, and its patches.
-pub(super) fn split_patches(integrity: &str) -> (&str, &str) {
-    match integrity.find(PATCHED_BY) {
-        Some(at) => integrity.split_at(at),
-        None => (integrity, ""),
-    }
+/// The patches a package's integrity carries (`""` for none).
+pub(super) fn patches_in(integrity: &str) -> &str {
+    integrity.find(PATCHED_BY).map_or("", |at| &integrity[at..])
 }
 
 #[cfg(test)]
