@@ -311,13 +311,16 @@ impl Workspace {
     }
 
     /// Where `patch-package` keeps the workspace's patches, from the repository root, when
-    /// its root package uses it (a JavaScript workspace's only).
+    /// its root package uses it (a JavaScript workspace's only) and the directory is in the
+    /// repository (`--patch-dir ../patches` from a workspace in `web` is `patches`).
     pub fn patch_dir(&self) -> Option<String> {
         if self.ecosystem != Ecosystem::JavaScript {
             return None;
         }
         let dir = self.root_package()?.manifest.patch_dir.as_deref()?;
-        Some(crate::repo::join(&self.root, dir))
+        let joined = join(&self.root, dir.trim_start_matches('/'));
+        let clean = path_clean::clean(&joined).to_string_lossy().into_owned();
+        (!dir.starts_with('/') && clean != ".." && !clean.starts_with("../")).then_some(clean)
     }
 
     /// What could not be read of the workspace itself, explained.

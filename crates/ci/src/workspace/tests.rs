@@ -92,6 +92,9 @@ fn describe(out: &mut String, workspace: &Workspace, context: &str) {
     for note in deps.notes {
         let _ = writeln!(out, "note: {note}");
     }
+    if let Some(dir) = workspace.patch_dir() {
+        let _ = writeln!(out, "  patches {dir}");
+    }
 }
 
 #[test]
@@ -476,6 +479,49 @@ fn javascript_local_directories_are_packages_too() {
               root "vendor/ms" []
             apps/web: web → []
               root "apps/web" [("left-pad", "^1.0.0")]
+        "#]],
+    );
+}
+
+#[test]
+fn patch_package_directories_from_the_workspace_root_within_the_repository() {
+    check(
+        r#"
+//- web/package.json
+{"workspaces":["apps/*"],"scripts":{"postinstall":"patch-package --patch-dir ../patches"}}
+//- web/apps/a/package.json
+{"name":"a"}
+//- api/package.json
+{"workspaces":["svc/*"],"devDependencies":{"patch-package":"8"}}
+//- api/svc/b/package.json
+{"name":"b"}
+//- out/package.json
+{"workspaces":["x/*"],"scripts":{"postinstall":"patch-package --patch-dir ../../elsewhere"}}
+//- out/x/c/package.json
+{"name":"c"}
+"#,
+        "web/apps/a api/svc/b out/x/c",
+        expect![[r#"
+            declared in web/package.json
+            lockfile None
+            package "web" web
+            package "web/apps/a" a
+            web/apps/a: a → []
+              root "apps/a" []
+              patches patches
+            declared in api/package.json
+            lockfile None
+            package "api" api
+            package "api/svc/b" b
+            api/svc/b: b → []
+              root "svc/b" []
+              patches api/patches
+            declared in out/package.json
+            lockfile None
+            package "out" out
+            package "out/x/c" c
+            out/x/c: c → []
+              root "x/c" []
         "#]],
     );
 }
