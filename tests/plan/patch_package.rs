@@ -223,14 +223,7 @@ fn an_image_built_from_the_workspace_root_sees_a_patch_only_through_its_closure(
     repo.write("patches/left-pad+1.0.0.patch", "--- a/x\n+++ b/x\n");
     repo.commit("patch the server's left-pad");
     let plan = repo.release();
-    check(
-        &plan,
-        "shop-server deploy lockfile-changed [package-lock.json]
-         shop-worker deploy dependency-changed [package-lock.json]
-         shop-web skip unchanged
-         shop-admin skip unchanged
-         shop-tools skip unchanged",
-    );
+    check(&plan, &server_and_worker("package-lock.json"));
     repo.mark(&plan);
     // prettier, the root package's dev dependency, is installed with web's root install.
     repo.write("patches/prettier+3.0.0.patch", "--- a/x\n+++ b/x\n");
